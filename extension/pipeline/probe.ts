@@ -1,0 +1,123 @@
+import { STAGES, type StageName } from './stages';
+
+/** What the e1000 knows of a frame at a NIC stage (shown in the debugger). */
+export interface DescriptorInfo {
+  readonly ring: 'tx' | 'rx';
+  readonly index: number;
+  /** Guest-physical address of the descriptor. */
+  readonly address: number;
+  /** Decoded fields, e.g. { kind: 'data', length: 1514, cmd: 0x2b, status: 1 }. */
+  readonly fields: Readonly<Record<string, number | string | boolean>>;
+}
+
+/** What the NAT table knows of the frame's flow (shown in the debugger, matched by filters). */
+export interface SessionInfo {
+  readonly id: number;
+  readonly protocol: 'tcp' | 'udp' | 'icmp';
+  readonly state: string;
+  readonly guestAddr: string;
+  readonly guestPort: number;
+  readonly hostAddr: string;
+  readonly hostPort: number;
+}
+
+/** One frame crossing one stage. `frame` is the live buffer: copy it to keep it. */
+export interface ProbeHit {
+  readonly stage: StageName;
+  readonly frame: Uint8Array;
+  readonly descriptor?: DescriptorInfo;
+  readonly session?: SessionInfo;
+  /** For stages that see a register access rather than a frame (address_space_rw, e1000_mmio_write). */
+  readonly register?: { readonly offset: number; readonly value: number; readonly write: boolean };
+}
+
+/**
+ * A listener returns 'hold' to stop the packet at this stage: the caller then
+ * drops out, and the packet continues only when the hub calls the `resume`
+ * function it was given.
+ */
+export type ProbeListener = (hit: ProbeHit) => 'hold' | void;
+
+/**
+ * A probe sits at the entry of one stage. The hot path pays one branch on
+ * `armed` when nothing listens:
+ *
+ *     const p = probes.slirp_input;
+ *     if (p.armed && p.fire({ stage: p.stage, frame }, () => this.slirp_input(frame))) return;
+ *
+ * The resume closure is only built when the probe is armed.
+ */
+export class Probe {
+  armed = false;
+  hits = 0;
+  private listeners: ProbeListener[] = [];
+  /** The frame being resumed past this probe: it must not stop here a second time. */
+  private resuming: Uint8Array | undefined;
+
+  constructor(readonly stage: StageName, private readonly hub: ProbeHub) {}
+
+  /** Returns true when the packet is held; `resume` will be called to carry on. */
+  fire(hit: ProbeHit, resume?: () => void): boolean {
+    this.hits++;
+    if (this.resuming !== undefined && this.resuming === hit.frame) {
+      this.resuming = undefined;
+      return false;
+    }
+    let hold = false;
+    for (const l of this.listeners) if (l(hit) === 'hold') hold = true;
+    if (!hold || !resume) return false;
+    this.hub.hold(this, hit, () => {
+      this.resuming = hit.frame;
+      resume();
+    });
+    return true;
+  }
+
+  listen(listener: ProbeListener): () => void {
+    this.listeners.push(listener);
+    this.armed = true;
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+      this.armed = this.listeners.length > 0;
+    };
+  }
+}
+
+export interface HeldPacket {
+  readonly probe: Probe;
+  readonly hit: ProbeHit;
+  readonly resume: () => void;
+}
+
+/**
+ * All probes of one VM. Holding a packet pauses the whole machine through the
+ * `onHold` handler the engine installs (v86 stop, QMP stop, host sockets paused).
+ */
+export class ProbeHub {
+  readonly probes: { readonly [K in StageName]: Probe };
+  private held: HeldPacket[] = [];
+  onHold: (held: HeldPacket) => void = () => {};
+
+  constructor() {
+    const probes = {} as Record<StageName, Probe>;
+    for (const s of STAGES) probes[s.name] = new Probe(s.name, this);
+    this.probes = probes;
+  }
+
+  hold(probe: Probe, hit: ProbeHit, resume: () => void): void {
+    const held = { probe, hit, resume };
+    this.held.push(held);
+    this.onHold(held);
+  }
+
+  /** Releases every held packet, oldest first. */
+  releaseAll(): void {
+    const held = this.held;
+    this.held = [];
+    for (const h of held) h.resume();
+  }
+
+  get heldPackets(): readonly HeldPacket[] {
+    return this.held;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * The configuration of one slirp instance, with QEMU's `-netdev user` defaults.
+ * Addresses are IPv4 in host byte order as unsigned 32-bit numbers.
+ * The parser of QEMU's option syntax lives in netdev-options.ts.
+ */
+export interface HostForward {
+  readonly protocol: 'tcp' | 'udp';
+  /** Host address to bind; '' in QEMU syntax means loopback here (QEMU binds all). */
+  readonly hostAddr: string;
+  readonly hostPort: number;
+  /** Guest address; 0 means the first DHCP address (dhcpstart), as QEMU does. */
+  readonly guestAddr: number;
+  readonly guestPort: number;
+}
+
+export interface GuestForward {
+  readonly protocol: 'tcp';
+  /** The virtual server address and port the guest connects to. */
+  readonly serverAddr: number;
+  readonly serverPort: number;
+  /** Where it goes on the host: a TCP endpoint or a command whose stdio is the stream. */
+  readonly target: { readonly kind: 'tcp'; readonly host: string; readonly port: number } | { readonly kind: 'cmd'; readonly command: string };
+}
+
+export interface SlirpConfig {
+  readonly id: string;
+  readonly ipv4: boolean;
+  readonly ipv6: boolean;
+  readonly net: number;
+  readonly prefixLength: number;
+  readonly host: number;
+  readonly dhcpStart: number;
+  readonly dns: number;
+  readonly restrict: boolean;
+  readonly hostname?: string;
+  readonly domainName?: string;
+  readonly dnsSearch: readonly string[];
+  readonly ipv6Net: string;
+  readonly ipv6PrefixLength: number;
+  readonly ipv6Host: string;
+  readonly ipv6Dns: string;
+  readonly tftpRoot?: string;
+  readonly tftpServerName?: string;
+  readonly bootFile?: string;
+  readonly hostForwards: readonly HostForward[];
+  readonly guestForwards: readonly GuestForward[];
+  /** 10.0.2.2 reaches host loopback unless this is set (libslirp's disable_host_loopback). */
+  readonly disableHostLoopback: boolean;
+  /** Upstream DNS server "addr[:port]"; when unset, the first nameserver of /etc/resolv.conf. */
+  readonly dnsUpstream?: string;
+  /** MAC of the gateway as libslirp uses it (52:55:0a:00:02:02). */
+  readonly gatewayMac: Uint8Array;
+}
+
+export const ip4 = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
+
+export function formatIp4(addr: number): string {
+  return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
+}
+
+export const DEFAULT_SLIRP_CONFIG: SlirpConfig = {
+  id: 'user.0',
+  ipv4: true,
+  ipv6: true,
+  net: ip4(10, 0, 2, 0),
+  prefixLength: 24,
+  host: ip4(10, 0, 2, 2),
+  dhcpStart: ip4(10, 0, 2, 15),
+  dns: ip4(10, 0, 2, 3),
+  restrict: false,
+  dnsSearch: [],
+  ipv6Net: 'fec0::',
+  ipv6PrefixLength: 64,
+  ipv6Host: 'fec0::2',
+  ipv6Dns: 'fec0::3',
+  hostForwards: [],
+  guestForwards: [],
+  disableHostLoopback: false,
+  gatewayMac: new Uint8Array([0x52, 0x55, 0x0a, 0x00, 0x02, 0x02]),
+};

@@ -1,0 +1,34 @@
+import type { Clock } from '../pipeline/clock';
+import type { ProbeHub } from '../pipeline/probe';
+import type { HostForward, SlirpConfig } from './config';
+import type { NatTable } from './nat';
+
+/** What the TCP layer needs from the rest of the slirp stack. */
+export interface TcpHost {
+  readonly config: SlirpConfig;
+  readonly clock: Clock;
+  readonly probes: ProbeHub;
+  readonly nat: NatTable;
+  /** Sends an IPv4 datagram to the guest (ip_output -> if_output -> the net queue). */
+  ipOutput(src: number, dst: number, protocol: number, payload: Uint8Array): void;
+  /**
+   * The host address a guest destination reaches: 10.0.2.2 -> '127.0.0.1' unless
+   * host loopback is disabled; null when `restrict=on` or the address is not
+   * reachable (the caller answers with RST as libslirp does).
+   */
+  hostAddressFor(guestDst: number): string | null;
+  /** The guest's address for inbound forwards (the DHCP lease, else dhcpstart). */
+  guestAddress(): number;
+}
+
+/** The TCP layer as the slirp core sees it. */
+export interface TcpLayer {
+  /** tcp_input: `segment` is the TCP header and payload of an IPv4 datagram from the guest. */
+  input(src: number, dst: number, segment: Uint8Array): void;
+  /** Stop reading host sockets (the VM is paused); resume() restarts them. */
+  pause(): void;
+  resume(): void;
+  addHostForward(rule: HostForward): Promise<void>;
+  removeHostForward(rule: Pick<HostForward, 'protocol' | 'hostAddr' | 'hostPort'>): boolean;
+  close(): void;
+}

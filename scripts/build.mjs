@@ -1,0 +1,38 @@
+// Bundles every entry point with esbuild. Node entries are CommonJS (VS Code's
+// extension host loads CJS); the webview is an IIFE for the browser.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+const node = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  minify: production,
+  logLevel: 'warning',
+  // v86 is loaded at run time from node_modules (its wasm sits beside it).
+  external: ['vscode', 'v86'],
+};
+
+const entries = [
+  { ...node, entryPoints: { cli: 'extension/cli.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { extension: 'extension/main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { adapter: 'extension/debug/adapter-main.ts' }, outdir: 'dist' },
+  { ...node, entryPoints: { 'profile-server': 'extension/profile/server-main.ts' }, outdir: 'dist' },
+  {
+    bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true,
+    minify: production, logLevel: 'warning',
+    entryPoints: { console: 'webview/console/main.ts' }, outdir: 'dist/webview',
+    loader: { '.css': 'css' },
+  },
+].filter((e) => Object.values(e.entryPoints).every((p) => existsSync(p)));
+
+if (watch) {
+  for (const e of entries) await (await esbuild.context(e)).watch();
+} else {
+  await Promise.all(entries.map((e) => esbuild.build(e)));
+}
