@@ -122,7 +122,7 @@ cp /usr/share/seabios/bios-256k.bin /usr/share/seabios/vgabios-stdvga.bin "$OUT/
 
 # --- manifest -----------------------------------------------------------------
 pkgver() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo unknown; }
-BBVER=$(basename "$BB"/busybox-static_*_i386.deb | cut -d_ -f2)
+BBVER=$(dpkg-deb -f "$BB"/busybox-static_*_i386.deb Version)
 {
   echo "# Usernet bundled guest — built by scripts/build-guest.sh"
   echo
