@@ -1,7 +1,9 @@
 // Bundles every entry point with esbuild. Node entries are CommonJS (VS Code's
 // extension host loads CJS); the webview is an IIFE for the browser.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -30,6 +32,12 @@ const entries = [
     loader: { '.css': 'css' },
   },
 ].filter((e) => Object.values(e.entryPoints).every((p) => existsSync(p)));
+
+// v86 stays outside the bundles (an ES module with its wasm beside it): ship
+// its two files in dist/v86/ so the packaged extension needs no node_modules.
+const v86Dir = dirname(createRequire(import.meta.url).resolve('v86'));
+mkdirSync('dist/v86', { recursive: true });
+for (const f of ['libv86.mjs', 'v86.wasm']) copyFileSync(join(v86Dir, f), join('dist/v86', f));
 
 if (watch) {
   for (const e of entries) await (await esbuild.context(e)).watch();

@@ -1,5 +1,7 @@
 // Runs the tests with Node's built-in runner (TypeScript through tsx).
 // `node scripts/test.mjs [unit|guest|e2e ...]` picks tiers; no argument runs unit + guest.
+// As root, everything runs inside a private network namespace (scripts/netns-run.sh),
+// so nothing a test or its guest sends can leave this machine's loopback.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -15,10 +17,15 @@ function collect(dir) {
   }
 }
 for (const t of tiers) collect(join('test', t));
-if (!files.length) { console.error(`no tests found in ${tiers.join(', ')}`); process.exit(1); }
-// Guest tests share two cores: run files one at a time there.
-const concurrency = tiers.includes('guest') || tiers.includes('e2e') ? '1' : String(2);
-const r = spawnSync(process.execPath,
-  ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
-  { stdio: 'inherit' });
+if (!files.length) {
+  console.error(`no tests found in ${tiers.join(', ')}`);
+  process.exit(1);
+}
+// Guest tests each run a whole VM on a 2-core machine: one file at a time.
+const heavy = tiers.some((t) => t !== 'unit');
+const node = [process.execPath, '--import', 'tsx', '--test', `--test-concurrency=${heavy ? 1 : 2}`, ...files];
+const root = process.getuid?.() === 0;
+if (!root) console.error('test: not root, so no private network namespace: guest tests will be skipped (and say why)');
+const [cmd, ...args] = root ? ['scripts/netns-run.sh', ...node] : node;
+const r = spawnSync(cmd, args, { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -5,6 +5,7 @@
  * here behind typed methods, and the v86 version is pinned exactly in
  * package.json because the internal names can change between releases.
  */
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -91,7 +92,9 @@ const requireHere = createRequire(__filename);
 
 async function v86Module(): Promise<{ V86: new (opts: object) => V86Emulator; wasmPath: string }> {
   // v86 ships as an ES module with its wasm beside it; it stays outside our bundles.
-  const main = requireHere.resolve('v86');
+  // A build copies both into dist/v86/ (beside the bundle); from source, use the package.
+  const shipped = join(__dirname, 'v86', 'libv86.mjs');
+  const main = existsSync(shipped) ? shipped : requireHere.resolve('v86');
   const mod = (await import(pathToFileURL(main).href)) as unknown as { V86: new (opts: object) => V86Emulator };
   return { V86: mod.V86, wasmPath: join(dirname(main), 'v86.wasm') };
 }

@@ -1,0 +1,79 @@
+/**
+ * The custom part of the DAP conversation between the extension (ui/) and the
+ * debug adapter that runs the VM. Standard DAP carries breakpoints, stops,
+ * stacks, variables and memory; these carry what DAP has no word for.
+ * Both sides validate what they receive (see isSerialInput etc.).
+ */
+
+/** Events, adapter -> extension. */
+export interface UsernetEvents {
+  /** Guest serial output. `seq` counts chunks so the UI can detect gaps. */
+  'usernet.serial': { seq: number; data: string /* base64 */ };
+  /** The NAT table, batched: at most a few per second, only when something changed. */
+  'usernet.sessions': { sessions: SessionRow[]; forwards: ForwardRow[] };
+  /** Per-stage hit counters, batched like sessions. */
+  'usernet.stages': { hits: Record<string, number> };
+  'usernet.vmState': VmStateBody;
+}
+
+export interface VmStateBody {
+  state: 'booting' | 'running' | 'paused' | 'stopped' | 'failed';
+  guestAddress?: string;
+  sessionCount?: number;
+  bootMs?: number;
+  restored?: boolean;
+  /** For 'failed': what failed and what to do. */
+  message?: string;
+}
+
+export interface SessionRow {
+  id: number;
+  protocol: 'tcp' | 'udp' | 'icmp';
+  state: string;
+  guest: string; // "10.0.2.15:40000"
+  remote: string; // "10.0.2.2:8080"
+  host: string; // the host-side peer, "127.0.0.1:8080"
+  inbound: boolean;
+  bytesOut: number;
+  bytesIn: number;
+  packetsOut: number;
+  packetsIn: number;
+  ageMs: number;
+  expiresInMs?: number;
+  recvQ: number;
+  sendQ: number;
+}
+
+export interface ForwardRow {
+  protocol: 'tcp' | 'udp';
+  hostAddr: string;
+  hostPort: number;
+  guestAddr: string;
+  guestPort: number;
+}
+
+/** Custom requests, extension -> adapter (session.customRequest(name, args)). */
+export interface UsernetRequests {
+  'usernet.serialInput': { args: { data: string /* base64 */ }; result: void };
+  'usernet.closeSession': { args: { id: number }; result: void };
+  'usernet.addForward': { args: { spec: string /* "tcp:127.0.0.1:2222-:22" */ }; result: void };
+  'usernet.removeForward': { args: { protocol: 'tcp' | 'udp'; hostAddr: string; hostPort: number }; result: { removed: boolean } };
+  'usernet.startCapture': { args: { file: string; filter?: string; snaplen?: number }; result: void };
+  'usernet.stopCapture': { args: Record<string, never>; result: { captured: number; file?: string } };
+  'usernet.infoUsernet': { args: Record<string, never>; result: { text: string } };
+}
+
+export type UsernetEventName = keyof UsernetEvents;
+export type UsernetRequestName = keyof UsernetRequests;
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** Serial input is small base64 text: anything else is refused. */
+export function isSerialInput(v: unknown): v is UsernetRequests['usernet.serialInput']['args'] {
+  return isObject(v) && typeof v.data === 'string' && v.data.length <= 64 * 1024 && BASE64.test(v.data);
+}
+
+export function isSessionId(v: unknown): v is { id: number } {
+  return isObject(v) && Number.isSafeInteger(v.id) && (v.id as number) > 0;
+}
