@@ -1,0 +1,176 @@
+import type { ProbeHit } from '../probe';
+import { has, u16, u8 } from './bytes';
+
+export const ETHERTYPE_IPV4 = 0x0800;
+export const ETHERTYPE_ARP = 0x0806;
+export const ETHERTYPE_VLAN = 0x8100;
+export const ETHERTYPE_IPV6 = 0x86dd;
+
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
+
+const BOOTP_FIXED = 236;
+const DHCP_MAGIC = 0x63825363;
+
+export type NetworkKind = 'none' | 'arp' | 'ip' | 'ipv6';
+export type TransportKind = 'none' | 'tcp' | 'udp' | 'icmp' | 'icmpv6';
+export type AppKind = 'none' | 'dhcp' | 'dns';
+
+/**
+ * Offsets of the layers of one Ethernet frame, found on first use and then
+ * kept. Nothing is copied: every field is read from `frame` at an offset.
+ * A layer counts as present only when its fixed header lies inside the frame,
+ * so a truncated frame loses fields rather than throwing.
+ */
+export class PacketView {
+  private decoded = false;
+  /** Offset of the 802.1Q tag, -1 when untagged. */
+  vlanOff = -1;
+  /** The ethertype after any VLAN tag, -1 when the Ethernet header is incomplete. */
+  etherType = -1;
+  network: NetworkKind = 'none';
+  l3Off = -1;
+  /** IPv4 header length in bytes, or 40 for IPv6 (extension headers are part of l4 search). */
+  l3HdrLen = 0;
+  /** End of the datagram as the IP header declares it (may exceed the captured frame). */
+  l3DeclaredEnd = 0;
+  /** Protocol number of the upper layer (IPv6: after extension headers). */
+  upperProto = -1;
+  transport: TransportKind = 'none';
+  l4Off = -1;
+  app: AppKind = 'none';
+  appOff = -1;
+  /** Where the application bytes end inside the captured frame. */
+  appEnd = 0;
+
+  constructor(readonly frame: Uint8Array, readonly hit?: ProbeHit) {}
+
+  /** Decodes layer offsets once; cheap and allocation-free. */
+  layers(): this {
+    if (this.decoded) return this;
+    this.decoded = true;
+    const f = this.frame;
+    if (!has(f, 0, 14)) return this;
+    let type = u16(f, 12);
+    let off = 14;
+    if (type === ETHERTYPE_VLAN) {
+      if (!has(f, 14, 4)) return this;
+      this.vlanOff = 14;
+      type = u16(f, 16);
+      off = 18;
+    }
+    this.etherType = type;
+    if (type === ETHERTYPE_ARP) this.decodeArp(off);
+    else if (type === ETHERTYPE_IPV4) this.decodeIpv4(off);
+    else if (type === ETHERTYPE_IPV6) this.decodeIpv6(off);
+    return this;
+  }
+
+  /** End of the captured bytes that belong to the IP datagram (Ethernet padding excluded). */
+  get l3CapturedEnd(): number {
+    return Math.min(this.frame.length, this.l3DeclaredEnd);
+  }
+
+  private decodeArp(off: number): void {
+    // Only Ethernet/IPv4 ARP (hlen 6, plen 4) is dissected: the only kind slirp speaks.
+    if (!has(this.frame, off, 28)) return;
+    if (u8(this.frame, off + 4) !== 6 || u8(this.frame, off + 5) !== 4) return;
+    this.network = 'arp';
+    this.l3Off = off;
+  }
+
+  private decodeIpv4(off: number): void {
+    const f = this.frame;
+    if (!has(f, off, 20) || u8(f, off) >> 4 !== 4) return;
+    const hl = (u8(f, off) & 0x0f) * 4;
+    if (hl < 20) return;
+    this.network = 'ip';
+    this.l3Off = off;
+    this.l3HdrLen = hl;
+    const total = u16(f, off + 2);
+    this.l3DeclaredEnd = total >= hl ? off + total : f.length;
+    this.upperProto = u8(f, off + 9);
+    // Later fragments carry no transport header.
+    if ((u16(f, off + 6) & 0x1fff) !== 0) return;
+    this.decodeTransport(off + hl);
+  }
+
+  private decodeIpv6(off: number): void {
+    const f = this.frame;
+    if (!has(f, off, 40) || u8(f, off) >> 4 !== 6) return;
+    this.network = 'ipv6';
+    this.l3Off = off;
+    this.l3HdrLen = 40;
+    this.l3DeclaredEnd = off + 40 + u16(f, off + 4);
+    let next = u8(f, off + 6);
+    let p = off + 40;
+    for (let hops = 0; hops < 8; hops++) {
+      if (next === 0 || next === 43 || next === 60) {
+        if (!has(f, p, 2)) return;
+        const nxt = u8(f, p);
+        p += (u8(f, p + 1) + 1) * 8;
+        next = nxt;
+      } else if (next === 44) {
+        if (!has(f, p, 8)) return;
+        const nxt = u8(f, p);
+        if ((u16(f, p + 2) & 0xfff8) !== 0) { this.upperProto = nxt; return; }
+        p += 8;
+        next = nxt;
+      } else break;
+    }
+    this.upperProto = next;
+    this.decodeTransport(p);
+  }
+
+  private decodeTransport(off: number): void {
+    const f = this.frame;
+    const end = this.l3CapturedEnd;
+    const fits = (len: number) => off + len <= end;
+    switch (this.upperProto) {
+      case IPPROTO_TCP: {
+        if (!fits(20)) return;
+        const thl = (u8(f, off + 12) >> 4) * 4;
+        if (thl < 20) return;
+        this.transport = 'tcp';
+        this.l4Off = off;
+        return;
+      }
+      case IPPROTO_UDP:
+        if (!fits(8)) return;
+        this.transport = 'udp';
+        this.l4Off = off;
+        this.decodeUdpApp(off + 8);
+        return;
+      case IPPROTO_ICMP:
+        if (this.network !== 'ip' || !fits(4)) return;
+        this.transport = 'icmp';
+        this.l4Off = off;
+        return;
+      case IPPROTO_ICMPV6:
+        if (this.network !== 'ipv6' || !fits(4)) return;
+        this.transport = 'icmpv6';
+        this.l4Off = off;
+        return;
+    }
+  }
+
+  private decodeUdpApp(off: number): void {
+    const f = this.frame;
+    const sport = u16(f, this.l4Off);
+    const dport = u16(f, this.l4Off + 2);
+    const udpLen = u16(f, this.l4Off + 4);
+    const end = Math.min(this.l3CapturedEnd, udpLen >= 8 ? this.l4Off + udpLen : f.length);
+    if ((sport === 67 || sport === 68) && (dport === 67 || dport === 68)) {
+      if (off + BOOTP_FIXED + 4 > end) return;
+      if (((f[off + 236]! << 24) | (f[off + 237]! << 16) | (f[off + 238]! << 8) | f[off + 239]!) >>> 0 !== DHCP_MAGIC) return;
+      this.app = 'dhcp';
+    } else if (sport === 53 || dport === 53) {
+      if (off + 12 > end) return;
+      this.app = 'dns';
+    } else return;
+    this.appOff = off;
+    this.appEnd = end;
+  }
+}

@@ -1,0 +1,67 @@
+import { lookupField, formatFieldValue, FIELD_CATALOG } from '../dissect/catalog';
+import type { FieldInfo, FieldType, FieldValue } from '../dissect/field-types';
+import { PacketView } from '../dissect/packet-view';
+import type { ProbeHit } from '../probe';
+import { FilterCompiler, type Predicate } from './compile';
+import { FilterSyntaxError } from './errors';
+import { parseFilter } from './parser';
+import { suggestField } from './suggest';
+
+export { FilterSyntaxError, type FilterErrorKind, type UnknownField } from './errors';
+export { FIELD_CATALOG };
+export type { FieldInfo };
+
+export interface CompiledFilter {
+  /** The filter text as given. */
+  readonly text: string;
+  /** The fields the filter reads, for display and for deciding what to dissect. */
+  readonly fields: string[];
+  matches(hit: ProbeHit): boolean;
+  /** The same test over bare frame bytes (no stage, descriptor or session fields). */
+  matchesFrame(frame: Uint8Array): boolean;
+}
+
+/**
+ * Parses, type-checks and compiles a Wireshark display filter once. An empty
+ * filter matches everything. Throws FilterSyntaxError (with a 1-based column).
+ */
+export function compileFilter(text: string): CompiledFilter {
+  const ast = parseFilter(text);
+  const compiler = new FilterCompiler();
+  const test: Predicate = ast ? compiler.compile(ast) : () => true;
+  const fields = [...compiler.fields];
+  return {
+    text,
+    fields,
+    matches: (hit) => test(new PacketView(hit.frame, hit)),
+    matchesFrame: (frame) => test(new PacketView(frame)),
+  };
+}
+
+export interface FieldEvaluation {
+  readonly name: string;
+  readonly type: FieldType;
+  readonly description: string;
+  /** Empty when the packet has no such field. */
+  readonly values: FieldValue[];
+  /** Display text of each value. */
+  readonly display: string[];
+}
+
+/** A field's values in one hit, for "print FIELD", hovers and the Debug Console. */
+export function evaluateField(name: string, hit: ProbeHit): FieldEvaluation {
+  const trimmed = name.trim();
+  const def = lookupField(trimmed);
+  if (!def) {
+    const suggestion = suggestField(trimmed);
+    throw new FilterSyntaxError(`unknown field '${trimmed}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`, 1, trimmed,
+      'a known field name', 'unknown-field', [{ name: trimmed, column: 1, suggestion }]);
+  }
+  const values = def.getAll(new PacketView(hit.frame, hit));
+  return { name: def.name, type: def.type, description: def.description, values, display: values.map((x) => formatFieldValue(def, x)) };
+}
+
+/** Field names starting with `prefix`, for completion in the breakpoint editor and CLI. */
+export function completeField(prefix: string): FieldInfo[] {
+  return FIELD_CATALOG.filter((f) => f.name.startsWith(prefix));
+}
