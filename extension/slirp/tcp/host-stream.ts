@@ -1,0 +1,75 @@
+import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import { Duplex } from 'node:stream';
+
+/** The host end of a connection: a TCP socket or a command's stdin/stdout. */
+export type HostStream = Duplex;
+
+export type ConnectOutcome =
+  | { ok: true; stream: HostStream }
+  | { ok: false; code: string };
+
+/** Node keeps the descriptor on a private handle; -1 when it is not exposed. */
+export function fdOf(stream: HostStream): number {
+  const fd = (stream as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
+/** Connects with half-close kept (a guest FIN ends only our writing side). */
+export function connectTcp(host: string, port: number, done: (outcome: ConnectOutcome) => void): HostStream {
+  const socket = net.connect({ host, port, allowHalfOpen: true, noDelay: true });
+  let settled = false;
+  socket.once('connect', () => {
+    if (settled) return;
+    settled = true;
+    done({ ok: true, stream: socket });
+  });
+  socket.once('error', (err: NodeJS.ErrnoException) => {
+    if (settled) return;
+    settled = true;
+    socket.destroy();
+    done({ ok: false, code: err.code ?? 'EIO' });
+  });
+  return socket;
+}
+
+/**
+ * Runs `/bin/sh -c command` (guestfwd cmd:) and joins its stdout and stdin into
+ * one stream; stderr is discarded. Killing the stream kills the process.
+ */
+export function spawnCommand(command: string, done: (outcome: ConnectOutcome) => void): HostStream {
+  const child = spawn('/bin/sh', ['-c', command], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const stream = Duplex.from({ readable: child.stdout, writable: child.stdin });
+  // A command that stops reading its stdin must not crash us with EPIPE.
+  child.stdin.on('error', () => {});
+  stream.on('close', () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill();
+  });
+  let settled = false;
+  child.once('spawn', () => {
+    if (settled) return;
+    settled = true;
+    done({ ok: true, stream });
+  });
+  child.once('error', (err: NodeJS.ErrnoException) => {
+    if (settled) return;
+    settled = true;
+    stream.destroy();
+    done({ ok: false, code: err.code ?? 'EIO' });
+  });
+  return stream;
+}
+
+/** Closes abruptly; a TCP peer sees RST where Node supports it. */
+export function abortStream(stream: HostStream): void {
+  const s = stream as Partial<net.Socket>;
+  if (typeof s.resetAndDestroy === 'function' && stream instanceof net.Socket && !stream.destroyed && !stream.connecting) {
+    try {
+      stream.resetAndDestroy();
+      return;
+    } catch {
+      /* fall through */
+    }
+  }
+  stream.destroy();
+}

@@ -1,0 +1,57 @@
+import type { Probe, ProbeHit } from '../../pipeline/probe';
+
+/**
+ * Keeps a byte stream in order across a probe that may hold: while one chunk is
+ * held at a breakpoint, later chunks of the same stream wait behind it, and each
+ * meets the probe in its turn when the held one is resumed.
+ */
+export class ProbeGate {
+  private waiting: Array<{ hit: ProbeHit | undefined; run: () => void }> | undefined;
+
+  get busy(): boolean {
+    return this.waiting !== undefined;
+  }
+
+  /** Bytes waiting behind a held chunk (they count as queued). */
+  get waitingBytes(): number {
+    let n = 0;
+    if (this.waiting) for (const w of this.waiting) n += w.hit ? w.hit.frame.length : 0;
+    return n;
+  }
+
+  pass(probe: Probe, hit: ProbeHit, run: () => void): void {
+    if (this.waiting) {
+      this.waiting.push({ hit, run });
+      return;
+    }
+    this.fire(probe, hit, run);
+  }
+
+  private fire(probe: Probe, hit: ProbeHit, run: () => void): void {
+    if (probe.armed && probe.fire(hit, () => this.release(probe, run))) {
+      this.waiting ??= [];
+      return;
+    }
+    run();
+  }
+
+  private release(probe: Probe, run: () => void): void {
+    run();
+    while (this.waiting && this.waiting.length) {
+      const next = this.waiting.shift()!;
+      if (next.hit && probe.armed && probe.fire(next.hit, () => this.release(probe, next.run))) return;
+      next.run();
+    }
+    this.waiting = undefined;
+  }
+
+  /** Runs `run` after everything waiting (no probe): e.g. a FIN after held data. */
+  then(run: () => void): void {
+    if (this.waiting) this.waiting.push({ hit: undefined, run });
+    else run();
+  }
+
+  clear(): void {
+    this.waiting = undefined;
+  }
+}

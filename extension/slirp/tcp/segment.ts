@@ -1,0 +1,254 @@
+import { tcpChecksum } from './checksum';
+
+export const FIN = 0x01;
+export const SYN = 0x02;
+export const RST = 0x04;
+export const PSH = 0x08;
+export const ACK = 0x10;
+export const URG = 0x20;
+
+export const TCP_HEADER_MIN = 20;
+
+/**
+ * Reads a TCP header in place. `valid` is false when the segment is too short
+ * for its own data offset; the getters only touch the first 20 bytes, which
+ * `wrap` checks are there.
+ */
+export class TcpSegmentView {
+  private bytes: Uint8Array = new Uint8Array(0);
+  private view: DataView = new DataView(new ArrayBuffer(0));
+
+  /** Returns a reason when the header cannot be read, else null. */
+  wrap(bytes: Uint8Array): string | null {
+    if (bytes.length < TCP_HEADER_MIN) return 'truncated-header';
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const off = this.headerLength;
+    if (off < TCP_HEADER_MIN || off > bytes.length) return 'bad-data-offset';
+    return null;
+  }
+
+  get segment(): Uint8Array {
+    return this.bytes;
+  }
+  get srcPort(): number {
+    return this.view.getUint16(0);
+  }
+  get dstPort(): number {
+    return this.view.getUint16(2);
+  }
+  get seq(): number {
+    return this.view.getUint32(4);
+  }
+  get ack(): number {
+    return this.view.getUint32(8);
+  }
+  get headerLength(): number {
+    return (this.bytes[12] >> 4) * 4;
+  }
+  get flags(): number {
+    return this.bytes[13] & 0x3f;
+  }
+  get window(): number {
+    return this.view.getUint16(14);
+  }
+  get payloadLength(): number {
+    return this.bytes.length - this.headerLength;
+  }
+  /** A view of the payload (no copy). */
+  payload(): Uint8Array {
+    return this.bytes.subarray(this.headerLength);
+  }
+}
+
+/** The options of one segment, reused across segments to avoid allocation. */
+export class TcpOptions {
+  mss = -1;
+  windowScale = -1;
+  sackPermitted = false;
+  hasTimestamp = false;
+  tsVal = 0;
+  tsEcr = 0;
+  /** Pairs of [left, right) edges. */
+  readonly sack = new Uint32Array(8);
+  sackCount = 0;
+
+  reset(): void {
+    this.mss = -1;
+    this.windowScale = -1;
+    this.sackPermitted = false;
+    this.hasTimestamp = false;
+    this.sackCount = 0;
+  }
+}
+
+/** Parses options between byte 20 and the data offset; returns a drop reason or null. */
+export function parseOptions(seg: Uint8Array, headerLength: number, out: TcpOptions): string | null {
+  out.reset();
+  let i = TCP_HEADER_MIN;
+  while (i < headerLength) {
+    const kind = seg[i];
+    if (kind === 0) break;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= headerLength) return 'truncated-options';
+    const len = seg[i + 1];
+    if (len < 2 || i + len > headerLength) return 'truncated-options';
+    switch (kind) {
+      case 2:
+        if (len !== 4) return 'bad-options';
+        out.mss = (seg[i + 2] << 8) | seg[i + 3];
+        break;
+      case 3:
+        if (len !== 3) return 'bad-options';
+        out.windowScale = Math.min(14, seg[i + 2]);
+        break;
+      case 4:
+        if (len !== 2) return 'bad-options';
+        out.sackPermitted = true;
+        break;
+      case 5: {
+        if ((len - 2) % 8 !== 0) return 'bad-options';
+        const n = Math.min(4, (len - 2) >> 3);
+        for (let b = 0; b < n; b++) {
+          const p = i + 2 + b * 8;
+          out.sack[b * 2] = ((seg[p] << 24) | (seg[p + 1] << 16) | (seg[p + 2] << 8) | seg[p + 3]) >>> 0;
+          out.sack[b * 2 + 1] = ((seg[p + 4] << 24) | (seg[p + 5] << 16) | (seg[p + 6] << 8) | seg[p + 7]) >>> 0;
+        }
+        out.sackCount = n;
+        break;
+      }
+      case 8:
+        if (len !== 10) return 'bad-options';
+        out.hasTimestamp = true;
+        out.tsVal = ((seg[i + 2] << 24) | (seg[i + 3] << 16) | (seg[i + 4] << 8) | seg[i + 5]) >>> 0;
+        out.tsEcr = ((seg[i + 6] << 24) | (seg[i + 7] << 16) | (seg[i + 8] << 8) | seg[i + 9]) >>> 0;
+        break;
+      default:
+        break;
+    }
+    i += len;
+  }
+  return null;
+}
+
+/** What goes into the options of a segment we build. */
+export interface OutgoingOptions {
+  /** SYN only. */
+  mss?: number;
+  windowScale?: number;
+  sackPermitted?: boolean;
+  /** [tsVal, tsEcr] when timestamps are on. */
+  timestamp?: readonly [number, number];
+  /** SACK blocks as [left, right) pairs, flattened. */
+  sackBlocks?: readonly number[];
+}
+
+export function optionsLength(o: OutgoingOptions | undefined): number {
+  if (!o) return 0;
+  let n = 0;
+  if (o.mss !== undefined) n += 4;
+  if (o.sackPermitted && o.timestamp) n += 12;
+  else if (o.timestamp) n += 12;
+  else if (o.sackPermitted) n += 4;
+  if (o.windowScale !== undefined) n += 4;
+  if (o.sackBlocks && o.sackBlocks.length) n += 4 + (o.sackBlocks.length / 2) * 8;
+  return (n + 3) & ~3;
+}
+
+function put32(b: Uint8Array, i: number, v: number): void {
+  b[i] = v >>> 24;
+  b[i + 1] = (v >>> 16) & 255;
+  b[i + 2] = (v >>> 8) & 255;
+  b[i + 3] = v & 255;
+}
+
+function writeOptions(b: Uint8Array, o: OutgoingOptions, end: number): void {
+  let i = TCP_HEADER_MIN;
+  if (o.mss !== undefined) {
+    b[i++] = 2;
+    b[i++] = 4;
+    b[i++] = o.mss >> 8;
+    b[i++] = o.mss & 255;
+  }
+  if (o.timestamp) {
+    if (o.sackPermitted) {
+      b[i++] = 4;
+      b[i++] = 2;
+    } else {
+      b[i++] = 1;
+      b[i++] = 1;
+    }
+    b[i++] = 8;
+    b[i++] = 10;
+    put32(b, i, o.timestamp[0]);
+    put32(b, i + 4, o.timestamp[1]);
+    i += 8;
+  } else if (o.sackPermitted) {
+    b[i++] = 1;
+    b[i++] = 1;
+    b[i++] = 4;
+    b[i++] = 2;
+  }
+  if (o.windowScale !== undefined) {
+    b[i++] = 1;
+    b[i++] = 3;
+    b[i++] = 3;
+    b[i++] = o.windowScale;
+  }
+  if (o.sackBlocks && o.sackBlocks.length) {
+    b[i++] = 1;
+    b[i++] = 1;
+    b[i++] = 5;
+    b[i++] = 2 + (o.sackBlocks.length / 2) * 8;
+    for (const edge of o.sackBlocks) {
+      put32(b, i, edge);
+      i += 4;
+    }
+  }
+  while (i < end) b[i++] = 1;
+}
+
+export interface SegmentFields {
+  src: number;
+  dst: number;
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  flags: number;
+  window: number;
+  options?: OutgoingOptions;
+}
+
+/**
+ * Builds a segment with room for `payloadLength` bytes, which `fillPayload`
+ * writes straight into the packet (no intermediate copy), then checksums it.
+ */
+export function buildSegment(
+  f: SegmentFields,
+  payloadLength = 0,
+  fillPayload?: (dst: Uint8Array, offset: number) => void,
+): Uint8Array {
+  const optLen = optionsLength(f.options);
+  const hdr = TCP_HEADER_MIN + optLen;
+  const b = new Uint8Array(hdr + payloadLength);
+  b[0] = f.srcPort >> 8;
+  b[1] = f.srcPort & 255;
+  b[2] = f.dstPort >> 8;
+  b[3] = f.dstPort & 255;
+  put32(b, 4, f.seq);
+  put32(b, 8, f.ack);
+  b[12] = (hdr / 4) << 4;
+  b[13] = f.flags;
+  b[14] = (f.window >> 8) & 255;
+  b[15] = f.window & 255;
+  if (optLen) writeOptions(b, f.options!, hdr);
+  if (payloadLength && fillPayload) fillPayload(b, hdr);
+  const c = tcpChecksum(f.src, f.dst, b);
+  b[16] = c >> 8;
+  b[17] = c & 255;
+  return b;
+}
