@@ -50,6 +50,8 @@ export interface SlirpConfig {
   readonly dnsUpstream?: string;
   /** MAC of the gateway as libslirp uses it (52:55:0a:00:02:02). */
   readonly gatewayMac: Uint8Array;
+  /** Options accepted for QEMU compatibility that this stack does not implement (e.g. 'smb'). */
+  readonly unsupportedOptions?: readonly string[];
 }
 
 export const ip4 = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;

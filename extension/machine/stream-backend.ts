@@ -1,0 +1,139 @@
+import { lstatSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import { PausableClock, type Clock } from '../pipeline/clock';
+import { ProbeHub } from '../pipeline/probe';
+import type { SlirpConfig } from '../slirp/config';
+import { Slirp } from '../slirp/slirp';
+import { encodeStreamFrame, StreamFrameDecoder, StreamFramingError } from './stream-framing';
+
+/** Bytes queued toward QEMU beyond which frames for the guest are dropped (QEMU is not reading). */
+const MAX_PENDING_TO_QEMU = 4 << 20;
+
+export interface ServeStreamOptions {
+  /** A unix socket path (QEMU: addr.type=unix,addr.path=PATH). */
+  path?: string;
+  /** Or a TCP listener (QEMU: addr.type=inet,addr.host=HOST,addr.port=PORT); port 0 picks one. */
+  host?: string;
+  port?: number;
+  config: SlirpConfig;
+  /** Called with each guest's Slirp when QEMU connects. */
+  onGuest?: (slirp: Slirp) => void;
+  log?: (msg: string) => void;
+  /** Clock and probes for each connection; by default a fresh PausableClock and ProbeHub. */
+  clock?: () => Clock;
+  probes?: () => ProbeHub;
+}
+
+export interface StreamServer {
+  close(): Promise<void>;
+  /** The unix path, or host:port actually bound. */
+  address: string;
+}
+
+/**
+ * A backend QEMU's `-netdev stream,server=off` connects to: one Slirp per
+ * connection (one guest), torn down when QEMU disconnects. QEMU 7.2's client
+ * never retries, so this must listen before QEMU starts.
+ */
+export async function serveStream(opts: ServeStreamOptions): Promise<StreamServer> {
+  const log = opts.log ?? (() => {});
+  const connections = new Set<{ socket: net.Socket; slirp: Slirp }>();
+  const server = net.createServer((socket) => {
+    const clock = opts.clock?.() ?? new PausableClock();
+    const probes = opts.probes?.() ?? new ProbeHub();
+    let dropped = 0;
+    const slirp = new Slirp({
+      config: opts.config,
+      clock,
+      probes,
+      log,
+      output: (frame) => {
+        if (socket.destroyed) return;
+        if (socket.writableLength > MAX_PENDING_TO_QEMU) {
+          if (dropped++ === 0) log('QEMU is not reading its stream: frames for the guest are being dropped');
+          return;
+        }
+        socket.write(encodeStreamFrame(frame));
+      },
+    });
+    const entry = { socket, slirp };
+    connections.add(entry);
+    const decoder = new StreamFrameDecoder((frame) => slirp.input(frame));
+    socket.setNoDelay?.(true);
+    socket.on('data', (chunk) => {
+      try {
+        decoder.push(chunk);
+      } catch (err) {
+        if (err instanceof StreamFramingError) {
+          log(`closing the QEMU connection: ${err.message}`);
+          socket.destroy();
+        } else {
+          throw err;
+        }
+      }
+    });
+    let ended = false;
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      connections.delete(entry);
+      void slirp.close();
+      log('QEMU disconnected; its network state is released');
+    };
+    socket.on('error', (err) => log(`QEMU stream error: ${err.message}`));
+    socket.on('close', end);
+    slirp.start().then(
+      () => opts.onGuest?.(slirp),
+      (err: Error) => {
+        log(`hostfwd failed: ${err.message}`);
+        socket.destroy();
+      },
+    );
+  });
+
+  let address: string;
+  if (opts.path) {
+    removeStaleSocket(opts.path);
+    await listen(server, () => server.listen(opts.path));
+    address = opts.path;
+  } else {
+    const host = opts.host ?? '127.0.0.1';
+    await listen(server, () => server.listen(opts.port ?? 0, host));
+    const a = server.address() as net.AddressInfo;
+    address = `${a.address.includes(':') ? `[${a.address}]` : a.address}:${a.port}`;
+  }
+
+  return {
+    address,
+    close: async () => {
+      const closing = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const c of [...connections]) {
+        c.socket.destroy();
+        await c.slirp.close();
+      }
+      connections.clear();
+      await closing;
+      if (opts.path) removeStaleSocket(opts.path);
+    },
+  };
+}
+
+function listen(server: net.Server, start: () => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.once('listening', () => {
+      server.off('error', reject);
+      resolve();
+    });
+    start();
+  });
+}
+
+/** A socket file left by an earlier run blocks listen(); only ever remove a socket, never a regular file. */
+function removeStaleSocket(path: string): void {
+  try {
+    if (lstatSync(path).isSocket()) unlinkSync(path);
+  } catch {
+    // nothing there
+  }
+}

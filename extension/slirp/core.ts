@@ -1,0 +1,47 @@
+import type { Clock } from '../pipeline/clock';
+import type { ProbeHub, SessionInfo } from '../pipeline/probe';
+import { formatIp4, type SlirpConfig } from './config';
+import type { DropCounter } from './drops';
+import type { NatSession, NatTable } from './nat';
+import { ETH_HEADER_LENGTH } from './wire/ethernet';
+import { IPV4_MIN_HEADER } from './wire/ipv4';
+
+/** Where a transport header starts in a frame the stack builds for the guest. */
+export const TRANSPORT_OFFSET = ETH_HEADER_LENGTH + IPV4_MIN_HEADER;
+
+/** A frame with room for Ethernet and IPv4 headers before `payloadLength` transport bytes. */
+export function allocateFrame(payloadLength: number): Uint8Array {
+  return new Uint8Array(TRANSPORT_OFFSET + payloadLength);
+}
+
+/** What the protocol modules (arp, icmp, udp, dhcp, dns) share of the Slirp instance. */
+export interface SlirpCore {
+  readonly config: SlirpConfig;
+  readonly clock: Clock;
+  readonly probes: ProbeHub;
+  readonly nat: NatTable;
+  readonly dropCounter: DropCounter;
+  readonly paused: boolean;
+  log(message: string): void;
+  /**
+   * ip_output: `frame` came from allocateFrame and holds the transport header and
+   * data from TRANSPORT_OFFSET; the IPv4 and Ethernet headers are written here.
+   */
+  ipOutput(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void;
+  /** Host address a guest destination reaches, or null (restrict, disabled loopback, unknown virtual address). */
+  hostAddressFor(guestDst: number): string | null;
+  /** The guest's address (DHCP lease, else dhcpstart). */
+  readonly guestAddress: number;
+}
+
+export function sessionInfo(s: NatSession): SessionInfo {
+  return {
+    id: s.id,
+    protocol: s.protocol,
+    state: s.state,
+    guestAddr: formatIp4(s.guestAddr),
+    guestPort: s.guestPort,
+    hostAddr: s.hostPeerAddr,
+    hostPort: s.hostPeerPort,
+  };
+}

@@ -1,0 +1,121 @@
+import { readFileSync, unwatchFile, watchFile } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
+import { DnsView, DNS_HEADER_LENGTH, readDnsName } from './wire/dns';
+
+/** Questions per query, at most: real resolvers send one. */
+const MAX_QUESTIONS = 4;
+
+/**
+ * Checks a query to 10.0.2.3 before it is forwarded: a header, a query (not a
+ * response), at least one question, and every question name well formed (no
+ * pointer loops, labels and name within limits). Returns the drop reason or null.
+ */
+export function validateDnsQuery(msg: Uint8Array): string | null {
+  const dns = DnsView.of(msg);
+  if (!dns) return 'dns-truncated';
+  if (dns.isResponse) return 'dns-not-query';
+  const qd = dns.questionCount;
+  if (qd === 0) return 'dns-no-question';
+  if (qd > MAX_QUESTIONS) return 'dns-too-many-questions';
+  let offset = DNS_HEADER_LENGTH;
+  for (let i = 0; i < qd; i++) {
+    const name = readDnsName(msg, offset);
+    if (typeof name === 'string') return name;
+    offset = name.next + 4;
+    if (offset > msg.length) return 'dns-truncated';
+  }
+  return null;
+}
+
+export interface DnsServerAddress {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+}
+
+/** "addr[:port]" or "[v6addr]:port"; null when malformed. */
+export function parseDnsUpstream(text: string): DnsServerAddress | null {
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(text);
+  const plain = /^([^:]+)(?::(\d+))?$/.exec(text);
+  const m = bracket ?? plain;
+  let address: string;
+  let portText: string | undefined;
+  if (m) {
+    address = m[1]!;
+    portText = m[2];
+  } else if (isIPv6(text)) {
+    address = text;
+  } else {
+    return null;
+  }
+  const port = portText === undefined ? 53 : Number(portText);
+  if (!(port >= 1 && port <= 65535)) return null;
+  if (isIPv4(address)) return { address, port, family: 4 };
+  if (isIPv6(address)) return { address, port, family: 6 };
+  return null;
+}
+
+/** The first `nameserver` line of a resolv.conf text. */
+export function firstNameserver(text: string): DnsServerAddress | null {
+  for (const line of text.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    if (!m) continue;
+    // A scoped IPv6 address (fe80::1%eth0) keeps its zone for the socket.
+    const addr = m[1]!;
+    const base = addr.split('%')[0]!;
+    if (isIPv4(base)) return { address: addr, port: 53, family: 4 };
+    if (isIPv6(base)) return { address: addr, port: 53, family: 6 };
+  }
+  return null;
+}
+
+/**
+ * Where queries to 10.0.2.3 go: `dnsUpstream` when configured, else the first
+ * nameserver of /etc/resolv.conf, re-read when the file changes. The file is
+ * polled by stat (not inotify) because resolvers replace it by rename.
+ */
+export class DnsUpstream {
+  private fromFile: DnsServerAddress | null = null;
+  private readonly fixed: DnsServerAddress | null;
+  private readonly onChange = () => this.reload();
+  private watching = false;
+
+  constructor(
+    configured: string | undefined,
+    private readonly resolvConfPath = '/etc/resolv.conf',
+    private readonly log: (msg: string) => void = () => {},
+    pollMs = 2000,
+  ) {
+    this.fixed = configured ? parseDnsUpstream(configured) : null;
+    if (configured && !this.fixed) log(`dns-upstream '${configured}' is not addr[:port]; DNS queries will be dropped`);
+    if (!configured) {
+      this.reload();
+      watchFile(this.resolvConfPath, { interval: pollMs, persistent: false }, this.onChange);
+      this.watching = true;
+    }
+  }
+
+  current(): DnsServerAddress | null {
+    return this.fixed ?? this.fromFile;
+  }
+
+  reload(): void {
+    let text = '';
+    try {
+      text = readFileSync(this.resolvConfPath, 'utf8');
+    } catch {
+      text = '';
+    }
+    const next = firstNameserver(text);
+    const before = this.fromFile;
+    this.fromFile = next;
+    if (next?.address !== before?.address) {
+      this.log(next ? `DNS upstream is ${next.address} (from ${this.resolvConfPath})` : `no nameserver in ${this.resolvConfPath}: DNS queries will be dropped`);
+    }
+  }
+
+  close(): void {
+    if (this.watching) unwatchFile(this.resolvConfPath, this.onChange);
+    this.watching = false;
+  }
+}

@@ -1,0 +1,477 @@
+import type { Clock } from '../pipeline/clock';
+import type { ProbeHub } from '../pipeline/probe';
+import { formatIp4, type HostForward, type SlirpConfig } from './config';
+import { arpInput, arpRequest, ArpTable } from './arp';
+import { allocateFrame, sessionInfo, TRANSPORT_OFFSET, type SlirpCore } from './core';
+import { DhcpServer } from './dhcp';
+import { DnsUpstream, validateDnsQuery } from './dns';
+import { DropCounter } from './drops';
+import { IcmpHandler } from './icmp';
+import { NatTable, type NatSession } from './nat';
+import { parseHostForwardRule, NetdevOptionError } from './netdev-options';
+import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly';
+import type { TcpHost, TcpLayer } from './tcp-contract';
+import { TcpStack } from './tcp/tcp-stack';
+import { UdpNat } from './udp';
+import { BROADCAST_MAC } from './wire/bytes';
+import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETH_HEADER_LENGTH } from './wire/ethernet';
+import { ICMP_TIME_EXCEEDED } from './wire/icmp';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, Ipv4View, writeIpv4Header } from './wire/ipv4';
+import { UdpView } from './wire/udp';
+
+/** The guest link's MTU (libslirp's IF_MTU default); larger datagrams to the guest are fragmented. */
+export const GUEST_MTU = 1500;
+/** Frames held while the guest's MAC is being resolved by ARP, at most. */
+const MAX_ARP_PENDING = 32;
+
+export interface SlirpOptions {
+  readonly config: SlirpConfig;
+  readonly clock: Clock;
+  readonly probes: ProbeHub;
+  /** Delivers a frame to the guest's NIC (the net queue). */
+  readonly output: (frame: Uint8Array) => void;
+  /** The guest NIC's MAC, so the stack can send before the guest has spoken (e.g. an early hostfwd). */
+  readonly guestMac?: Uint8Array;
+  readonly log?: (message: string) => void;
+  /** Builds the TCP layer; the default is the stack in tcp/. */
+  readonly tcp?: (host: TcpHost) => TcpLayer;
+  readonly resolvConfPath?: string;
+  readonly reassembly?: ReassemblyLimits;
+}
+
+/**
+ * One user-mode network (libslirp's Slirp): the guest's gateway, DHCP and DNS
+ * server, and NAT to host sockets. `input` is slirp_input; frames for the guest
+ * leave through `output`. Bad input never throws: it is dropped and counted in
+ * `drops` by reason.
+ */
+export class Slirp implements SlirpCore {
+  readonly config: SlirpConfig;
+  readonly clock: Clock;
+  readonly probes: ProbeHub;
+  readonly nat: NatTable;
+  readonly dropCounter = new DropCounter();
+  /** Dropped frames by reason; a live view. */
+  readonly drops: Readonly<Record<string, number>> = this.dropCounter.counts;
+  readonly arpTable = new ArpTable();
+  readonly reassembler: Reassembler;
+  readonly dhcp: DhcpServer;
+  private readonly output: (frame: Uint8Array) => void;
+  private readonly logger: (message: string) => void;
+  private readonly dnsUpstream: DnsUpstream;
+  private readonly icmp: IcmpHandler;
+  private readonly udp: UdpNat;
+  private readonly tcp: TcpLayer;
+  private readonly guestMacHint: Uint8Array | undefined;
+  private readonly mask: number;
+  private readonly broadcast: number;
+  private ipId = 0;
+  private pausedFlag = false;
+  private closed = false;
+  private arpPending: { dst: number; frame: Uint8Array; session?: NatSession }[] = [];
+  private warnedInternal = false;
+
+  constructor(opts: SlirpOptions) {
+    this.config = opts.config;
+    this.clock = opts.clock;
+    this.probes = opts.probes;
+    this.output = opts.output;
+    this.logger = opts.log ?? (() => {});
+    this.guestMacHint = opts.guestMac?.slice(0, 6);
+    this.nat = new NatTable();
+    this.mask = this.config.prefixLength === 0 ? 0 : (0xffffffff << (32 - this.config.prefixLength)) >>> 0;
+    this.broadcast = (this.config.net | ~this.mask) >>> 0;
+    this.reassembler = new Reassembler(this.clock, this.dropCounter, opts.reassembly ?? DEFAULT_REASSEMBLY_LIMITS);
+    this.dhcp = new DhcpServer(this.config, () => this.clock.now());
+    this.dnsUpstream = new DnsUpstream(this.config.dnsUpstream, opts.resolvConfPath, this.logger);
+    this.icmp = new IcmpHandler(this);
+    this.udp = new UdpNat(this, this.icmp);
+    for (const o of this.config.unsupportedOptions ?? []) this.logger(`-netdev user option '${o}' is accepted but not supported`);
+    const host: TcpHost = {
+      config: this.config,
+      clock: this.clock,
+      probes: this.probes,
+      nat: this.nat,
+      ipOutput: (src, dst, protocol, payload) => {
+        const frame = allocateFrame(payload.length);
+        frame.set(payload, TRANSPORT_OFFSET);
+        this.ipOutput(frame, src, dst, protocol);
+      },
+      hostAddressFor: (dst) => this.hostAddressFor(dst),
+      guestAddress: () => this.guestAddress,
+    };
+    this.tcp = (opts.tcp ?? ((h) => new TcpStack(h)))(host);
+  }
+
+  get paused(): boolean {
+    return this.pausedFlag;
+  }
+
+  /** The guest's address: its DHCP lease, else dhcpstart. */
+  get guestAddress(): number {
+    return this.dhcp.acknowledgedAddress ?? this.config.dhcpStart;
+  }
+
+  /** Fragments being reassembled and the bytes they hold (both bounded). */
+  get reassemblyState(): { datagrams: number; bytes: number } {
+    return { datagrams: this.reassembler.datagramsInProgress, bytes: this.reassembler.bytesInProgress };
+  }
+
+  log(message: string): void {
+    this.logger(message);
+  }
+
+  /** Binds the hostfwd rules of the configuration; rejects if one cannot be bound. */
+  async start(): Promise<void> {
+    for (const rule of this.config.hostForwards) await this.addHostForwardRule(rule);
+  }
+
+  // ---- TX: guest to host -------------------------------------------------
+
+  /** slirp_input as the net queue calls it: never throws. */
+  input(frame: Uint8Array): void {
+    if (this.closed) return;
+    this.safely(() => this.net_slirp_receive(frame));
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.dropCounter.count('internal-error');
+      if (!this.warnedInternal) {
+        this.warnedInternal = true;
+        this.logger(`slirp: internal error on a guest frame (dropped): ${(err as Error)?.stack ?? err}`);
+      }
+    }
+  }
+
+  private net_slirp_receive(frame: Uint8Array): void {
+    const p = this.probes.probes.net_slirp_receive;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.slirp_input(frame)))) return;
+    this.slirp_input(frame);
+  }
+
+  private slirp_input(frame: Uint8Array): void {
+    const p = this.probes.probes.slirp_input;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.slirp_dispatch(frame)))) return;
+    this.slirp_dispatch(frame);
+  }
+
+  private slirp_dispatch(frame: Uint8Array): void {
+    const eth = EthernetView.of(frame);
+    if (!eth) return this.drop('eth-truncated');
+    switch (eth.etherType) {
+      case ETHERTYPE_ARP:
+        return this.arp_input(frame);
+      case ETHERTYPE_IPV4:
+        if (!this.config.ipv4) return this.drop('ipv4-disabled');
+        return this.ip_input(frame);
+      case ETHERTYPE_IPV6:
+        return this.drop('ipv6-unsupported');
+      case ETHERTYPE_VLAN:
+        return this.drop('eth-vlan-unsupported');
+      default:
+        return this.drop('eth-unknown-type');
+    }
+  }
+
+  private arp_input(frame: Uint8Array): void {
+    const p = this.probes.probes.arp_input;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.arp_input(frame)))) return;
+    const outcome = arpInput(frame, this.arpTable, (ip) => this.inNet(ip), (ip) => this.servesAddress(ip), this.config.gatewayMac);
+    if (outcome.drop) return this.drop(outcome.drop);
+    if (outcome.learned) this.flushArpPending();
+    if (outcome.reply) this.net_slirp_send_packet(outcome.reply);
+  }
+
+  private ip_input(frame: Uint8Array): void {
+    const p = this.probes.probes.ip_input;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.ip_input(frame)))) return;
+    const checked = Ipv4View.check(frame.subarray(ETH_HEADER_LENGTH));
+    if (typeof checked === 'string') return this.drop(checked);
+    let ip = checked;
+    const src = ip.source;
+    if (src === this.config.host || src === this.config.dns || (src >>> 24 === 127) || src >= 0xe0000000) return this.drop('ip-bad-source');
+    if (this.inNet(src)) {
+      if (this.arpTable.learn(src, frame.subarray(6, 12))) this.flushArpPending();
+    }
+    if (ip.ttl === 0) {
+      this.icmp.sendError(ip.datagram, ICMP_TIME_EXCEEDED, 0, this.config.host);
+      return this.drop('ip-ttl-expired');
+    }
+    if (ip.isFragment) {
+      const whole = this.reassembler.add(ip);
+      if (!whole) return;
+      const again = Ipv4View.check(whole);
+      if (typeof again === 'string') return this.drop(again);
+      ip = again;
+    }
+    switch (ip.protocol) {
+      case IPPROTO_TCP:
+        if (this.isBroadcastOrMulticast(ip.destination)) return this.drop('ip-broadcast');
+        return this.tcp.input(ip.source, ip.destination, ip.payload);
+      case IPPROTO_UDP:
+        return this.udp_input(frame, ip);
+      case IPPROTO_ICMP:
+        if (this.isBroadcastOrMulticast(ip.destination)) return this.drop('ip-broadcast');
+        return this.icmp.icmp_input(frame, ip);
+      default:
+        return this.drop('ip-unsupported-protocol');
+    }
+  }
+
+  private udp_input(frame: Uint8Array, ip: Ipv4View): void {
+    const src = ip.source;
+    const dst = ip.destination;
+    const checked = UdpView.check(ip.payload, src, dst);
+    const p = this.probes.probes.udp_input;
+    if (p.armed) {
+      const existing = typeof checked === 'string' ? undefined : this.udp.find(src, checked.sourcePort, dst, checked.destinationPort);
+      if (p.fire({ stage: p.stage, frame, session: existing && sessionInfo(existing) }, () => this.safely(() => this.udp_dispatch(frame, ip, checked)))) return;
+    }
+    this.udp_dispatch(frame, ip, checked);
+  }
+
+  private udp_dispatch(frame: Uint8Array, ip: Ipv4View, checked: UdpView | string): void {
+    if (typeof checked === 'string') return this.drop(checked);
+    const udp = checked;
+    const src = ip.source;
+    const dst = ip.destination;
+    const sport = udp.sourcePort;
+    const dport = udp.destinationPort;
+    if (sport === 0 || dport === 0) return this.drop('udp-bad-port');
+    if (dport === 67 && (dst === this.config.host || dst === 0xffffffff || dst === this.broadcast)) return this.bootp_input(frame, udp);
+    if (this.isBroadcastOrMulticast(dst)) return this.drop('udp-broadcast');
+    if (src === 0) return this.drop('ip-bad-source');
+    if (this.udp.find(src, sport, dst, dport)) return this.udp.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, null);
+    if (dst === this.config.dns && dport === 53) return this.dns_input(frame, ip, udp);
+    if (dst === this.config.host && dport === 69) return this.drop('tftp-unsupported');
+    const host = this.hostAddressFor(dst);
+    if (host === null) return this.drop(this.config.restrict ? 'udp-restricted' : 'udp-unreachable');
+    this.udp.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, { address: host, port: dport, family: 4 });
+  }
+
+  private bootp_input(frame: Uint8Array, udp: UdpView): void {
+    const p = this.probes.probes.bootp_input;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.bootp_input(frame, udp)))) return;
+    const reply = this.dhcp.handle(udp.payload);
+    if (reply === null) return;
+    if (typeof reply === 'string') return this.drop(reply);
+    const out = allocateFrame(8 + reply.message.length);
+    out.set(reply.message, TRANSPORT_OFFSET + 8);
+    if (reply.dstMac && reply.dst !== 0xffffffff) this.arpTable.learn(reply.dst, reply.dstMac);
+    this.udp.udp_output(out, this.config.host, 67, reply.dst, 68);
+  }
+
+  private dns_input(frame: Uint8Array, ip: Ipv4View, udp: UdpView): void {
+    const p = this.probes.probes.dns_input;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.dns_input(frame, ip, udp)))) return;
+    const bad = validateDnsQuery(udp.payload);
+    if (bad) return this.drop(bad);
+    const upstream = this.dnsUpstream.current();
+    if (!upstream) return this.drop('dns-no-upstream');
+    this.udp.send(frame, ip.datagram, ip.source, udp.sourcePort, ip.destination, 53, udp.payload, upstream);
+  }
+
+  // ---- RX: host to guest -------------------------------------------------
+
+  /** ip_output: writes the IPv4 header in front of the transport bytes at TRANSPORT_OFFSET. */
+  ipOutput(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void {
+    if (this.closed) return;
+    const p = this.probes.probes.ip_output;
+    const go = () => this.safely(() => this.ip_output(frame, src, dst, protocol, session));
+    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, go)) return;
+    this.ip_output(frame, src, dst, protocol, session);
+  }
+
+  private ip_output(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void {
+    const payloadLength = frame.length - TRANSPORT_OFFSET;
+    const id = this.ipId++ & 0xffff;
+    if (IPV4_MIN_HEADER + payloadLength <= GUEST_MTU) {
+      writeIpv4Header(frame.subarray(ETH_HEADER_LENGTH), { src, dst, protocol, payloadLength, id });
+      return this.if_output(frame, dst, session);
+    }
+    // ip_output's fragmentation: 8-byte aligned pieces that fit the guest MTU.
+    const piece = Math.floor((GUEST_MTU - IPV4_MIN_HEADER) / 8) * 8;
+    for (let off = 0; off < payloadLength; off += piece) {
+      const len = Math.min(piece, payloadLength - off);
+      const f = allocateFrame(len);
+      f.set(frame.subarray(TRANSPORT_OFFSET + off, TRANSPORT_OFFSET + off + len), TRANSPORT_OFFSET);
+      const hdr = f.subarray(ETH_HEADER_LENGTH);
+      writeIpv4Header(hdr, { src, dst, protocol, payloadLength: len, id });
+      const more = off + len < payloadLength;
+      const fo = (off / 8) | (more ? 0x2000 : 0);
+      hdr[6] = fo >> 8;
+      hdr[7] = fo & 255;
+      hdr[10] = 0;
+      hdr[11] = 0;
+      const sum = ipHeaderChecksum(hdr);
+      hdr[10] = sum >> 8;
+      hdr[11] = sum & 255;
+      this.if_output(f, dst, session);
+    }
+  }
+
+  /** if_output: frames the datagram for the guest's MAC, resolving it by ARP first if need be. */
+  private if_output(frame: Uint8Array, dst: number, session?: NatSession): void {
+    const p = this.probes.probes.if_output;
+    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.safely(() => this.if_encap(frame, dst, session)))) return;
+    this.if_encap(frame, dst, session);
+  }
+
+  private if_encap(frame: Uint8Array, dst: number, session?: NatSession): void {
+    const mac = this.macFor(dst);
+    if (!mac) {
+      const first = !this.arpPending.some((e) => e.dst === dst);
+      if (this.arpPending.length >= MAX_ARP_PENDING) {
+        this.arpPending.shift();
+        this.drop('arp-unresolved');
+      }
+      this.arpPending.push({ dst, frame, session });
+      if (first) this.net_slirp_send_packet(arpRequest(this.config.gatewayMac, this.config.host, dst));
+      return;
+    }
+    const eth = EthernetView.create(frame);
+    eth.setDestination(mac);
+    eth.setSource(this.config.gatewayMac);
+    eth.etherType = ETHERTYPE_IPV4;
+    this.net_slirp_send_packet(frame, session);
+  }
+
+  private net_slirp_send_packet(frame: Uint8Array, session?: NatSession): void {
+    const p = this.probes.probes.net_slirp_send_packet;
+    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.safely(() => this.deliver(frame)))) return;
+    this.deliver(frame);
+  }
+
+  private deliver(frame: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.output(frame);
+    } catch (err) {
+      this.drop('output-error');
+      this.logger(`slirp: the net queue refused a frame: ${(err as Error).message}`);
+    }
+  }
+
+  private macFor(dst: number): Uint8Array | undefined {
+    if (dst === 0xffffffff || dst === this.broadcast) return BROADCAST_MAC;
+    return this.arpTable.lookup(dst) ?? (dst === this.guestAddress ? this.guestMacHint : undefined);
+  }
+
+  private flushArpPending(): void {
+    if (this.arpPending.length === 0) return;
+    const waiting = this.arpPending;
+    this.arpPending = [];
+    for (const e of waiting) {
+      if (this.macFor(e.dst)) this.if_encap(e.frame, e.dst, e.session);
+      else this.arpPending.push(e);
+    }
+  }
+
+  // ---- addresses ---------------------------------------------------------
+
+  private inNet(ip: number): boolean {
+    return ((ip & this.mask) >>> 0) === this.config.net;
+  }
+
+  private isBroadcastOrMulticast(ip: number): boolean {
+    return ip === 0xffffffff || ip === this.broadcast || ip >= 0xe0000000;
+  }
+
+  /** Addresses the stack answers ARP for: the gateway, the DNS and every guestfwd server. */
+  private servesAddress(ip: number): boolean {
+    return ip === this.config.host || ip === this.config.dns || this.config.guestForwards.some((g) => g.serverAddr === ip);
+  }
+
+  hostAddressFor(guestDst: number): string | null {
+    if (this.config.restrict) return null;
+    if (guestDst === this.config.host) return this.config.disableHostLoopback ? null : '127.0.0.1';
+    if (this.inNet(guestDst)) return null;
+    const first = guestDst >>> 24;
+    if (first === 0 || first === 127 || guestDst >= 0xe0000000) return null;
+    return formatIp4(guestDst);
+  }
+
+  // ---- control -----------------------------------------------------------
+
+  /** Stops reading host sockets (the VM is paused); what arrives meanwhile is held, within bounds. */
+  pause(): void {
+    if (this.pausedFlag) return;
+    this.pausedFlag = true;
+    this.tcp.pause();
+  }
+
+  resume(): void {
+    if (!this.pausedFlag) return;
+    this.pausedFlag = false;
+    this.tcp.resume();
+    this.udp.resume();
+  }
+
+  /** Adds a hostfwd rule in QEMU syntax ("tcp:127.0.0.1:2222-:22"); rejects with a reason the user can act on. */
+  async addHostForward(spec: string | HostForward): Promise<void> {
+    const rule = typeof spec === 'string' ? parseHostForwardRule(spec) : spec;
+    await this.addHostForwardRule(rule);
+  }
+
+  private async addHostForwardRule(rule: HostForward): Promise<void> {
+    if (rule.protocol === 'udp') return this.udp.addHostForward(rule);
+    return this.tcp.addHostForward(rule);
+  }
+
+  /** Removes a rule given as QEMU's hostfwd_remove takes it ("[tcp|udp]:[hostaddr]:hostport") or as fields. */
+  removeHostForward(spec: string | Pick<HostForward, 'protocol' | 'hostAddr' | 'hostPort'>): boolean {
+    const rule = typeof spec === 'string' ? parseHostForwardRemoval(spec) : spec;
+    return rule.protocol === 'udp' ? this.udp.removeHostForward(rule) : this.tcp.removeHostForward(rule);
+  }
+
+  /** The ports udp hostfwd rules are bound to, in order (useful when hostport was 0). */
+  get udpForwardPorts(): number[] {
+    return this.udp.forwardPorts;
+  }
+
+  /** QEMU's `info usernet` text. */
+  infoUsernet(): string {
+    return this.nat.infoUsernet(this.config.id, this.clock.now());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.tcp.close();
+    this.udp.close();
+    this.dnsUpstream.close();
+    this.reassembler.clear();
+    this.arpPending = [];
+    // Socket close callbacks run on the next turns of the event loop.
+    await new Promise<void>((r) => setImmediate(r));
+  }
+
+  private drop(reason: string): void {
+    this.dropCounter.count(reason);
+  }
+}
+
+function ipHeaderChecksum(hdr: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < IPV4_MIN_HEADER; i += 2) sum += (hdr[i]! << 8) | hdr[i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/** "[tcp|udp]:[hostaddr]:hostport" as QEMU's hostfwd_remove takes it. */
+export function parseHostForwardRemoval(spec: string): Pick<HostForward, 'protocol' | 'hostAddr' | 'hostPort'> {
+  const parts = spec.split(':');
+  let protocol: 'tcp' | 'udp' = 'tcp';
+  if (parts.length === 3) {
+    const p = parts.shift()!;
+    if (p === 'udp' || p === 'tcp') protocol = p;
+    else if (p !== '') throw new NetdevOptionError(`bad protocol '${p}' in hostfwd_remove ${spec}: expected tcp or udp`, 'hostfwd', 0, spec.length);
+  }
+  if (parts.length !== 2 || !/^\d{1,5}$/.test(parts[1]!) || Number(parts[1]) > 65535) {
+    throw new NetdevOptionError(`bad hostfwd_remove ${spec}: expected [tcp|udp]:[hostaddr]:hostport`, 'hostfwd', 0, spec.length);
+  }
+  return { protocol, hostAddr: parts[0] === '' ? '127.0.0.1' : parts[0]!, hostPort: Number(parts[1]) };
+}

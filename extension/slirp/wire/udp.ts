@@ -1,0 +1,51 @@
+import { get16, set16 } from './bytes';
+import { transportChecksum } from './checksum';
+import { IPPROTO_UDP } from './ipv4';
+
+export const UDP_HEADER_LENGTH = 8;
+
+/** A view over a UDP datagram; the UDP length field has been checked against the IP payload. */
+export class UdpView {
+  private constructor(readonly bytes: Uint8Array) {}
+
+  /** Returns the drop reason or the view, trimmed to the UDP length. */
+  static check(ipPayload: Uint8Array, src: number, dst: number): UdpView | string {
+    if (ipPayload.length < UDP_HEADER_LENGTH) return 'udp-truncated';
+    const length = get16(ipPayload, 4);
+    if (length < UDP_HEADER_LENGTH) return 'udp-bad-length';
+    if (length > ipPayload.length) return 'udp-length-exceeds-ip';
+    const bytes = ipPayload.subarray(0, length);
+    // A zero checksum means the sender did not compute one (allowed over IPv4).
+    if (get16(bytes, 6) !== 0 && transportChecksum(src, dst, IPPROTO_UDP, bytes) !== 0) return 'udp-bad-checksum';
+    return new UdpView(bytes);
+  }
+
+  static wrap(bytes: Uint8Array): UdpView {
+    if (bytes.length < UDP_HEADER_LENGTH) throw new RangeError('buffer too short for UDP');
+    return new UdpView(bytes);
+  }
+
+  get sourcePort(): number {
+    return get16(this.bytes, 0);
+  }
+  get destinationPort(): number {
+    return get16(this.bytes, 2);
+  }
+  get length(): number {
+    return get16(this.bytes, 4);
+  }
+  get payload(): Uint8Array {
+    return this.bytes.subarray(UDP_HEADER_LENGTH);
+  }
+}
+
+/** Writes a UDP header over bytes (header + payload already in place) and its checksum. */
+export function writeUdpHeader(bytes: Uint8Array, src: number, dst: number, srcPort: number, dstPort: number): void {
+  set16(bytes, 0, srcPort);
+  set16(bytes, 2, dstPort);
+  set16(bytes, 4, bytes.length);
+  set16(bytes, 6, 0);
+  const sum = transportChecksum(src, dst, IPPROTO_UDP, bytes);
+  // A computed zero is sent as all ones: zero means "no checksum".
+  set16(bytes, 6, sum === 0 ? 0xffff : sum);
+}
