@@ -48,7 +48,7 @@ export interface NetdevCheck {
 
 export const NETDEV_USER_SUBOPTION_NAMES: readonly string[] = NETDEV_USER_SUBOPTIONS.map((s) => s.name);
 const REPEATABLE = new Set(['hostfwd', 'guestfwd', 'dnssearch']);
-const BOOLEAN = new Set(['ipv4', 'ipv6', 'restrict']);
+const BOOLEAN = new Set(['ipv4', 'ipv6', 'restrict', 'disable-host-loopback']);
 const IPV4_VALUED = ['host', 'dhcpstart', 'dns', 'smbserver'];
 const INSIDE_NET = ['host', 'dhcpstart', 'dns'];
 const BOOLEAN_WORDS = ['on', 'off', 'yes', 'no', 'true', 'false', 'y', 'n'];
@@ -68,6 +68,11 @@ export function checkNetdevUser(spec: string): NetdevCheck {
   const seen = new Map<string, OptionItem>();
   for (const item of items) {
     if (!item.hasValue) {
+      // QEMU reads a bare boolean as key=on.
+      if (BOOLEAN.has(item.raw)) {
+        seen.set(item.raw, { ...item, key: item.raw, value: 'on' });
+        continue;
+      }
       if (item.raw === '') issue('empty-suboption', 'empty suboption: remove the extra comma (write ,, for a comma inside a value)', item.start, Math.min(item.start + 1, spec.length));
       else issue('suboption-without-value', `"${item.raw}" needs a value: ${item.raw}=...`, item.start, item.end);
       continue;
@@ -89,14 +94,16 @@ export function checkNetdevUser(spec: string): NetdevCheck {
   // The guest network (net=) decides where host, dhcpstart and dns may sit.
   let net = parseIpv4('10.0.2.0')!;
   let prefixLength = 24;
-  const netItem = seen.get('net');
+  const netItem = seen.get('net') ?? seen.get('ip');
   if (netItem) {
     const [addrText, prefixText] = splitOnce(netItem.value, '/');
     const addr = parseIpv4(addrText);
-    const prefix = prefixText === undefined ? 24 : parsePrefix(prefixText);
+    // Without a mask QEMU takes the address class's (10.0.2.0 alone is a /8).
+    const prefix = prefixText === undefined ? (addr === undefined ? undefined : classfulPrefix(addr)) : parsePrefix(prefixText);
     if (addr === undefined) issue('bad-address', `net=${netItem.value}: "${addrText}" is not an IPv4 address`, netItem.valueStart, netItem.valueStart + addrText.length);
-    else if (prefix === undefined || prefix > 30 || prefix < 1) {
-      issue('bad-prefix', `net=${netItem.value}: the prefix must be a length from 1 to 30 or a netmask like 255.255.255.0`, netItem.valueStart + addrText.length + 1, netItem.valueEnd);
+    else if (prefix === undefined || prefix > 28 || prefix < 1) {
+      const [from, to] = prefixText === undefined ? [netItem.valueStart, netItem.valueEnd] : [netItem.valueStart + addrText.length + 1, netItem.valueEnd];
+      issue('bad-prefix', `net=${netItem.value}: give a prefix length from 1 to 28 (or a netmask like 255.255.255.0), leaving room for host, dns and DHCP`, from, to);
     } else {
       net = addr;
       prefixLength = prefix;
@@ -165,18 +172,11 @@ function checkHostForward(rule: string, base: number, issue: Report): HostForwar
     return undefined;
   }
   let at = protoEnd + 1;
-  let hostAddrEnd: number;
-  if (rule[at] === '[') {
-    const close = rule.indexOf(']', at);
-    if (close < 0 || rule[close + 1] !== ':') return whole('unterminated [IPv6] host address in hostfwd');
-    hostAddrEnd = close + 1;
-  } else {
-    hostAddrEnd = rule.indexOf(':', at);
-    if (hostAddrEnd < 0) return whole(`hostfwd=${rule} is missing the host address field (it may be empty: tcp::2222-:22)`);
-  }
+  const hostAddrEnd = rule.indexOf(':', at);
+  if (hostAddrEnd < 0) return whole(`hostfwd=${rule} is missing the host address field (it may be empty: tcp::2222-:22)`);
   const hostAddr = rule.slice(at, hostAddrEnd);
-  if (hostAddr !== '' && parseIpv4(hostAddr) === undefined && !/^\[[0-9a-fA-F:.]+\]$/.test(hostAddr)) {
-    issue('bad-hostfwd', `hostfwd host address "${hostAddr}" is not an IPv4 address (leave it empty for any, or write [::1] for IPv6)`, base + at, base + hostAddrEnd);
+  if (hostAddr !== '' && parseIpv4(hostAddr) === undefined) {
+    issue('bad-hostfwd', `hostfwd host address "${hostAddr}" is not an IPv4 address (leave it empty for 127.0.0.1, or write 0.0.0.0 for every interface)`, base + at, base + hostAddrEnd);
     return undefined;
   }
   at = hostAddrEnd + 1;
@@ -266,6 +266,13 @@ function checkGuestForward(
     }
   }
   return { serverAddr, serverPort, start: base, end: base + rule.length };
+}
+
+function classfulPrefix(addr: number): number | undefined {
+  if (addr < 0x80000000) return 8;
+  if (addr < 0xc0000000) return 16;
+  if (addr < 0xe0000000) return 24;
+  return undefined;
 }
 
 function parsePort(text: string, min: number): number | undefined {

@@ -4,6 +4,7 @@
  */
 import type { LineMap } from './source-range';
 import { checkNetdevUser, type HostForwardRule } from './netdev-check';
+import { checkNetdevUserWithSlirp } from './netdev-authority';
 import { userConnections } from './network-plan';
 import type { LaunchPlan, NetdevSpec, ProblemSeverity, ProfileProblem } from './plan';
 import type { SourceRange } from './source-range';
@@ -11,7 +12,7 @@ import type { SourceRange } from './source-range';
 /** Checks a `-netdev user` option string; overridable so the slirp's own parser can judge it. */
 export type NetdevUserChecker = typeof checkNetdevUser;
 
-export function validatePlan(plan: LaunchPlan, lines: LineMap, checkUser: NetdevUserChecker = checkNetdevUser): ProfileProblem[] {
+export function validatePlan(plan: LaunchPlan, lines: LineMap, checkUser: NetdevUserChecker = checkNetdevUserWithSlirp): ProfileProblem[] {
   const problems: ProfileProblem[] = [];
   const report = (code: string, severity: ProblemSeverity, message: string, start: number, end: number): void => {
     problems.push({ code, severity, message, start, end, range: lines.range(start, end) });
@@ -38,7 +39,7 @@ export function validatePlan(plan: LaunchPlan, lines: LineMap, checkUser: Netdev
     for (const rule of check.hostForwards) {
       if (rule.hostPort === 0) continue;
       const clash = forwards.find(({ rule: r }) => r.protocol === rule.protocol && r.hostPort === rule.hostPort
-        && (r.hostAddr === rule.hostAddr || r.hostAddr === '' || rule.hostAddr === ''));
+        && bindsOverlap(r.hostAddr, rule.hostAddr));
       if (clash) {
         report('duplicate-host-port', 'error', `host port ${rule.hostPort}/${rule.protocol} is already forwarded by hostfwd=${describe(clash.rule)}: choose another host port`, ...toSource(rule.hostPortStart, rule.hostPortEnd));
       }
@@ -98,4 +99,10 @@ export function validatePlan(plan: LaunchPlan, lines: LineMap, checkUser: Netdev
 
 function describe(rule: HostForwardRule): string {
   return `${rule.protocol}:${rule.hostAddr}:${rule.hostPort}-${rule.guestAddr}:${rule.guestPort}`;
+}
+
+/** Usernet binds an empty host address to 127.0.0.1; 0.0.0.0 takes the port on every address. */
+function bindsOverlap(a: string, b: string): boolean {
+  const norm = (x: string): string => (x === '' ? '127.0.0.1' : x);
+  return norm(a) === norm(b) || norm(a) === '0.0.0.0' || norm(b) === '0.0.0.0';
 }
