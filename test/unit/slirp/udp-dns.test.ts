@@ -1,0 +1,300 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DnsUpstream } from '../../../extension/slirp/dns';
+import { arp, checksum, DNS_IP, dnsQuery, GUEST_IP, GUEST_MAC, guestUdp, HOST_IP, u16 } from './helpers/frames';
+import { ipOf, isIcmp, isUdpTo, makeGuest, udpOf } from './helpers/harness';
+
+async function udpServer(onMessage: (s: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo) => void): Promise<{ socket: dgram.Socket; port: number }> {
+  const socket = dgram.createSocket('udp4');
+  socket.on('message', (m, r) => onMessage(socket, m, r));
+  await new Promise<void>((r) => socket.bind(0, '127.0.0.1', r));
+  return { socket, port: socket.address().port };
+}
+
+async function closedPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const bytes = (s: string) => Array.from(Buffer.from(s));
+
+test('UDP through 10.0.2.2 reaches a 127.0.0.1 echo server; the NAT entry counts and expires after 240 s', async () => {
+  const echo = await udpServer((s, m, r) => s.send(m, r.port, r.address));
+  const g = makeGuest();
+  try {
+    g.slirp.input(guestUdp(HOST_IP, 40000, echo.port, bytes('hello')));
+    const frame = await g.waitFor(isUdpTo(40000));
+    const ip = ipOf(frame);
+    const u = udpOf(frame);
+    assert.equal(ip.source, HOST_IP, 'the reply comes from the address the guest talked to');
+    assert.equal(ip.destination, GUEST_IP);
+    assert.equal(u.sourcePort, echo.port);
+    assert.equal(Buffer.from(u.payload).toString(), 'hello');
+    assert.deepEqual([...frame.subarray(0, 6)], [...GUEST_MAC]);
+
+    g.slirp.input(guestUdp(HOST_IP, 40000, echo.port, bytes('again!')));
+    await g.waitFor((f) => isUdpTo(40000)(f) && udpOf(f).payload.length === 6);
+    const sessions = g.slirp.nat.list();
+    assert.equal(sessions.length, 1, 'one flow for one 4-tuple');
+    const s = sessions[0]!;
+    assert.equal(s.protocol, 'udp');
+    assert.equal(s.state, 'ACTIVE');
+    assert.equal(s.hostPeerAddr, '127.0.0.1');
+    assert.equal(s.hostPeerPort, echo.port);
+    assert.deepEqual([s.packetsOut, s.bytesOut, s.packetsIn, s.bytesIn], [2, 11, 2, 11]);
+    assert.equal(s.expiresAt, g.clock.now() + 240_000);
+    assert.match(g.slirp.infoUsernet(), /UDP\[240 sec\]\s+-1\s+10\.0\.2\.15 40000\s+10\.0\.2\.2\s+\d+\s+0\s+0/);
+
+    g.clock.advance(239_000);
+    assert.equal(g.slirp.nat.size, 1);
+    g.clock.advance(2_000);
+    assert.equal(g.slirp.nat.size, 0, 'expired');
+  } finally {
+    await g.slirp.close();
+    echo.socket.close();
+  }
+});
+
+test('UDP to a closed port on the host loopback comes back as ICMP port unreachable from 10.0.2.2', async () => {
+  const port = await closedPort();
+  const g = makeGuest();
+  try {
+    const sent = guestUdp(HOST_IP, 40001, port, bytes('anyone?'));
+    g.slirp.input(sent);
+    // The kernel reports the refusal on the next socket operation; a second datagram makes sure.
+    setTimeout(() => g.slirp.input(sent), 50);
+    const frame = await g.waitFor(isIcmp);
+    const ip = ipOf(frame);
+    assert.equal(ip.source, HOST_IP);
+    assert.equal(ip.destination, GUEST_IP);
+    const icmp = ip.payload;
+    assert.equal(icmp[0], 3);
+    assert.equal(icmp[1], 3);
+    assert.equal(checksum(icmp), 0);
+    // The quote starts with the guest's own IP header and UDP ports.
+    const quoted = icmp.subarray(8);
+    assert.deepEqual([...quoted.subarray(12, 20)], [10, 0, 2, 15, 10, 0, 2, 2]);
+    assert.deepEqual([...quoted.subarray(20, 24)], [...u16(40001), ...u16(port)]);
+  } finally {
+    await g.slirp.close();
+  }
+});
+
+test('DNS to 10.0.2.3 is forwarded to dns-upstream and answered from 10.0.2.3:53; the flow lives 10 s', async () => {
+  const seen: Buffer[] = [];
+  const dns = await udpServer((s, m, r) => {
+    seen.push(m);
+    const answer = Buffer.from(m);
+    answer[2] = 0x81;
+    answer[3] = 0x80;
+    s.send(answer, r.port, r.address);
+  });
+  const g = makeGuest({ dnsUpstream: `127.0.0.1:${dns.port}` });
+  try {
+    const q = dnsQuery('example.test', 0x5151);
+    g.slirp.input(guestUdp(DNS_IP, 33333, 53, q));
+    const frame = await g.waitFor(isUdpTo(33333));
+    const ip = ipOf(frame);
+    const u = udpOf(frame);
+    assert.equal(ip.source, DNS_IP);
+    assert.equal(u.sourcePort, 53);
+    assert.equal((u.payload[0]! << 8) | u.payload[1]!, 0x5151);
+    assert.equal(u.payload[2], 0x81);
+    assert.deepEqual([...seen[0]!], [...q]);
+    const s = g.slirp.nat.list()[0]!;
+    assert.equal(s.remoteAddr, DNS_IP);
+    assert.equal(s.expiresAt, g.clock.now() + 10_000);
+    assert.match(g.slirp.infoUsernet(), /UDP\[10 sec\]\s+-1\s+10\.0\.2\.15 33333\s+10\.0\.2\.3\s+53/);
+    g.clock.advance(10_001);
+    assert.equal(g.slirp.nat.size, 0);
+  } finally {
+    await g.slirp.close();
+    dns.socket.close();
+  }
+});
+
+test('DNS to a resolver that is not listening: ICMP port unreachable from 10.0.2.3, not from the host resolver', async () => {
+  const port = await closedPort();
+  const g = makeGuest({ dnsUpstream: `127.0.0.1:${port}` });
+  try {
+    const frame = guestUdp(DNS_IP, 33334, 53, dnsQuery('example.test'));
+    g.slirp.input(frame);
+    setTimeout(() => g.slirp.input(frame), 50);
+    const icmp = await g.waitFor(isIcmp);
+    assert.equal(ipOf(icmp).source, DNS_IP);
+    assert.equal(ipOf(icmp).payload[0], 3);
+  } finally {
+    await g.slirp.close();
+  }
+});
+
+test('malformed DNS queries are dropped before any socket opens', () => {
+  const g = makeGuest({ dnsUpstream: '127.0.0.1:9' });
+  const header = [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0];
+  // A pointer to itself.
+  g.slirp.input(guestUdp(DNS_IP, 1000, 53, [...header, 0xc0, 12, 0, 1, 0, 1]));
+  // Two labels pointing at each other.
+  g.slirp.input(guestUdp(DNS_IP, 1001, 53, [...header, 1, 97, 0xc0, 16, 1, 98, 0xc0, 12, 0, 1, 0, 1]));
+  // A name longer than 255 bytes.
+  const long = Array.from({ length: 5 }, () => [63, ...new Array(63).fill(97)]).flat();
+  g.slirp.input(guestUdp(DNS_IP, 1002, 53, [...header, ...long, 0, 0, 1, 0, 1]));
+  // A label running past the end.
+  g.slirp.input(guestUdp(DNS_IP, 1003, 53, [...header, 10, 97, 98]));
+  // A response, not a query; no question; a short header; a reserved label type.
+  g.slirp.input(guestUdp(DNS_IP, 1004, 53, [0, 1, 0x81, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1]));
+  g.slirp.input(guestUdp(DNS_IP, 1005, 53, [0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+  g.slirp.input(guestUdp(DNS_IP, 1006, 53, [0, 1, 1]));
+  g.slirp.input(guestUdp(DNS_IP, 1007, 53, [...header, 0x40, 0, 0, 1, 0, 1]));
+  assert.equal(g.slirp.drops['dns-label-loop'], 2);
+  assert.equal(g.slirp.drops['dns-name-too-long'], 1);
+  assert.equal(g.slirp.drops['dns-truncated'], 2);
+  assert.equal(g.slirp.drops['dns-not-query'], 1);
+  assert.equal(g.slirp.drops['dns-no-question'], 1);
+  assert.equal(g.slirp.drops['dns-bad-label'], 1);
+  assert.equal(g.slirp.nat.size, 0);
+  void g.slirp.close();
+});
+
+test('with no upstream resolver DNS queries are dropped as dns-no-upstream', () => {
+  const g = makeGuest();
+  g.slirp.input(guestUdp(DNS_IP, 1000, 53, dnsQuery('a.test')));
+  assert.equal(g.slirp.drops['dns-no-upstream'], 1);
+  void g.slirp.close();
+});
+
+test('the upstream follows /etc/resolv.conf as it changes', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'usernet-resolv-'));
+  const path = join(dir, 'resolv.conf');
+  writeFileSync(path, '# generated\nsearch example.test\nnameserver 127.0.0.53\nnameserver 127.0.0.54\n');
+  const up = new DnsUpstream(undefined, path, () => {}, 20);
+  try {
+    assert.deepEqual(up.current(), { address: '127.0.0.53', port: 53, family: 4 });
+    writeFileSync(path, 'nameserver ::1\n');
+    const deadline = Date.now() + 3000;
+    while (up.current()?.address !== '::1' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(up.current(), { address: '::1', port: 53, family: 6 });
+    rmSync(path);
+    while (up.current() !== null && Date.now() < deadline + 3000) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(up.current(), null);
+  } finally {
+    up.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('restrict=on: no UDP to the host, DNS still answered', async () => {
+  const dns = await udpServer((s, m, r) => s.send(m, r.port, r.address));
+  const echo = await udpServer((s, m, r) => s.send(m, r.port, r.address));
+  const g = makeGuest({ restrict: true, dnsUpstream: `127.0.0.1:${dns.port}` });
+  try {
+    g.slirp.input(guestUdp(HOST_IP, 40002, echo.port, bytes('x')));
+    g.slirp.input(guestUdp(0x08080808, 40003, 53, bytes('x')));
+    assert.equal(g.slirp.drops['udp-restricted'], 2);
+    g.slirp.input(guestUdp(DNS_IP, 40004, 53, dnsQuery('a.test')));
+    await g.waitFor(isUdpTo(40004));
+    assert.equal(g.slirp.nat.size, 1);
+  } finally {
+    await g.slirp.close();
+    dns.socket.close();
+    echo.socket.close();
+  }
+});
+
+test('disable-host-loopback: 10.0.2.2 no longer reaches the host', () => {
+  const g = makeGuest({ disableHostLoopback: true });
+  g.slirp.input(guestUdp(HOST_IP, 40005, 9, bytes('x')));
+  assert.equal(g.slirp.drops['udp-unreachable'], 1);
+  assert.equal(g.slirp.nat.size, 0);
+  void g.slirp.close();
+});
+
+test('udp hostfwd: a host datagram reaches the guest (after ARP), the reply goes back; info usernet lists both', async () => {
+  const g = makeGuest({}, { guestMac: undefined });
+  const client = dgram.createSocket('udp4');
+  try {
+    await g.slirp.addHostForward('udp:127.0.0.1:0-:5353');
+    const port = g.slirp.udpForwardPorts[0]!;
+    await new Promise<void>((r) => client.bind(0, '127.0.0.1', r));
+    const clientPort = client.address().port;
+    const replied = new Promise<Buffer>((r) => client.once('message', (m) => r(m)));
+    client.send(Buffer.from('ping'), port, '127.0.0.1');
+    // The guest has not spoken: the slirp asks who has 10.0.2.15 first.
+    const who = await g.waitFor((f) => f[12] === 8 && f[13] === 6);
+    assert.deepEqual([...who.subarray(38, 42)], [10, 0, 2, 15]);
+    assert.equal(g.out.filter(isUdpTo(5353)).length, 0, 'held until ARP resolves');
+    g.slirp.input(arp(2, GUEST_IP, HOST_IP));
+    const frame = await g.waitFor(isUdpTo(5353));
+    const ip = ipOf(frame);
+    const u = udpOf(frame);
+    assert.equal(ip.source, HOST_IP, 'host loopback appears as the gateway');
+    assert.equal(u.sourcePort, clientPort);
+    assert.equal(Buffer.from(u.payload).toString(), 'ping');
+    g.slirp.input(guestUdp(HOST_IP, 5353, clientPort, bytes('pong')));
+    assert.equal((await replied).toString(), 'pong');
+    const text = g.slirp.infoUsernet();
+    const lines = text.split('\n');
+    assert.equal(lines[0], 'Hub -1 (user.0):');
+    assert.equal(lines[1], '  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ');
+    assert.equal(lines[2], `  ${'UDP[HOST_FORWARD]'.padEnd(19)}  -1 ${'127.0.0.1'.padStart(15)} ${String(port).padStart(5)} ${'10.0.2.15'.padStart(15)}  5353     0     0`);
+    assert.equal(lines[3], `  ${'UDP[240 sec]'.padEnd(19)}  -1 ${'127.0.0.1'.padStart(15)} ${String(port).padStart(5)} ${'10.0.2.15'.padStart(15)}  5353     0     0`);
+    assert.equal(g.slirp.removeHostForward(`udp:127.0.0.1:${port}`), true);
+    assert.equal(g.slirp.nat.size, 0);
+    assert.equal(g.slirp.nat.forwards.length, 0);
+  } finally {
+    client.close();
+    await g.slirp.close();
+  }
+});
+
+test('a udp hostfwd on a port in use is refused with a clear message', async () => {
+  const busy = await udpServer(() => {});
+  const g = makeGuest();
+  try {
+    await assert.rejects(g.slirp.addHostForward(`udp:127.0.0.1:${busy.port}-:53`), /cannot bind udp hostfwd 127\.0\.0\.1:\d+: .*choose another port/);
+  } finally {
+    busy.socket.close();
+    await g.slirp.close();
+  }
+});
+
+test('while paused, host datagrams are held (bounded) and delivered on resume', async () => {
+  const echo = await udpServer((s, m, r) => s.send(m, r.port, r.address));
+  const g = makeGuest();
+  try {
+    g.slirp.input(guestUdp(HOST_IP, 40010, echo.port, bytes('first')));
+    await g.waitFor(isUdpTo(40010));
+    g.slirp.pause();
+    assert.equal(g.tcp.paused, true);
+    for (let i = 0; i < 40; i++) g.slirp.input(guestUdp(HOST_IP, 40010, echo.port, bytes(`m${i}`)));
+    const deadline = Date.now() + 2000;
+    while (g.slirp.nat.list()[0]!.recvQ < 32 * 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(g.out.filter(isUdpTo(40010)).length, 1, 'nothing delivered while paused');
+    assert.ok(g.slirp.drops['udp-paused-overflow']! >= 1, 'the hold is bounded');
+    g.slirp.resume();
+    assert.equal(g.out.filter(isUdpTo(40010)).length, 1 + 32);
+  } finally {
+    await g.slirp.close();
+    echo.socket.close();
+  }
+});
+
+test('close() releases every socket and session', async () => {
+  const echo = await udpServer((s, m, r) => s.send(m, r.port, r.address));
+  const g = makeGuest();
+  g.slirp.input(guestUdp(HOST_IP, 40020, echo.port, bytes('a')));
+  g.slirp.input(guestUdp(HOST_IP, 40021, echo.port, bytes('b')));
+  assert.equal(g.slirp.nat.size, 2);
+  await g.slirp.close();
+  assert.equal(g.slirp.nat.size, 0);
+  g.slirp.input(guestUdp(HOST_IP, 40022, echo.port, bytes('c')));
+  assert.equal(g.slirp.nat.size, 0, 'a closed slirp ignores input');
+  echo.socket.close();
+});
