@@ -96,6 +96,7 @@ export interface HeldPacket {
 export class ProbeHub {
   readonly probes: { readonly [K in StageName]: Probe };
   private held: HeldPacket[] = [];
+  private holdObservers = new Set<(held: HeldPacket) => void>();
   onHold: (held: HeldPacket) => void = () => {};
 
   constructor() {
@@ -108,6 +109,17 @@ export class ProbeHub {
     const held = { probe, hit, resume };
     this.held.push(held);
     this.onHold(held);
+    for (const observe of this.holdObservers) observe(held);
+  }
+
+  /**
+   * Tells `observer` of every hold, after the engine's `onHold`: the breakpoint
+   * manager learns here that a packet it asked to stop was really held (a stage
+   * without a resume closure cannot hold). Returns the unsubscribe function.
+   */
+  observeHolds(observer: (held: HeldPacket) => void): () => void {
+    this.holdObservers.add(observer);
+    return () => this.holdObservers.delete(observer);
   }
 
   /** Releases every held packet, oldest first. */

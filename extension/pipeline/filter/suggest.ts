@@ -26,3 +26,14 @@ export function suggestField(name: string): string | undefined {
   const limit = Math.max(2, Math.floor(name.length / 4));
   return bestDistance <= limit ? best : undefined;
 }
+
+/** The closest of `candidates` to `name`, when close enough to be a typo. */
+export function closestName(name: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c);
+    if (d < bestDistance) { best = c; bestDistance = d; }
+  }
+  return bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined;
+}

@@ -1,0 +1,250 @@
+import type { Clock } from './clock';
+import { compileFilter, FilterSyntaxError, type CompiledFilter } from './filter';
+import { parseHitCondition, type HitPredicate } from './hit-condition';
+import { compileLogMessage, type LogTemplate } from './logpoint';
+import type { HeldPacket, ProbeHit, ProbeHub } from './probe';
+import { StageChainTracker, stageDirection, stageIndex, type StageTrail } from './stage-chain';
+import { RX_STAGES, STAGES, TX_STAGES, isStageName, type Direction, type StageName } from './stages';
+import { startTrace, unknownStageMessage } from './trace';
+
+/** A breakpoint as the debug adapter receives it (DAP function/stage breakpoints). */
+export interface BreakpointSpec {
+  readonly stage: string;
+  readonly condition?: string;
+  readonly hitCondition?: string;
+  readonly logMessage?: string;
+  readonly id?: number;
+}
+
+export interface BreakpointStatus {
+  readonly id: number;
+  readonly verified: boolean;
+  /** Why it is unverified: "unknown stage ...", the filter error with its column, ... */
+  readonly message?: string;
+}
+
+export type StopReason = 'breakpoint' | 'step' | 'pause';
+
+export interface StopEvent {
+  readonly reason: StopReason;
+  /** Set when reason is 'breakpoint'. */
+  readonly breakpointId?: number;
+  readonly hit: ProbeHit;
+  /** Stages this packet crossed in its direction, oldest first; the stopping stage is last. */
+  readonly stageChain: readonly StageName[];
+}
+
+interface Breakpoint {
+  readonly id: number;
+  readonly stage: StageName;
+  readonly condition?: CompiledFilter;
+  readonly hitCondition?: HitPredicate;
+  readonly log?: LogTemplate;
+  hits: number;
+}
+
+interface PendingStep {
+  readonly trail: StageTrail;
+  readonly direction: Direction;
+  /** The packet left the pipeline during its release: stop at the next frame of the direction. */
+  packetGone: boolean;
+  /** A hit of the stepped packet was seen during the synchronous release. */
+  reached: boolean;
+}
+
+/** The register stages fire for every MMIO access: followed for call stacks only when asked. */
+const REGISTER_STAGES: ReadonlySet<StageName> = new Set(['address_space_rw', 'e1000_mmio_write']);
+
+export interface BreakpointManagerOptions {
+  /** Follow packets through the stages upstream of breakpoints for the call stack (default true). */
+  readonly trackStageChains?: boolean;
+  /** Time base of trace lines (the VM clock, frozen while paused). */
+  readonly clock?: Clock;
+}
+
+/**
+ * GDB-style breakpoints on pipeline stages. Only stages that need it are
+ * armed: those with breakpoints, the stages upstream of them (to build the
+ * call stack), every stage while a step or pause is pending. A disabled probe
+ * keeps costing one branch.
+ */
+export class BreakpointManager {
+  onStop: (event: StopEvent) => void = () => {};
+  onLog: (message: string, hit: ProbeHit) => void = () => {};
+
+  private breakpoints: Breakpoint[] = [];
+  private byStage = new Map<StageName, Breakpoint[]>();
+  private nextId = 1;
+  private readonly chains = new StageChainTracker();
+  private readonly armed = new Map<StageName, () => void>();
+  private pauseRequested = false;
+  private stepping: PendingStep | undefined;
+  /** What the last listener call asked to stop, until the hub confirms the hold. */
+  private pendingStop: { event: StopEvent; trail: StageTrail } | undefined;
+  private stop: { event: StopEvent; trail: StageTrail } | undefined;
+  private readonly unobserve: () => void;
+  private readonly trackChains: boolean;
+
+  constructor(private readonly hub: ProbeHub, private readonly options: BreakpointManagerOptions = {}) {
+    this.trackChains = options.trackStageChains ?? true;
+    this.unobserve = hub.observeHolds((held) => this.held(held));
+  }
+
+  /** The stop being shown, if the VM is stopped on one of ours. */
+  get stopped(): StopEvent | undefined {
+    return this.stop?.event;
+  }
+
+  /** Replaces all breakpoints (DAP setBreakpoints semantics). */
+  set(list: ReadonlyArray<BreakpointSpec>): BreakpointStatus[] {
+    const result: BreakpointStatus[] = [];
+    const next: Breakpoint[] = [];
+    for (const spec of list) {
+      const id = spec.id ?? this.nextId++;
+      if (spec.id !== undefined && spec.id >= this.nextId) this.nextId = spec.id + 1;
+      const made = this.make(id, spec);
+      if (typeof made === 'string') result.push({ id, verified: false, message: made });
+      else {
+        next.push(made);
+        result.push({ id, verified: true });
+      }
+    }
+    this.breakpoints = next;
+    this.byStage = new Map();
+    for (const bp of next) {
+      const at = this.byStage.get(bp.stage);
+      if (at) at.push(bp);
+      else this.byStage.set(bp.stage, [bp]);
+    }
+    this.rearm();
+    return result;
+  }
+
+  /** Releases the held packet and stops at the next stage it (or a frame made from it) reaches. */
+  step(): void {
+    const current = this.stop;
+    if (!current) return;
+    const step: PendingStep = { trail: current.trail, direction: current.trail.direction, packetGone: false, reached: false };
+    this.stepping = step;
+    this.stop = undefined;
+    this.rearm();
+    this.hub.releaseAll();
+    // The release runs the packet synchronously; if no later stage saw it, it was consumed or queued.
+    if (this.stepping === step && !step.reached) step.packetGone = true;
+  }
+
+  continue(): void {
+    this.stepping = undefined;
+    this.stop = undefined;
+    // Disarm only after the release: the held stage must see its packet pass once more.
+    this.hub.releaseAll();
+    this.rearm();
+  }
+
+  /** Stops at the next packet at any stage. */
+  pauseNext(): void {
+    this.pauseRequested = true;
+    this.rearm();
+  }
+
+  /** `trace('tcp_input if tcp.flags.syn == 1', line => ...)`: returns the function that ends it. */
+  trace(spec: string, onLine: (line: string, hit: ProbeHit) => void): () => void {
+    return startTrace(this.hub, spec, onLine, this.options.clock);
+  }
+
+  dispose(): void {
+    this.unobserve();
+    for (const off of this.armed.values()) off();
+    this.armed.clear();
+  }
+
+  private make(id: number, spec: BreakpointSpec): Breakpoint | string {
+    if (!isStageName(spec.stage)) return unknownStageMessage(spec.stage);
+    let condition: CompiledFilter | undefined;
+    if (spec.condition && spec.condition.trim() !== '') {
+      try {
+        condition = compileFilter(spec.condition);
+      } catch (err) {
+        if (err instanceof FilterSyntaxError) return err.message;
+        throw err;
+      }
+    }
+    let hitCondition: HitPredicate | undefined;
+    if (spec.hitCondition && spec.hitCondition.trim() !== '') {
+      const parsed = parseHitCondition(spec.hitCondition);
+      if (typeof parsed === 'string') return parsed;
+      hitCondition = parsed;
+    }
+    let log: LogTemplate | undefined;
+    if (spec.logMessage !== undefined && spec.logMessage !== '') {
+      const parsed = compileLogMessage(spec.logMessage);
+      if (typeof parsed === 'string') return parsed;
+      log = parsed;
+    }
+    return { id, stage: spec.stage, condition, hitCondition, log, hits: 0 };
+  }
+
+  /** Arms exactly the stages that something needs, disarms the rest. */
+  private rearm(): void {
+    const wanted = new Set<StageName>();
+    for (const bp of this.breakpoints) wanted.add(bp.stage);
+    if (this.trackChains) {
+      for (const bp of this.breakpoints) {
+        const stages = stageDirection(bp.stage) === 'tx' ? TX_STAGES : RX_STAGES;
+        for (let i = 0; i < stageIndex(bp.stage); i++) if (!REGISTER_STAGES.has(stages[i]!)) wanted.add(stages[i]!);
+      }
+    }
+    if (this.stop) wanted.add(this.stop.event.hit.stage);
+    if (this.pauseRequested) for (const s of STAGES) wanted.add(s.name);
+    if (this.stepping) for (const s of this.stepping.direction === 'tx' ? TX_STAGES : RX_STAGES) wanted.add(s);
+    for (const [stage, off] of this.armed) {
+      if (!wanted.has(stage)) {
+        off();
+        this.armed.delete(stage);
+      }
+    }
+    for (const stage of wanted) {
+      if (!this.armed.has(stage)) this.armed.set(stage, this.hub.probes[stage].listen((hit) => this.onHit(stage, hit)));
+    }
+  }
+
+  private onHit(stage: StageName, hit: ProbeHit): 'hold' | void {
+    this.pendingStop = undefined;
+    const trail = this.chains.note(stage, hit);
+    const step = this.stepping;
+    if (step && step.direction === trail.direction && (trail === step.trail || step.packetGone)) {
+      step.reached = true;
+      return this.requestStop({ reason: 'step', hit, stageChain: [...trail.stages] }, trail);
+    }
+    if (this.pauseRequested) return this.requestStop({ reason: 'pause', hit, stageChain: [...trail.stages] }, trail);
+    const bps = this.byStage.get(stage);
+    if (!bps) return;
+    let stopAt: Breakpoint | undefined;
+    for (const bp of bps) {
+      if (bp.condition && !bp.condition.matches(hit)) continue;
+      bp.hits++;
+      if (bp.hitCondition && !bp.hitCondition(bp.hits)) continue;
+      if (bp.log) this.onLog(bp.log(hit), hit);
+      else stopAt ??= bp;
+    }
+    if (stopAt) return this.requestStop({ reason: 'breakpoint', breakpointId: stopAt.id, hit, stageChain: [...trail.stages] }, trail);
+  }
+
+  private requestStop(event: StopEvent, trail: StageTrail): 'hold' {
+    this.pendingStop = { event, trail };
+    return 'hold';
+  }
+
+  /** The hub held a packet: if we asked for it, this is a stop. */
+  private held(held: HeldPacket): void {
+    const pending = this.pendingStop;
+    if (!pending || pending.event.hit !== held.hit) return;
+    this.pendingStop = undefined;
+    this.stop = pending;
+    if (pending.event.reason === 'pause') this.pauseRequested = false;
+    if (pending.event.reason === 'step') this.stepping = undefined;
+    // A pending step/pause armed every stage; go back to the breakpoints' set.
+    this.rearm();
+    this.onStop(pending.event);
+  }
+}
