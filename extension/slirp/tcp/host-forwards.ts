@@ -35,6 +35,8 @@ export class HostForwarder {
   constructor(
     private readonly nat: NatTable,
     private readonly accept: AcceptForwarded,
+    /** Rule address 0 means the guest's DHCP address; the listing shows the real one. */
+    private readonly guestAddrFor: (rule: HostForward) => number,
   ) {}
 
   add(rule: HostForward): Promise<void> {
@@ -58,7 +60,7 @@ export class HostForwarder {
           protocol: 'tcp',
           hostAddr: addr.address,
           hostPort: addr.port,
-          guestAddr: rule.guestAddr,
+          guestAddr: this.guestAddrFor(rule),
           guestPort: rule.guestPort,
           fd: typeof fd === 'number' ? fd : -1,
         };

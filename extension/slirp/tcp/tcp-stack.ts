@@ -43,7 +43,11 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     limits?: Partial<TcpLimits>,
   ) {
     this.limits = { ...DEFAULT_TCP_LIMITS, ...limits };
-    this.forwarder = new HostForwarder(host.nat, (rule, socket) => this.acceptForwarded(rule, socket));
+    this.forwarder = new HostForwarder(
+      host.nat,
+      (rule, socket) => this.acceptForwarded(rule, socket),
+      (rule) => rule.guestAddr || host.guestAddress(),
+    );
   }
 
   get clock(): Clock {
