@@ -86,6 +86,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       netdev,
       snapshot: values['no-snapshot'] ? 'off' : 'use',
       onProgress: (m) => progress.update(m),
+      onLog: (m) => process.stderr.write(`usernet: ${m}\n`),
     });
     const how = vm.bootInfo.restored ? 'restored from snapshot' : 'cold boot';
     progress.done(`guest ready in ${(vm.bootInfo.ms / 1000).toFixed(1)} s (${how})`);

@@ -37,6 +37,8 @@ export interface EmbeddedOptions {
   onProgress?: (message: string) => void;
   /** How long a cold boot may take before it is reported as failed. */
   bootTimeoutMs?: number;
+  /** Messages of the network stack (unsupported options, upstream DNS changes...). */
+  onLog?: (message: string) => void;
 }
 
 export const DEFAULT_APPEND = 'console=ttyS0 quiet tsc=reliable';
@@ -86,7 +88,6 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
 
   static async start(options: EmbeddedOptions = {}): Promise<EmbeddedMachine> {
     const t0 = performance.now();
-    const progress = options.onProgress ?? (() => {});
     const guest = bundledGuest();
     const bzImage = readFileOrExplain(options.kernel ?? guest.bzImage, 'kernel');
     const initrd = options.initrd || !options.kernel ? readFileOrExplain(options.initrd ?? guest.initrd, 'initrd') : undefined;
@@ -107,43 +108,62 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
       builtinNic: nicModel === 'e1000' ? 'none' : nicModel === 'none' ? 'none' : nicModel,
     });
     const vm = new EmbeddedMachine(machine, options);
-    vm.wireNetwork(nicModel, parseMac(options.mac ?? DEFAULT_MAC), options.netdev ?? DEFAULT_SLIRP_CONFIG);
+    try {
+      await vm.boot(t0, { bzImage, initrd, bios, vgaBios, append, memoryMiB, nicModel });
+    } catch (e) {
+      await vm.stop().catch(() => {});
+      throw e;
+    }
+    return vm;
+  }
+
+  private async boot(
+    t0: number,
+    g: { bzImage: Uint8Array; initrd?: Uint8Array; bios: Uint8Array; vgaBios: Uint8Array; append: string; memoryMiB: number; nicModel: NicModel },
+    // Everything in `g` shapes the snapshot key.
+  ): Promise<void> {
+    const { options, machine } = this;
+    const progress = options.onProgress ?? (() => {});
+    const { bzImage, initrd, bios, vgaBios, append, memoryMiB, nicModel } = g;
+    const mac = parseMac(options.mac ?? DEFAULT_MAC);
+    this.wireNetwork(nicModel, mac, options.netdev ?? DEFAULT_SLIRP_CONFIG);
+    // hostfwd rules bind now: a port in use fails the start with the reason.
+    await this.slirp?.start();
 
     const key = snapshotKey([bzImage, initrd ?? '', bios, vgaBios, append, String(memoryMiB), nicModel, options.mac ?? DEFAULT_MAC, v86Version()]);
-    const useSnapshot = (options.snapshot ?? 'use') === 'use' && vm.bundled;
+    const useSnapshot = (options.snapshot ?? 'use') === 'use' && this.bundled;
     const snap = useSnapshot ? loadSnapshot(key) : undefined;
     if (snap) {
       progress('restoring the guest from its snapshot');
       await machine.restoreState(snap.machine);
-      if (vm.nic && snap.devices.e1000) vm.nic.restoreState(snap.devices.e1000 as never);
+      if (this.nic && snap.devices.e1000) this.nic.restoreState(snap.devices.e1000 as never);
       await machine.run();
       // A fresh prompt proves the restored shell is alive.
-      const prompt = vm.serial.waitFor(GUEST_PROMPT, 30_000, 'the shell prompt after restore');
-      vm.serial.write('\n');
+      const prompt = this.serial.waitFor(GUEST_PROMPT, 30_000, 'the shell prompt after restore');
+      this.serial.write('\n');
       await prompt;
-      vm.bootInfo = { ms: performance.now() - t0, restored: true };
-      return vm;
+      this.bootInfo = { ms: performance.now() - t0, restored: true };
+      return;
     }
 
     progress('booting the guest');
     await machine.run();
-    if (vm.bundled) {
+    if (this.bundled) {
       const timeout = options.bootTimeoutMs ?? 180_000;
-      await vm.serial.waitForAny(GUEST_READY, timeout, 'the guest to boot');
-      await vm.serial.waitForAny(GUEST_PROMPT, 30_000, 'the shell prompt');
-      vm.bootInfo = { ms: performance.now() - t0, restored: false };
+      await this.serial.waitForAny(GUEST_READY, timeout, 'the guest to boot');
+      await this.serial.waitForAny(GUEST_PROMPT, 30_000, 'the shell prompt');
+      this.bootInfo = { ms: performance.now() - t0, restored: false };
       if (useSnapshot) {
         progress('saving a snapshot for the next start');
         await machine.stop();
         const state = await machine.saveState();
-        const file = saveSnapshot(key, { machine: state, devices: vm.nic ? { e1000: vm.nic.saveState() } : {} });
+        const file = saveSnapshot(key, { machine: state, devices: this.nic ? { e1000: this.nic.saveState() } : {} });
         await machine.run();
-        vm.bootInfo.snapshotFile = file;
+        this.bootInfo.snapshotFile = file;
       }
     } else {
-      vm.bootInfo = { ms: performance.now() - t0, restored: false };
+      this.bootInfo = { ms: performance.now() - t0, restored: false };
     }
-    return vm;
   }
 
   private wireNetwork(nicModel: NicModel, mac: Uint8Array, netdev: SlirpConfig): void {
@@ -160,7 +180,7 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
         return true;
       });
     }
-    this.slirp = new Slirp({ config: netdev, clock: this.clock, probes: this.probes, output: (f) => q.toNic(f) });
+    this.slirp = new Slirp({ config: netdev, clock: this.clock, probes: this.probes, output: (f) => q.toNic(f), guestMac: mac, log: this.options.onLog });
     const slirp = this.slirp;
     q.attachBackend((f) => slirp.input(f));
   }
