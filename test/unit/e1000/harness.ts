@@ -252,6 +252,11 @@ export class Driver {
     this.w(R.TDT, this.tdt);
   }
 
+  /** Adopts a tail the NIC already has (after a restore). */
+  setupTxTail(tdt: number): void {
+    this.tdt = tdt;
+  }
+
   get tail(): number {
     return this.tdt;
   }
