@@ -200,7 +200,7 @@ export function parseHostForwardRule(spec: string): HostForward {
 
 const GUESTFWD_SYNTAX = 'expected [tcp]:server:port-tcp:host:port or [tcp]:server:port-cmd:command';
 
-/** serverAddr 0 means "not given": it becomes net|4 once the net is known, as libslirp does. */
+/** serverAddr 0 means "not given": it becomes x.x.2.4 of the net once the net is known, as libslirp does. */
 function parseGuestForward(t: Token): GuestForward {
   const spec = t.value ?? '';
   const what = `guestfwd=${spec}`;
@@ -248,7 +248,7 @@ export function parseNetdevUser(spec: string): SlirpConfig {
   const single = new Map<string, Token>();
   const many = new Map<string, Token[]>();
   for (const t of tokens) {
-    if (t.key === '') fail(t.value === undefined ? 'empty option (two commas in a row are an escaped comma: ",,")' : `missing option name before '='`, t, true);
+    if (t.key === '') fail(`missing option name before '='`, t, true);
     if (!KNOWN.has(t.key)) fail(`unknown option '${t.key}'`, t, true);
     if (t.value === undefined && !BOOLEAN.has(t.key)) fail(`option '${t.key}' needs a value (${t.key}=...)`, t, true);
     if (REPEATABLE.has(t.key)) {
@@ -381,7 +381,7 @@ export function parseNetdevUser(spec: string): SlirpConfig {
   });
   const guestForwards = (many.get('guestfwd') ?? []).map((t) => {
     const rule = parseGuestForward(t);
-    const serverAddr = rule.serverAddr === 0 ? (net | (0x04 & ~mask)) >>> 0 : rule.serverAddr;
+    const serverAddr = rule.serverAddr === 0 ? (net | (0x0204 & ~mask)) >>> 0 : rule.serverAddr;
     if (!inNet(serverAddr)) fail(`guestfwd server ${formatIp4(serverAddr)} is outside net ${netText}`, t);
     if (serverAddr === host || serverAddr === dns) fail(`guestfwd server ${formatIp4(serverAddr)} is the address of the ${serverAddr === host ? 'host' : 'dns'}`, t);
     return { ...rule, serverAddr };

@@ -457,6 +457,7 @@ export class GuestTcp {
 
     // Data.
     const len = p.payload.length;
+    if (len === 0 && !(p.flags & F_FIN) && lt(p.seq, this.rcvNxt)) this.sendAck(); // keepalive probe
     if (len > 0 || p.flags & F_FIN) {
       if (this.finReceived) {
         this.sendAck();
