@@ -228,7 +228,9 @@ export class TxEngine {
 
     const status = desc[12];
     if (eop) {
-      this.pendingEop = { index, address, cmd, status, info: this.describe(kind, index, address, desc, length) };
+      // Decoded only for a listening probe: the hot path builds no objects for the debugger.
+      const info = this.d.probes.probes.e1000_send_packet.armed ? this.describe(kind, index, address, desc, length) : undefined;
+      this.pendingEop = { index, address, cmd, status, info };
       this.finishPacket(kind, desc, cmd);
     } else {
       this.complete({ index, address, cmd, status });
