@@ -136,13 +136,15 @@ export class TcpConnection implements NatSession {
   /** SYN-ACK sent (passive open) or SYN sent (active): the handshake is under way with the guest. */
   private synSent = false;
   private keepaliveProbesSent = 0;
-  private lastNotified = 0;
+  private lastNotified = -Infinity;
 
   private readonly rexmtTimer: ConnectionTimer;
   private readonly delackTimer: ConnectionTimer;
   private readonly keepaliveTimer: ConnectionTimer;
   /** Connect timeout, then TIME_WAIT. */
   private readonly lifeTimer: ConnectionTimer;
+  /** Carries the last counter update of a burst to the table. */
+  private readonly notifyTimer: ConnectionTimer;
 
   constructor(
     readonly id: number,
@@ -167,6 +169,7 @@ export class TcpConnection implements NatSession {
     this.delackTimer = new ConnectionTimer(owner.clock, () => this.sendAck());
     this.keepaliveTimer = new ConnectionTimer(owner.clock, () => this.onKeepalive());
     this.lifeTimer = new ConnectionTimer(owner.clock, () => this.onLifeTimer());
+    this.notifyTimer = new ConnectionTimer(owner.clock, () => this.notifyCounters());
   }
 
   // ---- NAT session view ----
@@ -1031,6 +1034,7 @@ export class TcpConnection implements NatSession {
     this.delackTimer.stop();
     this.keepaliveTimer.stop();
     this.lifeTimer.stop();
+    this.notifyTimer.stop();
     this.sendBuffer.clear();
     this.ooo.clear();
     this.sosendGate.clear();
@@ -1047,10 +1051,15 @@ export class TcpConnection implements NatSession {
     if (s !== 'CLOSED') this.updateReading();
   }
 
-  /** Counter updates reach the table at most every half second. */
+  /** Counter updates reach the table at most every half second, the last of a burst included. */
   notifyCounters(): void {
+    if (this.state === 'CLOSED') return;
     const now = this.owner.clock.now();
-    if (now - this.lastNotified < 500) return;
+    const since = now - this.lastNotified;
+    if (since < 500) {
+      this.notifyTimer.ensure(500 - since);
+      return;
+    }
     this.lastNotified = now;
     this.owner.countersChanged(this);
   }

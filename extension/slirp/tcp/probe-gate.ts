@@ -7,6 +7,7 @@ import type { Probe, ProbeHit } from '../../pipeline/probe';
  */
 export class ProbeGate {
   private waiting: Array<{ hit: ProbeHit | undefined; run: () => void }> | undefined;
+  private heldBytes = 0;
 
   get busy(): boolean {
     return this.waiting !== undefined;
@@ -14,7 +15,7 @@ export class ProbeGate {
 
   /** Bytes waiting behind a held chunk (they count as queued). */
   get waitingBytes(): number {
-    let n = 0;
+    let n = this.heldBytes;
     if (this.waiting) for (const w of this.waiting) n += w.hit ? w.hit.frame.length : 0;
     return n;
   }
@@ -30,16 +31,21 @@ export class ProbeGate {
   private fire(probe: Probe, hit: ProbeHit, run: () => void): void {
     if (probe.armed && probe.fire(hit, () => this.release(probe, run))) {
       this.waiting ??= [];
+      this.heldBytes = hit.frame.length;
       return;
     }
     run();
   }
 
   private release(probe: Probe, run: () => void): void {
+    this.heldBytes = 0;
     run();
     while (this.waiting && this.waiting.length) {
       const next = this.waiting.shift()!;
-      if (next.hit && probe.armed && probe.fire(next.hit, () => this.release(probe, next.run))) return;
+      if (next.hit && probe.armed && probe.fire(next.hit, () => this.release(probe, next.run))) {
+        this.heldBytes = next.hit.frame.length;
+        return;
+      }
       next.run();
     }
     this.waiting = undefined;
@@ -53,5 +59,6 @@ export class ProbeGate {
 
   clear(): void {
     this.waiting = undefined;
+    this.heldBytes = 0;
   }
 }
