@@ -30,7 +30,12 @@ export function parseDottedQuad(s: string): number | undefined {
   return n;
 }
 
+/** Context "protocols" have no bytes of their own: present means an empty view. */
+const PRESENT = new Uint8Array(0);
+
 export const CONTEXT_FIELDS: readonly FieldDef[] = [
+  ctx('e1000', 'e1000', 'protocol', 'The frame is at a NIC stage with a descriptor or register access', (v) => (v.hit?.descriptor || v.hit?.register ? PRESENT : undefined)),
+  ctx('session', 'session', 'protocol', 'The frame belongs to a NAT session', (v) => (v.hit?.session ? PRESENT : undefined)),
   ctx('pipeline', 'pipeline.stage', 'string', 'The stage the frame is at (slirp_input, tcp_input, ...)', (v) => v.hit?.stage),
   ctx('e1000', 'e1000.ring', 'string', 'Descriptor ring ("tx" or "rx")', (v) => v.hit?.descriptor?.ring),
   ctx('e1000', 'e1000.index', 'uint', 'Descriptor index in its ring', (v) => v.hit?.descriptor?.index),
