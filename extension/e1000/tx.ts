@@ -78,6 +78,8 @@ export class TxEngine {
   private pendingEop: PendingEop | undefined;
   /** Causes gathered during a walk, raised when it ends. */
   private cause = 0;
+  /** The walk consumed descriptors: emptying the queue then raises TXQE. */
+  private consumed = false;
   /** A probe holds a packet: walks wait for its resume. */
   private held = false;
   /** The held descriptor/frame passed its probe once already. */
@@ -151,7 +153,8 @@ export class TxEngine {
   private endWalk(): void {
     let cause = this.cause;
     this.cause = 0;
-    if (this.ring.head === this.ring.tail) cause |= ICR.TXQE;
+    if (this.consumed && this.ring.head === this.ring.tail) cause |= ICR.TXQE;
+    this.consumed = false;
     if (cause) this.d.interrupts.raise(cause);
   }
 
@@ -195,6 +198,7 @@ export class TxEngine {
       }
     }
     this.passedDescProbe = false;
+    this.consumed = true;
     this.d.counters.txDescriptors++;
 
     let eop = false;
@@ -404,6 +408,7 @@ export class TxEngine {
     this.segments = [];
     this.pendingEop = undefined;
     this.cause = 0;
+    this.consumed = false;
   }
 
   save(): TxState {
