@@ -970,7 +970,7 @@ export class TcpConnection implements NatSession {
   }
 
   private onKeepalive(): void {
-    if (this.state !== 'ESTABLISHED' && this.state !== 'CLOSE_WAIT') return;
+    if (this.state !== 'ESTABLISHED' && this.state !== 'CLOSE_WAIT' && this.state !== 'FIN_WAIT_2') return;
     const L = this.owner.limits;
     if (this.keepaliveProbesSent >= L.keepaliveProbes) return this.abort(true);
     this.keepaliveProbesSent++;
