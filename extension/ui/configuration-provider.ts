@@ -1,0 +1,45 @@
+/**
+ * Launch configurations for `usernet`: the bundled guest needs none at all
+ * (F5 in a folder without launch.json boots it), and relative paths in a
+ * configuration are taken from the workspace folder.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { DEBUG_TYPE } from './vm-sessions';
+
+export const DEFAULT_CONFIGURATION: vscode.DebugConfiguration = {
+  type: DEBUG_TYPE,
+  request: 'launch',
+  name: 'Usernet VM',
+  engine: 'embedded',
+};
+
+const PATH_ATTRIBUTES = ['kernel', 'initrd', 'pcap', 'profile'] as const;
+
+export class UsernetConfigurationProvider implements vscode.DebugConfigurationProvider {
+  provideDebugConfigurations(): vscode.DebugConfiguration[] {
+    return [{ ...DEFAULT_CONFIGURATION }];
+  }
+
+  resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration {
+    // No launch.json (or an empty one): boot the bundled guest.
+    if (!config.type && !config.request && !config.name) return { ...DEFAULT_CONFIGURATION };
+    return {
+      ...config,
+      type: config.type || DEBUG_TYPE,
+      request: config.request || 'launch',
+      name: config.name || DEFAULT_CONFIGURATION.name,
+    };
+  }
+
+  resolveDebugConfigurationWithSubstitutedVariables(folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration {
+    const base = folder?.uri.fsPath;
+    if (!base) return config;
+    const resolved = { ...config };
+    for (const key of PATH_ATTRIBUTES) {
+      const value = resolved[key];
+      if (typeof value === 'string' && value && !path.isAbsolute(value)) resolved[key] = path.join(base, value);
+    }
+    return resolved;
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Hosts the serial console of each VM: a ConsoleStream per VM that collects
+ * output from boot on (whether or not a panel is open), and at most one
+ * webview panel per VM that shows it. Input typed in the panel goes to the
+ * adapter as `usernet.serialInput`.
+ */
+import * as vscode from 'vscode';
+import { describeRefused, isWebviewMessage, type HostMessage, type WebviewMessage } from '../../webview/shared/protocol';
+import { consolePageHtml } from './console-html';
+import { ConsoleStream, DEFAULT_LIMITS, type ConsoleStreamLimits } from './console-stream';
+import type { Log } from './log';
+import type { Vm, VmSessions } from './vm-sessions';
+
+export const CONSOLE_VIEW_TYPE = 'usernet.console';
+
+class VmConsole implements vscode.Disposable {
+  readonly stream: ConsoleStream;
+  panel: vscode.WebviewPanel | undefined;
+  private panelDisposables: vscode.Disposable[] = [];
+
+  constructor(
+    readonly vm: Vm,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Log,
+    limits: ConsoleStreamLimits,
+  ) {
+    this.stream = new ConsoleStream((m) => this.post(m), limits);
+  }
+
+  show(preserveFocus: boolean): void {
+    if (this.panel) {
+      this.panel.reveal(undefined, preserveFocus);
+      return;
+    }
+    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
+    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+    const panel = vscode.window.createWebviewPanel(
+      CONSOLE_VIEW_TYPE,
+      `Serial: ${this.vm.session.name}`,
+      { viewColumn: vscode.ViewColumn.Active, preserveFocus },
+      // No retainContextWhenHidden: a hidden console is discarded and, when
+      // shown again, replayed from the scrollback (cheaper than keeping it).
+      { enableScripts: true, localResourceRoots: [dist, media] },
+    );
+    panel.iconPath = vscode.Uri.joinPath(media, 'console.svg');
+    const webview = panel.webview;
+    webview.html = consolePageHtml({
+      cspSource: webview.cspSource,
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'console.js')).toString(),
+      xtermCssUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'console.css')).toString(),
+      consoleCssUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'console.css')).toString(),
+      title: `Serial console of ${this.vm.session.name}`,
+    });
+    this.panel = panel;
+    this.panelDisposables = [
+      webview.onDidReceiveMessage((m: unknown) => this.receive(m)),
+      panel.onDidDispose(() => this.closed()),
+    ];
+  }
+
+  /** Tells a live page to re-read the theme's colours. */
+  themeChanged(): void {
+    this.post({ type: 'theme' });
+  }
+
+  stateChanged(): void {
+    const s = this.vm.state;
+    if (s) this.post({ type: 'state', state: s.state, message: s.message });
+  }
+
+  private receive(m: unknown): void {
+    if (!isWebviewMessage(m)) {
+      this.log.warn(`console: dropping malformed message from the webview: ${describeRefused(m)}`);
+      return;
+    }
+    this.handle(m);
+  }
+
+  private handle(m: WebviewMessage): void {
+    switch (m.type) {
+      case 'ready':
+        this.stream.attach();
+        this.stateChanged();
+        return;
+      case 'ack':
+        this.stream.ack(m.id);
+        return;
+      case 'input':
+        this.vm.session.customRequest('usernet.serialInput', { data: m.data }).then(undefined, (e: unknown) => {
+          this.log.error(`console: serial input was refused: ${errorText(e)}`);
+        });
+        return;
+      case 'copy':
+        void vscode.env.clipboard.writeText(m.text);
+        return;
+      case 'resize':
+        return; // a serial line has no window size to tell the guest
+    }
+  }
+
+  private post(m: HostMessage): void {
+    const panel = this.panel;
+    if (!panel) return;
+    panel.webview.postMessage(m).then((delivered) => {
+      // A page that is being discarded drops messages; the next 'ready' replays them.
+      if (!delivered && m.type === 'output') this.stream.detach();
+    }, (e: unknown) => this.log.warn(`console: postMessage failed: ${errorText(e)}`));
+  }
+
+  private closed(): void {
+    for (const d of this.panelDisposables) d.dispose();
+    this.panelDisposables = [];
+    this.panel = undefined;
+    this.stream.detach();
+  }
+
+  dispose(): void {
+    this.panel?.dispose();
+  }
+}
+
+export class ConsolePanels implements vscode.Disposable {
+  private readonly consoles = new Map<string, VmConsole>();
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly vms: VmSessions,
+    private readonly extensionUri: vscode.Uri,
+    private readonly log: Log,
+    private readonly limits: ConsoleStreamLimits = DEFAULT_LIMITS,
+  ) {
+    this.disposables.push(
+      vms.onSerialOutput(({ vm, bytes, missedChunks }) => {
+        const c = this.consoleFor(vm);
+        if (missedChunks) c.stream.note(`${missedChunks} chunk(s) of serial output never arrived`);
+        c.stream.write(bytes);
+      }),
+      vms.onDidChange(({ vm, what }) => {
+        if (what === 'start') this.open(vm, true);
+        else if (what === 'state') this.consoles.get(vm.id)?.stateChanged();
+        else if (what === 'end') this.ended(vm);
+      }),
+      vscode.window.onDidChangeActiveColorTheme(() => {
+        for (const c of this.consoles.values()) c.themeChanged();
+      }),
+    );
+  }
+
+  /** Shows the VM's console, creating its panel if needed. */
+  open(vm: Vm, preserveFocus = false): void {
+    this.consoleFor(vm).show(preserveFocus);
+  }
+
+  /** The panel of a VM, if open (for tests and commands). */
+  panelOf(vm: Vm): vscode.WebviewPanel | undefined {
+    return this.consoles.get(vm.id)?.panel;
+  }
+
+  streamOf(vm: Vm): ConsoleStream | undefined {
+    return this.consoles.get(vm.id)?.stream;
+  }
+
+  private consoleFor(vm: Vm): VmConsole {
+    let c = this.consoles.get(vm.id);
+    if (!c) {
+      c = new VmConsole(vm, this.extensionUri, this.log, this.limits);
+      this.consoles.set(vm.id, c);
+    }
+    return c;
+  }
+
+  private ended(vm: Vm): void {
+    const c = this.consoles.get(vm.id);
+    if (!c) return;
+    // The panel stays open to read what the guest printed last; it no longer takes input.
+    c.stream.note('the VM has stopped');
+    c.stateChanged();
+    this.consoles.delete(vm.id);
+    if (!c.panel) c.dispose();
+  }
+
+  dispose(): void {
+    for (const c of this.consoles.values()) c.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+export function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

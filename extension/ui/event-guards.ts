@@ -1,0 +1,53 @@
+/**
+ * Checks on the bodies of the adapter's custom events (extension/debug/protocol.ts)
+ * before the UI trusts them: a body that does not fit is dropped and logged.
+ */
+import type { ForwardRow, SessionRow, UsernetEvents, VmStateBody } from '../debug/protocol';
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
+const isPort = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 65535;
+const isShortText = (v: unknown): v is string => typeof v === 'string' && v.length <= 256;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const VM_STATES: ReadonlySet<string> = new Set(['booting', 'running', 'paused', 'stopped', 'failed']);
+
+export function isSessionRow(v: unknown): v is SessionRow {
+  return isObject(v)
+    && Number.isSafeInteger(v.id)
+    && (v.protocol === 'tcp' || v.protocol === 'udp' || v.protocol === 'icmp')
+    && isShortText(v.state) && isShortText(v.guest) && isShortText(v.remote) && isShortText(v.host)
+    && typeof v.inbound === 'boolean'
+    && isCount(v.bytesOut) && isCount(v.bytesIn) && isCount(v.packetsOut) && isCount(v.packetsIn)
+    && isCount(v.ageMs) && (v.expiresInMs === undefined || isCount(v.expiresInMs))
+    && isCount(v.recvQ) && isCount(v.sendQ);
+}
+
+export function isForwardRow(v: unknown): v is ForwardRow {
+  return isObject(v)
+    && (v.protocol === 'tcp' || v.protocol === 'udp')
+    && isShortText(v.hostAddr) && isPort(v.hostPort) && isShortText(v.guestAddr) && isPort(v.guestPort);
+}
+
+export function isSessionsBody(v: unknown): v is UsernetEvents['usernet.sessions'] {
+  return isObject(v)
+    && Array.isArray(v.sessions) && v.sessions.every(isSessionRow)
+    && Array.isArray(v.forwards) && v.forwards.every(isForwardRow);
+}
+
+export function isStagesBody(v: unknown): v is UsernetEvents['usernet.stages'] {
+  return isObject(v) && isObject(v.hits) && Object.values(v.hits).every(isCount);
+}
+
+export function isVmStateBody(v: unknown): v is VmStateBody {
+  return isObject(v)
+    && typeof v.state === 'string' && VM_STATES.has(v.state)
+    && (v.guestAddress === undefined || isShortText(v.guestAddress))
+    && (v.sessionCount === undefined || isCount(v.sessionCount))
+    && (v.bootMs === undefined || isCount(v.bootMs))
+    && (v.restored === undefined || typeof v.restored === 'boolean')
+    && (v.message === undefined || typeof v.message === 'string');
+}
+
+export function isSerialBody(v: unknown): v is UsernetEvents['usernet.serial'] {
+  return isObject(v) && Number.isSafeInteger(v.seq) && typeof v.data === 'string' && BASE64.test(v.data);
+}

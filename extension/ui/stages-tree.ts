@@ -1,0 +1,117 @@
+/**
+ * The Pipeline Stages view: every stage a frame meets, in order, with the hit
+ * counter the adapter reports and a checkbox that is a function breakpoint on
+ * that stage. The checkboxes mirror vscode.debug.breakpoints both ways: tick
+ * one here and a breakpoint appears in the Breakpoints view; add or remove one
+ * there and the box follows.
+ */
+import * as vscode from 'vscode';
+import { STAGES, isStageName, type Direction, type StageInfo } from '../pipeline/stages';
+import { RefreshBatcher } from './refresh-batcher';
+import type { VmSessions } from './vm-sessions';
+
+export const STAGES_VIEW_ID = 'usernet.stages';
+
+export type StagesNode =
+  | { kind: 'direction'; direction: Direction }
+  | { kind: 'stage'; stage: StageInfo };
+
+const DIRECTION_LABELS: Record<Direction, string> = {
+  tx: 'TX: guest → host',
+  rx: 'RX: host → guest',
+};
+
+/** Function breakpoints on pipeline stages, by stage name. */
+export function stageBreakpoints(): Map<string, vscode.FunctionBreakpoint[]> {
+  const byStage = new Map<string, vscode.FunctionBreakpoint[]>();
+  for (const bp of vscode.debug.breakpoints) {
+    if (!(bp instanceof vscode.FunctionBreakpoint) || !isStageName(bp.functionName)) continue;
+    const list = byStage.get(bp.functionName) ?? [];
+    list.push(bp);
+    byStage.set(bp.functionName, list);
+  }
+  return byStage;
+}
+
+export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<StagesNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  private readonly batcher: RefreshBatcher;
+
+  constructor(private readonly vms: VmSessions, refreshIntervalMs = 500) {
+    this.batcher = new RefreshBatcher(() => this.changed.fire(undefined), refreshIntervalMs);
+    this.disposables.push(
+      vms.onDidChange(({ what }) => {
+        if (what === 'stages' || what === 'start' || what === 'end' || what === 'current') this.batcher.request();
+      }),
+      // Breakpoint edits are the user's own: show them at once.
+      vscode.debug.onDidChangeBreakpoints(() => this.changed.fire(undefined)),
+    );
+  }
+
+  createView(): vscode.TreeView<StagesNode> {
+    const view = vscode.window.createTreeView(STAGES_VIEW_ID, { treeDataProvider: this, manageCheckboxStateManually: true });
+    this.disposables.push(
+      view,
+      view.onDidChangeCheckboxState((e) => {
+        for (const [node, state] of e.items) {
+          if (node.kind === 'stage') this.setBreakpoint(node.stage.name, state === vscode.TreeItemCheckboxState.Checked);
+        }
+      }),
+    );
+    return view;
+  }
+
+  /** Adds (enabled) or removes the function breakpoint on `stage`. */
+  setBreakpoint(stage: string, on: boolean): void {
+    const existing = stageBreakpoints().get(stage) ?? [];
+    if (!on) {
+      if (existing.length) vscode.debug.removeBreakpoints(existing);
+      return;
+    }
+    if (existing.some((bp) => bp.enabled)) return;
+    // VS Code cannot enable a breakpoint in place: replace a disabled one, keeping its condition.
+    const old = existing[0];
+    if (existing.length) vscode.debug.removeBreakpoints(existing);
+    vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint(stage, true, old?.condition, old?.hitCondition, old?.logMessage)]);
+  }
+
+  getChildren(node?: StagesNode): StagesNode[] {
+    if (!node) return [{ kind: 'direction', direction: 'tx' }, { kind: 'direction', direction: 'rx' }];
+    if (node.kind !== 'direction') return [];
+    return STAGES.filter((s) => s.direction === node.direction).map((stage) => ({ kind: 'stage', stage }));
+  }
+
+  getTreeItem(node: StagesNode): vscode.TreeItem {
+    if (node.kind === 'direction') {
+      const item = new vscode.TreeItem(DIRECTION_LABELS[node.direction], vscode.TreeItemCollapsibleState.Expanded);
+      item.id = `direction:${node.direction}`;
+      item.contextValue = 'usernet.direction';
+      return item;
+    }
+    const s = node.stage;
+    const bps = stageBreakpoints().get(s.name) ?? [];
+    const on = bps.some((bp) => bp.enabled);
+    const hits = this.vms.current?.hits[s.name];
+    const condition = bps.find((bp) => bp.enabled && bp.condition)?.condition;
+    const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.None);
+    item.id = `stage:${s.name}`;
+    item.checkboxState = {
+      state: on ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
+      tooltip: on ? `Remove the breakpoint on ${s.name}` : `Break on ${s.name}`,
+    };
+    const parts: string[] = [];
+    if (hits !== undefined) parts.push(`${hits} ${hits === 1 ? 'hit' : 'hits'}`);
+    if (condition) parts.push(`if ${condition}`);
+    item.description = parts.join(' · ');
+    item.tooltip = `${s.name}: ${s.description}\n(${s.owner === 'nic' ? 'e1000' : s.owner}, ${s.layer} layer)`;
+    item.contextValue = on ? 'usernet.stage.armed' : 'usernet.stage';
+    return item;
+  }
+
+  dispose(): void {
+    this.batcher.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}
