@@ -4,6 +4,7 @@ import * as esbuild from 'esbuild';
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { writeProbeLocations } from './probe-locations.mjs';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
@@ -38,6 +39,9 @@ const entries = [
 const v86Dir = dirname(createRequire(import.meta.url).resolve('v86'));
 mkdirSync('dist/v86', { recursive: true });
 for (const f of ['libv86.mjs', 'v86.wasm']) copyFileSync(join(v86Dir, f), join('dist/v86', f));
+
+// Where each stage's probe sits in the source, for the debug adapter's call stacks.
+writeProbeLocations();
 
 if (watch) {
   for (const e of entries) await (await esbuild.context(e)).watch();

@@ -1,0 +1,100 @@
+/**
+ * The `launch` configuration of a Usernet debug session (launch.json), checked
+ * and turned into the embedded engine's options. Every refusal says which
+ * attribute is wrong and what would be accepted.
+ */
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { EmbeddedOptions, NicModel } from '../machine/embedded-machine';
+import { parseMac } from '../machine/embedded-machine';
+import { parseNetdevUser } from '../slirp/netdev-options';
+
+export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArguments {
+  engine?: 'embedded' | 'qemu';
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  /** Guest RAM in MiB. */
+  memory?: number;
+  /** QEMU `-netdev user,...` syntax. */
+  netdev?: string;
+  nic?: 'e1000' | 'virtio' | 'ne2k';
+  mac?: string;
+  /** Capture every frame of the net queue to this pcap file from the start. */
+  pcap?: string;
+  captureFilter?: string;
+  /** Restore/take the post-boot snapshot (default true). */
+  snapshot?: boolean;
+  /** A launch profile (QEMU command line); not used by this engine yet. */
+  profile?: string;
+  /** How long a cold boot may take (ms). */
+  bootTimeoutMs?: number;
+}
+
+export class LaunchError extends Error {}
+
+export interface LaunchPlan {
+  readonly machine: EmbeddedOptions;
+  readonly capture?: { file: string; filter?: string };
+  /** Things accepted but not acted on, told to the user in the Debug Console. */
+  readonly notes: string[];
+}
+
+const NICS: readonly NicModel[] = ['e1000', 'virtio', 'ne2k'];
+const str = (v: unknown, name: string): string | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new LaunchError(`launch attribute '${name}' must be a string`);
+  return v;
+};
+
+export function planLaunch(args: UsernetLaunchArguments): LaunchPlan {
+  const notes: string[] = [];
+  const engine = args.engine ?? 'embedded';
+  if (engine !== 'embedded') {
+    throw new LaunchError(`engine '${String(engine)}' is not available in this version: use "engine": "embedded" (the default)`);
+  }
+  if (args.profile !== undefined) notes.push(`"profile" is ignored for now: the embedded engine takes kernel, initrd, append, memory, netdev, nic and mac directly`);
+  const machine: EmbeddedOptions = { snapshot: args.snapshot === false ? 'off' : 'use' };
+  const kernel = str(args.kernel, 'kernel');
+  const initrd = str(args.initrd, 'initrd');
+  const append = str(args.append, 'append');
+  if (kernel) machine.kernel = kernel;
+  if (initrd) machine.initrd = initrd;
+  if (append !== undefined) machine.append = append;
+  if (args.memory !== undefined) {
+    if (typeof args.memory !== 'number' || !Number.isInteger(args.memory) || args.memory < 16 || args.memory > 2048) {
+      throw new LaunchError(`launch attribute 'memory' must be a whole number of MiB from 16 to 2048 (got ${JSON.stringify(args.memory)})`);
+    }
+    machine.memoryMiB = args.memory;
+  }
+  if (args.nic !== undefined) {
+    if (!NICS.includes(args.nic as NicModel)) throw new LaunchError(`launch attribute 'nic' must be one of ${NICS.join(', ')} (got ${JSON.stringify(args.nic)})`);
+    machine.nic = args.nic;
+    if (args.nic !== 'e1000') notes.push(`nic '${args.nic}' is v86's own model: the e1000 stages (start_xmit, e1000_send_packet, ...) will not fire`);
+  }
+  const mac = str(args.mac, 'mac');
+  if (mac) {
+    try {
+      parseMac(mac);
+    } catch (e) {
+      throw new LaunchError(`launch attribute 'mac': ${(e as Error).message}`);
+    }
+    machine.mac = mac;
+  }
+  const netdev = str(args.netdev, 'netdev');
+  if (netdev) {
+    try {
+      machine.netdev = parseNetdevUser(netdev);
+    } catch (e) {
+      throw new LaunchError(`launch attribute 'netdev': ${(e as Error).message}`);
+    }
+    for (const o of machine.netdev.unsupportedOptions ?? []) notes.push(`netdev option '${o}' is accepted for QEMU compatibility but not implemented`);
+  }
+  if (args.bootTimeoutMs !== undefined) {
+    if (typeof args.bootTimeoutMs !== 'number' || !(args.bootTimeoutMs > 0)) throw new LaunchError(`launch attribute 'bootTimeoutMs' must be a positive number`);
+    machine.bootTimeoutMs = args.bootTimeoutMs;
+  }
+  const pcap = str(args.pcap, 'pcap');
+  const captureFilter = str(args.captureFilter, 'captureFilter');
+  if (captureFilter && !pcap) notes.push(`"captureFilter" is ignored without "pcap"`);
+  return { machine, notes, ...(pcap ? { capture: { file: pcap, ...(captureFilter ? { filter: captureFilter } : {}) } } : {}) };
+}

@@ -1,0 +1,32 @@
+/** The NAT table as the sessions view receives it ('usernet.sessions'). */
+import { formatIp4 } from '../slirp/config';
+import type { ForwardListing, NatSession } from '../slirp/nat';
+import type { ForwardRow, SessionRow } from './protocol';
+
+const endpoint = (addr: string, port: number, protocol: string) => (protocol === 'icmp' ? addr : `${addr}:${port}`);
+
+export function sessionRow(s: NatSession, nowMs: number): SessionRow {
+  const row: SessionRow = {
+    id: s.id,
+    protocol: s.protocol,
+    state: s.state,
+    guest: endpoint(formatIp4(s.guestAddr), s.guestPort, s.protocol),
+    remote: endpoint(formatIp4(s.remoteAddr), s.remotePort, s.protocol),
+    host: endpoint(s.hostPeerAddr, s.hostPeerPort, s.protocol),
+    inbound: s.inbound,
+    bytesOut: s.bytesOut,
+    bytesIn: s.bytesIn,
+    packetsOut: s.packetsOut,
+    packetsIn: s.packetsIn,
+    // Whole seconds: the row then changes when something happened, not on every tick.
+    ageMs: Math.floor((nowMs - s.createdAt) / 1000) * 1000,
+    recvQ: s.recvQ,
+    sendQ: s.sendQ,
+  };
+  if (s.expiresAt !== undefined) row.expiresInMs = Math.max(0, Math.ceil((s.expiresAt - nowMs) / 1000) * 1000);
+  return row;
+}
+
+export function forwardRow(f: ForwardListing): ForwardRow {
+  return { protocol: f.protocol, hostAddr: f.hostAddr, hostPort: f.hostPort, guestAddr: formatIp4(f.guestAddr), guestPort: f.guestPort };
+}

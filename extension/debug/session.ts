@@ -1,0 +1,353 @@
+/**
+ * The Debug Adapter Protocol face of one VM: one debug session runs one VM,
+ * with a single thread ("VM"). Breakpoints are function breakpoints named
+ * after pipeline stages; a stop holds a packet, whose stage chain is the call
+ * stack and whose decoded headers are the variables. Everything VM-facing is
+ * in VmRuntime; this file only speaks DAP.
+ */
+import { Event, InitializedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
+  StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { startEmbeddedMachine, type MachineFactory } from './machine-port';
+import { LaunchError, planLaunch, type UsernetLaunchArguments } from './launch-args';
+import { buildScopes } from './packet-scopes';
+import { ProbeLocations } from './probe-locations';
+import type { UsernetEventName, UsernetEvents } from './protocol';
+import { checkAddForward, checkCloseSession, checkNoArgs, checkRemoveForward, checkSerialInput, checkStartCapture } from './request-validation';
+import { bundleSourceMap, SourceStore } from './source-store';
+import { buildStackFrames, type PacketFrame } from './stack-frames';
+import { VariableStore } from './variable-store';
+import { VmRuntime, type RuntimeStop } from './vm-runtime';
+
+export const VM_THREAD_ID = 1;
+/** Frame ids carry their stop: a frame of an earlier stop is recognised as stale. */
+const FRAMES_PER_STOP = 1000;
+
+const STOP_REASONS: Readonly<Record<RuntimeStop['reason'], string>> = { breakpoint: 'function breakpoint', step: 'step', pause: 'pause' };
+
+export interface UsernetSessionOptions {
+  readonly startMachine?: MachineFactory;
+  readonly locations?: ProbeLocations;
+  readonly sources?: SourceStore;
+  /** How long a pause waits for a packet before pausing the VM without one. */
+  readonly pauseWaitMs?: number;
+}
+
+export class UsernetDebugSession extends LoggingDebugSession {
+  private readonly runtime: VmRuntime;
+  private readonly locations: ProbeLocations;
+  private readonly sources: SourceStore;
+  private readonly variables = new VariableStore();
+  private frames = new Map<number, PacketFrame>();
+  private progressSupported = false;
+  private terminatedSent = false;
+
+  constructor(options: UsernetSessionOptions = {}) {
+    super();
+    this.setDebuggerLinesStartAt1(true);
+    this.setDebuggerColumnsStartAt1(true);
+    this.locations = options.locations ?? ProbeLocations.load(__dirname);
+    this.sources = options.sources ?? new SourceStore(this.locations.root, bundleSourceMap(__dirname));
+    this.runtime = new VmRuntime({ startMachine: options.startMachine ?? startEmbeddedMachine, pauseWaitMs: options.pauseWaitMs });
+    this.wireRuntime();
+  }
+
+  private wireRuntime(): void {
+    const rt = this.runtime;
+    rt.on('stopped', (stop) => {
+      this.forgetStop();
+      const e = new StoppedEvent(STOP_REASONS[stop.reason], VM_THREAD_ID) as DebugProtocol.StoppedEvent;
+      e.body.description = stop.description;
+      e.body.allThreadsStopped = true;
+      if (stop.breakpointId !== undefined) e.body.hitBreakpointIds = [stop.breakpointId];
+      this.sendEvent(e);
+    });
+    rt.on('output', (text, category) => this.sendEvent(new OutputEvent(text, category)));
+    rt.on('serial', (body) => this.sendCustom('usernet.serial', body));
+    rt.on('sessions', (body) => this.sendCustom('usernet.sessions', body));
+    rt.on('stages', (body) => this.sendCustom('usernet.stages', body));
+    rt.on('vmState', (body) => this.sendCustom('usernet.vmState', body));
+    rt.on('exited', () => {
+      if (this.terminatedSent) return;
+      this.terminatedSent = true;
+      this.sendEvent(new TerminatedEvent());
+    });
+  }
+
+  private sendCustom<K extends UsernetEventName>(name: K, body: UsernetEvents[K]): void {
+    this.sendEvent(new Event(name, body));
+  }
+
+  /** A failed request, with the reason as its message (no `{}` placeholder expansion). */
+  private fail(response: DebugProtocol.Response, message: string): void {
+    response.success = false;
+    response.message = message;
+    this.sendResponse(response);
+  }
+
+  /** Runs an async handler: a rejection becomes the failed response instead of an unhandled error. */
+  private respond<R extends DebugProtocol.Response>(response: R, work: () => Promise<void> | void): void {
+    Promise.resolve()
+      .then(work)
+      .then(() => this.sendResponse(response), (e: unknown) => this.fail(response, e instanceof Error ? e.message : String(e)));
+  }
+
+  private forgetStop(): void {
+    this.variables.clear();
+    this.frames.clear();
+  }
+
+  // ---- life cycle -------------------------------------------------------------
+
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
+    this.progressSupported = args.supportsProgressReporting === true;
+    response.body = {
+      ...response.body,
+      supportsConfigurationDoneRequest: true,
+      supportsFunctionBreakpoints: true,
+      supportsConditionalBreakpoints: true,
+      supportsHitConditionalBreakpoints: true,
+      supportsLogPoints: true,
+      supportsReadMemoryRequest: true,
+      supportsEvaluateForHovers: true,
+      supportsTerminateRequest: true,
+      supportsRestartRequest: true,
+      supportsSteppingGranularity: false,
+      supportsDelayedStackTraceLoading: false,
+      exceptionBreakpointFilters: [],
+    };
+    this.sendResponse(response);
+    // Breakpoints may come before the VM is up: the runtime checks them now and arms them at boot.
+    this.sendEvent(new InitializedEvent());
+  }
+
+  protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
+    this.sendResponse(response);
+  }
+
+  protected override launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): void {
+    let plan;
+    try {
+      plan = planLaunch(args as UsernetLaunchArguments);
+    } catch (e) {
+      if (e instanceof LaunchError) return this.fail(response, e.message);
+      throw e;
+    }
+    for (const note of plan.notes) this.sendEvent(new OutputEvent(`${note}\n`, 'console'));
+    const progressId = `usernet.boot.${Date.now()}`;
+    if (this.progressSupported) this.sendEvent(new ProgressStartEvent(progressId, 'Starting the VM', 'booting the guest'));
+    const onProgress = (message: string) => {
+      this.sendEvent(new OutputEvent(`${message}\n`, 'console'));
+      if (this.progressSupported) this.sendEvent(new ProgressUpdateEvent(progressId, message));
+    };
+    this.runtime.on('progress', onProgress);
+    this.runtime.start(plan).then(
+      () => {
+        this.runtime.off('progress', onProgress);
+        if (this.progressSupported) this.sendEvent(new ProgressEndEvent(progressId, 'the VM is running'));
+        const body = this.runtime.vmStateBody();
+        this.sendEvent(new OutputEvent(`VM running (${body.restored ? 'restored from snapshot' : 'booted'} in ${((body.bootMs ?? 0) / 1000).toFixed(1)} s)\n`, 'console'));
+        this.sendResponse(response);
+      },
+      (e: unknown) => {
+        this.runtime.off('progress', onProgress);
+        if (this.progressSupported) this.sendEvent(new ProgressEndEvent(progressId, 'the VM failed to start'));
+        this.fail(response, `the VM did not start: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    );
+  }
+
+  protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {
+    this.terminatedSent = true;
+    this.runtime.terminate().then(
+      () => {
+        this.sendResponse(response);
+        this.shutdown();
+      },
+      (e: unknown) => {
+        this.fail(response, `stopping the VM failed: ${(e as Error).message}`);
+        this.shutdown();
+      },
+    );
+  }
+
+  protected override terminateRequest(response: DebugProtocol.TerminateResponse): void {
+    // 'exited' from the runtime sends the TerminatedEvent; VS Code then disconnects.
+    this.respond(response, () => this.runtime.terminate());
+  }
+
+  protected override restartRequest(response: DebugProtocol.RestartResponse): void {
+    this.forgetStop();
+    this.respond(response, () => this.runtime.restart());
+  }
+
+  // ---- breakpoints ------------------------------------------------------------
+
+  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    const statuses = this.runtime.setBreakpoints(args.breakpoints ?? []);
+    response.body = {
+      breakpoints: statuses.map((s) => ({ id: s.id, verified: s.verified, ...(s.message ? { message: s.message } : {}) })),
+    };
+    this.sendResponse(response);
+  }
+
+  protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): void {
+    // Line breakpoints in our TypeScript are not probes: say what to use instead.
+    const message = 'line breakpoints are not supported: add a function breakpoint named after a pipeline stage (tcp_input, udp_input, ...)';
+    response.body = { breakpoints: (args.breakpoints ?? []).map((b) => ({ verified: false, line: b.line, message })) };
+    this.sendResponse(response);
+  }
+
+  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse): void {
+    response.body = { breakpoints: [] };
+    this.sendResponse(response);
+  }
+
+  // ---- execution --------------------------------------------------------------
+
+  protected override threadsRequest(response: DebugProtocol.ThreadsResponse): void {
+    response.body = { threads: [new Thread(VM_THREAD_ID, 'VM')] };
+    this.sendResponse(response);
+  }
+
+  protected override continueRequest(response: DebugProtocol.ContinueResponse): void {
+    this.forgetStop();
+    response.body = { allThreadsContinued: true };
+    this.respond(response, () => this.runtime.continue());
+  }
+
+  protected override nextRequest(response: DebugProtocol.NextResponse): void {
+    this.forgetStop();
+    this.respond(response, () => this.runtime.step());
+  }
+
+  protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
+    this.forgetStop();
+    this.respond(response, () => this.runtime.step());
+  }
+
+  /** Out of the pipeline: the packet goes on its way, as with continue. */
+  protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
+    this.forgetStop();
+    this.respond(response, () => this.runtime.continue());
+  }
+
+  protected override pauseRequest(response: DebugProtocol.PauseResponse): void {
+    this.respond(response, () => this.runtime.pause());
+  }
+
+  // ---- inspection ---------------------------------------------------------------
+
+  protected override stackTraceRequest(response: DebugProtocol.StackTraceResponse, args: DebugProtocol.StackTraceArguments): void {
+    const stop = this.runtime.stop;
+    if (!stop) {
+      response.body = { stackFrames: [], totalFrames: 0 };
+      return this.sendResponse(response);
+    }
+    const firstId = stop.id * FRAMES_PER_STOP;
+    let frames: DebugProtocol.StackFrame[];
+    if (stop.event) {
+      const built = buildStackFrames(stop.event.stageChain.slice(-FRAMES_PER_STOP), this.runtime.summary(stop), this.locations, this.sources, firstId);
+      frames = built.frames;
+      for (const f of built.packetFrames) this.frames.set(f.id, f);
+    } else {
+      frames = [{ id: firstId, name: 'VM paused (no packet in flight)', line: 0, column: 0, presentationHint: 'label' }];
+    }
+    const start = args.startFrame ?? 0;
+    const levels = args.levels ?? 0;
+    response.body = { stackFrames: levels > 0 ? frames.slice(start, start + levels) : frames.slice(start), totalFrames: frames.length };
+    this.sendResponse(response);
+  }
+
+  protected override scopesRequest(response: DebugProtocol.ScopesResponse, args: DebugProtocol.ScopesArguments): void {
+    const stop = this.runtime.stop;
+    const frame = this.frames.get(args.frameId);
+    if (!stop?.event || !frame || Math.floor(args.frameId / FRAMES_PER_STOP) !== stop.id) {
+      response.body = { scopes: [] };
+      return this.sendResponse(response);
+    }
+    const hit = stop.event.hit;
+    response.body = {
+      scopes: buildScopes({
+        hit,
+        stage: frame.stage,
+        memoryReference: this.runtime.memoryReferenceOf(stop),
+        probeHits: this.runtime.probeHits(frame.stage),
+        ...(frame.depth === 0 && stop.breakpointId !== undefined ? { breakpointHits: this.runtime.stopsOf(stop.breakpointId) } : {}),
+        ...(hit.session ? { liveSession: this.runtime.liveSession(hit.session.id) } : {}),
+      }, this.variables),
+    };
+    this.sendResponse(response);
+  }
+
+  protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
+    response.body = { variables: this.variables.variables(args.variablesReference, args.start, args.count) ?? [] };
+    this.sendResponse(response);
+  }
+
+  protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    try {
+      const r = this.runtime.evaluate(args.expression, args.context);
+      response.body = { result: r.result, variablesReference: 0, ...(r.type ? { type: r.type } : {}) };
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, (e as Error).message);
+    }
+  }
+
+  protected override readMemoryRequest(response: DebugProtocol.ReadMemoryResponse, args: DebugProtocol.ReadMemoryArguments): void {
+    try {
+      response.body = this.runtime.readMemory(args.memoryReference, args.offset ?? 0, args.count);
+      this.sendResponse(response);
+    } catch (e) {
+      this.fail(response, (e as Error).message);
+    }
+  }
+
+  protected override sourceRequest(response: DebugProtocol.SourceResponse, args: DebugProtocol.SourceArguments): void {
+    const ref = args.source?.sourceReference ?? args.sourceReference;
+    const content = ref ? this.sources.content(ref) : undefined;
+    if (content === undefined) return this.fail(response, `no source for reference ${ref}`);
+    response.body = { content, mimeType: 'text/x-typescript' };
+    this.sendResponse(response);
+  }
+
+  protected override completionsRequest(response: DebugProtocol.CompletionsResponse): void {
+    response.body = { targets: [] };
+    this.sendResponse(response);
+  }
+
+  // ---- custom requests (protocol.ts) ---------------------------------------------
+
+  protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
+    switch (command) {
+      case 'usernet.serialInput':
+        return this.withArgs(response, checkSerialInput(args), (a) => this.runtime.serialInput(Buffer.from(a.data, 'base64')));
+      case 'usernet.closeSession':
+        return this.withArgs(response, checkCloseSession(args), (a) => this.runtime.closeSession(a.id));
+      case 'usernet.addForward':
+        return this.withArgs(response, checkAddForward(args), (a) => this.runtime.addForward(a.spec));
+      case 'usernet.removeForward':
+        return this.withArgs(response, checkRemoveForward(args), (a) => {
+          response.body = { removed: this.runtime.removeForward(a) };
+        });
+      case 'usernet.startCapture':
+        return this.withArgs(response, checkStartCapture(args), (a) => this.runtime.startCapture(a));
+      case 'usernet.stopCapture':
+        return this.withArgs(response, checkNoArgs(args), async () => {
+          response.body = await this.runtime.stopCapture();
+        });
+      case 'usernet.infoUsernet':
+        return this.withArgs(response, checkNoArgs(args), () => {
+          response.body = { text: this.runtime.infoUsernet() };
+        });
+      default:
+        return this.fail(response, `unknown request '${command}'`);
+    }
+  }
+
+  private withArgs<A>(response: DebugProtocol.Response, checked: { ok: true; args: A } | { ok: false; reason: string }, work: (args: A) => Promise<void> | void): void {
+    if (!checked.ok) return this.fail(response, checked.reason);
+    this.respond(response, () => work(checked.args));
+  }
+}

@@ -1,0 +1,478 @@
+/**
+ * The VM as the debugger sees it, without DAP: boot, breakpoints on pipeline
+ * stages, stops with a held packet, stepping, the NAT table and the serial
+ * console. The DAP session (session.ts) only translates between this and the
+ * protocol, as vscode-mock-debug's session does over its MockRuntime.
+ */
+import { EventEmitter } from 'node:events';
+import { BreakpointManager, type BreakpointStatus, type StopEvent } from '../pipeline/breakpoints';
+import { summarize } from '../pipeline/dissect';
+import { attachCapture, type Capture } from '../pipeline/pcap';
+import { ProbeHub } from '../pipeline/probe';
+import { STAGES, type StageName } from '../pipeline/stages';
+import { describeHitBriefly } from '../pipeline/trace';
+import { formatIp4 } from '../slirp/config';
+import { ChangeBatcher, type BatchTimers } from './change-batcher';
+import { evaluateExpression, type EvaluateResult } from './evaluate';
+import type { LaunchPlan } from './launch-args';
+import type { MachineFactory, RuntimeMachine } from './machine-port';
+import { MemoryError, packetMemoryReference, parsePacketMemoryReference, readPacketMemory } from './packet-memory';
+import type { ForwardRow, SessionRow, UsernetEvents, UsernetRequests, VmStateBody } from './protocol';
+import { forwardRow, sessionRow } from './session-rows';
+
+/** A function breakpoint as DAP sends it. */
+export interface StageBreakpoint {
+  readonly name: string;
+  readonly condition?: string;
+  readonly hitCondition?: string;
+  readonly logMessage?: string;
+}
+
+export interface RuntimeStop {
+  /** Counts stops; names the held bytes ("packet:<id>") and dies with the stop. */
+  readonly id: number;
+  readonly reason: 'breakpoint' | 'step' | 'pause';
+  readonly breakpointId?: number;
+  /** The packet event; undefined when the VM was paused with no packet in flight. */
+  readonly event?: StopEvent;
+  readonly description: string;
+}
+
+export interface RuntimeEvents {
+  stopped: [RuntimeStop];
+  continued: [];
+  output: [text: string, category: 'console' | 'stdout' | 'stderr' | 'important'];
+  progress: [message: string];
+  serial: [UsernetEvents['usernet.serial']];
+  sessions: [UsernetEvents['usernet.sessions']];
+  stages: [UsernetEvents['usernet.stages']];
+  vmState: [VmStateBody];
+  /** The VM is gone (stopped, or exited on its own). */
+  exited: [];
+}
+
+export class RuntimeError extends Error {}
+
+export interface VmRuntimeOptions {
+  readonly startMachine: MachineFactory;
+  /** How long a pause request waits for a packet before pausing the VM without one. */
+  readonly pauseWaitMs?: number;
+  /** How often the stage counters are looked at (they are sent only when they changed). */
+  readonly stagePollMs?: number;
+  readonly timers?: BatchTimers;
+}
+
+type State = VmStateBody['state'];
+
+export class VmRuntime extends EventEmitter<RuntimeEvents> {
+  private machine: RuntimeMachine | undefined;
+  private manager: BreakpointManager | undefined;
+  private plan: LaunchPlan | undefined;
+  private breakpoints: { id: number; spec: StageBreakpoint }[] = [];
+  private nextBreakpointId = 1;
+  private readonly stopHits = new Map<number, number>();
+  private stopCount = 0;
+  private current: RuntimeStop | undefined;
+  private state: State = 'stopped';
+  private failure: string | undefined;
+  private serialSeq = 0;
+  private capture: { capture: Capture; file?: string } | undefined;
+  private pauseTimer: ReturnType<typeof setTimeout> | undefined;
+  private stagePoll: ReturnType<typeof setInterval> | undefined;
+  /** A step asked while no packet was held: the next packet stops as a step. */
+  private stepWanted = false;
+  private readonly sessionsBatch: ChangeBatcher<UsernetEvents['usernet.sessions']>;
+  private readonly stagesBatch: ChangeBatcher<UsernetEvents['usernet.stages']>;
+  private readonly stateBatch: ChangeBatcher<VmStateBody>;
+
+  constructor(private readonly options: VmRuntimeOptions) {
+    super();
+    this.sessionsBatch = new ChangeBatcher(() => this.sessionsSnapshot(), (b) => this.emit('sessions', b), 4, options.timers);
+    this.stagesBatch = new ChangeBatcher(() => this.stagesSnapshot(), (b) => this.emit('stages', b), 4, options.timers);
+    this.stateBatch = new ChangeBatcher(() => this.vmStateBody(), (b) => this.emit('vmState', b), 4, options.timers);
+  }
+
+  get vmState(): State {
+    return this.state;
+  }
+
+  get stop(): RuntimeStop | undefined {
+    return this.current;
+  }
+
+  get running(): boolean {
+    return this.machine !== undefined;
+  }
+
+  /** Whether our e1000 is the NIC (its stages can fire). */
+  get ownNic(): boolean {
+    return this.machine?.ownNic ?? false;
+  }
+
+  /** How many times the breakpoint `id` stopped the VM. */
+  stopsOf(id: number): number {
+    return this.stopHits.get(id) ?? 0;
+  }
+
+  probeHits(stage: StageName): number {
+    return this.machine?.probes.probes[stage].hits ?? 0;
+  }
+
+  // ---- life cycle -----------------------------------------------------------
+
+  /** Boots the VM; rejects with the reason when it does not come up. */
+  async start(plan: LaunchPlan): Promise<void> {
+    if (this.machine) throw new RuntimeError('the VM is already running');
+    this.plan = plan;
+    this.failure = undefined;
+    this.setState('booting');
+    let machine: RuntimeMachine;
+    try {
+      machine = await this.options.startMachine({ ...plan.machine, onProgress: (m) => this.emit('progress', m) });
+    } catch (e) {
+      this.failure = (e as Error).message;
+      this.setState('failed');
+      throw e;
+    }
+    this.machine = machine;
+    this.attach(machine);
+    if (plan.capture) {
+      try {
+        this.startCapture(plan.capture);
+        this.emit('output', `capturing to ${plan.capture.file}\n`, 'console');
+      } catch (e) {
+        this.emit('output', `pcap: ${(e as Error).message}\n`, 'stderr');
+      }
+    }
+    this.setState('running');
+  }
+
+  private attach(machine: RuntimeMachine): void {
+    this.newManager(machine);
+    machine.onSerial((chunk) => this.emit('serial', { seq: this.serialSeq++, data: Buffer.from(chunk).toString('base64') }));
+    machine.onExit(() => {
+      if (this.machine !== machine) return;
+      this.detach();
+      this.setState('stopped');
+      this.emit('exited');
+    });
+    const nat = machine.slirp?.nat;
+    if (nat) {
+      const changed = () => {
+        this.sessionsBatch.poke();
+        this.stateBatch.poke();
+      };
+      nat.on('open', changed);
+      nat.on('change', changed);
+      nat.on('close', changed);
+    }
+    this.stagePoll = setInterval(() => {
+      this.stagesBatch.poke();
+      // The lease arrives without a NAT change: look for it at the same pace.
+      this.stateBatch.poke();
+    }, this.options.stagePollMs ?? 250);
+    this.stagePoll.unref?.();
+    this.sessionsBatch.flush();
+  }
+
+  private newManager(machine: RuntimeMachine): void {
+    this.manager?.dispose();
+    const manager = new BreakpointManager(machine.probes, { clock: machine.clock });
+    manager.onStop = (event) => this.onPacketStop(event);
+    manager.onLog = (message) => this.emit('output', message.endsWith('\n') ? message : `${message}\n`, 'stdout');
+    manager.set(this.breakpoints.map(({ id, spec }) => ({ id, stage: spec.name, condition: spec.condition, hitCondition: spec.hitCondition, logMessage: spec.logMessage })));
+    this.manager = manager;
+  }
+
+  private detach(): void {
+    this.clearPauseTimer();
+    if (this.stagePoll) clearInterval(this.stagePoll);
+    this.stagePoll = undefined;
+    this.manager?.dispose();
+    this.manager = undefined;
+    this.machine = undefined;
+    this.current = undefined;
+    this.stepWanted = false;
+  }
+
+  /** Stops the VM (host sockets closed, capture written out); harmless when it is not running. */
+  async terminate(): Promise<void> {
+    const machine = this.machine;
+    if (!machine) return;
+    const capture = this.capture;
+    this.capture = undefined;
+    this.detach();
+    try {
+      if (capture) await capture.capture.stop();
+    } finally {
+      try {
+        await machine.stop();
+      } finally {
+        this.setState('stopped');
+        this.sessionsBatch.dispose();
+        this.stagesBatch.dispose();
+        this.stateBatch.dispose();
+        this.emit('exited');
+      }
+    }
+  }
+
+  /** Stops the VM and boots it again with the same launch plan and breakpoints. */
+  async restart(): Promise<void> {
+    const plan = this.plan;
+    if (!plan) throw new RuntimeError('nothing to restart: the VM was never launched');
+    const machine = this.machine;
+    if (machine) {
+      this.detach();
+      await this.capture?.capture.stop();
+      this.capture = undefined;
+      await machine.stop();
+    }
+    await this.start(plan);
+  }
+
+  // ---- breakpoints ----------------------------------------------------------
+
+  /** Replaces the stage breakpoints; each comes back verified, or not with the reason. */
+  setBreakpoints(specs: readonly StageBreakpoint[]): BreakpointStatus[] {
+    const withIds = specs.map((spec) => ({ id: this.nextBreakpointId++, spec }));
+    const list = withIds.map(({ id, spec }) => ({
+      id,
+      stage: spec.name.trim(),
+      condition: spec.condition,
+      hitCondition: spec.hitCondition,
+      logMessage: spec.logMessage,
+    }));
+    // Before launch there is no VM: a manager over an unplugged hub checks them the same way.
+    const manager = this.manager ?? new BreakpointManager(new ProbeHub());
+    const statuses = manager.set(list);
+    if (!this.manager) manager.dispose();
+    this.breakpoints = withIds.filter((_, i) => statuses[i]!.verified);
+    return statuses;
+  }
+
+  // ---- execution control ----------------------------------------------------
+
+  private onPacketStop(event: StopEvent): void {
+    this.clearPauseTimer();
+    const reason = this.stepWanted ? 'step' : event.reason;
+    this.stepWanted = false;
+    const stop: RuntimeStop = {
+      id: ++this.stopCount,
+      reason,
+      ...(event.breakpointId !== undefined ? { breakpointId: event.breakpointId } : {}),
+      event,
+      description: `${event.hit.stage}: ${describeHitBriefly(event.hit)}`,
+    };
+    if (stop.breakpointId !== undefined) this.stopHits.set(stop.breakpointId, this.stopsOf(stop.breakpointId) + 1);
+    this.current = stop;
+    void this.pauseMachine();
+    this.emit('stopped', stop);
+  }
+
+  private async pauseMachine(): Promise<void> {
+    const machine = this.machine;
+    if (!machine) return;
+    try {
+      await machine.pause();
+    } catch (e) {
+      this.emit('output', `pausing the VM failed: ${(e as Error).message}\n`, 'stderr');
+    }
+    if (this.machine === machine && this.current) this.setState('paused');
+    // The UI should show the exact table while the VM stands still.
+    this.sessionsBatch.flush();
+    this.stagesBatch.flush();
+  }
+
+  /** Stops at the next packet at any stage; with none within pauseWaitMs, pauses the VM as it is. */
+  pause(): void {
+    const manager = this.needManager();
+    if (this.current) return;
+    manager.pauseNext();
+    this.clearPauseTimer();
+    this.pauseTimer = setTimeout(() => {
+      this.pauseTimer = undefined;
+      if (this.current || !this.machine) return;
+      // pauseNext cannot be withdrawn: a fresh manager forgets it (breakpoints are set again).
+      this.newManager(this.machine);
+      const stop: RuntimeStop = { id: ++this.stopCount, reason: 'pause', description: 'paused (no packet in flight)' };
+      this.current = stop;
+      void this.pauseMachine();
+      this.emit('stopped', stop);
+    }, this.options.pauseWaitMs ?? 1000);
+  }
+
+  /** Releases the held packet and lets the VM run. */
+  async continue(): Promise<void> {
+    const machine = this.needMachine();
+    this.current = undefined;
+    this.stepWanted = false;
+    this.manager!.continue();
+    this.emit('continued');
+    await machine.resume();
+    if (this.machine === machine && !this.current) this.setState('running');
+  }
+
+  /** Moves the held packet to its next stage and stops there (or at the next packet of its direction). */
+  async step(): Promise<void> {
+    const machine = this.needMachine();
+    const manager = this.manager!;
+    const held = this.current?.event;
+    this.current = undefined;
+    if (!held) {
+      // Nothing held (a pause without packet): run to the next packet anywhere.
+      this.stepWanted = true;
+      manager.pauseNext();
+      this.emit('continued');
+      await machine.resume();
+      return;
+    }
+    manager.step();
+    // The packet went on synchronously and stopped at a later stage: the VM never ran.
+    if (this.current) return;
+    this.emit('continued');
+    await machine.resume();
+    if (this.machine === machine && !this.current) this.setState('running');
+  }
+
+  private clearPauseTimer(): void {
+    if (this.pauseTimer) clearTimeout(this.pauseTimer);
+    this.pauseTimer = undefined;
+  }
+
+  private needMachine(): RuntimeMachine {
+    if (!this.machine) throw new RuntimeError('the VM is not running');
+    return this.machine;
+  }
+
+  private needManager(): BreakpointManager {
+    this.needMachine();
+    return this.manager!;
+  }
+
+  // ---- inspection -----------------------------------------------------------
+
+  /** The packet held by stop `id` (a memoryReference), or undefined once released. */
+  heldBytes(memoryReference: string): Uint8Array | undefined {
+    const id = parsePacketMemoryReference(memoryReference);
+    const stop = this.current;
+    if (id === undefined || !stop || stop.id !== id || !stop.event) return undefined;
+    return stop.event.hit.frame;
+  }
+
+  readMemory(memoryReference: string, offset: number, count: number) {
+    const bytes = this.heldBytes(memoryReference);
+    if (!bytes) {
+      throw new MemoryError(
+        parsePacketMemoryReference(memoryReference) === undefined
+          ? `unknown memory reference '${memoryReference}': packet bytes are named 'packet:<n>'`
+          : `${memoryReference} is no longer held: the VM ran on since that stop`,
+      );
+    }
+    return readPacketMemory(bytes, offset, count);
+  }
+
+  memoryReferenceOf(stop: RuntimeStop): string {
+    return packetMemoryReference(stop.id);
+  }
+
+  evaluate(expression: string, context?: string): EvaluateResult {
+    return evaluateExpression(expression, { hit: this.current?.event?.hit, infoUsernet: () => this.machine?.slirp?.infoUsernet() }, context);
+  }
+
+  summary(stop: RuntimeStop): string {
+    return stop.event && stop.event.hit.frame.length ? summarize(stop.event.hit.frame) : stop.description;
+  }
+
+  liveSession(id: number) {
+    return this.machine?.slirp?.nat.get(id);
+  }
+
+  // ---- custom requests ------------------------------------------------------
+
+  /** Serial input is accepted while paused too: the guest reads it when it runs again. */
+  serialInput(bytes: Uint8Array): void {
+    this.needMachine().writeSerial(bytes);
+  }
+
+  closeSession(id: number): void {
+    const nat = this.needSlirp().nat;
+    const session = nat.get(id);
+    if (!session) throw new RuntimeError(`no NAT session ${id}: it may have closed already`);
+    session.close();
+    this.sessionsBatch.poke();
+  }
+
+  async addForward(spec: string): Promise<void> {
+    await this.needSlirp().addHostForward(spec);
+    this.sessionsBatch.poke();
+  }
+
+  removeForward(rule: UsernetRequests['usernet.removeForward']['args']): boolean {
+    const removed = this.needSlirp().removeHostForward(rule);
+    this.sessionsBatch.poke();
+    return removed;
+  }
+
+  startCapture(args: { file: string; filter?: string; snaplen?: number }): void {
+    const machine = this.needMachine();
+    if (this.capture) throw new RuntimeError(`a capture is already running${this.capture.file ? ` (to ${this.capture.file})` : ''}: stop it first`);
+    const capture = attachCapture(machine.probes, { file: args.file, ...(args.filter ? { filter: args.filter } : {}), ...(args.snaplen ? { snaplen: args.snaplen } : {}) });
+    this.capture = { capture, file: args.file };
+  }
+
+  async stopCapture(): Promise<UsernetRequests['usernet.stopCapture']['result']> {
+    const c = this.capture;
+    if (!c) return { captured: 0 };
+    this.capture = undefined;
+    const stats = await c.capture.stop();
+    if (stats.error) throw new RuntimeError(`the capture to ${c.file} failed: ${stats.error}`);
+    return { captured: stats.captured, ...(c.file ? { file: c.file } : {}) };
+  }
+
+  infoUsernet(): string {
+    return this.needSlirp().infoUsernet();
+  }
+
+  private needSlirp() {
+    const slirp = this.needMachine().slirp;
+    if (!slirp) throw new RuntimeError('this VM has no user-mode network (slirp) backend');
+    return slirp;
+  }
+
+  // ---- UI feeds -------------------------------------------------------------
+
+  private setState(state: State): void {
+    if (this.state === state && state !== 'failed') return;
+    this.state = state;
+    this.stateBatch.flush();
+  }
+
+  vmStateBody(): VmStateBody {
+    const body: VmStateBody = { state: this.state };
+    const m = this.machine;
+    if (this.state === 'failed' && this.failure) body.message = this.failure;
+    if (m) {
+      const lease = m.slirp?.leasedAddress;
+      if (lease !== undefined) body.guestAddress = formatIp4(lease);
+      if (m.slirp) body.sessionCount = m.slirp.nat.size;
+      body.bootMs = Math.round(m.bootMs);
+      body.restored = m.restored;
+    }
+    return body;
+  }
+
+  private sessionsSnapshot(): { sessions: SessionRow[]; forwards: ForwardRow[] } {
+    const slirp = this.machine?.slirp;
+    if (!slirp) return { sessions: [], forwards: [] };
+    const now = this.machine!.clock.now();
+    return { sessions: slirp.nat.list().map((s) => sessionRow(s, now)), forwards: slirp.nat.forwards.map(forwardRow) };
+  }
+
+  private stagesSnapshot(): { hits: Record<string, number> } {
+    const hits: Record<string, number> = {};
+    const probes = this.machine?.probes.probes;
+    if (probes) for (const s of STAGES) if (probes[s.name].hits) hits[s.name] = probes[s.name].hits;
+    return { hits };
+  }
+}
