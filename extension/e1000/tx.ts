@@ -318,6 +318,7 @@ export class TxEngine {
     } else {
       const frame = this.packet.slice(0, size);
       if (kind === 'legacy') {
+        // Legacy CSO/CSS/IC are taken from the EOP descriptor, as the manual specifies.
         if (cmd & TXD_CMD.IC) insertChecksum(frame, desc[10], desc[13], 0, false);
       } else {
         applyChecksums(frame, this.ctx, popts);
