@@ -37,6 +37,8 @@ export interface SlirpOptions {
   readonly tcp?: (host: TcpHost) => TcpLayer;
   readonly resolvConfPath?: string;
   readonly reassembly?: ReassemblyLimits;
+  /** Bound on NAT sessions (and so on host sockets); default 4096. */
+  readonly maxSessions?: number;
 }
 
 /**
@@ -78,7 +80,7 @@ export class Slirp implements SlirpCore {
     this.output = opts.output;
     this.logger = opts.log ?? (() => {});
     this.guestMacHint = opts.guestMac?.slice(0, 6);
-    this.nat = new NatTable();
+    this.nat = new NatTable(opts.maxSessions);
     this.mask = this.config.prefixLength === 0 ? 0 : (0xffffffff << (32 - this.config.prefixLength)) >>> 0;
     this.broadcast = (this.config.net | ~this.mask) >>> 0;
     this.reassembler = new Reassembler(this.clock, this.dropCounter, opts.reassembly ?? DEFAULT_REASSEMBLY_LIMITS);
@@ -192,10 +194,11 @@ export class Slirp implements SlirpCore {
     if (typeof checked === 'string') return this.drop(checked);
     let ip = checked;
     const src = ip.source;
-    if (src === this.config.host || src === this.config.dns || (src >>> 24 === 127) || src >= 0xe0000000) return this.drop('ip-bad-source');
-    if (this.inNet(src)) {
-      if (this.arpTable.learn(src, frame.subarray(6, 12))) this.flushArpPending();
-    }
+    if (src === this.config.host || src === this.config.dns || this.isBroadcastOrMulticast(src)) return this.drop('ip-bad-source');
+    // Only an unconfigured DHCP client may speak from 0.0.0.0; any other source off the
+    // guest network could never be answered (nothing would answer ARP for it).
+    if (src === 0 ? ip.protocol !== IPPROTO_UDP : !this.inNet(src)) return this.drop('ip-source-outside-net');
+    if (src !== 0 && this.arpTable.learn(src, frame.subarray(6, 12))) this.flushArpPending();
     if (ip.ttl === 0) {
       this.icmp.sendError(ip.datagram, ICMP_TIME_EXCEEDED, 0, this.config.host);
       return this.drop('ip-ttl-expired');

@@ -117,8 +117,12 @@ test('spoofed sources and unknown protocols are dropped', () => {
   const g = makeGuest();
   g.slirp.input(eth(0x0800, ipv4({ src: HOST_IP, dst: HOST_IP, protocol: 1, payload: icmpEcho(1, 1, []) })));
   g.slirp.input(eth(0x0800, ipv4({ src: ip4(127, 0, 0, 1), dst: HOST_IP, protocol: 1, payload: icmpEcho(1, 1, []) })));
+  g.slirp.input(eth(0x0800, ipv4({ src: ip4(224, 0, 0, 1), dst: HOST_IP, protocol: 1, payload: icmpEcho(1, 1, []) })));
   g.slirp.input(eth(0x0800, ipv4({ dst: HOST_IP, protocol: 47, payload: [1, 2, 3, 4] })));
-  assert.deepEqual({ ...g.slirp.drops }, { 'ip-bad-source': 2, 'ip-unsupported-protocol': 1 });
+  g.slirp.input(eth(0x0800, ipv4({ src: ip4(192, 168, 1, 5), dst: HOST_IP, protocol: 1, payload: icmpEcho(1, 1, []) })));
+  g.slirp.input(eth(0x0800, ipv4({ src: 0, dst: HOST_IP, protocol: 1, payload: icmpEcho(1, 1, []) })));
+  assert.deepEqual({ ...g.slirp.drops }, { 'ip-bad-source': 2, 'ip-source-outside-net': 3, 'ip-unsupported-protocol': 1 });
+  assert.equal(g.out.length, 0);
 });
 
 /** Splits an ICMP echo into fragments of `size` payload bytes (a multiple of 8). */
