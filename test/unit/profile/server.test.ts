@@ -50,7 +50,7 @@ test('didOpen publishes diagnostics at the exact tokens', async () => {
   ].join('\n');
   const uri = open('a.qemu', text);
   const { diagnostics } = await diagnosticsFor(uri);
-  const byCode = new Map(diagnostics.map((d: any) => [d.code, d]));
+  const byCode = new Map<string, any>(diagnostics.map((d: any) => [d.code, d]));
   assert.deepEqual(byCode.get('file-not-found')?.range, { start: { line: 0, character: 50 }, end: { line: 0, character: 61 } });
   assert.match(byCode.get('file-not-found').message, /missing\.img/);
   assert.deepEqual(byCode.get('unknown-netdev-suboption')?.range, { start: { line: 1, character: 43 }, end: { line: 1, character: 48 } });
