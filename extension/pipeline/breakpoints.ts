@@ -3,7 +3,7 @@ import { compileFilter, FilterSyntaxError, type CompiledFilter } from './filter'
 import { parseHitCondition, type HitPredicate } from './hit-condition';
 import { compileLogMessage, type LogTemplate } from './logpoint';
 import type { HeldPacket, ProbeHit, ProbeHub } from './probe';
-import { StageChainTracker, stageDirection, stageIndex, type StageTrail } from './stage-chain';
+import { StageChainTracker, upstreamStages, type StageTrail } from './stage-chain';
 import { RX_STAGES, STAGES, TX_STAGES, isStageName, type Direction, type StageName } from './stages';
 import { startTrace, unknownStageMessage } from './trace';
 
@@ -190,8 +190,7 @@ export class BreakpointManager {
     for (const bp of this.breakpoints) wanted.add(bp.stage);
     if (this.trackChains) {
       for (const bp of this.breakpoints) {
-        const stages = stageDirection(bp.stage) === 'tx' ? TX_STAGES : RX_STAGES;
-        for (let i = 0; i < stageIndex(bp.stage); i++) if (!REGISTER_STAGES.has(stages[i]!)) wanted.add(stages[i]!);
+        for (const s of upstreamStages(bp.stage)) if (!REGISTER_STAGES.has(s)) wanted.add(s);
       }
     }
     if (this.stop) wanted.add(this.stop.event.hit.stage);

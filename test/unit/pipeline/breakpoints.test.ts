@@ -1,0 +1,258 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BreakpointManager, type StopEvent } from '../../../extension/pipeline/breakpoints';
+import type { Clock } from '../../../extension/pipeline/clock';
+import { FilterSyntaxError } from '../../../extension/pipeline/filter';
+import { ProbeHub } from '../../../extension/pipeline/probe';
+import { STAGES, type StageName } from '../../../extension/pipeline/stages';
+import * as P from './packets';
+import { PipelineSim, rxTcp, TX_ARP, TX_TCP, TX_TCP_CONTROL } from './pipeline-sim';
+
+function setup(options?: { trackStageChains?: boolean; clock?: Clock }) {
+  const hub = new ProbeHub();
+  const sim = new PipelineSim(hub);
+  const mgr = new BreakpointManager(hub, options);
+  const stops: StopEvent[] = [];
+  const logs: string[] = [];
+  mgr.onStop = (e) => stops.push(e);
+  mgr.onLog = (m) => logs.push(m);
+  return { hub, sim, mgr, stops, logs };
+}
+
+const armedStages = (hub: ProbeHub) => STAGES.filter((s) => hub.probes[s.name].armed).map((s) => s.name);
+const UPSTREAM_OF_TCP_INPUT: StageName[] = ['start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input'];
+
+test('probes are armed only for breakpoints and the stages upstream of them', () => {
+  const { hub, mgr } = setup();
+  assert.deepEqual(armedStages(hub), []);
+  mgr.set([{ stage: 'tcp_input' }]);
+  assert.deepEqual(armedStages(hub), [...UPSTREAM_OF_TCP_INPUT, 'tcp_input']);
+  mgr.set([{ stage: 'tcp_input', condition: 'tcp.port == ' }]); // unverified: arms nothing
+  assert.deepEqual(armedStages(hub), []);
+  mgr.set([]);
+  assert.deepEqual(armedStages(hub), []);
+
+  const bare = setup({ trackStageChains: false });
+  bare.mgr.set([{ stage: 'tcp_input' }, { stage: 'e1000_receive_iov' }]);
+  assert.deepEqual(armedStages(bare.hub), ['tcp_input', 'e1000_receive_iov']);
+  bare.mgr.dispose();
+  assert.deepEqual(armedStages(bare.hub), []);
+});
+
+test('a conditional breakpoint holds the matching packet until continue', () => {
+  const { hub, sim, mgr, stops } = setup();
+  const [status] = mgr.set([{ stage: 'tcp_input', condition: 'tcp.dstport == 80 && ip.dst == 93.184.216.0/24' }]);
+  assert.deepEqual(status, { id: 1, verified: true });
+  sim.send(P.syn, TX_TCP); // to 8080: passes
+  assert.equal(stops.length, 0);
+  assert.equal(sim.ran.filter((s) => s === 'sosend').length, 1);
+  sim.send(P.httpGet, TX_TCP);
+  assert.equal(stops.length, 1);
+  const stop = stops[0]!;
+  assert.equal(stop.reason, 'breakpoint');
+  assert.equal(stop.breakpointId, 1);
+  assert.equal(stop.hit.frame, P.httpGet);
+  assert.equal(stop.hit.stage, 'tcp_input');
+  assert.deepEqual(stop.stageChain, ['e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input']);
+  assert.equal(mgr.stopped, stop);
+  assert.equal(hub.heldPackets.length, 1);
+  const ranBefore = sim.ran.length;
+  assert.equal(sim.ran.at(-1), 'ip_input', 'the tcp_input body has not run');
+  mgr.continue();
+  assert.deepEqual(sim.ran.slice(ranBefore), ['tcp_input', 'sosend']);
+  assert.equal(mgr.stopped, undefined);
+  assert.equal(hub.heldPackets.length, 0);
+  assert.equal(stops.length, 1);
+});
+
+test('hit conditions in each form VS Code sends', () => {
+  const cases: Array<[string, number[]]> = [
+    ['5', [5]], ['== 5', [5]], ['=5', [5]], ['>= 10', [10, 11, 12]], ['> 10', [11, 12]],
+    ['< 3', [1, 2]], ['<= 2', [1, 2]], ['% 5', [5, 10]], [' %4 ', [4, 8, 12]],
+  ];
+  for (const [hitCondition, expected] of cases) {
+    const { sim, mgr, stops } = setup();
+    const [status] = mgr.set([{ stage: 'arp_input', hitCondition }]);
+    assert.equal(status!.verified, true, hitCondition);
+    const stoppedAt: number[] = [];
+    for (let i = 1; i <= 12; i++) {
+      sim.send(P.arpRequest, TX_ARP);
+      if (stops.length > stoppedAt.length) {
+        stoppedAt.push(i);
+        mgr.continue();
+      }
+    }
+    assert.deepEqual(stoppedAt, expected, hitCondition);
+  }
+});
+
+test('the hit count counts only hits whose condition held', () => {
+  const { sim, mgr, stops } = setup();
+  mgr.set([{ stage: 'slirp_input', condition: 'arp', hitCondition: '2' }]);
+  sim.send(P.syn, TX_TCP_CONTROL);
+  sim.send(P.arpRequest, TX_ARP);
+  sim.send(P.syn, TX_TCP_CONTROL);
+  assert.equal(stops.length, 0);
+  sim.send(P.arpReply, TX_ARP);
+  assert.equal(stops.length, 1);
+  assert.equal(stops[0]!.hit.frame, P.arpReply);
+});
+
+test('logpoints interpolate fields and never stop', () => {
+  const { sim, mgr, stops, logs, hub } = setup();
+  const status = mgr.set([
+    { stage: 'tcp_input', logMessage: '{ip.src}:{tcp.srcport} -> {ip.dst} flags={tcp.flags} q={dns.qry.name} {{literal}}' },
+    { stage: 'ip_input', condition: 'icmp', logMessage: 'ping {ip.addr} seq {icmp.seq}' },
+  ]);
+  assert.ok(status.every((s) => s.verified));
+  sim.send(P.syn, TX_TCP);
+  sim.send(P.ping, [{ stage: 'ip_input' }, { stage: 'icmp_input' }]);
+  sim.send(P.udpData, [{ stage: 'ip_input' }]);
+  assert.deepEqual(logs, [
+    '10.0.2.15:40000 -> 10.0.2.2 flags=0x002 (SYN) q=<missing> {literal}',
+    'ping 10.0.2.15,8.8.8.8 seq 3',
+  ]);
+  assert.equal(stops.length, 0);
+  assert.equal(hub.heldPackets.length, 0);
+  assert.ok(sim.ran.includes('sosend') && sim.ran.includes('icmp_input'));
+});
+
+test('unknown stages and bad conditions leave breakpoints unverified with the reason', () => {
+  const { mgr, hub } = setup();
+  const status = mgr.set([
+    { stage: 'slirp_inpt' },
+    { stage: 'tcp_input', condition: 'tcp.port == ' },
+    { stage: 'tcp_input', condition: 'ip.src == "x"' },
+    { stage: 'tcp_input', condition: 'tcp.dstprt == 80' },
+    { stage: 'tcp_input', hitCondition: '>> 5' },
+    { stage: 'tcp_input', logMessage: 'from {ip.scr}' },
+    { stage: 'tcp_input', logMessage: 'from {ip.src' },
+    { stage: 'udp_input', condition: 'udp.dstport == 53', id: 40 },
+    { stage: 'nonsense' },
+  ]);
+  assert.deepEqual(status.map((s) => s.id), [1, 2, 3, 4, 5, 6, 7, 40, 41]);
+  assert.deepEqual(status.map((s) => s.verified), [false, false, false, false, false, false, false, true, false]);
+  assert.equal(status[0]!.message, "unknown stage 'slirp_inpt' (did you mean 'slirp_input'?)");
+  assert.equal(status[1]!.message, "expected a value after '==' at column 13");
+  assert.equal(status[2]!.message, 'ip.src is an IPv4 address, cannot compare with string at column 11');
+  assert.equal(status[3]!.message, "unknown field 'tcp.dstprt' (did you mean 'tcp.dstport'?) at column 1");
+  assert.match(status[4]!.message!, /invalid hit condition '>> 5'/);
+  assert.match(status[5]!.message!, /unknown field 'ip.scr' in the log message at column 7 \(did you mean 'ip.src'\?\)/);
+  assert.match(status[6]!.message!, /unclosed '\{' at column 6/);
+  assert.equal(status[8]!.message, "unknown stage 'nonsense'");
+  assert.ok(hub.probes.udp_input.armed);
+  assert.ok(!hub.probes.tcp_input.armed);
+});
+
+test('step stops at the next stage the same packet reaches, then at its derived frame', () => {
+  const { sim, mgr, stops } = setup();
+  mgr.set([{ stage: 'ip_input', condition: 'tcp.dstport == 80' }]);
+  sim.send(P.httpGet, TX_TCP);
+  assert.equal(stops.length, 1);
+  assert.equal(stops[0]!.hit.stage, 'ip_input');
+  mgr.step();
+  assert.equal(stops.length, 2);
+  assert.equal(stops[1]!.reason, 'step');
+  assert.equal(stops[1]!.breakpointId, undefined);
+  assert.equal(stops[1]!.hit.stage, 'tcp_input');
+  assert.deepEqual(stops[1]!.stageChain.slice(-2), ['ip_input', 'tcp_input']);
+  mgr.step();
+  assert.equal(stops.length, 3);
+  assert.equal(stops[2]!.hit.stage, 'sosend');
+  // sosend sees the payload: a different view, the same packet.
+  assert.equal(Buffer.from(stops[2]!.hit.frame).toString(), 'GET / HTTP/1.1\r\n');
+  assert.deepEqual(stops[2]!.stageChain, ['e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input', 'sosend']);
+  mgr.continue();
+  assert.equal(sim.ran.at(-1), 'sosend');
+  // Stepping armed the whole direction; the stop put it back to the breakpoint's set.
+  sim.send(P.syn, TX_TCP);
+  assert.equal(stops.length, 3);
+});
+
+test('step from the last stage of a packet stops at the next frame in the same direction', () => {
+  const { sim, mgr, stops } = setup();
+  mgr.set([{ stage: 'tcp_input', condition: 'tcp.flags.syn == 1' }]);
+  sim.send(P.syn, TX_TCP_CONTROL);
+  assert.equal(stops.length, 1);
+  mgr.step(); // the SYN ends in tcp_input
+  assert.equal(stops.length, 1);
+  sim.send(P.synAck, rxTcp(P.synAck)); // the other direction does not end the step
+  assert.equal(stops.length, 1);
+  sim.send(P.arpRequest, TX_ARP);
+  assert.equal(stops.length, 2);
+  assert.equal(stops[1]!.reason, 'step');
+  assert.equal(stops[1]!.hit.stage, 'e1000_send_packet');
+  assert.equal(stops[1]!.hit.frame, P.arpRequest);
+  mgr.continue();
+});
+
+test('pauseNext stops the next packet at any stage, once', () => {
+  const { sim, mgr, stops, hub } = setup();
+  mgr.pauseNext();
+  assert.equal(armedStages(hub).length, STAGES.length);
+  sim.send(P.synAck, rxTcp(P.synAck));
+  assert.equal(stops.length, 1);
+  assert.equal(stops[0]!.reason, 'pause');
+  assert.equal(stops[0]!.hit.stage, 'soread');
+  assert.deepEqual(stops[0]!.stageChain, ['soread']);
+  mgr.continue();
+  assert.deepEqual(armedStages(hub), []);
+  sim.send(P.synAck, rxTcp(P.synAck));
+  assert.equal(stops.length, 1);
+  assert.ok(sim.ran.includes('set_ics'));
+});
+
+test('a stage that cannot hold does not report a stop; the pause waits for one that can', () => {
+  const { sim, mgr, stops, hub } = setup();
+  mgr.pauseNext();
+  sim.send(P.synAck, [{ stage: 'set_ics', noResume: true }]);
+  assert.equal(stops.length, 0);
+  assert.equal(hub.heldPackets.length, 0);
+  sim.send(P.synAck, [{ stage: 'e1000_receive_iov' }]);
+  assert.equal(stops.length, 1);
+  assert.equal(stops[0]!.hit.stage, 'e1000_receive_iov');
+  mgr.continue();
+});
+
+test('the RX call stack follows soread bytes into the segment built from them', () => {
+  const { sim, mgr, stops } = setup();
+  mgr.set([{ stage: 'e1000_receive_iov', condition: 'tcp.srcport == 8080' }]);
+  sim.send(new Uint8Array([1, 2, 3]), rxTcp(P.synAck));
+  assert.equal(stops.length, 1);
+  assert.deepEqual(stops[0]!.stageChain, ['soread', 'tcp_output', 'ip_output', 'if_output', 'net_slirp_send_packet', 'qemu_receive_packet', 'e1000_receive_iov']);
+  mgr.continue();
+  // The next packet starts its own chain.
+  sim.send(new Uint8Array([4]), rxTcp(P.synAck));
+  assert.deepEqual(stops[1]!.stageChain[0], 'soread');
+  assert.equal(stops[1]!.stageChain.length, 7);
+  mgr.continue();
+});
+
+test('trace prints "time stage summary" for matching packets', () => {
+  let now = 1000;
+  const clock: Clock = { now: () => now, setTimeout: () => ({ id: 0 }), clearTimeout: () => {} };
+  const { sim, mgr, hub } = setup({ clock });
+  const lines: string[] = [];
+  const stop = mgr.trace('tcp_input if tcp.dstport == 80 || tcp.flags.syn == 1', (line) => lines.push(line));
+  assert.ok(hub.probes.tcp_input.armed);
+  sim.send(P.syn, TX_TCP);
+  now += 1500.25;
+  sim.send(P.httpGet, TX_TCP);
+  sim.send(P.rst, TX_TCP_CONTROL);
+  assert.deepEqual(lines, [
+    '0.000000 tcp_input 10.0.2.15:40000 -> 10.0.2.2:8080 TCP [SYN] seq=0 len=0',
+    '1.500250 tcp_input 10.0.2.15:40001 -> 93.184.216.34:80 TCP [PSH, ACK] seq=1 ack=1001 len=16',
+  ]);
+  stop();
+  assert.ok(!hub.probes.tcp_input.armed);
+  const all: string[] = [];
+  const stopAll = mgr.trace('*', (line) => all.push(line));
+  sim.send(P.arpRequest, TX_ARP);
+  assert.equal(all.length, 5);
+  assert.match(all[4]!, /^\d+\.\d{6} arp_input ARP who-has 10\.0\.2\.2 tell 10\.0\.2\.15$/);
+  stopAll();
+  assert.throws(() => mgr.trace('tcp_inptu', () => {}), /unknown stage 'tcp_inptu' \(did you mean 'tcp_input'\?\)/);
+  assert.throws(() => mgr.trace('tcp_input if tcp.port ==', () => {}),
+    (e: unknown) => e instanceof FilterSyntaxError && e.column === 25 && e.message === "expected a value after '==' at column 25");
+  assert.throws(() => mgr.trace('tcp_input when tcp', () => {}), (e: unknown) => e instanceof FilterSyntaxError && e.column === 11);
+});

@@ -1,0 +1,59 @@
+/**
+ * A miniature pipeline for the breakpoint tests: each stage fires its probe the
+ * way the real stages do (`if (p.armed && p.fire(hit, resume)) return;`) and
+ * then runs its body, which calls the next stage, possibly with a derived frame.
+ */
+import type { ProbeHub } from '../../../extension/pipeline/probe';
+import type { StageName } from '../../../extension/pipeline/stages';
+
+export interface Hop {
+  readonly stage: StageName;
+  /** The frame the next hop sees (the payload for sosend, a new segment for tcp_output). */
+  readonly derive?: (frame: Uint8Array) => Uint8Array;
+  /** Stages that cannot be held pass no resume closure. */
+  readonly noResume?: boolean;
+}
+
+export class PipelineSim {
+  /** Stage bodies that ran, in order: a held packet's stage body has not run yet. */
+  readonly ran: StageName[] = [];
+
+  constructor(private readonly hub: ProbeHub) {}
+
+  send(frame: Uint8Array, hops: readonly Hop[]): void {
+    this.hop(frame, hops, 0);
+  }
+
+  private hop(frame: Uint8Array, hops: readonly Hop[], i: number): void {
+    const h = hops[i];
+    if (!h) return;
+    const body = () => {
+      this.ran.push(h.stage);
+      this.hop(h.derive ? h.derive(frame) : frame, hops, i + 1);
+    };
+    const p = this.hub.probes[h.stage];
+    // As in the real stages, resuming re-enters the stage: the probe lets the released frame pass once.
+    if (p.armed && p.fire({ stage: h.stage, frame }, h.noResume ? undefined : () => this.hop(frame, hops, i))) return;
+    body();
+  }
+}
+
+const hops = (...stages: StageName[]): Hop[] => stages.map((stage) => ({ stage }));
+
+/** Guest to host TCP: the payload that reaches sosend is a view of the segment. */
+export const TX_TCP: Hop[] = [
+  ...hops('e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input'),
+  { stage: 'tcp_input', derive: (f) => f.subarray(54) },
+  { stage: 'sosend' },
+];
+/** A TCP segment that ends in tcp_input (a bare SYN or ACK). */
+export const TX_TCP_CONTROL: Hop[] = hops('e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input');
+export const TX_ARP: Hop[] = hops('e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'arp_input');
+/** Host to guest TCP: soread's bytes become a fresh segment in tcp_output. */
+export function rxTcp(segment: Uint8Array): Hop[] {
+  return [
+    { stage: 'soread', derive: () => segment.slice() },
+    ...hops('tcp_output', 'ip_output', 'if_output', 'net_slirp_send_packet', 'qemu_receive_packet', 'e1000_receive_iov'),
+    { stage: 'set_ics', noResume: true },
+  ];
+}
