@@ -15,6 +15,8 @@ export const UDP_EXPIRE_MS = 240_000;
 export const UDP_EXPIRE_DNS_MS = 10_000;
 /** Datagrams held per flow while the VM is paused or the socket is still connecting. */
 const MAX_QUEUED_PER_FLOW = 32;
+/** Bytes held across all flows while the VM is paused; beyond it datagrams are dropped (UDP may lose them). */
+const MAX_PAUSED_BYTES = 1 << 20;
 /** The IP header and the start of the payload kept to quote in an ICMP error. */
 const QUOTE_BYTES = 64;
 const SWEEP_MS = 1000;
@@ -65,6 +67,7 @@ export class UdpNat {
   private readonly listeners: UdpListener[] = [];
   private sweepTimer: TimerHandle | undefined;
   private closed = false;
+  private pausedBytes = 0;
 
   constructor(private readonly core: SlirpCore, private readonly icmp: IcmpHandler) {}
 
@@ -208,9 +211,12 @@ export class UdpNat {
   private received(flow: UdpFlow, msg: Buffer): void {
     if (flow.closed) return;
     if (this.core.paused) {
-      if (flow.pendingReceive.length >= MAX_QUEUED_PER_FLOW) return this.core.dropCounter.count('udp-paused-overflow');
+      if (flow.pendingReceive.length >= MAX_QUEUED_PER_FLOW || this.pausedBytes + msg.length > MAX_PAUSED_BYTES) {
+        return this.core.dropCounter.count('udp-paused-overflow');
+      }
       flow.pendingReceive.push(new Uint8Array(msg));
       flow.session.recvQ += msg.length;
+      this.pausedBytes += msg.length;
       return;
     }
     this.sorecvfrom(flow, msg);
@@ -263,6 +269,7 @@ export class UdpNat {
         // already closed
       }
     }
+    for (const m of flow.pendingReceive) this.pausedBytes -= m.length;
     flow.pendingReceive = [];
     flow.pendingSend = [];
     this.core.nat.remove(flow.session);
@@ -285,6 +292,7 @@ export class UdpNat {
 
   /** Delivers what arrived while paused. */
   resume(): void {
+    this.pausedBytes = 0;
     for (const f of [...this.flows.values()]) {
       const queued = f.pendingReceive;
       f.pendingReceive = [];

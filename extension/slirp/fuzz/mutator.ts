@@ -35,7 +35,7 @@ export class FrameMutator {
 
   /** 1-4 random edits of a copy of `frame`; `others` feed splices. Checksums are fixed unless `keepChecksums`. */
   mutate(frame: Uint8Array, others: readonly Uint8Array[] = [], keepChecksums = false): Uint8Array {
-    let f = frame.slice();
+    let f: Uint8Array = frame.slice();
     const edits = 1 + this.below(4);
     for (let i = 0; i < edits; i++) f = this.edit(f, others);
     if (!keepChecksums && this.below(8) !== 0) fixChecksums(f);
