@@ -43,7 +43,9 @@ export function evaluateExpression(expression: string, ctx: EvaluateContext, con
     if (info === undefined) throw new EvaluateError('info usernet: this VM has no user-mode network (slirp) backend');
     return { result: info.replace(/\n$/, '') };
   }
-  const isField = FIELD_NAME.test(text) && lookupField(text) !== undefined;
+  // A protocol name (`tcp`, `dns`) reads best as the filter it also is: true or false.
+  const def = FIELD_NAME.test(text) ? lookupField(text) : undefined;
+  const isField = def !== undefined && def.type !== 'protocol';
   const hit = ctx.hit;
   if (!hit) {
     throw new EvaluateError(`'${text}' needs a packet: the VM is not stopped at a packet breakpoint`);

@@ -1,0 +1,191 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VmRuntime, type RuntimeStop } from '../../../extension/debug/vm-runtime';
+import type { VmStateBody } from '../../../extension/debug/protocol';
+import { FakeMachine, fakeFactory, TX_DHCP, TX_UDP } from './fake-machine';
+import * as P from '../pipeline/packets';
+
+const PLAN = { machine: {}, notes: [] };
+
+async function started(opts: { pauseWaitMs?: number } = {}) {
+  const machine = new FakeMachine();
+  const rt = new VmRuntime({ startMachine: fakeFactory(machine), stagePollMs: 10_000, ...opts });
+  const stops: RuntimeStop[] = [];
+  const states: VmStateBody[] = [];
+  rt.on('stopped', (s) => stops.push(s));
+  rt.on('vmState', (s) => states.push(s));
+  await rt.start(PLAN);
+  return { machine, rt, stops, states };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+test('an unknown stage is refused with the closest name, a bad condition with its column', () => {
+  const rt = new VmRuntime({ startMachine: fakeFactory(new FakeMachine()) });
+  const [typo, badFilter, badHits, good] = rt.setBreakpoints([
+    { name: 'tcp_inptu' },
+    { name: 'udp_input', condition: 'udp.dstport == ' },
+    { name: 'udp_input', hitCondition: 'often' },
+    { name: 'udp_input', condition: 'udp.dstport == 67' },
+  ]);
+  assert.equal(typo!.verified, false);
+  assert.match(typo!.message!, /unknown stage 'tcp_inptu' \(did you mean 'tcp_input'\?\)/);
+  assert.equal(badFilter!.verified, false);
+  assert.match(badFilter!.message!, /at column \d+/);
+  assert.equal(badHits!.verified, false);
+  assert.match(badHits!.message!, /hit condition/);
+  assert.equal(good!.verified, true);
+  assert.ok(good!.id > 0);
+});
+
+test('breakpoints set before launch are armed when the VM starts; a hit pauses the VM and holds the packet', async () => {
+  const machine = new FakeMachine();
+  const rt = new VmRuntime({ startMachine: fakeFactory(machine), stagePollMs: 10_000 });
+  const [bp] = rt.setBreakpoints([{ name: 'udp_input', condition: 'udp.dstport == 67' }]);
+  const stops: RuntimeStop[] = [];
+  rt.on('stopped', (s) => stops.push(s));
+  await rt.start(PLAN);
+
+  machine.send(P.udpData, TX_UDP); // port 9999: the condition is false
+  assert.equal(stops.length, 0);
+  assert.equal(machine.delivered.length, 1);
+
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  assert.equal(stops.length, 1);
+  const stop = stops[0]!;
+  assert.equal(stop.reason, 'breakpoint');
+  assert.equal(stop.breakpointId, bp!.id);
+  assert.equal(stop.event!.hit.stage, 'udp_input');
+  assert.deepEqual(stop.event!.stageChain.slice(-3), ['slirp_input', 'ip_input', 'udp_input']);
+  assert.equal(machine.delivered.length, 1, 'the packet is held, not delivered');
+  await tick();
+  assert.equal(machine.paused, true);
+  assert.equal(rt.vmState, 'paused');
+  assert.equal(rt.stopsOf(bp!.id), 1);
+
+  await rt.continue();
+  assert.equal(machine.paused, false);
+  assert.equal(rt.vmState, 'running');
+  assert.equal(machine.delivered.length, 2, 'continue releases the packet to the rest of the pipeline');
+  assert.deepEqual(machine.delivered[1]!.stages, TX_DHCP);
+});
+
+test('next moves the held packet to its next stage and stops there', async () => {
+  const { machine, rt, stops } = await started();
+  rt.setBreakpoints([{ name: 'ip_input' }]);
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  assert.equal(stops.at(-1)!.event!.hit.stage, 'ip_input');
+  await rt.step();
+  assert.equal(stops.length, 2);
+  assert.equal(stops[1]!.reason, 'step');
+  assert.equal(stops[1]!.event!.hit.stage, 'udp_input');
+  await rt.step();
+  assert.equal(stops[2]!.event!.hit.stage, 'bootp_input');
+  assert.equal(machine.delivered.length, 0);
+  await rt.continue();
+  assert.equal(machine.delivered.length, 1);
+});
+
+test('pause stops at the next packet at any stage', async () => {
+  const { machine, rt, stops } = await started({ pauseWaitMs: 5_000 });
+  rt.pause();
+  machine.send(P.arpRequest, ['qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'arp_input']);
+  assert.equal(stops.length, 1);
+  assert.equal(stops[0]!.reason, 'pause');
+  assert.equal(stops[0]!.event!.hit.stage, 'qemu_send_packet');
+  await rt.continue();
+  assert.equal(machine.delivered.length, 1);
+});
+
+test('pause with no packet in flight pauses the VM alone, and the request does not linger', async () => {
+  const { machine, rt, stops } = await started({ pauseWaitMs: 20 });
+  rt.setBreakpoints([{ name: 'udp_input', condition: 'udp.dstport == 67' }]);
+  rt.pause();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(stops.length, 1);
+  assert.equal(stops[0]!.reason, 'pause');
+  assert.equal(stops[0]!.event, undefined);
+  assert.equal(machine.paused, true);
+  await rt.continue();
+  // The old pause request must not stop this ARP; the breakpoint still stops DHCP.
+  machine.send(P.arpRequest, ['qemu_send_packet', 'slirp_input', 'arp_input']);
+  assert.equal(stops.length, 1);
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  assert.equal(stops.length, 2);
+  assert.equal(stops[1]!.reason, 'breakpoint');
+});
+
+test('a VM that fails to boot rejects the start and reports failed with the reason', async () => {
+  const rt = new VmRuntime({ startMachine: async () => { throw new Error('timed out after 180000 ms waiting for the guest to boot'); } });
+  const states: VmStateBody[] = [];
+  rt.on('vmState', (s) => states.push(s));
+  await assert.rejects(rt.start(PLAN), /timed out/);
+  assert.deepEqual(states.map((s) => s.state), ['booting', 'failed']);
+  assert.match(states[1]!.message!, /waiting for the guest to boot/);
+});
+
+test('vmState carries the lease and the session count; terminate stops the machine', async () => {
+  const { machine, rt, states } = await started();
+  assert.deepEqual(states.map((s) => s.state), ['booting', 'running']);
+  assert.equal(states[1]!.bootMs, 1234);
+  machine.leasedAddress = (10 << 24) | (2 << 8) | 15;
+  machine.addSession(7);
+  await new Promise((r) => setTimeout(r, 300));
+  const last = states.at(-1)!;
+  assert.equal(last.guestAddress, '10.0.2.15');
+  assert.equal(last.sessionCount, 1);
+  let exited = 0;
+  rt.on('exited', () => exited++);
+  await rt.terminate();
+  assert.equal(machine.stopped, true);
+  assert.equal(states.at(-1)!.state, 'stopped');
+  assert.equal(exited, 1);
+});
+
+test('readMemory reads the held packet by its reference, and only while it is held', async () => {
+  const { machine, rt, stops } = await started();
+  rt.setBreakpoints([{ name: 'udp_input' }]);
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  const ref = rt.memoryReferenceOf(stops[0]!);
+  const all = rt.readMemory(ref, 0, 10_000);
+  assert.deepEqual(Buffer.from(all.data!, 'base64'), Buffer.from(P.dhcpDiscover));
+  assert.equal(all.unreadableBytes, 10_000 - P.dhcpDiscover.length);
+  await rt.continue();
+  assert.throws(() => rt.readMemory(ref, 0, 4), /no longer held/);
+  assert.throws(() => rt.readMemory('0x1000', 0, 4), /unknown memory reference/);
+});
+
+test('evaluate answers fields and filters about the held packet, info usernet at any time', async () => {
+  const { machine, rt } = await started();
+  machine.addSession(3);
+  assert.match(rt.evaluate('info usernet').result, /UDP\[\d+ sec\]/);
+  assert.throws(() => rt.evaluate('udp.dstport'), /not stopped/);
+  rt.setBreakpoints([{ name: 'udp_input' }]);
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  assert.equal(rt.evaluate('udp.dstport').result, '67');
+  assert.equal(rt.evaluate('udp.dstport == 67 && ip.dst == 255.255.255.255').result, 'true');
+  assert.equal(rt.evaluate('tcp').result, 'false');
+});
+
+test('custom requests act on slirp and say why they fail', async () => {
+  const { machine, rt } = await started();
+  machine.addSession(5);
+  assert.throws(() => rt.closeSession(6), /no NAT session 6/);
+  rt.closeSession(5);
+  assert.equal(machine.nat.size, 0);
+  await rt.addForward('tcp:127.0.0.1:2223-:22');
+  assert.deepEqual(machine.forwards, ['tcp:127.0.0.1:2223-:22']);
+  await assert.rejects(rt.addForward('tcp:127.0.0.1:2222-:22'), /port 2222 is in use/);
+  rt.serialInput(Buffer.from('ls\n'));
+  assert.equal(Buffer.from(machine.serialIn[0]!).toString(), 'ls\n');
+});
+
+test('serial output is numbered in order', async () => {
+  const { machine, rt } = await started();
+  const got: { seq: number; data: string }[] = [];
+  rt.on('serial', (b) => got.push(b));
+  machine.printSerial('hello ');
+  machine.printSerial('world');
+  assert.deepEqual(got.map((g) => g.seq), [0, 1]);
+  assert.equal(got.map((g) => Buffer.from(g.data, 'base64').toString()).join(''), 'hello world');
+});
