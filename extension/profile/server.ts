@@ -20,8 +20,9 @@ import { lexProfile } from './lexer';
 import { findEngineDirective } from './engine-directive';
 import type { EngineKind } from './engine-support';
 
-export const LAUNCH_COMMAND = 'usernet.launchProfile';
-export const DEBUG_COMMAND = 'usernet.debugProfile';
+import { LAUNCH_COMMAND, DEBUG_COMMAND } from './server-commands';
+
+export { LAUNCH_COMMAND, DEBUG_COMMAND };
 
 export interface ProfileServerOptions {
   /** Overrides the file system check (tests). */
