@@ -699,11 +699,15 @@ export class TcpConnection implements NatSession {
     }
     const wnd = Math.max(seqDiff(this.rcvAdvEdge, this.rcvNxt), 0);
     const room = wnd - seqDiff(seq, this.rcvNxt);
+    let trimmed = false;
     if (data.length > room) {
+      // Past our window (or a probe of a closed one): keep what fits and answer at once.
       this.owner.drop('beyond-window');
       data = data.subarray(0, Math.max(0, room));
       fin = false;
+      trimmed = true;
     }
+    if (data.length === 0 && !fin) return true;
     if (seq !== this.rcvNxt) {
       if (!this.ooo.insert(seq, data, fin)) this.owner.drop(this.ooo.size >= this.owner.limits.oooSegments ? 'ooo-full' : 'duplicate');
       return true;
@@ -722,7 +726,7 @@ export class TcpConnection implements NatSession {
       return true;
     }
     this.ackPending++;
-    return filledHole || this.ackPending >= 2;
+    return filledHole || trimmed || this.ackPending >= 2;
   }
 
   private guestFin(): void {
