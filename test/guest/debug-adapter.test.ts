@@ -1,0 +1,165 @@
+/**
+ * The debug adapter as VS Code runs it: `node dist/adapter.js` spoken to over
+ * DAP, booting the bundled guest, stopping its DHCP exchange at udp_input and
+ * showing the packet.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { VmStateBody } from '../../extension/debug/protocol';
+import { containmentProblem } from '../support/containment';
+
+const skip = containmentProblem();
+const ADAPTER = resolve(__dirname, '../../dist/adapter.js');
+
+let child: ChildProcess | undefined;
+let dc: DebugClient | undefined;
+let serial = '';
+const states: VmStateBody[] = [];
+after(() => {
+  child?.kill();
+});
+
+function client(): DebugClient {
+  assert.ok(dc, 'the adapter of the first test');
+  return dc;
+}
+
+async function waitForSerial(pattern: RegExp, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!pattern.test(serial)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${pattern} on the serial console; it shows:\n${serial.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function typeLine(line: string): Promise<void> {
+  await client().customRequest('usernet.serialInput', { data: Buffer.from(`${line}\n`).toString('base64') });
+}
+
+async function topFrame(): Promise<DebugProtocol.StackFrame> {
+  const st = await client().stackTraceRequest({ threadId: 1 });
+  assert.ok(st.body.stackFrames.length > 0, 'a stopped packet has a stack');
+  return st.body.stackFrames[0]!;
+}
+
+async function variablesOf(ref: number): Promise<DebugProtocol.Variable[]> {
+  return (await client().variablesRequest({ variablesReference: ref })).body.variables;
+}
+
+test('launch boots the guest through the adapter process and reports it running', { skip, timeout: 360_000 }, async () => {
+  assert.ok(existsSync(ADAPTER), `${ADAPTER} is missing: run \`npm run build\` first`);
+  child = spawn(process.execPath, [ADAPTER], { stdio: ['pipe', 'pipe', 'inherit'] });
+  dc = new DebugClient(process.execPath, ADAPTER, 'usernet');
+  dc.defaultTimeout = 300_000;
+  dc.connect(child.stdout!, child.stdin!);
+  dc.on('usernet.serial', (e: DebugProtocol.Event) => (serial += Buffer.from(e.body.data, 'base64').toString('latin1')));
+  dc.on('usernet.vmState', (e: DebugProtocol.Event) => states.push(e.body));
+
+  const init = await dc.initializeRequest({ adapterID: 'usernet', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true });
+  assert.equal(init.body?.supportsFunctionBreakpoints, true);
+  assert.equal(init.body?.supportsReadMemoryRequest, true);
+  await Promise.all([dc.configurationSequence(), dc.launchRequest({ snapshot: true } as DebugProtocol.LaunchRequestArguments)]);
+  assert.deepEqual(states.slice(0, 2).map((s) => s.state), ['booting', 'running']);
+  assert.ok((states[1]!.bootMs ?? 0) > 0);
+
+  const threads = await dc.threadsRequest();
+  assert.deepEqual(threads.body.threads, [{ id: 1, name: 'VM' }]);
+});
+
+test('stage breakpoints: unknown stages and bad conditions come back unverified with the reason', { skip, timeout: 30_000 }, async () => {
+  const r = await client().setFunctionBreakpointsRequest({
+    breakpoints: [{ name: 'tcp_inptu' }, { name: 'udp_input', condition: 'udp.dstport ==' }, { name: 'udp_input', condition: 'udp.dstport == 67' }],
+  });
+  const [typo, bad, good] = r.body.breakpoints;
+  assert.equal(typo!.verified, false);
+  assert.match(typo!.message!, /unknown stage 'tcp_inptu' \(did you mean 'tcp_input'\?\)/);
+  assert.equal(bad!.verified, false);
+  assert.match(bad!.message!, /at column \d+/);
+  assert.equal(good!.verified, true);
+});
+
+test('DHCP stops at udp_input: stack, variables, evaluate and memory show the packet; continue gets the lease', { skip, timeout: 240_000 }, async () => {
+  const dc = client();
+  const stopped = dc.waitForEvent('stopped', 120_000);
+  await typeLine('udhcpc -i eth0 -q -n');
+  const ev = await stopped;
+  assert.equal(ev.body.reason, 'function breakpoint');
+  assert.equal(ev.body.threadId, 1);
+  assert.equal(ev.body.hitBreakpointIds?.length, 1);
+
+  const top = await topFrame();
+  assert.match(top.name, /^udp_input: .*DHCP Discover/i);
+  assert.ok(top.source?.path?.endsWith('.ts'), `top frame source: ${JSON.stringify(top.source)}`);
+  assert.ok(top.line > 0);
+  const names = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames.map((f) => f.name.split(':')[0]);
+  assert.deepEqual(names.slice(0, 3), ['udp_input', 'ip_input', 'slirp_input']);
+
+  const scopes = (await dc.scopesRequest({ frameId: top.id })).body.scopes;
+  assert.ok(scopes.some((s) => s.name === 'Stage'));
+  const packet = await variablesOf(scopes.find((s) => s.name === 'Packet')!.variablesReference);
+  const udp = packet.find((v) => v.name === 'udp');
+  assert.ok(udp, `layers: ${packet.map((v) => v.name)}`);
+  const dstport = (await variablesOf(udp.variablesReference)).find((v) => v.name === 'udp.dstport');
+  assert.equal(dstport?.value, '67');
+
+  const evaluated = await dc.evaluateRequest({ expression: 'udp.dstport', frameId: top.id, context: 'repl' });
+  assert.equal(evaluated.body.result, '67');
+  assert.equal((await dc.evaluateRequest({ expression: 'udp.srcport == 68 && ip.dst == 255.255.255.255', frameId: top.id, context: 'watch' })).body.result, 'true');
+  await assert.rejects(dc.evaluateRequest({ expression: 'tcp.dstport', frameId: top.id, context: 'repl' }), /no tcp\.dstport/);
+
+  const bytesVar = packet.find((v) => v.name === 'bytes')!;
+  assert.ok(bytesVar.memoryReference);
+  const length = Number(/^(\d+) bytes$/.exec(bytesVar.value)![1]);
+  const mem = await dc.customRequest('readMemory', { memoryReference: bytesVar.memoryReference, offset: 0, count: 4096 });
+  const frame = Buffer.from(mem.body.data, 'base64');
+  assert.equal(frame.length, length);
+  assert.equal(frame.subarray(0, 6).toString('hex'), 'ffffffffffff', 'a DHCP discover is broadcast');
+  assert.equal(frame.readUInt16BE(12), 0x0800);
+  assert.equal(frame.readUInt16BE(14 + 20 + 2), 67);
+
+  // The REQUEST that follows stops at the same breakpoint; step it once into bootp_input.
+  const second = dc.waitForEvent('stopped', 60_000);
+  await dc.continueRequest({ threadId: 1 });
+  assert.equal((await second).body.reason, 'function breakpoint');
+  assert.match((await topFrame()).name, /^udp_input: .*DHCP Request/i);
+  const stepped = dc.waitForEvent('stopped', 60_000);
+  await dc.nextRequest({ threadId: 1 });
+  assert.equal((await stepped).body.reason, 'step');
+  assert.match((await topFrame()).name, /^bootp_input/);
+
+  await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
+  await dc.continueRequest({ threadId: 1 });
+  await waitForSerial(/lease 10\.0\.2\.15/, 60_000);
+  await waitForStateWithLease(10_000);
+});
+
+async function waitForStateWithLease(timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!states.some((s) => s.state === 'running' && s.guestAddress === '10.0.2.15')) {
+    if (Date.now() > end) throw new Error(`no vmState with the lease: ${JSON.stringify(states)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('custom requests: info usernet, and bad arguments are refused', { skip, timeout: 30_000 }, async () => {
+  const dc = client();
+  const info = await dc.customRequest('usernet.infoUsernet', {});
+  assert.match(info.body.text, /^Hub -1 \(user\.0\):\n  Protocol\[State\]/);
+  await assert.rejects(dc.customRequest('usernet.serialInput', { data: '***' }), /not base64/);
+  await assert.rejects(dc.customRequest('usernet.closeSession', { id: -4 }), /positive integer/);
+  await assert.rejects(dc.customRequest('usernet.closeSession', { id: 999_999 }), /no NAT session 999999/);
+});
+
+test('disconnect stops the VM and the adapter process exits', { skip, timeout: 60_000 }, async () => {
+  const proc = child!;
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  await client().disconnectRequest({ terminateDebuggee: true });
+  assert.equal(await exited, 0);
+  assert.equal(states.at(-1)?.state, 'stopped');
+  child = undefined;
+});
