@@ -28,7 +28,7 @@ export class IcmpHandler {
     if (icmp.type !== ICMP_ECHO_REQUEST) return this.core.dropCounter.count('icmp-unsupported-type');
     const c = this.core.config;
     const dst = ip.destination;
-    if (dst === c.host || dst === c.dns) return this.icmp_reflect(frame, ip);
+    if (dst === c.host || dst === c.dns) return this.icmp_reflect(ip);
     if (c.restrict) return this.core.dropCounter.count('icmp-restricted');
     if (!this.warnedForward) {
       this.warnedForward = true;
@@ -38,7 +38,7 @@ export class IcmpHandler {
   }
 
   /** Answers an echo request with exactly the bytes the guest sent (never more: no host memory leaks out). */
-  icmp_reflect(frame: Uint8Array, ip: Ipv4View): void {
+  icmp_reflect(ip: Ipv4View): void {
     const request = ip.payload;
     const out = allocateFrame(request.length);
     const reply = out.subarray(TRANSPORT_OFFSET);
@@ -47,11 +47,11 @@ export class IcmpHandler {
     reply[1] = 0;
     set16(reply, 2, 0);
     set16(reply, 2, internetChecksum(reply));
+    const src = ip.destination;
+    const dst = ip.source;
     const p = this.core.probes.probes.icmp_reflect;
-    const send = () => this.core.ipOutput(out, ip.destination, ip.source, IPPROTO_ICMP);
-    if (p.armed && p.fire({ stage: p.stage, frame: out }, send)) return;
-    send();
-    void frame;
+    if (p.armed && p.fire({ stage: p.stage, frame: out }, () => this.core.ipOutput(out, src, dst, IPPROTO_ICMP))) return;
+    this.core.ipOutput(out, src, dst, IPPROTO_ICMP);
   }
 
   /**
@@ -74,8 +74,7 @@ export class IcmpHandler {
     set16(msg, 2, internetChecksum(msg));
     const dst = ((original[12]! << 24) | (original[13]! << 16) | (original[14]! << 8) | original[15]!) >>> 0;
     const p = this.core.probes.probes.icmp_reflect;
-    const send = () => this.core.ipOutput(out, src, dst, IPPROTO_ICMP);
-    if (p.armed && p.fire({ stage: p.stage, frame: out }, send)) return;
-    send();
+    if (p.armed && p.fire({ stage: p.stage, frame: out }, () => this.core.ipOutput(out, src, dst, IPPROTO_ICMP))) return;
+    this.core.ipOutput(out, src, dst, IPPROTO_ICMP);
   }
 }

@@ -283,8 +283,7 @@ export class Slirp implements SlirpCore {
   ipOutput(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void {
     if (this.closed) return;
     const p = this.probes.probes.ip_output;
-    const go = () => this.safely(() => this.ip_output(frame, src, dst, protocol, session));
-    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, go)) return;
+    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.safely(() => this.ip_output(frame, src, dst, protocol, session)))) return;
     this.ip_output(frame, src, dst, protocol, session);
   }
 

@@ -240,15 +240,12 @@ export class UdpNat {
     this.udp_output(frame, s.remoteAddr, s.remotePort, s.guestAddr, s.guestPort, s);
   }
 
-  /** udp_output: `frame` holds the payload after the UDP header; the header is written here. */
+  /** udp_output: `frame` holds the payload after the UDP header; the header is written here, before the probe shows it. */
   udp_output(frame: Uint8Array, src: number, srcPort: number, dst: number, dstPort: number, session?: NatSession): void {
+    writeUdpHeader(frame.subarray(TRANSPORT_OFFSET), src, dst, srcPort, dstPort);
     const p = this.core.probes.probes.udp_output;
-    const go = () => {
-      writeUdpHeader(frame.subarray(TRANSPORT_OFFSET), src, dst, srcPort, dstPort);
-      this.core.ipOutput(frame, src, dst, IPPROTO_UDP, session);
-    };
-    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, go)) return;
-    go();
+    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.core.ipOutput(frame, src, dst, IPPROTO_UDP, session))) return;
+    this.core.ipOutput(frame, src, dst, IPPROTO_UDP, session);
   }
 
   private touch(flow: UdpFlow): void {

@@ -176,6 +176,8 @@ test('the upstream follows /etc/resolv.conf as it changes', async () => {
   const up = new DnsUpstream(undefined, path, () => {}, 20);
   try {
     assert.deepEqual(up.current(), { address: '127.0.0.53', port: 53, family: 4 });
+    // The poller's first stat is its baseline: let it take it before the file changes.
+    await new Promise((r) => setTimeout(r, 150));
     writeFileSync(path, 'nameserver ::1\n');
     const deadline = Date.now() + 3000;
     while (up.current()?.address !== '::1' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
