@@ -434,6 +434,14 @@ export class Slirp implements SlirpCore {
     return this.udp.forwardPorts;
   }
 
+  /** Drops of every layer: this core's reasons, and the TCP layer's prefixed 'tcp-' when it counts any. */
+  dropSummary(): Record<string, number> {
+    const all: Record<string, number> = { ...this.drops };
+    const tcpDrops = (this.tcp as { drops?: Readonly<Record<string, number>> }).drops;
+    if (tcpDrops) for (const [k, v] of Object.entries(tcpDrops)) all[k.startsWith('tcp-') ? k : `tcp-${k}`] = v;
+    return all;
+  }
+
   /** QEMU's `info usernet` text. */
   infoUsernet(): string {
     return this.nat.infoUsernet(this.config.id, this.clock.now());

@@ -38,6 +38,11 @@ test('with the real TCP layer, a SYN to 10.0.2.2 reaches a 127.0.0.1 listener an
     assert.equal(checksum(seg, pseudoSum(ip.source, ip.destination, 6, seg.length)), 0, 'TCP checksum');
     assert.equal(slirp.nat.list().filter((s) => s.protocol === 'tcp').length, 1);
     assert.match(slirp.infoUsernet(), /TCP\[[A-Z_]+\]/);
+    // A segment with a bad checksum is the TCP layer's drop, reported with the core's.
+    const bad = syn(port);
+    bad[bad.length - 1] ^= 1;
+    slirp.input(bad);
+    assert.ok(Object.keys(slirp.dropSummary()).some((k) => k.startsWith('tcp-')), JSON.stringify(slirp.dropSummary()));
   } finally {
     await slirp.close();
     server.close();
