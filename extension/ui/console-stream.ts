@@ -144,7 +144,8 @@ export class ConsoleStream {
 
   private pump(): void {
     if (!this.attached) return;
-    if (this.unreportedLoss) {
+    // The notice waits for room in the window like any output, so it counts the whole loss.
+    if (this.unreportedLoss && this.unacked < this.limits.windowBytes) {
       const lost = this.unreportedLoss;
       this.unreportedLoss = 0;
       this.sendChunk(new TextEncoder().encode(`\r\n\x1b[2m[usernet] ${lost} bytes of output were dropped: the console could not keep up\x1b[0m\r\n`));

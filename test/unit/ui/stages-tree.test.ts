@@ -1,0 +1,85 @@
+import '../../support/use-vscode-fake';
+import assert from 'node:assert/strict';
+import { beforeEach, test } from 'node:test';
+import * as vscode from 'vscode';
+import { RX_STAGES, TX_STAGES } from '../../../extension/pipeline/stages';
+import { StagesTree, type StagesNode } from '../../../extension/ui/stages-tree';
+import { VmSessions } from '../../../extension/ui/vm-sessions';
+import { FakeDebugSession, FakeTreeView, fake } from '../../support/vscode-fake';
+import { MemoryLog, tick } from './helpers';
+
+beforeEach(() => fake.reset());
+
+function setup() {
+  const vms = new VmSessions(new MemoryLog());
+  const tree = new StagesTree(vms, 20);
+  const view = tree.createView() as unknown as FakeTreeView<StagesNode>;
+  const stageNode = (name: string) => tree.getChildren().flatMap((d) => tree.getChildren(d)).find((n) => n.kind === 'stage' && n.stage.name === name)!;
+  const checkbox = (name: string) => {
+    const state = tree.getTreeItem(stageNode(name)).checkboxState as { state: vscode.TreeItemCheckboxState };
+    return state.state === vscode.TreeItemCheckboxState.Checked;
+  };
+  let refreshes = 0;
+  tree.onDidChangeTreeData(() => refreshes++);
+  return { vms, tree, view, stageNode, checkbox, refreshes: () => refreshes };
+}
+
+const fnBreakpoints = () => fake.breakpoints.filter((b): b is vscode.FunctionBreakpoint => b instanceof vscode.FunctionBreakpoint);
+
+test('every stage is listed, TX then RX, each in pipeline order', () => {
+  const { tree, view } = setup();
+  assert.equal(view.options.manageCheckboxStateManually, true);
+  const [tx, rx] = tree.getChildren();
+  assert.equal(tree.getTreeItem(tx!).label, 'TX: guest → host');
+  assert.deepEqual(tree.getChildren(tx).map((n) => tree.getTreeItem(n).label), [...TX_STAGES]);
+  assert.deepEqual(tree.getChildren(rx).map((n) => tree.getTreeItem(n).label), [...RX_STAGES]);
+});
+
+test('ticking a checkbox adds a function breakpoint; unticking removes it', () => {
+  const { view, stageNode, checkbox } = setup();
+  assert.equal(checkbox('tcp_input'), false);
+  view.checkboxEmitter.fire({ items: [[stageNode('tcp_input'), vscode.TreeItemCheckboxState.Checked]] });
+  assert.deepEqual(fnBreakpoints().map((b) => [b.functionName, b.enabled]), [['tcp_input', true]]);
+  assert.equal(checkbox('tcp_input'), true);
+  // Ticking again does not duplicate it.
+  view.checkboxEmitter.fire({ items: [[stageNode('tcp_input'), vscode.TreeItemCheckboxState.Checked]] });
+  assert.equal(fnBreakpoints().length, 1);
+  view.checkboxEmitter.fire({ items: [[stageNode('tcp_input'), vscode.TreeItemCheckboxState.Unchecked]] });
+  assert.equal(fnBreakpoints().length, 0);
+  assert.equal(checkbox('tcp_input'), false);
+});
+
+test('breakpoints made elsewhere show as ticked boxes, with their condition', () => {
+  const { checkbox, tree, stageNode, refreshes } = setup();
+  const before = refreshes();
+  vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint('udp_input', true, 'udp.dstport == 53'), new vscode.FunctionBreakpoint('not_a_stage')]);
+  assert.ok(refreshes() > before, 'the view refreshes on breakpoint changes');
+  assert.equal(checkbox('udp_input'), true);
+  assert.equal(tree.getTreeItem(stageNode('udp_input')).description, 'if udp.dstport == 53');
+  vscode.debug.removeBreakpoints(fnBreakpoints().filter((b) => b.functionName === 'udp_input'));
+  assert.equal(checkbox('udp_input'), false);
+});
+
+test('a disabled breakpoint shows unticked; ticking replaces it, keeping its condition', () => {
+  const { view, stageNode, checkbox } = setup();
+  vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint('ip_input', false, 'ip.ttl < 5')]);
+  assert.equal(checkbox('ip_input'), false);
+  view.checkboxEmitter.fire({ items: [[stageNode('ip_input'), vscode.TreeItemCheckboxState.Checked]] });
+  assert.deepEqual(fnBreakpoints().map((b) => [b.functionName, b.enabled, b.condition]), [['ip_input', true, 'ip.ttl < 5']]);
+});
+
+test('hit counters come from the current VM, batched', async () => {
+  const { tree, stageNode, refreshes } = setup();
+  const session = fake.startSession(new FakeDebugSession());
+  await tick(50);
+  const before = refreshes();
+  for (let i = 1; i <= 10; i++) fake.event(session, 'usernet.stages', { hits: { tcp_input: i, slirp_input: i * 2 } });
+  fake.event(session, 'usernet.stages', { hits: { tcp_input: -1 } }); // malformed: dropped
+  assert.equal(refreshes() - before, 1);
+  await tick(50);
+  assert.equal(refreshes() - before, 2);
+  assert.equal(tree.getTreeItem(stageNode('tcp_input')).description, '10 hits');
+  assert.equal(tree.getTreeItem(stageNode('slirp_input')).description, '20 hits');
+  assert.equal(tree.getTreeItem(stageNode('arp_input')).description, '');
+  tree.dispose();
+});
