@@ -388,6 +388,12 @@ export class Slirp implements SlirpCore {
   }
 
   hostAddressFor(guestDst: number): string | null {
+    // DNS over TCP (a guest retrying a truncated answer) goes where UDP queries go;
+    // the TCP layer keeps the guest's port, so only an upstream on port 53 fits.
+    if (guestDst === this.config.dns) {
+      const up = this.dnsUpstream.current();
+      return up && up.port === 53 ? up.address : null;
+    }
     if (this.config.restrict) return null;
     if (guestDst === this.config.host) return this.config.disableHostLoopback ? null : '127.0.0.1';
     if (this.inNet(guestDst)) return null;

@@ -300,3 +300,14 @@ test('close() releases every socket and session', async () => {
   assert.equal(g.slirp.nat.size, 0, 'a closed slirp ignores input');
   echo.socket.close();
 });
+
+test('TCP to 10.0.2.3 is pointed at the upstream resolver when it listens on port 53', () => {
+  const a = makeGuest({ dnsUpstream: '127.0.0.1' });
+  assert.equal(a.slirp.hostAddressFor(DNS_IP), '127.0.0.1');
+  const b = makeGuest({ dnsUpstream: '127.0.0.1:5353' });
+  assert.equal(b.slirp.hostAddressFor(DNS_IP), null, 'the guest port 53 would not reach it');
+  const c = makeGuest({ restrict: true, dnsUpstream: '127.0.0.1' });
+  assert.equal(c.slirp.hostAddressFor(DNS_IP), '127.0.0.1', 'DNS is a virtual service, allowed under restrict');
+  assert.equal(c.slirp.hostAddressFor(HOST_IP), null);
+  for (const g of [a, b, c]) void g.slirp.close();
+});
