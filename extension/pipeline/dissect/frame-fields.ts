@@ -139,18 +139,14 @@ const udpFields: FieldDef[] = [
 const tcp = l4('tcp');
 const tcpHdrLen = (v: PacketView) => (u8(v.frame, v.l4Off + 12) >> 4) * 4;
 const tcpFlagBit = (mask: number) => (v: PacketView) => (tcp(v) >= 0 ? (u16(v.frame, v.l4Off + 12) & mask) !== 0 : undefined);
-const TCP_FLAG_NAMES: Array<[number, string]> = [
-  [0x100, 'NS'], [0x80, 'CWR'], [0x40, 'ECE'], [0x20, 'URG'], [0x10, 'ACK'], [0x08, 'PSH'], [0x04, 'RST'], [0x02, 'SYN'], [0x01, 'FIN'],
-];
-/** Flag names in Wireshark's summary order: SYN, ACK first as in "[SYN, ACK]". */
+/** Flag names in Wireshark's order: "[SYN, ACK]", "[FIN, PSH, ACK]". */
 export function tcpFlagNames(flags: number): string[] {
   const order: Array<[number, string]> = [[0x02, 'SYN'], [0x01, 'FIN'], [0x04, 'RST'], [0x08, 'PSH'], [0x10, 'ACK'], [0x20, 'URG'], [0x40, 'ECE'], [0x80, 'CWR'], [0x100, 'NS']];
   return order.filter(([m]) => flags & m).map(([, n]) => n);
 }
 const formatTcpFlags = (x: FieldValue) => {
   const f = x as number;
-  const names = TCP_FLAG_NAMES.filter(([m]) => f & m).map(([, n]) => n);
-  return `0x${f.toString(16).padStart(3, '0')} (${names.join(', ') || 'none'})`;
+  return `0x${f.toString(16).padStart(3, '0')} (${tcpFlagNames(f).join(', ') || 'none'})`;
 };
 /** Finds a TCP option's value bytes; the walk stops at the captured end. */
 function tcpOption(v: PacketView, kind: number, len: number): number {

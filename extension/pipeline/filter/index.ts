@@ -24,6 +24,14 @@ export interface CompiledFilter {
 /**
  * Parses, type-checks and compiles a Wireshark display filter once. An empty
  * filter matches everything. Throws FilterSyntaxError (with a 1-based column).
+ *
+ * Fields with several values (ip.addr, tcp.port, udp.port, eth.addr,
+ * ipv6.addr, dns.a, ...) follow Wireshark 4: `==`, `<`, `in` ... hold if any
+ * value does; `!=` holds if the field is present and every value differs
+ * ("all_ne", so `ip.addr != X` is `ip.src != X && ip.dst != X`); `~=` /
+ * `any_ne` and `===` / `all_eq` give the other quantifier. A comparison with a
+ * field the packet lacks is false, so `!(ip.addr == X)` also matches non-IP
+ * packets while `ip.addr != X` does not.
  */
 export function compileFilter(text: string): CompiledFilter {
   const ast = parseFilter(text);

@@ -34,7 +34,7 @@ test('Ethernet, IPv4 and TCP fields carry Wireshark names and values', () => {
   assert.deepEqual(evaluateField('tcp.len', hit(P.syn)).values, [0]);
   assert.deepEqual(evaluateField('tcp.window_size_value', hit(P.syn)).values, [64240]);
   assert.deepEqual(evaluateField('tcp.flags', hit(P.synAck)).values, [0x12]);
-  assert.deepEqual(field('tcp.flags', P.synAck), ['0x012 (ACK, SYN)']);
+  assert.deepEqual(field('tcp.flags', P.synAck), ['0x012 (SYN, ACK)']);
   assert.deepEqual(evaluateField('tcp.flags.syn', hit(P.synAck)).values, [true]);
   assert.deepEqual(evaluateField('tcp.flags.ack', hit(P.synAck)).values, [true]);
   assert.deepEqual(evaluateField('tcp.flags.fin', hit(P.synAck)).values, [false]);
@@ -160,7 +160,7 @@ test('describe builds a layer -> field -> text tree in frame order', () => {
   const tree = describe(P.synAck);
   assert.deepEqual(Object.keys(tree), ['frame', 'eth', 'ip', 'tcp']);
   assert.equal(tree.ip!['ip.src'], '10.0.2.2');
-  assert.equal(tree.tcp!['tcp.flags'], '0x012 (ACK, SYN)');
+  assert.equal(tree.tcp!['tcp.flags'], '0x012 (SYN, ACK)');
   assert.equal(tree.tcp!['tcp.flags.syn'], '1');
   assert.equal(tree.tcp!['tcp.options.mss_val'], '1460');
   // Aggregates such as ip.addr stay filterable but do not clutter the tree.
