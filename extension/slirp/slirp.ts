@@ -248,7 +248,8 @@ export class Slirp implements SlirpCore {
     if (this.isBroadcastOrMulticast(dst)) return this.drop('udp-broadcast');
     if (src === 0) return this.drop('ip-bad-source');
     if (this.udp.find(src, sport, dst, dport)) return this.udp.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, null);
-    if (dst === this.config.dns && dport === 53) return this.dns_input(frame, ip, udp);
+    // restrict=on isolates as libslirp does: forwarding DNS would carry guest data out.
+    if (dst === this.config.dns && dport === 53) return this.config.restrict ? this.drop('dns-restricted') : this.dns_input(frame, ip, udp);
     if (dst === this.config.host && dport === 69) return this.drop('tftp-unsupported');
     const host = this.hostAddressFor(dst);
     if (host === null) return this.drop(this.config.restrict ? 'udp-restricted' : 'udp-unreachable');
@@ -390,11 +391,11 @@ export class Slirp implements SlirpCore {
   hostAddressFor(guestDst: number): string | null {
     // DNS over TCP (a guest retrying a truncated answer) goes where UDP queries go;
     // the TCP layer keeps the guest's port, so only an upstream on port 53 fits.
+    if (this.config.restrict) return null;
     if (guestDst === this.config.dns) {
       const up = this.dnsUpstream.current();
       return up && up.port === 53 ? up.address : null;
     }
-    if (this.config.restrict) return null;
     if (guestDst === this.config.host) return this.config.disableHostLoopback ? null : '127.0.0.1';
     if (this.inNet(guestDst)) return null;
     const first = guestDst >>> 24;

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DnsUpstream } from '../../../extension/slirp/dns';
-import { arp, checksum, DNS_IP, dnsQuery, GUEST_IP, GUEST_MAC, guestUdp, HOST_IP, u16 } from './helpers/frames';
+import { arp, checksum, DNS_IP, dnsQuery, GUEST_IP, GUEST_MAC, guestDhcp, guestUdp, HOST_IP, u16 } from './helpers/frames';
 import { ipOf, isIcmp, isUdpTo, makeGuest, udpOf } from './helpers/harness';
 
 async function udpServer(onMessage: (s: dgram.Socket, msg: Buffer, rinfo: dgram.RemoteInfo) => void): Promise<{ socket: dgram.Socket; port: number }> {
@@ -191,7 +191,7 @@ test('the upstream follows /etc/resolv.conf as it changes', async () => {
   }
 });
 
-test('restrict=on: no UDP to the host, DNS still answered', async () => {
+test('restrict=on: no UDP to the host or out, no DNS forwarding (as libslirp); DHCP still answered', async () => {
   const dns = await udpServer((s, m, r) => s.send(m, r.port, r.address));
   const echo = await udpServer((s, m, r) => s.send(m, r.port, r.address));
   const g = makeGuest({ restrict: true, dnsUpstream: `127.0.0.1:${dns.port}` });
@@ -200,8 +200,10 @@ test('restrict=on: no UDP to the host, DNS still answered', async () => {
     g.slirp.input(guestUdp(0x08080808, 40003, 53, bytes('x')));
     assert.equal(g.slirp.drops['udp-restricted'], 2);
     g.slirp.input(guestUdp(DNS_IP, 40004, 53, dnsQuery('a.test')));
-    await g.waitFor(isUdpTo(40004));
-    assert.equal(g.slirp.nat.size, 1);
+    assert.equal(g.slirp.drops['dns-restricted'], 1);
+    assert.equal(g.slirp.nat.size, 0);
+    g.slirp.input(guestDhcp({ type: 1 }));
+    await g.waitFor(isUdpTo(68));
   } finally {
     await g.slirp.close();
     dns.socket.close();
@@ -307,7 +309,7 @@ test('TCP to 10.0.2.3 is pointed at the upstream resolver when it listens on por
   const b = makeGuest({ dnsUpstream: '127.0.0.1:5353' });
   assert.equal(b.slirp.hostAddressFor(DNS_IP), null, 'the guest port 53 would not reach it');
   const c = makeGuest({ restrict: true, dnsUpstream: '127.0.0.1' });
-  assert.equal(c.slirp.hostAddressFor(DNS_IP), '127.0.0.1', 'DNS is a virtual service, allowed under restrict');
+  assert.equal(c.slirp.hostAddressFor(DNS_IP), null, 'restrict=on forwards no DNS, as libslirp');
   assert.equal(c.slirp.hostAddressFor(HOST_IP), null);
   for (const g of [a, b, c]) void g.slirp.close();
 });
