@@ -128,7 +128,7 @@ export class UsernetDebugSession extends LoggingDebugSession {
   protected override launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): void {
     let plan;
     try {
-      plan = planLaunch(args as UsernetLaunchArguments);
+      plan = planLaunch((args ?? {}) as UsernetLaunchArguments);
     } catch (e) {
       if (e instanceof LaunchError) return this.fail(response, e.message);
       throw e;

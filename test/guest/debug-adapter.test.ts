@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { VmStateBody } from '../../extension/debug/protocol';
 import { containmentProblem } from '../support/containment';
+import { PipedDebugClient } from '../unit/debug/piped-client';
 
 const skip = containmentProblem();
 const ADAPTER = resolve(__dirname, '../../dist/adapter.js');
@@ -54,16 +55,18 @@ async function variablesOf(ref: number): Promise<DebugProtocol.Variable[]> {
 test('launch boots the guest through the adapter process and reports it running', { skip, timeout: 360_000 }, async () => {
   assert.ok(existsSync(ADAPTER), `${ADAPTER} is missing: run \`npm run build\` first`);
   child = spawn(process.execPath, [ADAPTER], { stdio: ['pipe', 'pipe', 'inherit'] });
-  dc = new DebugClient(process.execPath, ADAPTER, 'usernet');
+  dc = new PipedDebugClient().attach(child.stdout!, child.stdin!);
   dc.defaultTimeout = 300_000;
-  dc.connect(child.stdout!, child.stdin!);
   dc.on('usernet.serial', (e: DebugProtocol.Event) => (serial += Buffer.from(e.body.data, 'base64').toString('latin1')));
   dc.on('usernet.vmState', (e: DebugProtocol.Event) => states.push(e.body));
 
+  const initialized = dc.waitForEvent('initialized');
   const init = await dc.initializeRequest({ adapterID: 'usernet', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true });
   assert.equal(init.body?.supportsFunctionBreakpoints, true);
   assert.equal(init.body?.supportsReadMemoryRequest, true);
-  await Promise.all([dc.configurationSequence(), dc.launchRequest({ snapshot: true } as DebugProtocol.LaunchRequestArguments)]);
+  await initialized;
+  await dc.launchRequest({ snapshot: true } as DebugProtocol.LaunchRequestArguments);
+  await dc.configurationDoneRequest();
   assert.deepEqual(states.slice(0, 2).map((s) => s.state), ['booting', 'running']);
   assert.ok((states[1]!.bootMs ?? 0) > 0);
 

@@ -148,8 +148,8 @@ test('readMemory reads the held packet by its reference, and only while it is he
   machine.send(P.dhcpDiscover, TX_DHCP);
   const ref = rt.memoryReferenceOf(stops[0]!);
   const all = rt.readMemory(ref, 0, 10_000);
-  assert.deepEqual(Buffer.from(all.data!, 'base64'), Buffer.from(P.dhcpDiscover));
-  assert.equal(all.unreadableBytes, 10_000 - P.dhcpDiscover.length);
+  assert.deepEqual(Buffer.from(all!.data!, 'base64'), Buffer.from(P.dhcpDiscover));
+  assert.equal(all!.unreadableBytes, 10_000 - P.dhcpDiscover.length);
   await rt.continue();
   assert.throws(() => rt.readMemory(ref, 0, 4), /no longer held/);
   assert.throws(() => rt.readMemory('0x1000', 0, 4), /unknown memory reference/);

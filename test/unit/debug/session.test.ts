@@ -1,0 +1,151 @@
+/** The DAP layer in-process, over a fake VM: what VS Code sends and what it gets back. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { resolve } from 'node:path';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { UsernetDebugSession } from '../../../extension/debug/session';
+import type { MachineFactory } from '../../../extension/debug/machine-port';
+import { ProbeLocations, scanProbeSites } from '../../../extension/debug/probe-locations';
+import { SourceStore } from '../../../extension/debug/source-store';
+import { FakeMachine, fakeFactory, TX_DHCP } from './fake-machine';
+import * as P from '../pipeline/packets';
+import { PipedDebugClient } from './piped-client';
+
+const ROOT = resolve(__dirname, '../../..');
+const LOCATIONS = new ProbeLocations(scanProbeSites(ROOT), ROOT);
+
+function connect(startMachine: MachineFactory) {
+  const toAdapter = new PassThrough();
+  const fromAdapter = new PassThrough();
+  const session = new UsernetDebugSession({ startMachine, locations: LOCATIONS, sources: new SourceStore(ROOT, undefined), pauseWaitMs: 30 });
+  // Server mode: ending the session must not end the test process.
+  session.setRunAsServer(true);
+  session.start(toAdapter, fromAdapter);
+  const dc = new PipedDebugClient().attach(fromAdapter, toAdapter);
+  dc.defaultTimeout = 3000;
+  const events: DebugProtocol.Event[] = [];
+  for (const name of ['usernet.vmState', 'usernet.sessions', 'usernet.serial', 'progressStart', 'progressEnd', 'output']) {
+    dc.on(name, (e: DebugProtocol.Event) => events.push(e));
+  }
+  return { dc, events };
+}
+
+async function launched() {
+  const machine = new FakeMachine();
+  const { dc, events } = connect(fakeFactory(machine));
+  const initialized = dc.waitForEvent('initialized');
+  const init = await dc.initializeRequest({ adapterID: 'usernet', pathFormat: 'path', supportsProgressReporting: true });
+  await initialized;
+  await dc.launchRequest({ profile: 'x.qemu' } as DebugProtocol.LaunchRequestArguments);
+  await dc.configurationDoneRequest();
+  return { machine, dc, events, init };
+}
+
+test('initialize announces the capabilities; launch reports progress, running state and ignored attributes', async () => {
+  const { dc, events, init } = await launched();
+  const caps = init.body!;
+  for (const c of ['supportsFunctionBreakpoints', 'supportsConditionalBreakpoints', 'supportsHitConditionalBreakpoints', 'supportsLogPoints',
+    'supportsConfigurationDoneRequest', 'supportsReadMemoryRequest', 'supportsEvaluateForHovers', 'supportsTerminateRequest', 'supportsRestartRequest'] as const) {
+    assert.equal(caps[c], true, c);
+  }
+  assert.equal(caps.supportsSteppingGranularity, false);
+  assert.deepEqual(caps.exceptionBreakpointFilters, []);
+  const names = events.map((e) => e.event);
+  assert.ok(names.indexOf('progressStart') < names.indexOf('progressEnd'));
+  const states = events.filter((e) => e.event === 'usernet.vmState').map((e) => e.body.state);
+  assert.deepEqual(states.slice(0, 2), ['booting', 'running']);
+  assert.ok(events.some((e) => e.event === 'output' && /"profile" is ignored/.test(e.body.output)));
+  await dc.disconnectRequest({});
+});
+
+test('a bad launch attribute and a VM that does not boot fail the launch with the reason', async () => {
+  const a = connect(fakeFactory(new FakeMachine()));
+  await a.dc.initializeRequest({ adapterID: 'usernet', pathFormat: 'path' });
+  await assert.rejects(a.dc.launchRequest({ memory: 4 } as DebugProtocol.LaunchRequestArguments), /'memory' must be a whole number of MiB from 16 to 2048/);
+  await assert.rejects(a.dc.launchRequest({ netdev: 'user,bogus=1' } as DebugProtocol.LaunchRequestArguments), /netdev.*unknown option 'bogus'/);
+
+  const b = connect(async () => { throw new Error('kernel /nope: no such file'); });
+  await b.dc.initializeRequest({ adapterID: 'usernet', pathFormat: 'path' });
+  await assert.rejects(b.dc.launchRequest({} as DebugProtocol.LaunchRequestArguments), /the VM did not start: kernel \/nope: no such file/);
+  const failed = b.events.find((e) => e.event === 'usernet.vmState' && e.body.state === 'failed');
+  assert.match(failed?.body.message, /no such file/);
+});
+
+test('a stop shows the packet: stack, scopes, variables, evaluate, readMemory; continue resumes', async () => {
+  const { machine, dc } = await launched();
+  const bps = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'udp_input', condition: 'udp.dstport == 67' }, { name: 'udp_inptu' }] });
+  assert.equal(bps.body.breakpoints[0]!.verified, true);
+  assert.match(bps.body.breakpoints[1]!.message!, /did you mean 'udp_input'/);
+
+  const stopped = dc.waitForEvent('stopped');
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  const ev = await stopped;
+  assert.equal(ev.body.reason, 'function breakpoint');
+  assert.deepEqual(ev.body.hitBreakpointIds, [bps.body.breakpoints[0]!.id]);
+
+  const frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+  assert.match(frames[0]!.name, /^udp_input: /);
+  assert.ok(frames[0]!.source!.path!.endsWith('.ts'));
+  const scopes = (await dc.scopesRequest({ frameId: frames[0]!.id })).body.scopes;
+  const packet = (await dc.variablesRequest({ variablesReference: scopes[0]!.variablesReference })).body.variables;
+  const udp = packet.find((v) => v.name === 'udp')!;
+  const fields = (await dc.variablesRequest({ variablesReference: udp.variablesReference })).body.variables;
+  assert.equal(fields.find((f) => f.name === 'udp.dstport')!.value, '67');
+  // An outer frame shows its own stage.
+  const outer = (await dc.scopesRequest({ frameId: frames[1]!.id })).body.scopes;
+  const stage = (await dc.variablesRequest({ variablesReference: outer.find((s) => s.name === 'Stage')!.variablesReference })).body.variables;
+  assert.equal(stage.find((v) => v.name === 'name')!.value, 'ip_input');
+
+  assert.equal((await dc.evaluateRequest({ expression: 'udp.dstport', context: 'hover' })).body.result, '67');
+  // Messages come through as they are, braces and all.
+  await assert.rejects(dc.evaluateRequest({ expression: 'udp.dstport == {', context: 'repl' }), /column/);
+  const mem = await dc.customRequest('readMemory', { memoryReference: packet[0]!.memoryReference, offset: 14, count: 20 });
+  assert.deepEqual(Buffer.from(mem.body.data, 'base64'), Buffer.from(P.dhcpDiscover.subarray(14, 34)));
+
+  assert.equal(machine.delivered.length, 0);
+  await dc.continueRequest({ threadId: 1 });
+  assert.equal(machine.delivered.length, 1);
+  assert.equal(machine.paused, false);
+  // Old references are gone with the stop.
+  assert.deepEqual((await dc.variablesRequest({ variablesReference: udp.variablesReference })).body.variables, []);
+  await assert.rejects(dc.customRequest('readMemory', { memoryReference: packet[0]!.memoryReference, count: 4 }), /no longer held/);
+  await dc.disconnectRequest({});
+  assert.equal(machine.stopped, true);
+});
+
+test('pause with nothing in flight stops with reason pause and a one-line stack', async () => {
+  const { dc, machine } = await launched();
+  const stopped = dc.waitForEvent('stopped');
+  await dc.pauseRequest({ threadId: 1 });
+  assert.equal((await stopped).body.reason, 'pause');
+  assert.equal(machine.paused, true);
+  const frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+  assert.equal(frames.length, 1);
+  assert.match(frames[0]!.name, /no packet/);
+  await assert.rejects(dc.evaluateRequest({ expression: 'ip.src', context: 'repl' }), /not stopped at a packet/);
+  await dc.disconnectRequest({});
+});
+
+test('custom requests are validated and their failures carry the reason; sessions are pushed', async () => {
+  const { dc, machine, events } = await launched();
+  await dc.customRequest('usernet.serialInput', { data: Buffer.from('echo hi\n').toString('base64') });
+  assert.equal(Buffer.from(machine.serialIn[0]!).toString(), 'echo hi\n');
+  await assert.rejects(dc.customRequest('usernet.serialInput', { data: '%%%' }), /not base64/);
+  await assert.rejects(dc.customRequest('usernet.addForward', { spec: 'tcp:127.0.0.1:2222-:22' }), /port 2222 is in use/);
+  await dc.customRequest('usernet.addForward', { spec: 'tcp:127.0.0.1:2223-:22' });
+  assert.equal((await dc.customRequest('usernet.removeForward', { protocol: 'tcp', hostAddr: '127.0.0.1', hostPort: 2223 })).body.removed, true);
+  await assert.rejects(dc.customRequest('usernet.removeForward', { protocol: 'tcp', hostAddr: '127.0.0.1' }), /hostPort/);
+  await assert.rejects(dc.customRequest('usernet.bogus', {}), /unknown request 'usernet\.bogus'/);
+  assert.deepEqual((await dc.customRequest('usernet.stopCapture', {})).body, { captured: 0 });
+  machine.addSession(11);
+  await new Promise((r) => setTimeout(r, 300));
+  const last = events.filter((e) => e.event === 'usernet.sessions').at(-1)!;
+  assert.deepEqual(last.body.sessions.map((s: { id: number }) => s.id), [11]);
+  await dc.customRequest('usernet.closeSession', { id: 11 });
+  assert.equal(machine.nat.size, 0);
+  machine.printSerial('login: ');
+  await new Promise((r) => setImmediate(r));
+  assert.ok(events.some((e) => e.event === 'usernet.serial' && Buffer.from(e.body.data, 'base64').toString() === 'login: '));
+  await dc.disconnectRequest({});
+});
