@@ -308,6 +308,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     this.current = undefined;
     this.stepWanted = false;
     this.manager!.continue();
+    // The released packet met another breakpoint further down: the VM stays paused there.
+    if (this.current) return;
     this.emit('continued');
     await machine.resume();
     if (this.machine === machine && !this.current) this.setState('running');

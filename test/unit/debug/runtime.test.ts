@@ -189,3 +189,74 @@ test('serial output is numbered in order', async () => {
   assert.deepEqual(got.map((g) => g.seq), [0, 1]);
   assert.equal(got.map((g) => Buffer.from(g.data, 'base64').toString()).join(''), 'hello world');
 });
+
+test('a logpoint prints and does not stop', async () => {
+  const { machine, rt, stops } = await started();
+  const out: string[] = [];
+  rt.on('output', (t) => out.push(t));
+  const [bp] = rt.setBreakpoints([{ name: 'udp_input', logMessage: 'DHCP to port {udp.dstport}' }]);
+  assert.equal(bp!.verified, true);
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  assert.equal(stops.length, 0);
+  assert.equal(machine.delivered.length, 1);
+  assert.deepEqual(out, ['DHCP to port 67\n']);
+  const [badLog] = rt.setBreakpoints([{ name: 'udp_input', logMessage: 'port {udp.dstprot}' }]);
+  assert.match(badLog!.message!, /unknown field 'udp\.dstprot'/);
+});
+
+test('continue into a second breakpoint further down keeps the VM stopped there', async () => {
+  const { machine, rt, stops } = await started();
+  rt.setBreakpoints([{ name: 'ip_input' }, { name: 'bootp_input' }]);
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  assert.equal(stops.at(-1)!.event!.hit.stage, 'ip_input');
+  await tick();
+  await rt.continue();
+  assert.equal(stops.length, 2);
+  assert.equal(stops[1]!.event!.hit.stage, 'bootp_input');
+  await tick();
+  assert.equal(machine.paused, true);
+  assert.equal(rt.vmState, 'paused');
+  await rt.continue();
+  assert.equal(machine.delivered.length, 1);
+  assert.equal(machine.paused, false);
+});
+
+test('restart boots a new VM with the same breakpoints', async () => {
+  const machines: FakeMachine[] = [];
+  const rt = new VmRuntime({ startMachine: async () => { const m = new FakeMachine(); machines.push(m); return m; }, stagePollMs: 10_000 });
+  const stops: RuntimeStop[] = [];
+  rt.on('stopped', (s) => stops.push(s));
+  await rt.start(PLAN);
+  const [bp] = rt.setBreakpoints([{ name: 'bootp_input' }]);
+  await rt.restart();
+  assert.equal(machines.length, 2);
+  assert.equal(machines[0]!.stopped, true);
+  machines[1]!.send(P.dhcpDiscover, TX_DHCP);
+  assert.equal(stops.length, 1);
+  assert.equal(stops[0]!.breakpointId, bp!.id);
+  await rt.terminate();
+});
+
+test('stage counters and captures: hits are reported, frames land in the pcap', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const machine = new FakeMachine();
+  const rt = new VmRuntime({ startMachine: fakeFactory(machine), stagePollMs: 20 });
+  const stages: Record<string, number>[] = [];
+  rt.on('stages', (b) => stages.push(b.hits));
+  await rt.start(PLAN);
+  const file = join(mkdtempSync(join(tmpdir(), 'usernet-cap-')), 'a.pcap');
+  rt.startCapture({ file, filter: 'udp' });
+  assert.throws(() => rt.startCapture({ file }), /already running/);
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  machine.send(P.arpRequest, ['qemu_send_packet', 'slirp_input', 'arp_input']);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(stages.at(-1)!.qemu_send_packet, 2);
+  const r = await rt.stopCapture();
+  assert.deepEqual(r, { captured: 1, file });
+  const pcap = readFileSync(file);
+  assert.equal(pcap.readUInt32LE(0), 0xa1b2c3d4);
+  assert.equal(pcap.length, 24 + 16 + P.dhcpDiscover.length);
+  await rt.terminate();
+});
