@@ -95,7 +95,7 @@ test('the page policy allows our nonce script and styles, nothing remote, no eva
 function panelSetup() {
   const log = new MemoryLog();
   const vms = new VmSessions(log);
-  const consoles = new ConsolePanels(vms, Uri.file('/ext'), log, limits);
+  const consoles = new ConsolePanels(vms, Uri.file("/ext") as never, log, limits);
   const session = fake.startSession(new FakeDebugSession());
   const serial = (seq: number, text: string) => fake.event(session, 'usernet.serial', { seq, data: Buffer.from(text).toString('base64') });
   return { log, vms, consoles, session, serial, panel: () => fake.panels.at(-1)! };

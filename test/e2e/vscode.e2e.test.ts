@@ -1,0 +1,278 @@
+/**
+ * The real thing: our .vsix installed in VS Code (code-server 4.100.3, a real
+ * Node extension host) driven in Chromium like a person would. Launch the VM
+ * from the command palette, use the guest's shell in the serial console,
+ * watch the NAT session appear, stop on `tcp_input` with a condition set in
+ * the Breakpoints view, read the packet in Variables, continue, and see the
+ * download finish. A screenshot of every step goes to test-results/e2e/.
+ *
+ * Prepared by scripts/e2e-setup.sh (npm run test:e2e runs it first, outside
+ * the private network namespace the test itself runs in).
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { chromium, type BrowserContext, type FrameLocator, type Locator, type Page } from 'playwright-core';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumProblem } from '../support/chromium';
+import { containmentProblem } from '../support/containment';
+
+const root = join(__dirname, '..', '..');
+const codeServer = join(root, '.e2e/code-server/node_modules/code-server/out/node/entry.js');
+const extensionsDir = join(root, '.e2e/ext');
+const shots = join(root, 'test-results/e2e');
+
+const notContained = containmentProblem();
+const skip = notContained
+  ? `not in a private network namespace (${notContained}); run it through npm run test:e2e as root`
+  : chromiumProblem();
+if (skip) console.error(`VS Code end-to-end test skipped: ${skip}`);
+
+const PROMPT = 'usernet:~# ';
+/** The file the guest downloads; the server holds its second half back until the breakpoint is set. */
+const FILE_BYTES = 1024 * 1024;
+const FIRST_PART = 64 * 1024;
+
+test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_input, finish the download', { skip, timeout: 15 * 60_000 }, async (t) => {
+  assert.ok(existsSync(codeServer), `code-server is not installed: run scripts/e2e-setup.sh first (npm run test:e2e does)`);
+  assert.ok(existsSync(extensionsDir), `the extension is not installed in ${extensionsDir}: run scripts/e2e-setup.sh`);
+  rmSync(shots, { recursive: true, force: true });
+  mkdirSync(shots, { recursive: true });
+  const scratch = mkdtempSync(join(tmpdir(), 'usernet-e2e-'));
+  const log: string[] = [];
+  const cleanups: (() => unknown)[] = [];
+  t.after(async () => {
+    writeFileSync(join(shots, 'log.txt'), log.join('\n'));
+    for (const c of cleanups.reverse()) await c();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  // The download's far end, on loopback: 10.0.2.2 in the guest is 127.0.0.1 here.
+  const download = heldDownloadServer();
+  cleanups.push(() => download.server.close());
+  const filePort = await listen(download.server);
+
+  const { port: csPort, process: cs } = await startCodeServer(scratch, log);
+  cleanups.push(() => cs.kill('SIGTERM'));
+
+  const context = await chromium.launchPersistentContext(join(scratch, 'chromium'), {
+    executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1600, height: 1000 },
+  });
+  cleanups.push(() => context.close());
+  const page = context.pages()[0] ?? (await context.newPage());
+  page.on('console', (m) => log.push(`[page ${m.type()}] ${m.text()}`));
+  page.on('pageerror', (e) => log.push(`[page error] ${e.message}`));
+
+  let n = 0;
+  const step = async (name: string, fn: () => Promise<unknown>) => {
+    const id = String(++n).padStart(2, '0');
+    log.push(`--- step ${id}: ${name}`);
+    try {
+      await fn();
+    } catch (e) {
+      await page.screenshot({ path: join(shots, `${id}-FAILED-${slug(name)}.png`) }).catch(() => undefined);
+      throw new Error(`stopped at step ${id} (${name}): ${e instanceof Error ? e.message : e}`);
+    }
+    await page.screenshot({ path: join(shots, `${id}-${slug(name)}.png`) });
+  };
+
+  await step('workbench loads', async () => {
+    await page.goto(`http://127.0.0.1:${csPort}/?folder=${encodeURIComponent(join(scratch, 'workspace'))}`);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    await page.locator('.statusbar').waitFor({ timeout: 30_000 });
+  });
+
+  await step('Usernet: Launch VM from the command palette', async () => {
+    await runCommand(page, 'Usernet: Launch VM');
+    await page.locator('.debug-toolbar').waitFor({ timeout: 60_000 });
+  });
+
+  const terminal = consoleFrame(page);
+  const rows = terminal.locator('.xterm-rows');
+  await step('the guest prompt shows in the serial console', async () => {
+    await expectText(rows, PROMPT, 300_000);
+  });
+
+  const type = async (line: string) => {
+    await terminal.locator('.xterm-screen').click();
+    await page.keyboard.type(line, { delay: 15 });
+    await page.keyboard.press('Enter');
+  };
+
+  await step('udhcpc configures eth0 from the built-in DHCP server', async () => {
+    await type('udhcpc -i eth0 -q -n');
+    await expectPromptAfter(rows, 'udhcpc -i eth0 -q -n', 120_000);
+    await expectText(rows, '10.0.2.15', 10_000);
+  });
+
+  await step(`wget from the host's 127.0.0.1:${filePort} through 10.0.2.2 starts`, async () => {
+    await type(`wget -O /dev/null http://10.0.2.2:${filePort}/file`);
+    await download.started;
+  });
+
+  await step('the session appears in the NAT Sessions view', async () => {
+    const pane = await openPane(page, 'NAT Sessions');
+    await pane.locator('.monaco-list-row', { hasText: `10.0.2.2:${filePort}` }).first().waitFor({ timeout: 30_000 });
+  });
+
+  await step(`function breakpoint tcp_input if tcp.dstport == ${filePort}, from the Breakpoints view`, async () => {
+    const pane = await openPane(page, 'Breakpoints');
+    await pane.locator('.pane-header').hover();
+    await pane.locator('.pane-header .action-label[aria-label="Add Function Breakpoint"]').click();
+    const input = pane.locator('.monaco-list-row input, .monaco-list-row textarea, .monaco-list-row .monaco-inputbox input').first();
+    await input.waitFor({ timeout: 10_000 });
+    await page.keyboard.type('tcp_input');
+    await page.keyboard.press('Enter');
+    const bp = pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).first();
+    await bp.waitFor({ timeout: 10_000 });
+    await bp.click({ button: 'right' });
+    await page.locator('.context-view .action-label', { hasText: /^Edit Condition/ }).first().click();
+    await pane.locator('.monaco-list-row input, .monaco-list-row textarea').first().waitFor({ timeout: 10_000 });
+    await page.keyboard.type(`tcp.dstport == ${filePort}`);
+    await page.keyboard.press('Enter');
+    await page.waitForTimeout(500);
+  });
+
+  await step('the VM stops on tcp_input when the rest of the file flows', async () => {
+    download.release();
+    await page.locator('.debug-toolbar .codicon-debug-continue').waitFor({ timeout: 60_000 });
+    const stack = await openPane(page, 'Call Stack');
+    await stack.locator('.monaco-list-row', { hasText: 'tcp_input' }).first().waitFor({ timeout: 30_000 });
+  });
+
+  await step(`Variables shows tcp.dstport = ${filePort}`, async () => {
+    const vars = await openPane(page, 'Variables');
+    const tcpRow = vars.locator('.monaco-list-row', { has: page.locator('.name', { hasText: /^tcp$/ }) }).first();
+    await tcpRow.waitFor({ timeout: 20_000 });
+    if ((await tcpRow.getAttribute('aria-expanded')) !== 'true') await tcpRow.click();
+    const dstport = vars.locator('.monaco-list-row', { hasText: 'tcp.dstport' }).first();
+    await dstport.waitFor({ timeout: 10_000 });
+    assert.match(await dstport.innerText(), new RegExp(`tcp\\.dstport\\s*[:=]?\\s*${filePort}\\b`));
+  });
+
+  await step('remove the breakpoint and continue', async () => {
+    await runCommand(page, 'Debug: Remove All Breakpoints');
+    await page.locator('.debug-toolbar .codicon-debug-continue').click();
+    await page.locator('.debug-toolbar .codicon-debug-pause').waitFor({ timeout: 30_000 });
+  });
+
+  await step('the download finishes', async () => {
+    await download.finished;
+    await expectText(rows, "'/dev/null' saved", 120_000);
+  });
+});
+
+/** Serves /file: headers and the first part at once, the rest when `release()` is called. */
+function heldDownloadServer() {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let started!: () => void;
+  const startedP = new Promise<void>((r) => (started = r));
+  let finished!: () => void;
+  const finishedP = new Promise<void>((r) => (finished = r));
+  const body = Buffer.alloc(FILE_BYTES, 0x5a);
+  const server = createServer((req, res) => {
+    if (req.url !== '/file') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(FILE_BYTES) });
+    res.write(body.subarray(0, FIRST_PART));
+    started();
+    void released.then(() => res.end(body.subarray(FIRST_PART), () => finished()));
+  });
+  return { server, release, started: startedP, finished: finishedP };
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+async function startCodeServer(scratch: string, log: string[]): Promise<{ port: number; process: ChildProcess }> {
+  const user = join(scratch, 'user');
+  mkdirSync(join(user, 'User'), { recursive: true });
+  mkdirSync(join(scratch, 'workspace'), { recursive: true });
+  mkdirSync(join(scratch, 'xdg'), { recursive: true });
+  writeFileSync(join(user, 'User/settings.json'), JSON.stringify({
+    'workbench.startupEditor': 'none',
+    'workbench.tips.enabled': false,
+    'security.workspace.trust.enabled': false,
+    'extensions.autoCheckUpdates': false,
+    'extensions.autoUpdate': false,
+    'telemetry.telemetryLevel': 'off',
+    'debug.openDebug': 'openOnSessionStart',
+  }));
+  const probe = createServer();
+  const port = await listen(probe);
+  probe.close();
+  const cs = spawn(process.execPath, [
+    codeServer, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--disable-telemetry', '--disable-update-check',
+    '--disable-workspace-trust', '--disable-getting-started-override',
+    '--extensions-dir', extensionsDir, '--user-data-dir', user, join(scratch, 'workspace'),
+  ], { env: { ...process.env, XDG_CONFIG_HOME: join(scratch, 'xdg') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const ready = new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      const text = d.toString();
+      log.push(`[code-server] ${text.trimEnd()}`);
+      if (text.includes('HTTP server listening')) resolve();
+    };
+    cs.stdout!.on('data', onData);
+    cs.stderr!.on('data', onData);
+    cs.once('exit', (code) => reject(new Error(`code-server exited with ${code} before listening`)));
+    setTimeout(() => reject(new Error('code-server did not listen within 60 s')), 60_000).unref();
+  });
+  await ready;
+  return { port, process: cs };
+}
+
+async function runCommand(page: Page, label: string): Promise<void> {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await input.waitFor({ timeout: 10_000 });
+  await input.fill(`>${label}`);
+  await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 20_000 });
+  await page.keyboard.press('Enter');
+}
+
+/** The console webview's inner document (VS Code nests the page in two iframes). */
+function consoleFrame(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready >> visible=true').frameLocator('iframe#active-frame');
+}
+
+/** A view pane of the Run and Debug container, expanded. */
+async function openPane(page: Page, title: string): Promise<Locator> {
+  const pane = page.locator(`.pane:has(.pane-header:has-text("${title}"))`).first();
+  await pane.waitFor({ timeout: 30_000 });
+  const header = pane.locator('.pane-header').first();
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  return pane;
+}
+
+async function expectText(where: Locator, text: string, timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const now = await where.innerText().catch(() => '');
+    if (now.includes(text)) return;
+    if (Date.now() > deadline) throw new Error(`"${text}" did not appear within ${timeout / 1000} s; the screen shows:\n${now.slice(-1500)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** Waits until the shell is back: the prompt follows the last echo of `command` on screen. */
+async function expectPromptAfter(rows: Locator, command: string, timeout: number): Promise<void> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const text = await rows.innerText().catch(() => '');
+    const at = text.lastIndexOf(command);
+    if (at >= 0 && text.slice(at + command.length).includes(PROMPT.trim())) return;
+    if (Date.now() > deadline) throw new Error(`the prompt did not come back after "${command}" within ${timeout / 1000} s:\n${text.slice(-1500)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 60);
