@@ -30,7 +30,8 @@ make -C "$KDIR" ARCH=i386 tinyconfig >/dev/null
 #  PCI + serial + initrd + devtmpfs: boot to a shell on ttyS0 from the initramfs;
 #  NET/INET/IPV6/PACKET/UNIX: busybox's udhcpc, ping, wget, nc, httpd, ip;
 #  E1000: the NIC under test; VIRTIO_NET and NE2K_PCI: v86's own NICs, for benchmarks;
-#  HZ_100 + NO_HZ_IDLE: fewer timer interrupts, which are costly under emulation.
+#  HZ_100 + NO_HZ_IDLE: fewer timer interrupts, which are costly under emulation;
+#  COMPAT_32BIT_TIME: the 32-bit time syscalls (futex) that i386 glibc programs still call.
 cat > "$WORK/usernet.config" <<'CFG'
 CONFIG_PCI=y
 CONFIG_PCI_GOANY=y
@@ -82,6 +83,7 @@ CONFIG_EPOLL=y
 CONFIG_SIGNALFD=y
 CONFIG_TIMERFD=y
 CONFIG_EVENTFD=y
+CONFIG_COMPAT_32BIT_TIME=y
 CFG
 (cd "$KDIR" && ./scripts/kconfig/merge_config.sh -m -O . .config "$WORK/usernet.config" >/dev/null)
 make -C "$KDIR" ARCH=i386 olddefconfig >/dev/null
@@ -114,6 +116,8 @@ chmod 755 "$INITRD/init" "$INITRD/etc/udhcpc/default.script" "$INITRD/bin/busybo
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$INITRD/etc/passwd"
 printf 'root:x:0:\n' > "$INITRD/etc/group"
 printf 'usernet\n' > "$INITRD/etc/hostname"
+# Fixed timestamps: the same inputs give the same initramfs, byte for byte.
+find "$INITRD" -exec touch -h -d @0 {} +
 (cd "$INITRD" && find . -print0 | sort -z | cpio --null -o -H newc --owner=0:0 --quiet) \
   | gzip -9n > "$OUT/initramfs.cpio.gz"
 

@@ -14,6 +14,8 @@ const MMIO_BASE = 0xfea00000;
 /** Below 0x1000 so that v86 relocates the handlers when SeaBIOS moves the BAR. */
 const IO_BASE = 0x0e00;
 const PCI_SLOT = 3;
+/** Interrupt Cause Read: read-to-clear. */
+const ICR_OFFSET = 0xc0;
 
 function configSpace(): Uint8Array {
   const c = new Uint8Array(256);
@@ -74,18 +76,17 @@ export function plugE1000(machine: V86Machine, opts: { mac: Uint8Array; clock: C
       if (addressSpaceRw.armed) addressSpaceRw.fire({ stage: 'address_space_rw', frame: empty, register: { offset: a & mmioMask, value: v >>> 0, write: true } });
       nic.mmioWrite32(a & mmioMask, v >>> 0);
     },
-    // Byte accesses: served from the aligned dword (reads of ICR would clear it: counted).
+    // The 8254x registers are 32 bits wide and Linux only uses 32-bit
+    // accesses. A byte read is served from its dword, except ICR whose read
+    // clears it; byte writes are refused. Both are counted.
     read8: (a) => {
       narrow.count++;
       const off = a & mmioMask;
+      if ((off & ~3) === ICR_OFFSET) return 0;
       return (nic.mmioRead32(off & ~3) >>> ((off & 3) * 8)) & 0xff;
     },
-    write8: (a, v) => {
+    write8: () => {
       narrow.count++;
-      const off = a & mmioMask;
-      const shift = (off & 3) * 8;
-      const old = nic.mmioRead32(off & ~3);
-      nic.mmioWrite32(off & ~3, ((old & ~(0xff << shift)) | ((v & 0xff) << shift)) >>> 0);
     },
   });
 

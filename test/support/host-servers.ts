@@ -138,3 +138,52 @@ export async function startDnsServer(records: Record<string, string>): Promise<R
   await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
   return { port: sock.address().port, queries, close: () => new Promise((r) => sock.close(() => r())) };
 }
+
+/** A read-only TFTP server (RFC 1350 RRQ, octet mode): a UDP conversation through the NAT. */
+export async function startTftpServer(files: Record<string, Buffer>): Promise<Running & { transfers: number }> {
+  const sock = createSocket('udp4');
+  const state = { transfers: 0 };
+  sock.on('message', (msg, rinfo) => {
+    if (msg.length < 4 || msg.readUInt16BE(0) !== 1) return;
+    const name = msg.subarray(2, msg.indexOf(0, 2)).toString('latin1');
+    const body = files[name];
+    // Each transfer gets its own socket (its own TID), as RFC 1350 says.
+    const t = createSocket('udp4');
+    t.bind(0, '127.0.0.1', () => {
+      if (!body) {
+        const err = Buffer.concat([Buffer.from([0, 5, 0, 1]), Buffer.from('not found\0')]);
+        t.send(err, rinfo.port, rinfo.address, () => t.close());
+        return;
+      }
+      let block = 1;
+      const sendBlock = () => {
+        const data = body.subarray((block - 1) * 512, block * 512);
+        const pkt = Buffer.alloc(4 + data.length);
+        pkt.writeUInt16BE(3, 0);
+        pkt.writeUInt16BE(block & 0xffff, 2);
+        data.copy(pkt, 4);
+        t.send(pkt, rinfo.port, rinfo.address);
+        return data.length;
+      };
+      let last = sendBlock();
+      t.on('message', (ack) => {
+        if (ack.length < 4 || ack.readUInt16BE(0) !== 4 || ack.readUInt16BE(2) !== (block & 0xffff)) return;
+        if (last < 512) {
+          state.transfers++;
+          t.close();
+          return;
+        }
+        block++;
+        last = sendBlock();
+      });
+    });
+  });
+  await new Promise<void>((r) => sock.bind(0, '127.0.0.1', r));
+  return {
+    port: sock.address().port,
+    get transfers() {
+      return state.transfers;
+    },
+    close: () => new Promise((r) => sock.close(() => r())),
+  };
+}
