@@ -230,7 +230,7 @@ export class Slirp implements SlirpCore {
     const checked = UdpView.check(ip.payload, src, dst);
     const p = this.probes.probes.udp_input;
     if (p.armed) {
-      const existing = typeof checked === 'string' ? undefined : this.udp.find(src, checked.sourcePort, dst, checked.destinationPort);
+      const existing = typeof checked === 'string' ? undefined : this.udp.sessionFor(src, checked.sourcePort, dst, checked.destinationPort);
       if (p.fire({ stage: p.stage, frame, session: existing && sessionInfo(existing) }, () => this.safely(() => this.udp_dispatch(frame, ip, checked)))) return;
     }
     this.udp_dispatch(frame, ip, checked);
