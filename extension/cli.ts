@@ -2,9 +2,11 @@
  * `usernet`: the headless face of the engine.
  *   usernet run      boot the guest, serial console on this terminal (or --exec CMD)
  *   usernet serve    our slirp as the network backend of a real QEMU (-netdev stream)
+ *   usernet sessions the NAT table of a running `usernet run`
  */
 import { runCommand, RUN_HELP } from './cli/run';
 import { serveCommand, SERVE_HELP } from './cli/serve';
+import { sessionsCommand, SESSIONS_HELP } from './cli/sessions';
 import { UsageError } from './cli/usage-error';
 
 const HELP = `usage: usernet <command> [options]
@@ -12,6 +14,7 @@ const HELP = `usage: usernet <command> [options]
 commands:
   run      boot the VM with Usernet's e1000 and slirp; serial console here
   serve    run the slirp stack as a QEMU -netdev stream backend
+  sessions print the NAT table of a running 'usernet run' (info usernet)
 
 'usernet <command> --help' tells more.
 `;
@@ -23,14 +26,16 @@ async function main(argv: string[]): Promise<number> {
       return runCommand(rest);
     case 'serve':
       return serveCommand(rest);
+    case 'sessions':
+      return sessionsCommand(rest);
     case undefined:
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(HELP + '\n' + RUN_HELP + '\n' + SERVE_HELP);
+      process.stdout.write(HELP + '\n' + RUN_HELP + '\n' + SERVE_HELP + '\n' + SESSIONS_HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command '${command}': expected run or serve`);
+      throw new UsageError(`unknown command '${command}': expected run, serve or sessions`);
   }
 }
 

@@ -5,6 +5,8 @@ import { parseNetdevUser } from '../slirp/netdev-options';
 import { Progress } from './progress';
 import { EXIT_TIMEOUT, UsageError } from './usage-error';
 import { attachTerminal } from './terminal';
+import { PIPELINE_HELP, PIPELINE_OPTIONS, parsePipelineOptions } from './pipeline-options';
+import { RunPipeline } from './pipeline-tools';
 
 export const RUN_HELP = `usage: usernet run [options]
 
@@ -24,7 +26,7 @@ options (QEMU's meaning where QEMU has the option):
   --timeout S          give up after S seconds (exit status ${EXIT_TIMEOUT})
   --no-snapshot        boot cold instead of restoring the cached post-boot snapshot
   -q, --quiet          no progress or timing lines on stderr
-`;
+${PIPELINE_HELP}`;
 
 function positiveNumber(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -51,6 +53,7 @@ export async function runCommand(argv: string[]): Promise<number> {
       'no-snapshot': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
+      ...PIPELINE_OPTIONS,
     },
   });
   if (values.help) {
@@ -63,6 +66,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const nic = values.nic ?? 'e1000';
   if (!['e1000', 'virtio', 'ne2k', 'none'].includes(nic)) throw new UsageError(`--nic must be e1000, virtio, ne2k or none, not '${nic}'`);
   const netdev = values.netdev !== undefined ? parseNetdevOrExplain(values.netdev) : undefined;
+  const pipeline = new RunPipeline(parsePipelineOptions(values), { exec: values.exec !== undefined });
 
   const progress = new Progress(process.stderr, values.quiet);
   let vm: EmbeddedMachine | undefined;
@@ -90,18 +94,22 @@ export async function runCommand(argv: string[]): Promise<number> {
     });
     const how = vm.bootInfo.restored ? 'restored from snapshot' : 'cold boot';
     progress.done(`guest ready in ${(vm.bootInfo.ms / 1000).toFixed(1)} s (${how})`);
+    await pipeline.attach(vm);
     if (values.exec !== undefined) {
       const r = await vm.exec(values.exec, timeoutS ? timeoutS * 1000 : 24 * 3600_000);
       process.stdout.write(r.output);
       return r.status;
     }
-    return attachTerminal(vm);
+    return attachTerminal(vm, { mayRead: pipeline.consoleMayRead });
   })();
 
+  // A run ended by the timeout or a quit leaves `work` to fail when the VM goes away: that is expected.
+  work.catch(() => {});
   try {
-    return await Promise.race([work, timedOut]);
+    return await Promise.race([work, timedOut, pipeline.quitRequested]);
   } finally {
     if (timer) clearTimeout(timer);
+    await pipeline.close();
     await vm?.stop().catch(() => {});
   }
 }

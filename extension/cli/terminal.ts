@@ -7,7 +7,12 @@ import type { EmbeddedMachine } from '../machine/embedded-machine';
 const CTRL_A = 0x01;
 const KEYS_HELP = '\r\nC-a x    quit\r\nC-a s    NAT sessions (info usernet)\r\nC-a h    this help\r\nC-a C-a  send C-a\r\n';
 
-export function attachTerminal(vm: EmbeddedMachine): Promise<number> {
+export interface TerminalOptions {
+  /** False while stdin belongs to someone else (the breakpoint prompt): keys are then not the guest's. */
+  readonly mayRead?: () => boolean;
+}
+
+export function attachTerminal(vm: EmbeddedMachine, options: TerminalOptions = {}): Promise<number> {
   const stdin = process.stdin;
   const out = process.stdout;
   vm.serial.on('data', (chunk) => out.write(chunk));
@@ -20,6 +25,7 @@ export function attachTerminal(vm: EmbeddedMachine): Promise<number> {
     };
     if (stdin.isTTY) stdin.setRawMode(true);
     stdin.on('data', (buf: Buffer) => {
+      if (options.mayRead && !options.mayRead()) return;
       if (!stdin.isTTY) {
         vm.serial.write(buf);
         return;

@@ -1,0 +1,46 @@
+/** `--pcap`: the net-queue capture of `usernet run`, and the counts it prints on exit. */
+import { closeSync, openSync } from 'node:fs';
+import { attachCapture, type CaptureStats } from '../pipeline/pcap';
+import type { ProbeHub } from '../pipeline/probe';
+import type { CapturePlan } from './pipeline-options';
+import { UsageError } from './usage-error';
+
+/**
+ * Creates (or truncates) the file before the guest boots, as tcpdump -w does:
+ * an unwritable path is reported at once, not after a boot.
+ */
+export function checkCaptureFile(file: string): void {
+  try {
+    closeSync(openSync(file, 'w'));
+  } catch (e) {
+    throw new UsageError(`--pcap: cannot create ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export interface CliCapture {
+  readonly stats: CaptureStats;
+  /** Flushes the file; resolves with the line to print. */
+  stop(): Promise<string>;
+}
+
+export function startCliCapture(probes: ProbeHub, plan: CapturePlan): CliCapture {
+  const capture = attachCapture(probes, {
+    file: plan.file,
+    ...(plan.filter ? { filter: plan.filter } : {}),
+    ...(plan.snaplen ? { snaplen: plan.snaplen } : {}),
+  });
+  return {
+    get stats() {
+      return capture.stats;
+    },
+    stop: async () => formatCaptureStats(plan.file, await capture.stop()),
+  };
+}
+
+/** "capture usernet.pcap: 57 frames captured, 3 filtered, 0 truncated" */
+export function formatCaptureStats(file: string, s: CaptureStats): string {
+  let line = `capture ${file}: ${s.captured} frame${s.captured === 1 ? '' : 's'} captured, ${s.filtered} filtered, ${s.truncated} truncated`;
+  if (s.dropped) line += `, ${s.dropped} dropped (the disk did not keep up)`;
+  if (s.error) line += `; writing failed: ${s.error}`;
+  return line;
+}

@@ -1,0 +1,87 @@
+/**
+ * What the pipeline options add to `usernet run`: the capture, the traces,
+ * the breakpoint prompt and the control socket (`usernet sessions`). run.ts
+ * makes one before the boot (so bad files fail early), attaches it to the VM
+ * once it is up, and closes it on the way out (the capture counts are printed).
+ */
+import type { Writable } from 'node:stream';
+import type { EmbeddedMachine } from '../machine/embedded-machine';
+import { BreakpointPrompt } from './break-prompt';
+import { checkCaptureFile, startCliCapture, type CliCapture } from './capture';
+import { startControlServer, type ControlServer } from './control-socket';
+import type { PipelinePlan } from './pipeline-options';
+import { LineInput, TerminalInput, type PromptInput } from './prompt-input';
+import { startCliTraces } from './trace';
+
+export interface RunPipelineOptions {
+  /** With --exec, quitting at the prompt leaves the command unfinished: exit 1, not 0. */
+  readonly exec: boolean;
+  readonly stdin?: NodeJS.ReadStream;
+  readonly stderr?: Writable;
+}
+
+export class RunPipeline {
+  /** Resolves with the exit status when the user quits at the breakpoint prompt. */
+  readonly quitRequested: Promise<number>;
+  private resolveQuit!: (status: number) => void;
+  private capture: CliCapture | undefined;
+  private stopTraces: (() => void) | undefined;
+  private prompt: BreakpointPrompt | undefined;
+  private input: PromptInput | undefined;
+  private control: ControlServer | undefined;
+  private readonly stdin: NodeJS.ReadStream;
+  private readonly stderr: Writable;
+
+  constructor(private readonly plan: PipelinePlan, private readonly options: RunPipelineOptions) {
+    this.quitRequested = new Promise((resolve) => (this.resolveQuit = resolve));
+    this.stdin = options.stdin ?? process.stdin;
+    this.stderr = options.stderr ?? process.stderr;
+    if (plan.capture) checkCaptureFile(plan.capture.file);
+    // A script's lines are read from the start, so none is lost to the console before the first stop.
+    if (plan.breaks.length) this.input = this.stdin.isTTY ? new TerminalInput(this.stdin, this.stderr) : new LineInput(this.stdin, this.stderr);
+  }
+
+  /** For the serial console: false while stdin belongs to the breakpoint prompt. */
+  readonly consoleMayRead = (): boolean => !(this.input?.owns || this.prompt?.active);
+
+  async attach(vm: EmbeddedMachine): Promise<void> {
+    const write = (text: string) => this.stderr.write(text);
+    if (this.plan.capture) this.capture = startCliCapture(vm.probes, this.plan.capture);
+    if (this.plan.traces.length) this.stopTraces = startCliTraces(vm, this.plan.traces, (line) => write(`${line}\n`));
+    if (this.input) {
+      this.prompt = new BreakpointPrompt(vm, this.plan.breaks, { input: this.input, write, onEnd: this.stdin.isTTY ? 'quit' : 'delete' });
+      void this.prompt.quitRequested.then(() => {
+        if (this.options.exec) write('usernet: quit at the breakpoint prompt: the command did not finish\n');
+        this.resolveQuit(this.options.exec ? 1 : 0);
+      });
+    }
+    try {
+      this.control = await startControlServer((request) => answer(vm, request));
+    } catch (e) {
+      write(`usernet: no control socket (usernet sessions will not see this VM): ${(e as Error).message}\n`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopTraces?.();
+    this.stopTraces = undefined;
+    this.prompt?.dispose();
+    this.prompt = undefined;
+    this.input?.close();
+    await this.control?.close();
+    this.control = undefined;
+    const capture = this.capture;
+    this.capture = undefined;
+    if (capture) this.stderr.write(`usernet: ${await capture.stop()}\n`);
+  }
+}
+
+function answer(vm: EmbeddedMachine, request: string): string {
+  switch (request) {
+    case 'info usernet':
+      return vm.slirp ? vm.slirp.infoUsernet() : 'error: this VM has no user-mode network (slirp)\n';
+    case 'info status':
+      return vm.paused ? 'paused\n' : 'running\n';
+  }
+  return `error: unknown request '${request}': info usernet or info status\n`;
+}
