@@ -18,6 +18,8 @@ export interface ServeStreamOptions {
   config: SlirpConfig;
   /** Called with each guest's Slirp when QEMU connects. */
   onGuest?: (slirp: Slirp) => void;
+  /** Called when a guest's slirp cannot start (a hostfwd port is taken); its connection is closed. */
+  onGuestFailed?: (err: Error) => void;
   log?: (msg: string) => void;
   /** Clock and probes for each connection; by default a fresh PausableClock and ProbeHub. */
   clock?: () => Clock;
@@ -86,6 +88,7 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
       () => opts.onGuest?.(slirp),
       (err: Error) => {
         log(`hostfwd failed: ${err.message}`);
+        opts.onGuestFailed?.(err);
         socket.destroy();
       },
     );
