@@ -13,7 +13,9 @@ export function checkCaptureFile(file: string): void {
   try {
     closeSync(openSync(file, 'w'));
   } catch (e) {
-    throw new UsageError(`--pcap: cannot create ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : (e as Error).message;
+    throw new UsageError(`--pcap: cannot create ${file}: ${why}`);
   }
 }
 

@@ -1,7 +1,9 @@
 /** `usernet run`: boot the guest and attach its serial console, or run one command in it. */
 import { parseArgs } from 'node:util';
-import { EmbeddedMachine, type NicModel } from '../machine/embedded-machine';
-import { parseNetdevUser } from '../slirp/netdev-options';
+import type { EmbeddedMachine, NicModel } from '../machine/embedded-machine';
+import { startEngine, type RunningMachine } from '../machine/engine-start';
+import { LaunchPlanError } from '../machine/launch-plan';
+import { planLaunchRequest } from '../machine/run-request';
 import { Progress } from './progress';
 import { EXIT_TIMEOUT, UsageError } from './usage-error';
 import { attachTerminal } from './terminal';
@@ -9,12 +11,21 @@ import { PIPELINE_HELP, PIPELINE_OPTIONS, parsePipelineOptions } from './pipelin
 import { RunPipeline } from './pipeline-tools';
 
 export const RUN_HELP = `usage: usernet run [options]
+       usernet run [options] --profile FILE.qemu
+       usernet run [options] -- QEMU-ARGUMENTS...
 
 Boots the bundled guest (or the given kernel) under the embedded engine, with
 our e1000 and slirp, and attaches its serial console to this terminal.
 Ctrl-A x quits, Ctrl-A s prints the NAT sessions, Ctrl-A h lists the keys.
+A profile (or QEMU arguments after --) is a QEMU command line; under the QEMU
+engine qemu-system-x86_64 runs it with its -netdev user replaced by our slirp.
 
 options (QEMU's meaning where QEMU has the option):
+  --profile FILE       a .qemu launch profile (QEMU command-line syntax)
+  --engine ENGINE      embedded (default) or qemu; a profile may say
+                       '# usernet: engine=qemu'
+  --qemu PATH          the QEMU binary (default: $USERNET_QEMU, else
+                       qemu-system-x86_64 from PATH)
   --kernel FILE        Linux bzImage to boot (default: the bundled guest)
   --initrd FILE        initial ramdisk
   --append TEXT        kernel command line
@@ -48,6 +59,9 @@ export async function runCommand(argv: string[]): Promise<number> {
       netdev: { type: 'string' },
       nic: { type: 'string' },
       mac: { type: 'string' },
+      profile: { type: 'string' },
+      engine: { type: 'string' },
+      qemu: { type: 'string' },
       exec: { type: 'string' },
       timeout: { type: 'string' },
       'no-snapshot': { type: 'boolean' },
@@ -60,16 +74,25 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stdout.write(RUN_HELP);
     return 0;
   }
-  if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}' (see usernet run --help)`);
+  // Words after `--` are QEMU's; anything else loose is a mistake.
+  const qemuArgs = argv.includes('--') ? argv.slice(argv.indexOf('--') + 1) : [];
+  if (positionals.length > qemuArgs.length) throw new UsageError(`unexpected argument '${positionals[0]}' (see usernet run --help)`);
   const memoryMiB = positiveNumber('-m', values.memory?.replace(/^size=/, '').replace(/[mM]$/, ''));
   const timeoutS = positiveNumber('--timeout', values.timeout);
   const nic = values.nic ?? 'e1000';
   if (!['e1000', 'virtio', 'ne2k', 'none'].includes(nic)) throw new UsageError(`--nic must be e1000, virtio, ne2k or none, not '${nic}'`);
-  const netdev = values.netdev !== undefined ? parseNetdevOrExplain(values.netdev) : undefined;
+  const launch = planOrExplain({
+    engine: values.engine, profile: values.profile, qemu: values.qemu, qemuArgs,
+    flags: { kernel: values.kernel, initrd: values.initrd, append: values.append, memoryMiB, netdev: values.netdev, nic: values.nic as NicModel | undefined, mac: values.mac },
+    snapshot: values['no-snapshot'] ? 'off' : 'use',
+  });
   const pipeline = new RunPipeline(parsePipelineOptions(values), { exec: values.exec !== undefined });
 
   const progress = new Progress(process.stderr, values.quiet);
-  let vm: EmbeddedMachine | undefined;
+  let vm: RunningMachine | undefined;
+  let resolveDied: (status: number) => void = () => {};
+  const died = new Promise<number>((resolve) => (resolveDied = resolve));
+  const signalled = onTerminationSignal();
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<number>((resolve) => {
     if (!timeoutS) return;
@@ -80,44 +103,66 @@ export async function runCommand(argv: string[]): Promise<number> {
   });
 
   const work = (async () => {
-    vm = await EmbeddedMachine.start({
-      kernel: values.kernel,
-      initrd: values.initrd,
-      append: values.append,
-      memoryMiB,
-      nic: nic as NicModel,
-      mac: values.mac,
-      netdev,
-      snapshot: values['no-snapshot'] ? 'off' : 'use',
+    for (const note of launch.notes) process.stderr.write(`usernet: ${note}\n`);
+    vm = await startEngine(launch, {
       onProgress: (m) => progress.update(m),
       onLog: (m) => process.stderr.write(`usernet: ${m}\n`),
     });
-    const how = vm.bootInfo.restored ? 'restored from snapshot' : 'cold boot';
-    progress.done(`guest ready in ${(vm.bootInfo.ms / 1000).toFixed(1)} s (${how})`);
-    await pipeline.attach(vm);
+    // A VM that dies is reported (QEMU's status and message), never waited on.
+    void vm.died.then((report) => {
+      process.stderr.write(`\nusernet: the VM is gone: ${report}\n`);
+      resolveDied(/exited with status 0\b/.test(report) ? 0 : 1);
+    });
+    progress.done(`guest ready in ${(vm.bootMs / 1000).toFixed(1)} s (${vm.bootNote})`);
+    await pipeline.attach(pipelineView(vm));
     if (values.exec !== undefined) {
       const r = await vm.exec(values.exec, timeoutS ? timeoutS * 1000 : 24 * 3600_000);
       process.stdout.write(r.output);
       return r.status;
     }
-    return attachTerminal(vm, { mayRead: pipeline.consoleMayRead });
+    return attachTerminal(pipelineView(vm), { mayRead: pipeline.consoleMayRead });
   })();
 
   // A run ended by the timeout or a quit leaves `work` to fail when the VM goes away: that is expected.
   work.catch(() => {});
   try {
-    return await Promise.race([work, timedOut, pipeline.quitRequested]);
+    return await Promise.race([work, timedOut, pipeline.quitRequested, died, signalled.status]);
   } finally {
     if (timer) clearTimeout(timer);
+    signalled.dispose();
     await pipeline.close();
     await vm?.stop().catch(() => {});
   }
 }
 
-function parseNetdevOrExplain(spec: string) {
+function planOrExplain(request: Parameters<typeof planLaunchRequest>[0]) {
   try {
-    return parseNetdevUser(spec);
+    return planLaunchRequest(request);
   } catch (e) {
-    throw new UsageError(`--netdev: ${(e as Error).message}`);
+    if (e instanceof LaunchPlanError) throw new UsageError(e.message);
+    throw e;
   }
+}
+
+/**
+ * The pipeline tools and the terminal are typed for the embedded machine but
+ * use only what both engines have; the check below keeps that true.
+ */
+type PipelineNeeds = Pick<EmbeddedMachine, 'serial' | 'slirp' | 'probes' | 'clock' | 'paused' | 'pause' | 'resume'>;
+function pipelineView(vm: RunningMachine): EmbeddedMachine {
+  const needs: PipelineNeeds = vm.machine;
+  return needs as EmbeddedMachine;
+}
+
+/** SIGINT/SIGTERM/SIGHUP stop the VM (QEMU is a separate process) before exiting 128+N. */
+function onTerminationSignal(): { status: Promise<number>; dispose(): void } {
+  const signals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const;
+  let resolve!: (status: number) => void;
+  const status = new Promise<number>((r) => (resolve = r));
+  const handlers = Object.entries(signals).map(([name, n]) => {
+    const handler = () => resolve(128 + n);
+    process.once(name, handler);
+    return () => process.off(name, handler);
+  });
+  return { status, dispose: () => handlers.forEach((off) => off()) };
 }
