@@ -12,6 +12,7 @@ import { parseHostForwardRule, NetdevOptionError } from './netdev-options';
 import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly';
 import type { TcpHost, TcpLayer } from './tcp-contract';
 import { TcpStack } from './tcp/tcp-stack';
+import { TftpServer } from './tftp';
 import { UdpNat } from './udp';
 import { BROADCAST_MAC } from './wire/bytes';
 import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETH_HEADER_LENGTH } from './wire/ethernet';
@@ -63,6 +64,7 @@ export class Slirp implements SlirpCore {
   private readonly dnsUpstream: DnsUpstream;
   private readonly icmp: IcmpHandler;
   private readonly udp: UdpNat;
+  private readonly tftp: TftpServer;
   private readonly tcp: TcpLayer;
   private readonly guestMacHint: Uint8Array | undefined;
   private readonly mask: number;
@@ -88,6 +90,7 @@ export class Slirp implements SlirpCore {
     this.dnsUpstream = new DnsUpstream(this.config.dnsUpstream, opts.resolvConfPath, this.logger);
     this.icmp = new IcmpHandler(this);
     this.udp = new UdpNat(this, this.icmp);
+    this.tftp = new TftpServer(this, (frame, srcPort, dst, dstPort) => this.udp.udp_output(frame, this.config.host, srcPort, dst, dstPort));
     for (const o of this.config.unsupportedOptions ?? []) this.logger(`-netdev user option '${o}' is accepted but not supported`);
     const host: TcpHost = {
       config: this.config,
@@ -247,10 +250,11 @@ export class Slirp implements SlirpCore {
     if (dport === 67 && (dst === this.config.host || dst === 0xffffffff || dst === this.broadcast)) return this.bootp_input(frame, udp);
     if (this.isBroadcastOrMulticast(dst)) return this.drop('udp-broadcast');
     if (src === 0) return this.drop('ip-bad-source');
+    // Port 69 and the ports of live transfers are the built-in server's, as in libslirp (even with restrict=on).
+    if (dst === this.config.host && this.tftp.owns(src, sport, dport)) return this.tftp_input(frame, ip, udp);
     if (this.udp.find(src, sport, dst, dport)) return this.udp.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, null);
     // restrict=on isolates as libslirp does: forwarding DNS would carry guest data out.
     if (dst === this.config.dns && dport === 53) return this.config.restrict ? this.drop('dns-restricted') : this.dns_input(frame, ip, udp);
-    if (dst === this.config.host && dport === 69) return this.drop('tftp-unsupported');
     const host = this.hostAddressFor(dst);
     if (host === null) return this.drop(this.config.restrict ? 'udp-restricted' : 'udp-unreachable');
     this.udp.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, { address: host, port: dport, family: 4 });
@@ -266,6 +270,12 @@ export class Slirp implements SlirpCore {
     out.set(reply.message, TRANSPORT_OFFSET + 8);
     if (reply.dstMac && reply.dst !== 0xffffffff) this.arpTable.learn(reply.dst, reply.dstMac);
     this.udp.udp_output(out, this.config.host, 67, reply.dst, 68);
+  }
+
+  private tftp_input(frame: Uint8Array, ip: Ipv4View, udp: UdpView): void {
+    const p = this.probes.probes.tftp_input;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.tftp_input(frame, ip, udp)))) return;
+    this.tftp.input(ip.source, udp.sourcePort, udp.destinationPort, udp.payload);
   }
 
   private dns_input(frame: Uint8Array, ip: Ipv4View, udp: UdpView): void {
@@ -417,6 +427,7 @@ export class Slirp implements SlirpCore {
     this.pausedFlag = false;
     this.tcp.resume();
     this.udp.resume();
+    this.tftp.resume();
   }
 
   /** Adds a hostfwd rule in QEMU syntax ("tcp:127.0.0.1:2222-:22"); rejects with a reason the user can act on. */
@@ -441,6 +452,11 @@ export class Slirp implements SlirpCore {
     return this.udp.forwardPorts;
   }
 
+  /** TFTP transfers in progress. */
+  get tftpSessions(): number {
+    return this.tftp.sessionCount;
+  }
+
   /** Drops of every layer: this core's reasons, and the TCP layer's prefixed 'tcp-' when it counts any. */
   dropSummary(): Record<string, number> {
     const all: Record<string, number> = { ...this.drops };
@@ -459,6 +475,7 @@ export class Slirp implements SlirpCore {
     this.closed = true;
     this.tcp.close();
     this.udp.close();
+    this.tftp.close();
     this.dnsUpstream.close();
     this.reassembler.clear();
     this.arpPending = [];
