@@ -383,3 +383,58 @@ test('a repeated request before the first answer is acknowledged is answered aga
     fx.done();
   }
 });
+
+test('mutated requests and acknowledgements: nothing throws, replies stay well formed, sessions stay bounded', async () => {
+  const fx = fixture();
+  writeFileSync(join(fx.root, 'f'), Buffer.alloc(5000, 7));
+  writeFileSync(join(fx.root, 'sub', 'g'), 'g\n'.repeat(300));
+  // Packets to ports no transfer owns would go to host loopback: keep them inside.
+  const g = guest(fx.root, { disableHostLoopback: true });
+  const transferPorts: number[] = [];
+  let seed = 0x7f7f;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  const bases = [
+    rrq('f'),
+    rrq('sub/g', 'netascii', 'blksize', '100'),
+    rrq('f', 'octet', 'blksize', '1428', 'tsize', '0', 'timeout', '1'),
+    ack(0),
+    ack(1),
+    [...u16(ERROR), 0, 0, 0],
+    [...u16(WRQ), ...cstrings('w', 'octet')],
+  ];
+  try {
+    for (let i = 0; i < 3000; i++) {
+      const p = [...bases[rand(bases.length)]!];
+      for (let k = rand(4); k > 0; k--) {
+        const at = rand(p.length + 1);
+        const what = rand(3);
+        if (what === 0 && p.length > 0) p.splice(at, 1);
+        else if (what === 1) p.splice(at, 0, rand(256));
+        else if (at < p.length) p[at] = rand(2) ? 0 : rand(256);
+      }
+      const clientPort = 5000 + rand(30);
+      for (const f of g.out.splice(0)) {
+        const u = udpOf(f);
+        assert.equal(ipOf(f).source, HOST_IP);
+        assert.ok(u.payload.length <= 4 + 1428);
+        assert.ok([DATA, ERROR, OACK].includes(Buffer.from(u.payload).readUInt16BE(0)));
+        if (u.sourcePort !== 69 && transferPorts.length < 200) transferPorts.push(u.sourcePort);
+      }
+      const port = transferPorts.length > 0 && rand(2) === 0 ? transferPorts[rand(transferPorts.length)]! : 69;
+      send(g, clientPort, port, p);
+      if (rand(20) === 0) g.clock.advance(rand(3000));
+      if (rand(50) === 0) await new Promise((r) => setImmediate(r));
+      assert.ok(g.slirp.tftpSessions <= 20);
+    }
+    await settle();
+    assert.equal(g.slirp.drops['internal-error'], undefined, g.logs.join('\n'));
+    assert.ok(transferPorts.length > 20, 'transfers were started and answered');
+    assert.ok((g.slirp.drops['tftp-duplicate-ack'] ?? 0) + (g.slirp.drops['tftp-ended-transfer'] ?? 0) > 0, 'mutants reached live transfers');
+  } finally {
+    await g.slirp.close();
+    fx.done();
+  }
+});
