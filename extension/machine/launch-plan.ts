@@ -114,8 +114,9 @@ function planFromText(req: RunRequest, text: string, origin: Origin): EngineStar
   for (const d of diagnostics) {
     // The embedded engine cannot run what it names as unsupported: for a run, that is an error.
     const fatal = d.severity === 1 || (engine === 'embedded' && d.code === 'engine-unsupported');
-    if (fatal) errors.push(`${where(d)}: error: ${d.message}${d.code === 'engine-unsupported' ? ' (or --engine qemu)' : ''}`);
-    else if (d.severity === 2) notes.push(`${where(d)}: warning: ${d.message}`);
+    const message = d.message.replace('(use engine: qemu)', "(use --engine qemu, or '# usernet: engine=qemu' in a profile)");
+    if (fatal) errors.push(`${where(d)}: error: ${message}`);
+    else if (d.severity === 2) notes.push(`${where(d)}: warning: ${message}`);
   }
   if (errors.length) throw new LaunchPlanError(errors);
 

@@ -192,12 +192,15 @@ export class QemuMachine extends EventEmitter<Events> {
     try {
       try {
         progress(`starting ${program}${kvm ? ' with KVM' : ' under TCG'}`);
-        attempt = await startAttempt(program, full, sockets(1), kvm, log);
+        // What a KVM attempt says is only worth showing if that attempt is the one that runs.
+        const held: string[] = [];
+        attempt = await startAttempt(program, full, sockets(1), kvm, kvm ? (m) => held.push(m) : log);
+        held.forEach(log);
       } catch (e) {
         if (!(kvm && e instanceof StartFailure && e.exitedEarly)) throw e;
         // /dev/kvm may open yet be unusable (nested virtualisation without the MSRs QEMU needs).
         kvm = false;
-        log(`KVM is present but QEMU could not use it (${firstErrorLine(e.output) || 'no message'}): running under TCG emulation instead, which is many times slower`);
+        log(`KVM is present but QEMU could not use it (${firstErrorLine(e.output) || 'no message'})`);
         progress(`starting ${program} under TCG`);
         attempt = await startAttempt(program, full, sockets(2), false, log);
       }
