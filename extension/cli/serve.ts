@@ -5,13 +5,14 @@ import { DEFAULT_SLIRP_CONFIG } from '../slirp/config';
 import { parseNetdevUser } from '../slirp/netdev-options';
 import { UsageError } from './usage-error';
 
-export const SERVE_HELP = `usage: usernet serve (--socket PATH | --listen HOST:PORT) [--netdev OPTS]
+export const SERVE_HELP = `usage: usernet serve (--socket PATH | --listen [HOST:]PORT) [--netdev OPTS] [--once]
 
 Listens first, then QEMU connects with
   -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH -device e1000,netdev=n0
 (or addr.type=inet,addr.host=HOST,addr.port=PORT). One guest per connection;
 each gets its own slirp with the --netdev options (QEMU's -netdev user syntax).
-Ctrl-C stops serving.
+When a QEMU goes away its slirp goes too (host sockets, hostfwd listeners);
+--once stops serving after the first one. Ctrl-C stops serving.
 `;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -23,6 +24,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       socket: { type: 'string' },
       listen: { type: 'string' },
       netdev: { type: 'string' },
+      once: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -35,9 +37,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   let host: string | undefined;
   let port: number | undefined;
   if (values.listen) {
-    const m = /^(.*):(\d+)$/.exec(values.listen);
-    if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen expects HOST:PORT, got '${values.listen}'`);
-    host = m[1] || '127.0.0.1';
+    // HOST:PORT, [IPv6]:PORT or a bare PORT (loopback).
+    const m = /^(?:(\[[^\]]*\]|[^:]*):)?(\d+)$/.exec(values.listen);
+    if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen expects HOST:PORT, [IPv6]:PORT or PORT, got '${values.listen}'`);
+    host = m[1]?.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
     port = Number(m[2]);
   }
   let config = DEFAULT_SLIRP_CONFIG;
@@ -48,18 +51,33 @@ export async function serveCommand(argv: string[]): Promise<number> {
       throw new UsageError(`--netdev: ${(e as Error).message}`);
     }
   }
+  let goneOnce: (() => void) | undefined;
   const server = await serveStream({
     path: values.socket,
     host,
     port,
     config,
     log: (msg) => process.stderr.write(`usernet: ${msg}\n`),
+    onGuest: () => process.stderr.write('usernet: QEMU connected\n'),
+    onGuestGone: () => goneOnce?.(),
+  }).catch((e: NodeJS.ErrnoException) => {
+    const why = e.code === 'EADDRINUSE' ? 'it is in use: choose another' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : e.message;
+    throw new Error(`cannot listen on ${values.socket ?? values.listen}: ${why}`);
   });
-  process.stderr.write(`usernet: serving on ${server.address}\n`);
+  process.stderr.write(`usernet: serving on ${server.address}; QEMU connects with -netdev ${streamNetdev(server.address, values.socket !== undefined)} -device e1000,netdev=n0\n`);
   await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+    const stop = () => resolve();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    if (values.once) goneOnce = stop;
   });
   await server.close();
   return 0;
+}
+
+/** The -netdev option QEMU needs to reach this server. */
+function streamNetdev(address: string, unix: boolean): string {
+  if (unix) return `stream,id=n0,server=off,addr.type=unix,addr.path=${address}`;
+  const m = /^\[?(.*?)\]?:(\d+)$/.exec(address)!;
+  return `stream,id=n0,server=off,addr.type=inet,addr.host=${m[1]},addr.port=${m[2]}`;
 }

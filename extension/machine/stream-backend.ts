@@ -20,6 +20,8 @@ export interface ServeStreamOptions {
   onGuest?: (slirp: Slirp) => void;
   /** Called when a guest's slirp cannot start (a hostfwd port is taken); its connection is closed. */
   onGuestFailed?: (err: Error) => void;
+  /** Called when a guest's QEMU disconnected and its slirp (host sockets, hostfwd listeners) is closed. */
+  onGuestGone?: (slirp: Slirp) => void;
   log?: (msg: string) => void;
   /** Clock and probes for each connection; by default a fresh PausableClock and ProbeHub. */
   clock?: () => Clock;
@@ -79,8 +81,8 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
       if (ended) return;
       ended = true;
       connections.delete(entry);
-      void slirp.close();
       log('QEMU disconnected; its network state is released');
+      void slirp.close().then(() => opts.onGuestGone?.(slirp));
     };
     socket.on('error', (err) => log(`QEMU stream error: ${err.message}`));
     socket.on('close', end);
