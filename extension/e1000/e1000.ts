@@ -200,6 +200,14 @@ export class E1000 {
     return this.rx.receive(frame);
   }
 
+  /** Whether RX buffers wait for a frame of this length (see RxEngine.hasBuffersFor). */
+  canReceive(frameLength: number): boolean {
+    return this.rx.hasBuffersFor(frameLength);
+  }
+
+  /** Called when the guest hands RX buffers back (an RDT write): held frames can flow again. */
+  onRxBuffersAvailable: (() => void) | undefined;
+
   setLinkUp(up: boolean): void {
     if (up === this.link) return;
     this.link = up;
@@ -339,7 +347,7 @@ export class E1000 {
         this.writeRingIndex(offset, value, this.rx.ring.size, 'rdh-beyond-ring');
         return undefined;
       case REG.RDT:
-        this.writeRingIndex(offset, value, this.rx.ring.size, 'rdt-beyond-ring');
+        if (this.writeRingIndex(offset, value, this.rx.ring.size, 'rdt-beyond-ring')) return this.onRxBuffersAvailable;
         return undefined;
       case REG.TDT:
         if (!this.writeRingIndex(offset, value, this.tx.ring.size, 'tdt-beyond-ring')) return undefined;

@@ -50,6 +50,21 @@ export class RxEngine {
     this.ring = new RingRegisters(d.regs, REG.RDBAL, REG.RDBAH, REG.RDLEN, REG.RDH, REG.RDT);
   }
 
+  /**
+   * False only when the frame would be missed for lack of RX buffers (QEMU's
+   * e1000_can_receive): the net queue then holds it until the guest gives
+   * buffers back, instead of dropping it. A disabled receiver or a down link
+   * still takes (and drops) frames, as the hardware does.
+   */
+  hasBuffersFor(frameLength: number): boolean {
+    const rctl = this.d.regs[W(REG.RCTL)];
+    if (!this.d.linkUp() || !(rctl & RCTL.EN)) return true;
+    const ring = this.ring;
+    const n = ring.size;
+    const free = ring.valid ? (ring.tail - ring.head + n) % n : 0;
+    return free * (rxBufferSize(rctl) || 2048) >= Math.max(frameLength, MIN_FRAME) + 4;
+  }
+
   receive(frame: Uint8Array): boolean {
     const p = this.d.probes.probes.e1000_receive_iov;
     if (p.armed) {

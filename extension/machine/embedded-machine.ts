@@ -172,7 +172,8 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
     if (nicModel === 'e1000') {
       const plugged = plugE1000(this.machine, { mac, clock: this.clock, probes: this.probes, transmit: (f) => q.fromNic(f) });
       this.nic = plugged.nic;
-      q.attachNic((f) => plugged.nic.receive(f));
+      q.attachNic((f) => plugged.nic.receive(f), (len) => plugged.nic.canReceive(len));
+      plugged.nic.onRxBuffersAvailable = () => q.nicReady();
     } else {
       this.machine.onBuiltinNicFrame((f) => q.fromNic(f));
       q.attachNic((f) => {

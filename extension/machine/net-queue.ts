@@ -8,19 +8,26 @@ import type { ProbeHub } from '../pipeline/probe';
 export interface NetQueueStats {
   toBackend: number;
   toNic: number;
-  /** Frames the NIC refused (RX off, no descriptors, filtered). */
+  /** Frames the NIC refused (RX off, filtered) or that found the queue full. */
   nicRefused: number;
+  /** Times delivery stopped because the NIC had no RX buffers (frames then wait). */
+  nicFull: number;
 }
 
-/** Frames for the NIC waiting to be delivered between guest time slices. */
-const MAX_PENDING_TO_NIC = 512;
+/**
+ * Frames for the NIC wait here between guest time slices, and while the guest
+ * has not yet returned RX buffers (as QEMU's queue does when e1000_can_receive
+ * is false): the bound is what a slow guest can cost in memory.
+ */
+export const MAX_PENDING_TO_NIC = 1024;
 
 export class NetQueue {
-  readonly stats: NetQueueStats = { toBackend: 0, toNic: 0, nicRefused: 0 };
+  readonly stats: NetQueueStats = { toBackend: 0, toNic: 0, nicRefused: 0, nicFull: 0 };
   private pendingToNic: Uint8Array[] = [];
   private flushScheduled = false;
   private backend: (frame: Uint8Array) => void = () => {};
   private nic: (frame: Uint8Array) => boolean = () => false;
+  private nicCanReceive: (length: number) => boolean = () => true;
 
   constructor(private readonly probes: ProbeHub) {}
 
@@ -28,8 +35,15 @@ export class NetQueue {
     this.backend = deliver;
   }
 
-  attachNic(deliver: (frame: Uint8Array) => boolean): void {
+  /** `canReceive` says whether the NIC has buffers for a frame now; when not, frames wait for nicReady(). */
+  attachNic(deliver: (frame: Uint8Array) => boolean, canReceive?: (length: number) => boolean): void {
     this.nic = deliver;
+    if (canReceive) this.nicCanReceive = canReceive;
+  }
+
+  /** The NIC has buffers again (the guest wrote RDT): deliver what waits. */
+  nicReady(): void {
+    if (this.pendingToNic.length) this.scheduleFlush();
   }
 
   /** qemu_send_packet: a frame the guest transmitted. */
@@ -51,17 +65,32 @@ export class NetQueue {
       return;
     }
     this.pendingToNic.push(frame);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    this.scheduleFlush();
+  }
+
+  /** Frames waiting for the NIC. */
+  get pending(): number {
+    return this.pendingToNic.length;
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
     this.flushScheduled = false;
+    let i = 0;
     const frames = this.pendingToNic;
-    this.pendingToNic = [];
-    for (const f of frames) this.deliverToNic(f);
+    for (; i < frames.length; i++) {
+      if (!this.nicCanReceive(frames[i].length)) {
+        this.stats.nicFull++;
+        break;
+      }
+      this.deliverToNic(frames[i]);
+    }
+    frames.splice(0, i);
   }
 
   /** qemu_receive_packet. */
