@@ -1,0 +1,192 @@
+/**
+ * A long run of the slirp fuzz harness: mutated frames (extension/slirp/fuzz)
+ * into a whole Slirp with its real TCP layer, for N seconds. Reports frames/s
+ * and every drop reason reached; exits non-zero if anything escapes input()
+ * (a throw), if the stack caught an internal error, if a frame it sent is
+ * malformed, or if a bound is broken. Replay a failure with its seed.
+ *
+ * Guest traffic goes to real sockets, so it runs in the private namespace:
+ *   scripts/netns-run.sh node --import tsx bench/fuzz.ts [--seconds 60] [--seed N]
+ */
+import assert from 'node:assert/strict';
+import * as net from 'node:net';
+import { parseArgs } from 'node:util';
+import { ProbeHub } from '../extension/pipeline/probe';
+import { DEFAULT_SLIRP_CONFIG, ip4 } from '../extension/slirp/config';
+import { FrameMutator } from '../extension/slirp/fuzz/mutator';
+import { Slirp } from '../extension/slirp/slirp';
+import { internetChecksum } from '../extension/slirp/wire/checksum';
+import { Ipv4View } from '../extension/slirp/wire/ipv4';
+import { UdpView } from '../extension/slirp/wire/udp';
+import { containmentProblem } from '../test/support/containment';
+import { arp, checksum, DNS_IP, dnsQuery, eth, GUEST_IP, GUEST_MAC, guestDhcp, guestUdp, HOST_IP, icmpEcho, ipv4, pseudoSum, u16, u32 } from '../test/unit/slirp/helpers/frames';
+import { ManualClock } from '../test/unit/slirp/helpers/manual-clock';
+import { commandLine, machineInfo, progress, publish } from './lib/report';
+import { fmt } from './lib/stats';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '60' }, seed: { type: 'string', default: String(0x5eed) } } });
+const SECONDS = Number(values.seconds);
+const SEED = Number(values.seed);
+const MAX_SESSIONS = 32;
+const REASSEMBLY = { maxDatagrams: 16, maxFragmentsPerDatagram: 16, maxBytes: 64 * 1024, timeoutMs: 30_000 };
+
+function tcpSeg(dport: number, flags: number, seq: number, payload: number[] = [], options: number[] = []): Uint8Array {
+  const hl = 20 + options.length;
+  const b = [...u16(40000), ...u16(dport), ...u32(seq), ...u32(0), (hl / 4) << 4, flags, ...u16(65535), 0, 0, 0, 0, ...options, ...payload];
+  const c = checksum(b, pseudoSum(GUEST_IP, HOST_IP, 6, b.length));
+  b[16] = c >> 8;
+  b[17] = c & 255;
+  return eth(0x0800, ipv4({ dst: HOST_IP, protocol: 6, payload: b }));
+}
+
+/** The unit test's seeds, plus TCP that reaches a live loopback listener (so mutants get past the handshake). */
+function seeds(echoPort: number): Uint8Array[] {
+  return [
+    arp(1, GUEST_IP, HOST_IP),
+    arp(2, GUEST_IP, HOST_IP),
+    eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, payload: icmpEcho(1, 2, Array.from({ length: 32 }, (_, i) => i)) })),
+    eth(0x0800, ipv4({ dst: DNS_IP, protocol: 1, payload: icmpEcho(1, 2, []), options: [7, 7, 4, 0, 0, 0, 0, 1] })),
+    eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, id: 3, offset: 0, mf: true, payload: icmpEcho(1, 1, new Array(24).fill(1)) })),
+    eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, id: 3, offset: 32, mf: false, payload: new Array(16).fill(2) })),
+    guestDhcp({ type: 1 }),
+    guestDhcp({ type: 3, requested: GUEST_IP, serverId: HOST_IP, extra: [12, 3, 97, 98, 99, 55, 4, 1, 3, 6, 119] }),
+    guestDhcp({ type: 8, ciaddr: GUEST_IP }),
+    guestDhcp({ type: 7, ciaddr: GUEST_IP }),
+    guestUdp(DNS_IP, 5000, 53, dnsQuery('www.example.test')),
+    guestUdp(DNS_IP, 5001, 53, [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 97, 0xc0, 12, 0, 1, 0, 1]),
+    guestUdp(HOST_IP, 6000, echoPort, [1, 2, 3]),
+    guestUdp(ip4(10, 0, 2, 255), 6000, 9, [1]),
+    tcpSeg(echoPort, 0x02, 1000, [], [2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]),
+    tcpSeg(echoPort, 0x18, 1001, Array.from({ length: 64 }, (_, i) => i)),
+    tcpSeg(echoPort, 0x11, 1065),
+    tcpSeg(echoPort, 0x04, 1001),
+  ];
+}
+
+function checkWellFormed(f: Uint8Array): string | null {
+  if (f.length < 14) return 'frame shorter than an Ethernet header';
+  const type = (f[12]! << 8) | f[13]!;
+  if (type === 0x0806) return f.length >= 42 ? null : 'short ARP';
+  if (type !== 0x0800) return `ethertype 0x${type.toString(16)}`;
+  const ip = Ipv4View.check(f.subarray(14));
+  if (typeof ip === 'string') return `bad IPv4: ${ip}`;
+  if (ip.totalLength !== f.length - 14) return 'bytes beyond the datagram';
+  if (ip.totalLength > 1500) return 'larger than the guest MTU';
+  if (ip.isFragment) return null;
+  if (ip.protocol === 1 && internetChecksum(ip.payload) !== 0) return 'bad ICMP checksum';
+  if (ip.protocol === 17 && typeof UdpView.check(ip.payload, ip.source, ip.destination) === 'string') return 'bad UDP datagram';
+  return null;
+}
+
+async function main(): Promise<void> {
+  const problem = containmentProblem();
+  if (problem) throw new Error(`refusing to fuzz outside a private network namespace: ${problem}. Run it through scripts/netns-run.sh.`);
+
+  // Loopback peers for TCP and UDP mutants to reach: an echo server on both.
+  const echo = net.createServer((s) => {
+    s.on('data', (d) => s.write(d));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+  const echoPort = (echo.address() as net.AddressInfo).port;
+
+  const clock = new ManualClock();
+  const out: Uint8Array[] = [];
+  const logs: string[] = [];
+  const slirp = new Slirp({
+    config: { ...DEFAULT_SLIRP_CONFIG, dnsUpstream: '127.0.0.1:9', hostname: 'fuzz', dnsSearch: ['a.test'] },
+    clock,
+    probes: new ProbeHub(),
+    guestMac: GUEST_MAC,
+    resolvConfPath: '/nonexistent/resolv.conf',
+    log: (m) => logs.push(m),
+    output: (f) => out.push(f.slice()),
+    maxSessions: MAX_SESSIONS,
+    reassembly: REASSEMBLY,
+  });
+  await slirp.start();
+
+  const corpus = seeds(echoPort);
+  const m = new FrameMutator(SEED);
+  const failures: string[] = [];
+  let frames = 0;
+  let emitted = 0;
+  let lastReport = Date.now();
+  const start = Date.now();
+  progress(`fuzzing for ${SECONDS} s, seed ${SEED}`);
+  while (Date.now() - start < SECONDS * 1000 && failures.length === 0) {
+    for (let i = 0; i < 200; i++) {
+      const frame = m.mutate(m.pick(corpus), corpus);
+      try {
+        slirp.input(frame);
+      } catch (e) {
+        failures.push(`input() threw on frame ${Buffer.from(frame).toString('hex')}: ${(e as Error).stack}`);
+        break;
+      }
+      frames++;
+      if (m.below(50) === 0) clock.advance(m.below(20_000));
+      if (out.length) {
+        for (const f of out) {
+          const bad = checkWellFormed(f);
+          if (bad) failures.push(`emitted a malformed frame (${bad}) after input ${Buffer.from(frame).toString('hex')}`);
+        }
+        emitted += out.length;
+        out.length = 0;
+        if (corpus.length < 400) corpus.push(frame);
+      }
+    }
+    const summary = slirp.dropSummary();
+    if (summary['internal-error']) failures.push(`the stack caught ${summary['internal-error']} internal error(s): ${logs.slice(-5).join(' | ')}`);
+    try {
+      assert.ok(slirp.nat.size <= MAX_SESSIONS, `NAT sessions ${slirp.nat.size} > ${MAX_SESSIONS}`);
+      assert.ok(slirp.reassemblyState.datagrams <= REASSEMBLY.maxDatagrams, 'reassembly datagrams over bound');
+      assert.ok(slirp.reassemblyState.bytes <= REASSEMBLY.maxBytes, 'reassembly bytes over bound');
+      assert.ok(slirp.arpTable.size <= 16, 'ARP table over bound');
+    } catch (e) {
+      failures.push((e as Error).message);
+    }
+    // Socket callbacks run between batches, as they would between guest frames.
+    await new Promise((r) => setImmediate(r));
+    if (Date.now() - lastReport > 10_000) {
+      lastReport = Date.now();
+      progress(`${frames} frames, ${Object.keys(slirp.dropSummary()).length} drop reasons reached`);
+    }
+  }
+  const seconds = (Date.now() - start) / 1000;
+  const drops = slirp.dropSummary();
+  await slirp.close();
+  echo.close();
+
+  const reasons = Object.entries(drops).sort((a, b) => b[1] - a[1]);
+  publish({
+    name: 'fuzz',
+    title: 'Slirp fuzzing (mutated frames into the whole stack)',
+    command: commandLine(__filename),
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    params: { seconds: SECONDS, seed: SEED, maxSessions: MAX_SESSIONS, reassembly: REASSEMBLY },
+    tables: [
+      {
+        caption: `Fuzzing for ${fmt(seconds)} s, seed ${SEED}`,
+        headers: ['frames in', 'frames/s', 'frames out', 'corpus at end', 'drop reasons reached', 'escapes'],
+        rows: [[String(frames), fmt(frames / seconds), String(emitted), String(corpus.length), String(reasons.length), String(failures.length)]],
+      },
+      { caption: 'Drop reasons reached (frames or segments dropped, by reason)', headers: ['reason', 'count'], rows: reasons.map(([r, n]) => [r, String(n)]) },
+    ],
+    charts: [],
+    notes: failures.length ? failures.slice(0, 5) : ['Nothing escaped: no throw out of input(), no internal error caught, every frame sent was well formed, every bound held.'],
+    raw: { frames, emitted, seconds, drops, failures },
+  });
+  if (failures.length) {
+    process.stderr.write(`\nFAILED (${failures.length}): replay with --seed ${SEED}\n${failures.slice(0, 3).join('\n')}\n`);
+    process.exit(1);
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(2);
+  },
+);
