@@ -4,9 +4,12 @@
  * attribute is wrong and what would be accepted.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { EmbeddedOptions, NicModel } from '../machine/embedded-machine';
+import type { NicModel } from '../machine/embedded-machine';
 import { parseMac } from '../machine/embedded-machine';
+import { LaunchPlanError } from '../machine/launch-plan';
+import { planLaunchRequest } from '../machine/run-request';
 import { parseNetdevUser } from '../slirp/netdev-options';
+import type { MachineOptions } from './machine-port';
 
 export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArguments {
   engine?: 'embedded' | 'qemu';
@@ -24,8 +27,10 @@ export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArgum
   captureFilter?: string;
   /** Restore/take the post-boot snapshot (default true). */
   snapshot?: boolean;
-  /** A launch profile (QEMU command line); not used by this engine yet. */
+  /** A launch profile (a QEMU command line); its `# usernet: engine=` comment applies unless `engine` is set. */
   profile?: string;
+  /** The QEMU binary for engine 'qemu' (default: $USERNET_QEMU, else qemu-system-x86_64 from PATH). */
+  qemuPath?: string;
   /** How long a cold boot may take (ms). */
   bootTimeoutMs?: number;
 }
@@ -33,7 +38,9 @@ export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArgum
 export class LaunchError extends Error {}
 
 export interface LaunchPlan {
-  readonly machine: EmbeddedOptions;
+  readonly machine: MachineOptions;
+  /** Which engine runs the guest: under 'qemu' only the slirp stages are ours. */
+  readonly engine?: 'embedded' | 'qemu';
   readonly capture?: { file: string; filter?: string };
   /** Things accepted but not acted on, told to the user in the Debug Console. */
   readonly notes: string[];
@@ -49,11 +56,12 @@ const str = (v: unknown, name: string): string | undefined => {
 export function planLaunch(args: UsernetLaunchArguments): LaunchPlan {
   const notes: string[] = [];
   const engine = args.engine ?? 'embedded';
-  if (engine !== 'embedded') {
-    throw new LaunchError(`engine '${String(engine)}' is not available in this version: use "engine": "embedded" (the default)`);
+  if (engine !== 'embedded' && engine !== 'qemu') {
+    throw new LaunchError(`launch attribute 'engine' must be "embedded" or "qemu" (got ${JSON.stringify(engine)})`);
   }
-  if (args.profile !== undefined) notes.push(`"profile" is ignored for now: the embedded engine takes kernel, initrd, append, memory, netdev, nic and mac directly`);
-  const machine: EmbeddedOptions = { snapshot: args.snapshot === false ? 'off' : 'use' };
+  const profile = str(args.profile, 'profile');
+  if (engine === 'qemu' || profile !== undefined) return planEngineLaunch(args, profile);
+  const machine: MachineOptions = { snapshot: args.snapshot === false ? 'off' : 'use' };
   const kernel = str(args.kernel, 'kernel');
   const initrd = str(args.initrd, 'initrd');
   const append = str(args.append, 'append');
@@ -97,4 +105,33 @@ export function planLaunch(args: UsernetLaunchArguments): LaunchPlan {
   const captureFilter = str(args.captureFilter, 'captureFilter');
   if (captureFilter && !pcap) notes.push(`"captureFilter" is ignored without "pcap"`);
   return { machine, notes, ...(pcap ? { capture: { file: pcap, ...(captureFilter ? { filter: captureFilter } : {}) } } : {}) };
+}
+
+/** A profile, or engine 'qemu': the same launch planning as `usernet run`. */
+function planEngineLaunch(args: UsernetLaunchArguments, profile: string | undefined): LaunchPlan {
+  const pcap = str(args.pcap, 'pcap');
+  const captureFilter = str(args.captureFilter, 'captureFilter');
+  const capture = pcap ? { capture: { file: pcap, ...(captureFilter ? { filter: captureFilter } : {}) } } : {};
+  const nic = args.nic;
+  if (nic !== undefined && !NICS.includes(nic as NicModel)) throw new LaunchError(`launch attribute 'nic' must be one of ${NICS.join(', ')} (got ${JSON.stringify(nic)})`);
+  if (args.memory !== undefined && (typeof args.memory !== 'number' || !Number.isInteger(args.memory) || args.memory < 16)) {
+    throw new LaunchError(`launch attribute 'memory' must be a whole number of MiB, at least 16 (got ${JSON.stringify(args.memory)})`);
+  }
+  try {
+    const start = planLaunchRequest({
+      ...(args.engine ? { engine: args.engine } : {}),
+      ...(profile !== undefined ? { profile } : {}),
+      ...(str(args.qemuPath, 'qemuPath') ? { qemu: args.qemuPath } : {}),
+      flags: { kernel: str(args.kernel, 'kernel'), initrd: str(args.initrd, 'initrd'), append: str(args.append, 'append'), memoryMiB: args.memory, netdev: str(args.netdev, 'netdev'), nic, mac: str(args.mac, 'mac') },
+      snapshot: args.snapshot === false ? 'off' : 'use',
+    });
+    const bootTimeoutMs = typeof args.bootTimeoutMs === 'number' && args.bootTimeoutMs > 0 ? { bootTimeoutMs: args.bootTimeoutMs } : {};
+    if (start.engine === 'embedded') return { engine: 'embedded', machine: { ...start.options, ...bootTimeoutMs }, notes: start.notes, ...capture };
+    const notes = [...start.notes, 'engine qemu: the e1000 and the net queue are QEMU\'s, so only the slirp stages (net_slirp_receive onwards) can stop the VM'];
+    if (pcap) notes.push('"pcap" captures at the net queue, which is QEMU\'s under this engine: use QEMU\'s -object filter-dump in the profile instead');
+    return { engine: 'qemu', machine: { qemu: start, ...bootTimeoutMs }, notes };
+  } catch (e) {
+    if (e instanceof LaunchPlanError) throw new LaunchError(e.message);
+    throw e;
+  }
 }

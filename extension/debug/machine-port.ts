@@ -3,10 +3,13 @@
  * the embedded engine in the adapter and by a small fake in unit tests.
  */
 import { EmbeddedMachine, type EmbeddedOptions } from '../machine/embedded-machine';
+import type { QemuStart } from '../machine/launch-plan';
+import { QemuMachine } from '../machine/qemu-machine';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
 import type { HostForward } from '../slirp/config';
 import type { NatTable } from '../slirp/nat';
+import type { Slirp } from '../slirp/slirp';
 
 export interface RuntimeSlirp {
   readonly nat: NatTable;
@@ -34,23 +37,73 @@ export interface RuntimeMachine {
   onExit(listener: () => void): void;
 }
 
-export type MachineFactory = (options: EmbeddedOptions) => Promise<RuntimeMachine>;
+/** The embedded engine's options, or (with `qemu`) a QEMU engine start from a launch plan. */
+export type MachineOptions = EmbeddedOptions & { readonly qemu?: QemuStart };
 
-export const startEmbeddedMachine: MachineFactory = async (options) => {
-  const vm = await EmbeddedMachine.start(options);
-  const slirp = vm.slirp;
+export type MachineFactory = (options: MachineOptions) => Promise<RuntimeMachine>;
+
+/** Starts the engine the options name: QEMU when they carry a QEMU start, else the embedded engine. */
+export const startMachine: MachineFactory = (options) => (options.qemu ? startQemuMachine(options) : startEmbeddedMachine(options));
+
+function runtimeSlirp(slirp: Slirp | undefined): RuntimeSlirp | undefined {
+  return slirp && {
+    nat: slirp.nat,
+    get leasedAddress() {
+      return slirp.dhcp.acknowledgedAddress;
+    },
+    addHostForward: (spec) => slirp.addHostForward(spec),
+    removeHostForward: (rule) => slirp.removeHostForward(rule),
+    infoUsernet: () => slirp.infoUsernet(),
+  };
+}
+
+/**
+ * QEMU runs the guest and the NIC; our slirp is its network backend. Pausing is
+ * QMP `stop` plus the slirp's pause (its timers and host sockets); only slirp
+ * stages fire, since the e1000 and the net queue are QEMU's.
+ */
+export const startQemuMachine: MachineFactory = async (options) => {
+  const start = options.qemu;
+  if (!start) throw new Error('no QEMU launch plan given');
+  const log = options.onLog ?? (() => {});
+  const vm = await QemuMachine.start({
+    qemuPath: start.program,
+    cwd: start.cwd,
+    slirp: start.slirp,
+    waitForPrompt: start.bundledGuest,
+    onProgress: options.onProgress,
+    onLog: log,
+    ...(options.bootTimeoutMs !== undefined ? { bootTimeoutMs: options.bootTimeoutMs } : {}),
+    buildArgs: (sockets, accel) => {
+      const { args, warnings } = start.buildArgs(sockets, accel);
+      for (const w of warnings) log(w);
+      return args;
+    },
+  });
   return {
     probes: vm.probes,
     clock: vm.clock,
-    slirp: slirp && {
-      nat: slirp.nat,
-      get leasedAddress() {
-        return slirp.dhcp.acknowledgedAddress;
-      },
-      addHostForward: (spec) => slirp.addHostForward(spec),
-      removeHostForward: (rule) => slirp.removeHostForward(rule),
-      infoUsernet: () => slirp.infoUsernet(),
-    },
+    slirp: runtimeSlirp(vm.slirp),
+    ownNic: false,
+    bootMs: vm.bootInfo.ms,
+    restored: false,
+    pause: () => vm.pause(),
+    resume: () => vm.resume(),
+    stop: () => vm.stop(),
+    writeSerial: (bytes) => vm.serial.write(bytes),
+    onSerial: (listener) => vm.serial.on('data', listener),
+    onExit: (listener) => vm.on('exit', (exit) => {
+      if (!exit.requested) listener();
+    }),
+  };
+};
+
+export const startEmbeddedMachine: MachineFactory = async (options) => {
+  const vm = await EmbeddedMachine.start(options);
+  return {
+    probes: vm.probes,
+    clock: vm.clock,
+    slirp: runtimeSlirp(vm.slirp),
     ownNic: vm.nic !== undefined,
     bootMs: vm.bootInfo.ms,
     restored: vm.bootInfo.restored,

@@ -5,10 +5,10 @@
  * stack and whose decoded headers are the variables. Everything VM-facing is
  * in VmRuntime; this file only speaks DAP.
  */
-import { Event, InitializedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
+import { BreakpointEvent, Event, InitializedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
   StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { startEmbeddedMachine, type MachineFactory } from './machine-port';
+import { startMachine, type MachineFactory } from './machine-port';
 import { LaunchError, planLaunch, type UsernetLaunchArguments } from './launch-args';
 import { buildScopes } from './packet-scopes';
 import { ProbeLocations } from './probe-locations';
@@ -48,7 +48,7 @@ export class UsernetDebugSession extends LoggingDebugSession {
     this.setDebuggerColumnsStartAt1(true);
     this.locations = options.locations ?? ProbeLocations.load(__dirname);
     this.sources = options.sources ?? new SourceStore(this.locations.root, bundleSourceMap(__dirname));
-    this.runtime = new VmRuntime({ startMachine: options.startMachine ?? startEmbeddedMachine, pauseWaitMs: options.pauseWaitMs });
+    this.runtime = new VmRuntime({ startMachine: options.startMachine ?? startMachine, pauseWaitMs: options.pauseWaitMs });
     this.wireRuntime();
   }
 
@@ -63,6 +63,11 @@ export class UsernetDebugSession extends LoggingDebugSession {
       this.sendEvent(e);
     });
     rt.on('output', (text, category) => this.sendEvent(new OutputEvent(text, category)));
+    rt.on('breakpointsChanged', (statuses) => {
+      for (const s of statuses) {
+        this.sendEvent(new BreakpointEvent('changed', { id: s.id, verified: s.verified, ...(s.message ? { message: s.message } : {}) } as DebugProtocol.Breakpoint));
+      }
+    });
     rt.on('serial', (body) => this.sendCustom('usernet.serial', body));
     rt.on('sessions', (body) => this.sendCustom('usernet.sessions', body));
     rt.on('stages', (body) => this.sendCustom('usernet.stages', body));

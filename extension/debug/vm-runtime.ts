@@ -49,6 +49,15 @@ export interface RuntimeEvents {
   vmState: [VmStateBody];
   /** The VM is gone (stopped, or exited on its own). */
   exited: [];
+  /** Breakpoints whose verification changed after they were set (the engine became known at launch). */
+  breakpointsChanged: [BreakpointStatus[]];
+}
+
+/** Why a breakpoint on a stage of QEMU's own (its e1000, its net queue) cannot stop anything. */
+export function foreignStageMessage(stage: string): string | undefined {
+  const info = STAGES.find((s) => s.name === stage);
+  if (!info || info.owner === 'slirp') return undefined;
+  return `${stage} is QEMU's, not ours under the QEMU engine: break on net_slirp_receive or a later slirp stage`;
 }
 
 export class RuntimeError extends Error {}
@@ -125,6 +134,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     if (this.machine) throw new RuntimeError('the VM is already running');
     this.plan = plan;
     this.failure = undefined;
+    this.dropForeignBreakpoints();
     this.setState('booting');
     let machine: RuntimeMachine;
     try {
@@ -243,12 +253,28 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
       hitCondition: spec.hitCondition,
       logMessage: spec.logMessage,
     }));
+    // Under the QEMU engine its own stages never fire here: say so instead of arming them.
+    const foreign = list.map((b) => (this.plan?.engine === 'qemu' ? foreignStageMessage(b.stage) : undefined));
     // Before launch there is no VM: a manager over an unplugged hub checks them the same way.
     const manager = this.manager ?? new BreakpointManager(new ProbeHub());
-    const statuses = manager.set(list);
+    const checked = manager.set(list.filter((_, i) => foreign[i] === undefined));
     if (!this.manager) manager.dispose();
+    let next = 0;
+    const statuses = list.map((b, i): BreakpointStatus => (foreign[i] !== undefined ? { id: b.id, verified: false, message: foreign[i] } : checked[next++]!));
     this.breakpoints = withIds.filter((_, i) => statuses[i]!.verified);
     return statuses;
+  }
+
+  /** Breakpoints set before a QEMU launch on stages that are QEMU's: unverified now, with the reason. */
+  private dropForeignBreakpoints(): void {
+    if (this.plan?.engine !== 'qemu') return;
+    const changed: BreakpointStatus[] = [];
+    this.breakpoints = this.breakpoints.filter(({ id, spec }) => {
+      const message = foreignStageMessage(spec.name.trim());
+      if (message) changed.push({ id, verified: false, message });
+      return message === undefined;
+    });
+    if (changed.length) this.emit('breakpointsChanged', changed);
   }
 
   // ---- execution control ----------------------------------------------------

@@ -37,7 +37,7 @@ async function launched() {
   const initialized = dc.waitForEvent('initialized');
   const init = await dc.initializeRequest({ adapterID: 'usernet', pathFormat: 'path', supportsProgressReporting: true });
   await initialized;
-  await dc.launchRequest({ profile: 'x.qemu' } as DebugProtocol.LaunchRequestArguments);
+  await dc.launchRequest({ captureFilter: 'udp' } as DebugProtocol.LaunchRequestArguments);
   await dc.configurationDoneRequest();
   return { machine, dc, events, init };
 }
@@ -55,7 +55,7 @@ test('initialize announces the capabilities; launch reports progress, running st
   assert.ok(names.indexOf('progressStart') < names.indexOf('progressEnd'));
   const states = events.filter((e) => e.event === 'usernet.vmState').map((e) => e.body.state);
   assert.deepEqual(states.slice(0, 2), ['booting', 'running']);
-  assert.ok(events.some((e) => e.event === 'output' && /"profile" is ignored/.test(e.body.output)));
+  assert.ok(events.some((e) => e.event === 'output' && /"captureFilter" is ignored without "pcap"/.test(e.body.output)));
   await dc.disconnectRequest({});
 });
 
