@@ -68,14 +68,19 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
   page.on('pageerror', (e) => log.push(`[page error] ${e.message}`));
 
   let n = 0;
-  const step = async (name: string, fn: () => Promise<unknown>) => {
+  const softFailures: string[] = [];
+  const step = async (name: string, fn: () => Promise<unknown>, { soft = false } = {}) => {
     const id = String(++n).padStart(2, '0');
     log.push(`--- step ${id}: ${name}`);
     try {
       await fn();
     } catch (e) {
       await page.screenshot({ path: join(shots, `${id}-FAILED-${slug(name)}.png`) }).catch(() => undefined);
-      throw new Error(`stopped at step ${id} (${name}): ${e instanceof Error ? e.message : e}`);
+      const why = `step ${id} (${name}): ${e instanceof Error ? e.message : e}`;
+      if (!soft) throw new Error(`stopped at ${why}${softFailures.length ? `\nearlier: ${softFailures.join('\n')}` : ''}`);
+      log.push(`FAILED ${why}`);
+      softFailures.push(why);
+      return;
     }
     await page.screenshot({ path: join(shots, `${id}-${slug(name)}.png`) });
   };
@@ -94,7 +99,16 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
   const terminal = consoleFrame(page);
   const rows = terminal.locator('.xterm-rows');
   await step('the guest prompt shows in the serial console', async () => {
-    await expectText(rows, PROMPT, 300_000);
+    await rows.waitFor({ timeout: 60_000 });
+    // A guest restored from a snapshot printed its prompt before the snapshot
+    // was taken: Enter asks the shell for a fresh one, as a person would.
+    const deadline = Date.now() + 300_000;
+    while (!(await rows.innerText()).includes(PROMPT.trim())) {
+      if (Date.now() > deadline) throw new Error(`no prompt within 300 s; the screen shows:\n${(await rows.innerText()).slice(-1500)}`);
+      await terminal.locator('.xterm-screen').click();
+      await page.keyboard.press('Enter');
+      await page.waitForTimeout(5_000);
+    }
   });
 
   const type = async (line: string) => {
@@ -129,12 +143,18 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
     await page.keyboard.press('Enter');
     const bp = pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).first();
     await bp.waitFor({ timeout: 10_000 });
-    await bp.click({ button: 'right' });
-    await page.locator('.context-view .action-label', { hasText: /^Edit Condition/ }).first().click();
+    // The row's own pencil, "Edit Condition...": in VS Code 1.100 the context menu's
+    // "Edit Function Condition..." edits the function name instead.
+    await bp.hover();
+    await bp.locator('.action-label[aria-label="Edit Condition..."]').click();
     await pane.locator('.monaco-list-row input, .monaco-list-row textarea').first().waitFor({ timeout: 10_000 });
     await page.keyboard.type(`tcp.dstport == ${filePort}`);
     await page.keyboard.press('Enter');
     await page.waitForTimeout(500);
+    const row = pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).first();
+    const label = (await row.getAttribute('aria-label')) ?? '';
+    log.push(`breakpoint row: ${label}`);
+    assert.match(label, /^tcp_input\b/, 'the breakpoint keeps its function name');
   });
 
   await step('the VM stops on tcp_input when the rest of the file flows', async () => {
@@ -144,26 +164,42 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
     await stack.locator('.monaco-list-row', { hasText: 'tcp_input' }).first().waitFor({ timeout: 30_000 });
   });
 
+  // Reading the packet does not change what follows: a failure here is
+  // recorded, the scenario goes on, and the test fails at the end.
   await step(`Variables shows tcp.dstport = ${filePort}`, async () => {
     const vars = await openPane(page, 'Variables');
+    await vars.locator('.monaco-list-row', { hasText: 'Packet' }).first().waitFor({ timeout: 20_000 });
     const tcpRow = vars.locator('.monaco-list-row', { has: page.locator('.name', { hasText: /^tcp$/ }) }).first();
-    await tcpRow.waitFor({ timeout: 20_000 });
-    if ((await tcpRow.getAttribute('aria-expanded')) !== 'true') await tcpRow.click();
+    if (await tcpRow.count()) {
+      if ((await tcpRow.getAttribute('aria-expanded')) !== 'true') await tcpRow.click();
+    }
     const dstport = vars.locator('.monaco-list-row', { hasText: 'tcp.dstport' }).first();
-    await dstport.waitFor({ timeout: 10_000 });
+    await dstport.waitFor({ timeout: 10_000 }).catch(async () => {
+      const shown = await vars.locator('.monaco-list-row').allInnerTexts();
+      throw new Error(`no tcp.dstport among the variables; they read:\n  ${shown.join('\n  ')}`);
+    });
     assert.match(await dstport.innerText(), new RegExp(`tcp\\.dstport\\s*[:=]?\\s*${filePort}\\b`));
-  });
+  }, { soft: true });
 
   await step('remove the breakpoint and continue', async () => {
-    await runCommand(page, 'Debug: Remove All Breakpoints');
+    const pane = await openPane(page, 'Breakpoints');
+    await pane.locator('.pane-header').hover();
+    await pane.locator('.pane-header .action-label[aria-label="Remove All Breakpoints"]').click();
+    await pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).waitFor({ state: 'detached', timeout: 10_000 });
     await page.locator('.debug-toolbar .codicon-debug-continue').click();
     await page.locator('.debug-toolbar .codicon-debug-pause').waitFor({ timeout: 30_000 });
   });
 
   await step('the download finishes', async () => {
     await download.finished;
+    // The stop opened our TypeScript source over the console: bring the console
+    // back (a page discarded while hidden is replayed from the scrollback).
+    await page.locator('.tabs-container .tab', { hasText: 'Serial: Usernet VM' }).click();
     await expectText(rows, "'/dev/null' saved", 120_000);
+    await expectText(rows, `wget -O /dev/null http://10.0.2.2:${filePort}/file`, 5_000);
   });
+
+  assert.deepEqual(softFailures, [], 'every step passed');
 });
 
 /** Serves /file: headers and the first part at once, the rest when `release()` is called. */
@@ -230,13 +266,24 @@ async function startCodeServer(scratch: string, log: string[]): Promise<{ port: 
   return { port, process: cs };
 }
 
-async function runCommand(page: Page, label: string): Promise<void> {
-  await page.keyboard.press('F1');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await input.waitFor({ timeout: 10_000 });
-  await input.fill(`>${label}`);
-  await page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first().waitFor({ timeout: 20_000 });
-  await page.keyboard.press('Enter');
+/** Runs a command from the palette; retries while the extensions' commands are still registering. */
+async function runCommand(page: Page, label: string, timeout = 60_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    await page.keyboard.press('F1');
+    const input = page.locator('.quick-input-widget .quick-input-box input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(`>${label}`);
+    const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: label }).first();
+    try {
+      await row.waitFor({ timeout: 5_000 });
+      await page.keyboard.press('Enter');
+      return;
+    } catch (e) {
+      await page.keyboard.press('Escape');
+      if (Date.now() > deadline) throw e;
+    }
+  }
 }
 
 /** The console webview's inner document (VS Code nests the page in two iframes). */
