@@ -71,6 +71,7 @@ export const startQemuMachine: MachineFactory = async (options) => {
     cwd: start.cwd,
     slirp: start.slirp,
     waitForPrompt: start.bundledGuest,
+    ...(start.kvm === false ? { kvm: false } : {}),
     onProgress: options.onProgress,
     onLog: log,
     ...(options.bootTimeoutMs !== undefined ? { bootTimeoutMs: options.bootTimeoutMs } : {}),

@@ -67,7 +67,7 @@ export async function startEngine(start: EngineStart, hooks: EngineHooks = {}): 
     cwd: start.cwd,
     slirp: start.slirp,
     waitForPrompt: start.bundledGuest,
-    kvm: hooks.kvm,
+    kvm: hooks.kvm ?? start.kvm,
     probes: hooks.probes,
     onProgress: hooks.onProgress,
     onLog: log,

@@ -63,6 +63,8 @@ export interface QemuStart {
   readonly slirp: SlirpConfig | undefined;
   /** The bundled guest: its shell prompt tells when it is ready. */
   readonly bundledGuest: boolean;
+  /** False when the profile chose another accelerator (-accel tcg): then KVM is not tried. */
+  readonly kvm?: false;
   /** QEMU's argv (without the program) for our sockets and accelerator. */
   buildArgs(sockets: QemuSockets, accel: { kvm: boolean }): { args: string[]; warnings: string[] };
   readonly notes: string[];
@@ -170,6 +172,7 @@ function qemuFromPlan(req: RunRequest, text: string, parsed: LaunchPlan, cwd: st
     cwd,
     slirp,
     bundledGuest,
+    ...(plan.accel !== undefined && plan.accel !== 'kvm' ? { kvm: false as const } : {}),
     notes,
     buildArgs: (sockets, accel) => {
       const argv = buildQemuArgv(plan, { netdevSocket: sockets.net, serialSocket: sockets.serial, qmpSocket: sockets.qmp, kvmUsable: accel.kvm, defaultProgram: program });

@@ -73,6 +73,8 @@ test('CLI machine options become QEMU words: netdev options kept, id ours, NIC m
 test('a cloud image with a cloud-init seed passes through unchanged; relative paths start at the profile folder', () => {
   const start = qemu(planRun(profile('# usernet: engine=qemu\nqemu-system-x86_64 -m 1G -smp 2 -hda cloud.img -drive file=seed.img,format=raw -nic user,hostfwd=tcp::2222-:22')));
   assert.equal(start.cwd, '/vm');
+  assert.equal(start.kvm, undefined, 'no accelerator named: KVM is tried where usable');
+  assert.equal(qemu(planRun(profile('# usernet: engine=qemu\n-accel tcg -hda cloud.img'))).kvm, false);
   assert.equal(start.bundledGuest, false);
   assert.deepEqual(start.notes, []);
   const args = start.buildArgs(SOCKETS, { kvm: false }).args;
