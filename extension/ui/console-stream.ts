@@ -47,6 +47,8 @@ export class ConsoleStream {
   private attached = false;
   /** Bytes that fell out of the log before they could be sent since the last report. */
   private unreportedLoss = 0;
+  /** Output before this offset was in the log when the page attached: a replay. */
+  private replayEnd = 0;
   /** Bytes lost in total, for the log and the tests. */
   lostBytes = 0;
 
@@ -86,6 +88,7 @@ export class ConsoleStream {
     this.inFlight.clear();
     this.unacked = 0;
     this.sentOffset = this.start;
+    this.replayEnd = this.end;
     this.unreportedLoss = 0;
     this.send({ type: 'reset' });
     this.pump();
@@ -151,17 +154,21 @@ export class ConsoleStream {
       this.sendChunk(new TextEncoder().encode(`\r\n\x1b[2m[usernet] ${lost} bytes of output were dropped: the console could not keep up\x1b[0m\r\n`));
     }
     while (this.sentOffset < this.end && this.unacked < this.limits.windowBytes) {
-      const chunk = this.slice(this.sentOffset, Math.min(this.limits.chunkBytes, this.limits.windowBytes - this.unacked));
+      const replay = this.sentOffset < this.replayEnd;
+      // A chunk is all replay or all new, never both.
+      const room = Math.min(this.limits.chunkBytes, this.limits.windowBytes - this.unacked);
+      const chunk = this.slice(this.sentOffset, replay ? Math.min(room, this.replayEnd - this.sentOffset) : room);
       this.sentOffset += chunk.length;
-      this.sendChunk(chunk);
+      this.sendChunk(chunk, replay);
     }
   }
 
-  private sendChunk(bytes: Uint8Array): void {
+  private sendChunk(bytes: Uint8Array, replay = false): void {
     const id = this.nextId++;
     this.inFlight.set(id, bytes.length);
     this.unacked += bytes.length;
-    this.send({ type: 'output', id, data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64') });
+    const data = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+    this.send(replay ? { type: 'output', id, data, replay } : { type: 'output', id, data });
   }
 
   /** Up to `max` bytes of the log from absolute `offset`, joined across chunks. */

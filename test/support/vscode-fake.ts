@@ -231,7 +231,9 @@ export const fake = {
   event(session: FakeDebugSession, event: string, body: unknown): void {
     this.customEvent.fire({ session, event, body });
   },
+  /** A fresh extension host: no state, and nobody left listening from an earlier test. */
   reset(): void {
+    for (const e of [this.breakpointChanges, this.sessionStarted, this.sessionEnded, this.activeSessionChanged, this.customEvent, this.colorTheme]) e.dispose();
     this.breakpoints = [];
     this.activeSession = undefined;
     this.panels = [];

@@ -49,7 +49,14 @@ term.attachCustomKeyEventHandler(clipboardKeyHandler({
 }));
 
 const encoder = new TextEncoder();
+/**
+ * Replayed output may hold queries (ESC[6n and the like) that xterm answers
+ * through onData while it parses them; the guest had its answers the first
+ * time. While a replayed chunk is being written, nothing goes to the guest.
+ */
+let replaying = 0;
 const sendInput = (bytes: Uint8Array) => {
+  if (replaying > 0) return;
   for (let i = 0; i < bytes.length; i += INPUT_CHUNK) {
     post({ type: 'input', data: bytesToBase64(bytes.subarray(i, i + INPUT_CHUNK)) });
   }
@@ -71,7 +78,11 @@ function handle(m: HostMessage): void {
   switch (m.type) {
     case 'output': {
       const bytes = base64ToBytes(m.data);
-      term.write(bytes, () => post({ type: 'ack', id: m.id, bytes: bytes.length }));
+      if (m.replay) replaying++;
+      term.write(bytes, () => {
+        if (m.replay) replaying--;
+        post({ type: 'ack', id: m.id, bytes: bytes.length });
+      });
       return;
     }
     case 'reset':

@@ -8,8 +8,13 @@
 
 /** Extension host -> webview. */
 export type HostMessage =
-  /** Guest output. `id` numbers chunks; the webview acks each with its byte count after xterm has written it. */
-  | { type: 'output'; id: number; data: string /* base64 */ }
+  /**
+   * Guest output. `id` numbers chunks; the webview acks each with its byte count
+   * after xterm has written it. `replay` marks output the page already showed
+   * once: the terminal's answers to queries in it (cursor position reports)
+   * were given back then and must not reach the guest again.
+   */
+  | { type: 'output'; id: number; data: string /* base64 */; replay?: boolean }
   /** Forget the screen: a replay of the scrollback follows. */
   | { type: 'reset' }
   /** Re-read the theme's CSS variables (the colour theme changed). */
@@ -44,7 +49,7 @@ export function isHostMessage(v: unknown): v is HostMessage {
   if (!isObject(v)) return false;
   switch (v.type) {
     case 'output':
-      return isCount(v.id) && isBase64(v.data, MAX_OUTPUT_CHUNK_BASE64);
+      return isCount(v.id) && isBase64(v.data, MAX_OUTPUT_CHUNK_BASE64) && (v.replay === undefined || typeof v.replay === 'boolean');
     case 'reset':
     case 'theme':
       return true;

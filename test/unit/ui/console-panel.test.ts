@@ -79,6 +79,10 @@ test('attaching again resets the page and replays the scrollback; stale acks are
   const before = stream.unackedBytes;
   for (const id of firstIds) stream.ack(id);
   assert.equal(stream.unackedBytes, before, 'acks from before the reset count for nothing');
+  assert.ok(outputs(sent).every((m) => m.replay === true), 'what the log held at attach is marked as a replay');
+  stream.write(new TextEncoder().encode('new'));
+  assert.equal(outputs(sent).at(-1)!.replay, undefined, 'new output is not');
+  assert.equal(Buffer.from(outputs(sent).at(-1)!.data, 'base64').toString(), 'new', 'and never shares a chunk with replayed bytes');
 });
 
 test('the page policy allows our nonce script and styles, nothing remote, no eval', () => {

@@ -21,3 +21,11 @@ export class MemoryLog implements Log {
 }
 
 export const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Moves mocked timers on in small steps: one big tick would show every timer
+ * callback the final time, which is not how time passes.
+ */
+export function advance(t: { mock: { timers: { tick(ms: number): void } } }, ms: number, step = 5): void {
+  for (let done = 0; done < ms; done += step) t.mock.timers.tick(Math.min(step, ms - done));
+}

@@ -9,7 +9,8 @@ import { formatBytes, forwardSpecProblem, parseEndpoint } from '../../../extensi
 import { SessionsTree, type SessionsNode } from '../../../extension/ui/sessions-tree';
 import { VmSessions } from '../../../extension/ui/vm-sessions';
 import { FakeDebugSession, fake } from '../../support/vscode-fake';
-import { forward, MemoryLog, row, tick } from './helpers';
+import { forward, MemoryLog, row } from './helpers';
+import { advance } from './helpers';
 
 beforeEach(() => fake.reset());
 
@@ -56,19 +57,20 @@ test('an inbound (hostfwd) session reads from the outside peer to the guest', ()
   assert.equal(items(tcp!.node)[0]!.item.label, '10.0.2.2:51000 → 10.0.2.15:22');
 });
 
-test('a burst of events makes at most two refreshes, and unchanged tables none', async () => {
+test('a burst of events makes at most two refreshes, and unchanged tables none', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const { session, tree, refreshes } = setup(40);
   tree.getChildren();
-  await tick(150); // past the refreshes of the VM's start
+  advance(t, 1000); // past the refreshes of the VM's start
   const before = refreshes();
   for (let i = 0; i < 20; i++) fake.event(session, 'usernet.sessions', { sessions: [row({ bytesIn: i })], forwards: [] });
   assert.equal(refreshes() - before, 1, 'the first change shows at once');
-  await tick(60);
+  advance(t, 40);
   assert.equal(refreshes() - before, 2, 'the rest of the burst is one more refresh');
   tree.getChildren();
-  await tick(60);
+  advance(t, 1000);
   for (let i = 0; i < 5; i++) fake.event(session, 'usernet.sessions', { sessions: [row({ bytesIn: 19 })], forwards: [] });
-  await tick(60);
+  advance(t, 1000);
   assert.equal(refreshes() - before, 2, 'the same table again changes nothing');
   tree.dispose();
 });

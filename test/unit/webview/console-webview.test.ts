@@ -124,6 +124,18 @@ test('typed keys become input messages; Ctrl+C is ^C without a selection and a c
   assert.equal(await inputs(), 'ls -l\r\x03', 'no ^C was sent with the copy');
 });
 
+test("the terminal answers a guest's cursor query, but not again when the output is replayed", { skip }, async () => {
+  await send({ type: 'reset' });
+  const before = await inputs();
+  await send({ type: 'output', id: 30, data: b64('prompt> \x1b[6n'), replay: true });
+  await page.waitForFunction(() => (window as unknown as { posted: { type: string; id?: number }[] }).posted.some((m) => m.type === 'ack' && m.id === 30));
+  assert.equal(await inputs(), before, 'a replayed query is not answered');
+  await send({ type: 'output', id: 31, data: b64('\x1b[6n') });
+  await page.waitForFunction(() => (window as unknown as { posted: { type: string; id?: number }[] }).posted.some((m) => m.type === 'ack' && m.id === 31));
+  await page.waitForTimeout(50);
+  assert.match((await inputs()).slice(before.length), /^\x1b\[1;\d+R$/, 'a live one is');
+});
+
 test('malformed messages are dropped with a warning and change nothing', { skip }, async () => {
   await send({ type: 'reset' });
   await send({ type: 'output', id: 10, data: b64('before') });
