@@ -131,6 +131,8 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
   await step('the session appears in the NAT Sessions view', async () => {
     const pane = await openPane(page, 'NAT Sessions');
     await pane.locator('.monaco-list-row', { hasText: `10.0.2.2:${filePort}` }).first().waitFor({ timeout: 30_000 });
+    // The status bar says the same: running, the guest's address, the session.
+    await page.locator('.statusbar-item', { hasText: /running · 10\.0\.2\.15 · [1-9]\d* sessions?/ }).first().waitFor({ timeout: 10_000 });
   });
 
   await step(`function breakpoint tcp_input if tcp.dstport == ${filePort}, from the Breakpoints view`, async () => {
