@@ -42,3 +42,10 @@ export function ratio(value: Summary | null | undefined, reference: Summary | nu
 export function fmtRatio(r: number | null): string {
   return r === null ? '—' : `${r.toFixed(2)}x`;
 }
+
+/** Rejects with `what` if `p` has not settled within `ms`: a stuck peer fails the sample instead of hanging the run. */
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout>;
+  const t = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)));
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
