@@ -1,0 +1,280 @@
+/**
+ * The same guest (the bundled bzImage + initramfs under qemu-system-x86_64,
+ * TCG, -m 256, e1000) and the same QEMU on three user-mode backends: QEMU's
+ * libslirp, passt, and `usernet serve` (our slirp in its own node process).
+ * One VM per backend, all booted first; each round runs every figure on each
+ * backend in turn (order rotating), so load on the machine falls on all alike.
+ *
+ *   scripts/netns-run.sh node --import tsx bench/backends.ts [--rounds 3] [--download-mib 32] [--upload-mib 4] [--fwd-mib 16] [--connections 100]
+ */
+import { get } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { bundledGuest, GUEST_PROMPT, GUEST_READY } from '../extension/machine/guest-image';
+import { QemuMachine } from '../extension/machine/qemu-machine';
+import { DEFAULT_SLIRP_CONFIG } from '../extension/slirp/config';
+import { containmentProblem } from '../test/support/containment';
+import { addTemplateInterface, startBackend, type BackendName, type RunningBackend } from './lib/backends';
+import { median } from './lib/stats';
+import { pingTimes } from './lib/guest-output';
+import { mbPerSecond, startTimedHttp, startTimedSink } from './lib/host-peers';
+import { commandLine, machineInfo, progress, publish, type Chart } from './lib/report';
+import { fmt, fmtRatio, fmtSummary, ratio, summarize, withTimeout } from './lib/stats';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    'download-mib': { type: 'string', default: '32' },
+    'upload-mib': { type: 'string', default: '4' },
+    'fwd-mib': { type: 'string', default: '16' },
+    connections: { type: 'string', default: '100' },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const DOWNLOAD = Number(values['download-mib']) * 2 ** 20;
+const UPLOAD_MIB = Number(values['upload-mib']);
+const FWD_MIB = Number(values['fwd-mib']);
+const CONNECTIONS = Number(values.connections);
+const BACKENDS: BackendName[] = ['libslirp', 'passt', 'usernet'];
+
+interface Guest {
+  name: BackendName;
+  backend: RunningBackend;
+  vm: QemuMachine;
+  fwdPort: number;
+}
+
+type Figure = 'downloadMBps' | 'uploadMBps' | 'hostfwdMBps' | 'connPerSec' | 'pingMs';
+interface Sample {
+  backend: BackendName;
+  round: number;
+  figure: Figure;
+  value?: number;
+  error?: string;
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** Runs a guest command; on a timeout interrupts it (Ctrl-C) so the shell is usable for the next figure. */
+async function sh(vm: QemuMachine, command: string, timeoutMs: number): Promise<string> {
+  try {
+    const r = await vm.exec(command, timeoutMs);
+    if (r.status !== 0) throw new Error(`exit ${r.status}: ${r.output.trim().split('\n').slice(-2).join(' | ')}`);
+    return r.output;
+  } catch (e) {
+    if (/timed out/.test((e as Error).message)) {
+      vm.serial.write('\x03\n');
+      await vm.serial.waitFor(GUEST_PROMPT, 20_000, 'the prompt after Ctrl-C').catch(() => {});
+    }
+    throw e;
+  }
+}
+
+async function bootGuest(name: BackendName): Promise<Guest> {
+  const fwdPort = await freePort();
+  const backend = await startBackend(name, fwdPort);
+  const g = bundledGuest();
+  const vm = await QemuMachine.start({
+    slirp: DEFAULT_SLIRP_CONFIG,
+    buildArgs: (s) => [
+      '-m', '256',
+      '-kernel', g.bzImage,
+      '-initrd', g.initrd,
+      '-append', 'console=ttyS0 quiet tsc=reliable',
+      '-netdev', backend.netdev,
+      '-device', 'e1000,netdev=n0',
+      '-chardev', `socket,id=usernet-serial,path=${s.serial},server=on,wait=off`,
+      '-serial', 'chardev:usernet-serial',
+      '-qmp', `unix:${s.qmp},server=on,wait=off`,
+      '-display', 'none',
+      '-monitor', 'none',
+      '-no-reboot',
+    ],
+  });
+  try {
+    await vm.serial.waitForAny(GUEST_READY, 300_000, `the guest on ${name} to boot`);
+    await vm.serial.waitForAny(GUEST_PROMPT, 30_000, 'the shell prompt');
+    await sh(vm, 'udhcpc -i eth0 -q -n -t 5 >/dev/null 2>&1', 60_000);
+    // The guest's web server for the hostfwd figure.
+    await sh(vm, `mkdir -p /tmp/www && dd if=/dev/zero of=/tmp/www/f bs=1M count=${FWD_MIB} 2>/dev/null && echo hi > /tmp/www/small && httpd -p 80 -h /tmp/www`, 60_000);
+  } catch (e) {
+    await vm.stop();
+    await backend.stop();
+    throw e;
+  }
+  return { name, backend, vm, fwdPort };
+}
+
+/** Fetches a file through the hostfwd rule, from request to last byte. */
+function fetchForwarded(port: number, path: string): Promise<{ bytes: number; seconds: number }> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const req = get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
+      let bytes = 0;
+      res.on('data', (d: Buffer) => (bytes += d.length));
+      res.on('end', () => resolve({ bytes, seconds: (performance.now() - t0) / 1000 }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+async function measure(g: Guest, figure: Figure, sink: Awaited<ReturnType<typeof startTimedSink>>, http: Awaited<ReturnType<typeof startTimedHttp>>): Promise<number> {
+  const vm = g.vm;
+  switch (figure) {
+    case 'downloadMBps': {
+      const t = http.next();
+      await sh(vm, `wget -q -O /dev/null http://10.0.2.2:${http.port}/file`, 180_000);
+      return mbPerSecond(await withTimeout(t, 20_000, 'the guest to close the download'));
+    }
+    case 'uploadMBps': {
+      const t = sink.next();
+      await sh(vm, `dd if=/dev/zero bs=1k count=${UPLOAD_MIB * 1024} 2>/dev/null | nc 10.0.2.2 ${sink.port}`, 180_000);
+      const r = await withTimeout(t, 20_000, 'the sink to see the end of the upload');
+      if (r.bytes !== UPLOAD_MIB * 2 ** 20) throw new Error(`sink got ${r.bytes} of ${UPLOAD_MIB * 2 ** 20} bytes`);
+      return mbPerSecond(r);
+    }
+    case 'hostfwdMBps': {
+      const r = await withTimeout(fetchForwarded(g.fwdPort, '/f'), 120_000, 'the forwarded download');
+      if (r.bytes !== FWD_MIB * 2 ** 20) throw new Error(`got ${r.bytes} of ${FWD_MIB * 2 ** 20} bytes through hostfwd`);
+      return r.bytes / 1e6 / r.seconds;
+    }
+    case 'connPerSec': {
+      const before = http.requests;
+      const t0 = performance.now();
+      await sh(vm, `i=0; while [ $i -lt ${CONNECTIONS} ]; do wget -q -O /dev/null http://10.0.2.2:${http.port}/small || exit 1; i=$((i+1)); done`, 300_000);
+      const s = (performance.now() - t0) / 1000;
+      if (http.requests - before !== CONNECTIONS) throw new Error(`${http.requests - before} of ${CONNECTIONS} requests arrived`);
+      // Drain the transfer records of these requests.
+      for (let i = 0; i < CONNECTIONS; i++) await withTimeout(http.next(), 10_000, 'connection records');
+      return CONNECTIONS / s;
+    }
+    case 'pingMs': {
+      const r = await vm.exec('ping -c 20 -i 0.2 10.0.2.2', 60_000);
+      const times = pingTimes(r.output);
+      if (!times.length) throw new Error('no reply to ping');
+      return median(times);
+    }
+  }
+}
+
+const FIGURES: Array<{ figure: Figure; label: string; unit: string; higherIsBetter: boolean }> = [
+  { figure: 'downloadMBps', label: 'download: guest wget from host HTTP', unit: 'MB/s', higherIsBetter: true },
+  { figure: 'uploadMBps', label: 'upload: guest dd | nc to host sink (guest-bound)', unit: 'MB/s', higherIsBetter: true },
+  { figure: 'hostfwdMBps', label: 'guest httpd -> host client via hostfwd', unit: 'MB/s', higherIsBetter: true },
+  { figure: 'connPerSec', label: `sequential wgets of a tiny file (${CONNECTIONS})`, unit: 'conn/s', higherIsBetter: true },
+  { figure: 'pingMs', label: 'ping gateway RTT, median of 20', unit: 'ms', higherIsBetter: false },
+];
+
+async function main(): Promise<void> {
+  const problem = containmentProblem();
+  if (problem || process.env.USERNET_NETNS !== '1') {
+    throw new Error(`refusing to run guests outside a private network namespace: ${problem ?? 'USERNET_NETNS is not set'}. Run it through scripts/netns-run.sh.`);
+  }
+  await addTemplateInterface();
+  const sink = await startTimedSink();
+  const http = await startTimedHttp({ '/file': Buffer.alloc(DOWNLOAD, 0x5a), '/small': Buffer.from('hi\n') });
+  const guests: Guest[] = [];
+  const samples: Sample[] = [];
+  const bootFailures: string[] = [];
+  for (const name of BACKENDS) {
+    progress(`booting the guest on ${name}`);
+    try {
+      guests.push(await bootGuest(name));
+    } catch (e) {
+      bootFailures.push(`${name}: ${(e as Error).message.split('\n')[0]}`);
+      progress(`${name} failed: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  try {
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = guests.map((_, i) => guests[(i + round - 1) % guests.length]!);
+      for (const g of order) {
+        for (const { figure } of FIGURES) {
+          try {
+            const value = await measure(g, figure, sink, http);
+            samples.push({ backend: g.name, round, figure, value });
+            progress(`round ${round} ${g.name} ${figure}: ${fmt(value)}`);
+          } catch (e) {
+            const error = (e as Error).message.split('\n')[0]!;
+            samples.push({ backend: g.name, round, figure, error });
+            progress(`round ${round} ${g.name} ${figure}: FAILED ${error}`);
+          }
+        }
+      }
+    }
+  } finally {
+    for (const g of guests) {
+      await g.vm.stop().catch(() => {});
+      await g.backend.stop();
+    }
+    await sink.close();
+    await http.close();
+  }
+
+  const by = (b: BackendName, f: Figure) => summarize(samples.filter((s) => s.backend === b && s.figure === f && s.value !== undefined).map((s) => s.value!));
+  const failures = (b: BackendName, f: Figure) => samples.filter((s) => s.backend === b && s.figure === f && s.error);
+  const cell = (b: BackendName, f: Figure) => {
+    if (!guests.some((g) => g.name === b)) return 'failed to start';
+    const s = by(b, f);
+    const failed = failures(b, f).length;
+    if (!s) return `failed ${failed}/${failed}`;
+    return failed ? `${fmtSummary(s)} (failed ${failed}/${failed + s.n})` : fmtSummary(s);
+  };
+  const rows = FIGURES.map(({ figure, label, unit, higherIsBetter }) => [
+    `${label} (${unit})`,
+    cell('libslirp', figure),
+    cell('passt', figure),
+    cell('usernet', figure),
+    fmtRatio(ratio(by('passt', figure), by('libslirp', figure), higherIsBetter)),
+    fmtRatio(ratio(by('usernet', figure), by('libslirp', figure), higherIsBetter)),
+  ]);
+  const charts: Chart[] = FIGURES.map(({ figure, label, unit, higherIsBetter }) => ({
+    title: label,
+    unit,
+    higherIsBetter,
+    bars: BACKENDS.map((b) => {
+      const s = by(b, figure);
+      const failed = failures(b, figure).length;
+      return { label: b === 'usernet' ? 'usernet serve (ours)' : b, value: s?.median ?? null, min: s?.min, max: s?.max, note: s ? undefined : failed || !guests.some((g) => g.name === b) ? 'failed' : undefined };
+    }),
+  }));
+  const errorNotes = [...bootFailures.map((f) => `did not start: ${f}`), ...samples.filter((s) => s.error).map((s) => `round ${s.round} ${s.backend} ${s.figure}: ${s.error}`)];
+  publish({
+    name: 'backends',
+    title: 'QEMU user-mode backends: libslirp vs passt vs usernet serve',
+    command: commandLine(__filename),
+    date: new Date().toISOString(),
+    machine: machineInfo(),
+    params: { rounds: ROUNDS, downloadBytes: DOWNLOAD, uploadBytes: UPLOAD_MIB * 2 ** 20, hostfwdBytes: FWD_MIB * 2 ** 20, connections: CONNECTIONS, qemu: 'qemu-system-x86_64 TCG -m 256, e1000' },
+    tables: [
+      {
+        caption: `${ROUNDS} rounds, backends interleaved; median [min-max]. Ratios against libslirp, oriented so > 1 means better than libslirp (the project's goal: >= 1.0x on every figure).`,
+        headers: ['figure', 'libslirp (QEMU -netdev user)', 'passt', 'usernet serve (ours)', 'passt vs libslirp', 'usernet vs libslirp'],
+        rows,
+      },
+    ],
+    charts,
+    notes: [
+      `Download: ${DOWNLOAD / 2 ** 20} MiB, timed from the request to the guest closing the connection. Upload: ${UPLOAD_MIB} MiB from /dev/zero through busybox nc, which writes ~1 KiB per loop, so the guest bounds it; the hostfwd row (${FWD_MIB} MiB from busybox httpd in the guest to a Node client on 127.0.0.1) is the better guest-to-host figure.`,
+      'Connections/s: the whole guest loop timed, so each figure includes starting busybox wget in the guest (the same cost for every backend).',
+      'passt runs with -a 10.0.2.15 -n 24 -g 10.0.2.2 so the guest commands are the same on all three; its template interface is a tap device nobody reads inside the private namespace.',
+      ...errorNotes.slice(0, 20),
+    ],
+    raw: samples,
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

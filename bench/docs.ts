@@ -1,0 +1,89 @@
+/**
+ * Regenerates docs/benchmarks.md and its charts (docs/charts/*.svg) from the
+ * committed results in bench/results/*.json: every table there is the one a
+ * benchmark printed, under the command that produced it.
+ *
+ *   node --import tsx bench/docs.ts
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { markdownTable, RESULTS_DIR, type BenchResult } from './lib/report';
+import { renderChart } from './lib/svg-chart';
+
+const ROOT = join(__dirname, '..');
+const DOCS = join(ROOT, 'docs');
+const CHARTS = join(DOCS, 'charts');
+
+/** In reading order, each with what it measures and why, in words. */
+const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
+  {
+    name: 'backends',
+    heading: 'QEMU backends: libslirp, passt, usernet serve',
+    about:
+      'One guest (the bundled bzImage + initramfs under qemu-system-x86_64, TCG, -m 256, an e1000) on three user-mode network backends: QEMU\'s own `-netdev user` (libslirp), passt over `-netdev stream`, and `usernet serve` — our slirp in a separate node process, as users run it. The project\'s goal is at least 1.0x libslirp on every figure; the ratios below are what was measured, whatever they are.',
+  },
+  {
+    name: 'nic',
+    heading: 'NICs under v86: our e1000, v86 virtio-net, v86 ne2k',
+    about:
+      'The bundled guest under the embedded engine (v86), with each network card in turn and the same slirp behind each. Interrupts per MB show the e1000\'s interrupt mitigation at work (the Linux driver also polls with NAPI).',
+  },
+  {
+    name: 'tcp-inprocess',
+    heading: 'TcpStack in process: bulk transfer',
+    about:
+      'A synthetic guest TCP pushes to and pulls from a loopback socket through TcpStack at MTU 1500 and 65520, beside a plain Node loopback socket moving the same bytes — the physical limit of this process and kernel.',
+  },
+  {
+    name: 'tcp-connections',
+    heading: 'TcpStack in process: many connections',
+    about: 'Memory per open connection and the cost of a segment with 10, 100 and 1000 connections carrying data: both should stay flat.',
+  },
+  {
+    name: 'fuzz',
+    heading: 'Fuzzing the slirp',
+    about: 'Mutated frames (extension/slirp/fuzz) into a whole Slirp with its real TCP layer; the run fails if anything escapes input(), the stack catches an internal error, a frame it sends is malformed, or a bound is broken.',
+  },
+];
+
+function section(r: BenchResult, heading: string, about: string): string {
+  const out: string[] = [`## ${heading}`, '', about, '', 'Command (from the repository root):', '', '```sh', r.command, '```', ''];
+  out.push(
+    `Measured ${r.date.slice(0, 10)} on a shared, noisy ${r.machine.cpus}-core machine (${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; load average ${r.machine.loadAverageAtStart.join(' / ')} at the start). Other work ran at the same time: read ratios between peers measured side by side, not absolute figures.`,
+    '',
+  );
+  for (const t of r.tables) out.push(t.caption, '', markdownTable(t), '');
+  r.charts.forEach((c, i) => {
+    const file = `${r.name}-${i + 1}.svg`;
+    writeFileSync(join(CHARTS, file), renderChart(c));
+    out.push(`![${c.title}](charts/${file})`, '');
+  });
+  if (r.notes.length) {
+    out.push('Notes:', '');
+    for (const n of r.notes) out.push(`- ${n}`);
+    out.push('');
+  }
+  return out.join('\n');
+}
+
+function main(): void {
+  mkdirSync(CHARTS, { recursive: true });
+  const parts: string[] = [
+    '# Benchmarks',
+    '',
+    'Speed is measured as ratios against a peer run side by side in the same command — never as timed assertions in tests. Each benchmark prints a markdown table and writes `bench/results/<name>.json`; this page is generated from those files by `node --import tsx bench/docs.ts` (charts included). How to run them: [bench/README.md](../bench/README.md).',
+    '',
+  ];
+  for (const s of SECTIONS) {
+    const file = join(RESULTS_DIR, `${s.name}.json`);
+    if (!existsSync(file)) {
+      parts.push(`## ${s.heading}`, '', `_No results yet: run the benchmark (bench/${s.name}.ts)._`, '');
+      continue;
+    }
+    parts.push(section(JSON.parse(readFileSync(file, 'utf8')) as BenchResult, s.heading, s.about));
+  }
+  writeFileSync(join(DOCS, 'benchmarks.md'), parts.join('\n'));
+  process.stdout.write(`wrote docs/benchmarks.md and ${CHARTS.replace(ROOT + '/', '')}/*.svg\n`);
+}
+
+main();
