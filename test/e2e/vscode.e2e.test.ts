@@ -146,18 +146,39 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
     const bp = pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).first();
     await bp.waitFor({ timeout: 10_000 });
     // The row's own pencil, "Edit Condition...": in VS Code 1.100 the context menu's
-    // "Edit Function Condition..." edits the function name instead.
+    // "Edit Function Condition..." edits the function name instead. For a function
+    // breakpoint the pencil offers a small menu (condition or hit count).
     await bp.hover();
     await bp.locator('.action-label[aria-label="Edit Condition..."]').click();
-    await pane.locator('.monaco-list-row input, .monaco-list-row textarea').first().waitFor({ timeout: 10_000 });
+    const menuItem = page.locator('.context-view .action-label', { hasText: /^Edit Condition/ }).first();
+    if (await menuItem.isVisible({ timeout: 2_000 }).catch(() => false)) await menuItem.click();
+    const conditionBox = pane.locator('.monaco-list-row .monaco-inputbox input, .monaco-list-row .monaco-inputbox textarea').first();
+    await conditionBox.waitFor({ timeout: 10_000 });
+    assert.match((await conditionBox.getAttribute('placeholder')) ?? '', /condition|expression|break/i, 'this box is the condition, not the name');
     await page.keyboard.type(`tcp.dstport == ${filePort}`);
     await page.keyboard.press('Enter');
     await page.waitForTimeout(500);
     const row = pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).first();
     const label = (await row.getAttribute('aria-label')) ?? '';
-    log.push(`breakpoint row: ${label}`);
+    log.push(`breakpoint row: ${label}: ${await row.innerHTML()}`);
     assert.match(label, /^tcp_input\b/, 'the breakpoint keeps its function name');
+    await row.locator('.condition', { hasText: `tcp.dstport == ${filePort}` }).waitFor({ timeout: 5_000 });
   });
+
+  await step('the Pipeline Stages view shows tcp_input ticked', async () => {
+    const pane = await openPane(page, 'Pipeline Stages');
+    const row = pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).first();
+    // The list renders only the rows in view: scroll down to tcp_input.
+    await pane.locator('.monaco-list').first().hover();
+    for (let i = 0; i < 20 && !(await row.isVisible()); i++) await page.mouse.wheel(0, 60);
+    await row.waitFor({ timeout: 10_000 });
+    const deadline = Date.now() + 10_000;
+    while (!/aria-checked="true"|checked/.test(await row.innerHTML())) {
+      if (Date.now() > deadline) throw new Error(`tcp_input is not ticked: ${await row.innerHTML()}`);
+      await page.waitForTimeout(250);
+    }
+    await pane.locator('.pane-header').click(); // fold it again: the debug views need the room
+  }, { soft: true });
 
   await step('the VM stops on tcp_input when the rest of the file flows', async () => {
     download.release();
