@@ -8,7 +8,7 @@ import { ProbeGate } from './probe-gate';
 import { ReassemblyQueue } from './reassembly';
 import { RttEstimator } from './rtt';
 import { SackScoreboard } from './sack-scoreboard';
-import { ACK, buildSegment, FIN, PSH, RST, SYN, type OutgoingOptions, type TcpOptions, type TcpSegmentView } from './segment';
+import { ACK, buildSegment, FIN, optionsLength, PSH, RST, SYN, type OutgoingOptions, type TcpOptions, type TcpSegmentView } from './segment';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from './seq';
 import { abortStream, fdOf, type HostStream } from './host-stream';
 import { ConnectionTimer } from './timer';
@@ -93,6 +93,11 @@ export class TcpConnection implements NatSession {
   private sndWl1 = 0;
   private sndWl2 = 0;
   private sndScale = 0;
+  /**
+   * Effective send MSS (RFC 9293 3.7.1): min(the guest's MSS option, ours).
+   * Like the MSS option itself it excludes TCP options, so a segment's
+   * payload is this minus the option bytes it carries (payloadRoom).
+   */
   private mss: number;
   /** Sequence number of the first byte in `sendBuffer`. */
   private bufSeq: number;
@@ -758,6 +763,8 @@ export class TcpConnection implements NatSession {
     }
     let sent = false;
     if (this.state !== 'TIME_WAIT') {
+      // The options cannot change inside this loop (no guest input runs), so neither can the room.
+      const room = this.payloadRoom();
       for (let guard = 0; guard < 4096; guard++) {
         if (seqLt(this.sndNxt, this.sndMax) && this.sackOn) {
           const end = this.scoreboard.sackedUntil(this.sndNxt);
@@ -769,14 +776,14 @@ export class TcpConnection implements NatSession {
         const off = seqDiff(this.sndNxt, this.bufSeq);
         const avail = this.sendBuffer.length - off;
         const usable = seqDiff(seqAdd(this.sndUna, Math.min(this.sndWnd, this.cwnd)), this.sndNxt);
-        let len = Math.max(0, Math.min(avail, this.mss, usable));
+        let len = Math.max(0, Math.min(avail, room, usable));
         if (len > 0 && this.sackOn && seqLt(this.sndNxt, this.sndMax)) {
           const nextSacked = this.scoreboard.nextSackedAfter(this.sndNxt);
           if (nextSacked !== -1) len = Math.min(len, seqDiff(nextSacked, this.sndNxt));
         }
         const reachesEnd = off + len === this.sendBuffer.length;
         const finDue = this.finQueued && reachesEnd && seqLeq(seqAdd(this.sndNxt, len), this.finSeq());
-        if (len > 0 && (len === this.mss || reachesEnd || this.sndNxt === this.sndUna)) {
+        if (len > 0 && (len === room || reachesEnd || this.sndNxt === this.sndUna)) {
           this.transmit(this.sndNxt, len, finDue);
           this.sndNxt = seqAdd(this.sndNxt, len + (finDue ? 1 : 0));
           if (seqGt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
@@ -828,7 +835,7 @@ export class TcpConnection implements NatSession {
   private retransmitAt(seq: number): void {
     const off = seqDiff(seq, this.bufSeq);
     if (off < 0) return;
-    let len = Math.max(0, Math.min(this.mss, this.sendBuffer.length - off, seqDiff(this.sndMax, seq)));
+    let len = Math.max(0, Math.min(this.payloadRoom(), this.sendBuffer.length - off, seqDiff(this.sndMax, seq)));
     const nextSacked = this.sackOn ? this.scoreboard.nextSackedAfter(seq) : -1;
     if (nextSacked !== -1) len = Math.min(len, seqDiff(nextSacked, seq));
     const fin = this.finQueued && off + len === this.sendBuffer.length && seqGt(this.sndMax, this.finSeq());
@@ -894,14 +901,31 @@ export class TcpConnection implements NatSession {
     return Math.floor(this.owner.clock.now()) >>> 0;
   }
 
+  /**
+   * The options of a non-SYN segment sent now: timestamps on every one when
+   * negotiated (RFC 7323 3.2), SACK blocks only while guest data waits out of
+   * order (RFC 2018 4). At most 40 bytes: three blocks fit beside timestamps.
+   */
+  private segmentOptions(): OutgoingOptions | undefined {
+    if (!this.tsOn && !(this.sackOn && this.ooo.size)) return undefined;
+    const options: OutgoingOptions = {};
+    if (this.tsOn) options.timestamp = [this.tsNow(), this.tsRecent];
+    if (this.sackOn && this.ooo.size) options.sackBlocks = this.ooo.sackBlocks(this.tsOn ? 3 : 4);
+    return options;
+  }
+
+  /**
+   * Payload bytes a segment sent now may carry: the effective MSS less the
+   * option bytes it will carry (RFC 6691), so header and data stay within the
+   * MTU the MSS was derived from and the datagram is never fragmented.
+   */
+  private payloadRoom(): number {
+    return Math.max(1, this.mss - optionsLength(this.segmentOptions()));
+  }
+
   /** Builds and sends one segment carrying the current ACK, window and options. */
   private emit(seq: number, flags: number, len: number, bufOffset: number): void {
-    let options: OutgoingOptions | undefined;
-    if (this.tsOn || (this.sackOn && this.ooo.size)) {
-      options = {};
-      if (this.tsOn) options.timestamp = [this.tsNow(), this.tsRecent];
-      if (this.sackOn && this.ooo.size) options.sackBlocks = this.ooo.sackBlocks(this.tsOn ? 3 : 4);
-    }
+    const options = this.segmentOptions();
     const window = this.receiveWindow();
     const field = Math.min(window >>> this.rcvScale, 65535);
     const edge = seqAdd(this.rcvNxt, field << this.rcvScale);

@@ -14,7 +14,10 @@ export interface TcpLimits {
   timeWaitMs: number;
   /** Connections in TIME_WAIT at once; the oldest goes first. */
   maxTimeWait: number;
-  /** Our MSS (1460 for an MTU of 1500). */
+  /**
+   * Our MSS: the guest link's MTU - 40 (1460 for 1500). Our SYNs advertise it and
+   * it caps the guest's; a segment's payload is that minus its TCP option bytes.
+   */
   mss: number;
   initialRtoMs: number;
   minRtoMs: number;
