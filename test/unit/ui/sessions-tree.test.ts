@@ -138,6 +138,20 @@ test('session actions: break on it, copy it, close it (refusals are shown)', asy
   assert.equal(fake.messages.at(-1)!.level, 'error');
 });
 
+test('capturing a session asks for a file and filters on its 5-tuple', async () => {
+  const { session, tree, vms, log, items } = setup();
+  registerCommands({ vms, consoles: undefined as never, sessionsTree: tree, log });
+  fake.event(session, 'usernet.sessions', { sessions: [row({ id: 9, protocol: 'udp', guest: '10.0.2.15:5353', remote: '10.0.2.3:53' })], forwards: [] });
+  const node = items(items()[0]!.node)[0]!.node;
+  await vscode.commands.executeCommand('usernet.session.capture', node);
+  const req = session.requests.at(-1)!;
+  assert.equal(req.command, 'usernet.startCapture');
+  const args = req.args as { file: string; filter: string };
+  assert.match(args.file, /usernet-.*\.pcap$/);
+  assert.equal(args.filter, 'ip.addr == 10.0.2.15 && ip.addr == 10.0.2.3 && udp.port == 5353 && udp.port == 53');
+  assert.match(fake.messages.at(-1)!.text, /capturing to .*\(filter: ip.addr == 10.0.2.15/);
+});
+
 test('a port forward the adapter cannot bind is reported with its reason', async () => {
   const { session, tree, vms, log } = setup();
   registerCommands({ vms, consoles: undefined as never, sessionsTree: tree, log });
