@@ -27,6 +27,11 @@ export interface ProbeHit {
   readonly frame: Uint8Array;
   readonly descriptor?: DescriptorInfo;
   readonly session?: SessionInfo;
+  /**
+   * For the socket stages (sosend, soread): the stream bytes written to or read
+   * from the host socket. Their `frame` is empty: no frame carries them there.
+   */
+  readonly payload?: Uint8Array;
   /** For stages that see a register access rather than a frame (address_space_rw, e1000_mmio_write). */
   readonly register?: { readonly offset: number; readonly value: number; readonly write: boolean };
 }

@@ -104,6 +104,7 @@ export class Slirp implements SlirpCore {
       },
       hostAddressFor: (dst) => this.hostAddressFor(dst),
       guestAddress: () => this.guestAddress,
+      previewFrame: (src, dst, protocol, payload) => this.previewFrame(src, dst, protocol, payload),
     };
     this.tcp = (opts.tcp ?? ((h) => new TcpStack(h)))(host);
   }
@@ -206,6 +207,7 @@ export class Slirp implements SlirpCore {
       this.icmp.sendError(ip.datagram, ICMP_TIME_EXCEEDED, 0, this.config.host);
       return this.drop('ip-ttl-expired');
     }
+    const reassembled = ip.isFragment;
     if (ip.isFragment) {
       const whole = this.reassembler.add(ip);
       if (!whole) return;
@@ -216,7 +218,7 @@ export class Slirp implements SlirpCore {
     switch (ip.protocol) {
       case IPPROTO_TCP:
         if (this.isBroadcastOrMulticast(ip.destination)) return this.drop('ip-broadcast');
-        return this.tcp.input(ip.source, ip.destination, ip.payload);
+        return this.tcp.input(ip.source, ip.destination, ip.payload, reassembled ? undefined : frame);
       case IPPROTO_UDP:
         return this.udp_input(frame, ip);
       case IPPROTO_ICMP:
@@ -294,8 +296,38 @@ export class Slirp implements SlirpCore {
   ipOutput(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void {
     if (this.closed) return;
     const p = this.probes.probes.ip_output;
+    if (p.armed) this.stampHeaders(frame, src, dst, protocol);
     if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.safely(() => this.ip_output(frame, src, dst, protocol, session)))) return;
     this.ip_output(frame, src, dst, protocol, session);
+  }
+
+  /**
+   * The frame a transport payload will be sent to the guest in, headers filled
+   * as ip_output and if_output will fill them: what a probe before ip_output shows.
+   */
+  previewFrame(src: number, dst: number, protocol: number, payload: Uint8Array): Uint8Array {
+    const frame = allocateFrame(payload.length);
+    frame.set(payload, TRANSPORT_OFFSET);
+    this.stampHeaders(frame, src, dst, protocol);
+    return frame;
+  }
+
+  /**
+   * Writes the IPv4 and Ethernet headers ip_output and if_output will write,
+   * so that a probe placed before them shows a whole frame. Only called when
+   * such a probe is armed; ip_output writes the real ones (and fragments).
+   */
+  private stampHeaders(frame: Uint8Array, src: number, dst: number, protocol: number): void {
+    writeIpv4Header(frame.subarray(ETH_HEADER_LENGTH), { src, dst, protocol, payloadLength: frame.length - TRANSPORT_OFFSET, id: this.ipId & 0xffff });
+    this.stampEthernet(frame, dst);
+  }
+
+  private stampEthernet(frame: Uint8Array, dst: number): void {
+    const eth = EthernetView.create(frame);
+    const mac = this.macFor(dst);
+    if (mac) eth.setDestination(mac);
+    eth.setSource(this.config.gatewayMac);
+    eth.etherType = ETHERTYPE_IPV4;
   }
 
   private ip_output(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void {
@@ -329,6 +361,7 @@ export class Slirp implements SlirpCore {
   /** if_output: frames the datagram for the guest's MAC, resolving it by ARP first if need be. */
   private if_output(frame: Uint8Array, dst: number, session?: NatSession): void {
     const p = this.probes.probes.if_output;
+    if (p.armed) this.stampEthernet(frame, dst);
     if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.safely(() => this.if_encap(frame, dst, session)))) return;
     this.if_encap(frame, dst, session);
   }
@@ -345,10 +378,7 @@ export class Slirp implements SlirpCore {
       if (first) this.net_slirp_send_packet(arpRequest(this.config.gatewayMac, this.config.host, dst));
       return;
     }
-    const eth = EthernetView.create(frame);
-    eth.setDestination(mac);
-    eth.setSource(this.config.gatewayMac);
-    eth.etherType = ETHERTYPE_IPV4;
+    this.stampEthernet(frame, dst);
     this.net_slirp_send_packet(frame, session);
   }
 

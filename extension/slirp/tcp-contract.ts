@@ -19,12 +19,22 @@ export interface TcpHost {
   hostAddressFor(guestDst: number): string | null;
   /** The guest's address for inbound forwards (the DHCP lease, else dhcpstart). */
   guestAddress(): number;
+  /**
+   * The Ethernet frame a segment will travel in, built only for an armed
+   * tcp_output probe so that breakpoint conditions and the debugger see whole
+   * headers (eth, ip, tcp). Optional: without it the probe sees no frame.
+   */
+  previewFrame?(src: number, dst: number, protocol: number, payload: Uint8Array): Uint8Array;
 }
 
 /** The TCP layer as the slirp core sees it. */
 export interface TcpLayer {
-  /** tcp_input: `segment` is the TCP header and payload of an IPv4 datagram from the guest. */
-  input(src: number, dst: number, segment: Uint8Array): void;
+  /**
+   * tcp_input: `segment` is the TCP header and payload of an IPv4 datagram from
+   * the guest; `frame`, the Ethernet frame it came in (for probes), when there
+   * is one (a reassembled datagram has none).
+   */
+  input(src: number, dst: number, segment: Uint8Array, frame?: Uint8Array): void;
   /** Stop reading host sockets (the VM is paused); resume() restarts them. */
   pause(): void;
   resume(): void;

@@ -292,7 +292,7 @@ export class TcpConnection implements NatSession {
       this.queueForGuest(chunk);
       return;
     }
-    this.soreadGate.pass(p, { stage: 'soread', frame: chunk, session: this.sessionInfo() }, () => this.queueForGuest(chunk));
+    this.soreadGate.pass(p, { stage: 'soread', frame: new Uint8Array(0), payload: chunk, session: this.sessionInfo() }, () => this.queueForGuest(chunk));
     this.updateReading();
   }
 
@@ -357,7 +357,7 @@ export class TcpConnection implements NatSession {
       this.writeHost(copy);
       return;
     }
-    this.sosendGate.pass(p, { stage: 'sosend', frame: copy, session: this.sessionInfo() }, () => this.writeHost(copy));
+    this.sosendGate.pass(p, { stage: 'sosend', frame: new Uint8Array(0), payload: copy, session: this.sessionInfo() }, () => this.writeHost(copy));
   }
 
   private writeHost(data: Buffer): void {

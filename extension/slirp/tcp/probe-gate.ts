@@ -16,7 +16,7 @@ export class ProbeGate {
   /** Bytes waiting behind a held chunk (they count as queued). */
   get waitingBytes(): number {
     let n = this.heldBytes;
-    if (this.waiting) for (const w of this.waiting) n += w.hit ? w.hit.frame.length : 0;
+    if (this.waiting) for (const w of this.waiting) n += w.hit ? hitBytes(w.hit) : 0;
     return n;
   }
 
@@ -31,7 +31,7 @@ export class ProbeGate {
   private fire(probe: Probe, hit: ProbeHit, run: () => void): void {
     if (probe.armed && probe.fire(hit, () => this.release(probe, run))) {
       this.waiting ??= [];
-      this.heldBytes = hit.frame.length;
+      this.heldBytes = hitBytes(hit);
       return;
     }
     run();
@@ -43,7 +43,7 @@ export class ProbeGate {
     while (this.waiting && this.waiting.length) {
       const next = this.waiting.shift()!;
       if (next.hit && probe.armed && probe.fire(next.hit, () => this.release(probe, next.run))) {
-        this.heldBytes = next.hit.frame.length;
+        this.heldBytes = hitBytes(next.hit);
         return;
       }
       next.run();
@@ -61,4 +61,9 @@ export class ProbeGate {
     this.waiting = undefined;
     this.heldBytes = 0;
   }
+}
+
+/** Socket stages carry stream bytes as `payload`; others a frame. */
+function hitBytes(hit: ProbeHit): number {
+  return (hit.payload ?? hit.frame).length;
 }

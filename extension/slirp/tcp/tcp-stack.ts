@@ -74,12 +74,13 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
 
   // ---- TcpLayer ----
 
-  input(src: number, dst: number, segment: Uint8Array): void {
+  input(src: number, dst: number, segment: Uint8Array, frame?: Uint8Array): void {
     try {
       const p = this.host.probes.probes.tcp_input;
       if (p.armed) {
         const conn = segment.length >= 4 ? this.connections.get(keyOf(src, (segment[0] << 8) | segment[1], dst, (segment[2] << 8) | segment[3])) : undefined;
-        if (p.fire({ stage: 'tcp_input', frame: segment, session: conn?.sessionInfo() }, () => this.input(src, dst, segment))) return;
+        const hit = { stage: 'tcp_input' as const, frame: frame ?? new Uint8Array(0), session: conn?.sessionInfo() };
+        if (p.fire(hit, () => this.input(src, dst, segment, hit.frame))) return;
       }
       this.tcpInput(src, dst, segment);
     } catch {
@@ -115,11 +116,16 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     for (const c of [...this.connections.values()]) c.abort(false);
   }
 
+  /** The frame a segment will go out in, for an armed tcp_output probe. */
+  private preview(src: number, dst: number, segment: Uint8Array): Uint8Array {
+    return this.host.previewFrame?.(src, dst, 6, segment) ?? new Uint8Array(0);
+  }
+
   // ---- ConnectionOwner ----
 
   emit(conn: TcpConnection, segment: Uint8Array): void {
     const p = this.host.probes.probes.tcp_output;
-    if (p.armed && p.fire({ stage: 'tcp_output', frame: segment, session: conn.sessionInfo() }, () => this.host.ipOutput(conn.remoteAddr, conn.guestAddr, 6, segment))) return;
+    if (p.armed && p.fire({ stage: 'tcp_output', frame: this.preview(conn.remoteAddr, conn.guestAddr, segment), session: conn.sessionInfo() }, () => this.host.ipOutput(conn.remoteAddr, conn.guestAddr, 6, segment))) return;
     this.host.ipOutput(conn.remoteAddr, conn.guestAddr, 6, segment);
   }
 
@@ -291,7 +297,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
       window: 0,
     });
     const p = this.host.probes.probes.tcp_output;
-    if (p.armed && p.fire({ stage: 'tcp_output', frame: seg }, () => this.host.ipOutput(dst, src, 6, seg))) return;
+    if (p.armed && p.fire({ stage: 'tcp_output', frame: this.preview(dst, src, seg) }, () => this.host.ipOutput(dst, src, 6, seg))) return;
     this.host.ipOutput(dst, src, 6, seg);
   }
 
