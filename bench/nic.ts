@@ -78,18 +78,20 @@ async function runNic(nic: Nic, round: number, sink: Awaited<ReturnType<typeof s
     if (lease.status !== 0) throw new Error('udhcpc failed');
     step('warm-up wget');
     // One small exchange first, so ARP and the TCP path are warm for every NIC alike.
+    http.clear();
     const w = await vm.exec(`wget -q -O /dev/null http://10.0.2.2:${http.port}/small`, 60_000);
     if (w.status !== 0) throw new Error(`warm-up wget failed: ${w.output.trim()}`);
-    await withTimeout(http.next(), 10_000, 'warm-up transfer');
+    await http.next(10_000, 'warm-up transfer');
 
     step('upload');
     const stats = vm.netQueue.stats;
     let irq0 = await irqs(vm);
     let frames0 = stats.toBackend;
-    const up = sink.next();
+    sink.clear();
+    const up = sink.next(300_000, 'the sink to see the end of the upload');
     const u = await vm.exec(`dd if=/dev/zero bs=1k count=${UPLOAD_KIB} 2>/dev/null | nc 10.0.2.2 ${sink.port}`, 300_000);
     if (u.status !== 0) throw new Error(`upload failed: ${u.output}`);
-    const ut = await withTimeout(up, 10_000, 'the sink to see the end of the upload');
+    const ut = await up;
     if (ut.bytes !== UPLOAD_KIB * 1024) throw new Error(`upload: sink got ${ut.bytes} of ${UPLOAD_KIB * 1024} bytes`);
     s.uploadMBps = mbPerSecond(ut);
     s.uploadFramesPerSec = (stats.toBackend - frames0) / seconds(ut);
@@ -99,10 +101,11 @@ async function runNic(nic: Nic, round: number, sink: Awaited<ReturnType<typeof s
     step('download');
     irq0 = irq1;
     frames0 = stats.toNic;
-    const down = http.next();
+    http.clear();
+    const down = http.next(300_000, 'the guest to close the download');
     const d = await vm.exec(`wget -q -O /dev/null http://10.0.2.2:${http.port}/file`, 300_000);
     if (d.status !== 0) throw new Error(`download failed: ${d.output}`);
-    const dt = await withTimeout(down, 10_000, 'the guest to close the download');
+    const dt = await down;
     s.downloadMBps = mbPerSecond(dt);
     s.downloadFramesPerSec = (stats.toNic - frames0) / seconds(dt);
     irq1 = await irqs(vm);

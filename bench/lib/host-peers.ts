@@ -17,7 +17,10 @@ export const seconds = (t: Transfer) => (t.end - t.start) / 1000;
 export const mbPerSecond = (t: Transfer) => t.bytes / 1e6 / seconds(t);
 
 interface Queue {
-  next(): Promise<Transfer>;
+  /** The next finished transfer; rejects after `timeoutMs` (and stops waiting: a late transfer is kept for the next call). */
+  next(timeoutMs?: number, what?: string): Promise<Transfer>;
+  /** Forgets finished transfers nobody asked for (left by a failed figure). */
+  clear(): void;
 }
 
 function transferQueue(): Queue & { push(t: Transfer): void } {
@@ -29,7 +32,23 @@ function transferQueue(): Queue & { push(t: Transfer): void } {
       if (w) w(t);
       else done.push(t);
     },
-    next: () => (done.length ? Promise.resolve(done.shift()!) : new Promise((r) => waiters.push(r))),
+    next: (timeoutMs = 600_000, what = 'a transfer') => {
+      if (done.length) return Promise.resolve(done.shift()!);
+      return new Promise((resolve, reject) => {
+        const waiter = (t: Transfer) => {
+          clearTimeout(timer);
+          resolve(t);
+        };
+        const timer = setTimeout(() => {
+          waiters.splice(waiters.indexOf(waiter), 1);
+          reject(new Error(`timed out after ${timeoutMs} ms: ${what}`));
+        }, timeoutMs);
+        waiters.push(waiter);
+      });
+    },
+    clear: () => {
+      done.length = 0;
+    },
   };
 }
 
@@ -51,7 +70,7 @@ export async function startTimedSink(): Promise<TimedPeer> {
     sock.on('error', () => {});
   });
   const port = await listen(server);
-  return { port, next: q.next, close: () => new Promise((r) => server.close(() => r())) };
+  return { port, next: q.next, clear: q.clear, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 /**
@@ -92,6 +111,7 @@ export async function startTimedHttp(files: Record<string, Buffer>): Promise<Tim
   return {
     port,
     next: q.next,
+    clear: q.clear,
     get requests() {
       return state.requests;
     },
