@@ -2,9 +2,12 @@
  * The extension's entry point: wiring only. Each piece lives in extension/ui/.
  */
 import * as vscode from 'vscode';
+import * as languageClient from 'vscode-languageclient/node';
 import { registerCommands } from './ui/commands';
 import { UsernetConfigurationProvider } from './ui/configuration-provider';
 import { ConsolePanels } from './ui/console-panel';
+import { ProfileLanguageClient } from './ui/profile-client';
+import { registerProfileCommands } from './ui/profile-commands';
 import { UsernetAdapterFactory } from './ui/debug-adapter-factory';
 import { SessionsTree } from './ui/sessions-tree';
 import { StagesTree } from './ui/stages-tree';
@@ -12,12 +15,15 @@ import { VmStatusBar } from './ui/status-bar';
 import { VmNotifications } from './ui/vm-notifications';
 import { DEBUG_TYPE, VmSessions } from './ui/vm-sessions';
 
+let profileClient: ProfileLanguageClient | undefined;
+
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Usernet', { log: true });
   const vms = new VmSessions(log);
   const consoles = new ConsolePanels(vms, context.extensionUri, log);
   const sessionsTree = new SessionsTree(vms);
   const stagesTree = new StagesTree(vms);
+  profileClient = new ProfileLanguageClient(context.extensionUri, languageClient, log);
 
   context.subscriptions.push(
     log,
@@ -36,8 +42,13 @@ export function activate(context: vscode.ExtensionContext): void {
       provideDebugConfigurations: () => new UsernetConfigurationProvider().provideDebugConfigurations(),
     }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     ...registerCommands({ vms, consoles, sessionsTree, log }),
+    ...registerProfileCommands(log),
+    profileClient,
   );
   log.info('Usernet is active');
 }
 
-export function deactivate(): void {}
+/** VS Code waits for the profile language server to stop. */
+export function deactivate(): Promise<void> | undefined {
+  return profileClient?.stop();
+}

@@ -1,10 +1,13 @@
 /**
  * Launch configurations for `usernet`: the bundled guest needs none at all
- * (F5 in a folder without launch.json boots it), and relative paths in a
- * configuration are taken from the workspace folder.
+ * (F5 in a folder without launch.json boots it, or the `.qemu` profile open
+ * in the editor), and relative paths in a configuration are taken from the
+ * workspace folder.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { engineForLaunch, profileDebugConfiguration } from './profile-commands';
+import { PROFILE_LANGUAGE } from './profile-language';
 import { DEBUG_TYPE } from './vm-sessions';
 
 export const DEFAULT_CONFIGURATION: vscode.DebugConfiguration = {
@@ -22,8 +25,8 @@ export class UsernetConfigurationProvider implements vscode.DebugConfigurationPr
   }
 
   resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration {
-    // No launch.json (or an empty one): boot the bundled guest.
-    if (!config.type && !config.request && !config.name) return { ...DEFAULT_CONFIGURATION };
+    // No launch.json (or an empty one): the profile in the editor, else the bundled guest.
+    if (!config.type && !config.request && !config.name) return profileInEditor() ?? { ...DEFAULT_CONFIGURATION };
     return {
       ...config,
       type: config.type || DEBUG_TYPE,
@@ -42,4 +45,10 @@ export class UsernetConfigurationProvider implements vscode.DebugConfigurationPr
     }
     return resolved;
   }
+}
+
+function profileInEditor(): vscode.DebugConfiguration | undefined {
+  const doc = vscode.window.activeTextEditor?.document;
+  if (doc?.languageId !== PROFILE_LANGUAGE || doc.uri.scheme !== 'file') return undefined;
+  return profileDebugConfiguration(doc.uri, { noDebug: false, engine: engineForLaunch(doc.getText()) });
 }

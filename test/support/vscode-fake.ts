@@ -192,6 +192,33 @@ export class FakeStatusBarItem {
   }
 }
 
+/** An open text document: what the editor holds, saved or not. */
+export class FakeTextDocument {
+  saves = 0;
+  isDirty = false;
+  constructor(readonly uri: Uri, readonly languageId: string, private text = '') {}
+  get fileName(): string {
+    return this.uri.fsPath;
+  }
+  get isUntitled(): boolean {
+    return this.uri.scheme === 'untitled';
+  }
+  getText(): string {
+    return this.text;
+  }
+  /** The user types: the document now differs from the file. */
+  edit(text: string): void {
+    this.text = text;
+    this.isDirty = true;
+  }
+  async save(): Promise<boolean> {
+    if (this.isUntitled) return false;
+    this.saves++;
+    this.isDirty = false;
+    return true;
+  }
+}
+
 type Message = { level: 'error' | 'warning' | 'info'; text: string; items: string[] };
 
 /** The state of the fake and the levers a test pulls. */
@@ -217,6 +244,22 @@ export const fake = {
   started: [] as unknown[],
   stopped: [] as unknown[],
   progress: [] as { title?: string; done: boolean }[],
+  /** Every startDebugging call with all its arguments (`started` keeps the configurations alone). */
+  debugStarts: [] as { folder: unknown; config: unknown; options: unknown }[],
+  /** Documents the editor holds (workspace.textDocuments); openTextDocument(uri) finds them here. */
+  documents: [] as FakeTextDocument[],
+  documentOpened: new EventEmitter<FakeTextDocument>(),
+  activeEditor: undefined as { document: FakeTextDocument } | undefined,
+  /** Settings by full key, e.g. 'usernet.profileEngine'. */
+  settings: new Map<string, unknown>(),
+
+  /** The user opens a document (it fires onDidOpenTextDocument) and, unless told otherwise, shows it. */
+  openDocument(doc: FakeTextDocument, show = true): FakeTextDocument {
+    this.documents.push(doc);
+    this.documentOpened.fire(doc);
+    if (show) this.activeEditor = { document: doc };
+    return doc;
+  },
 
   startSession(session: FakeDebugSession): FakeDebugSession {
     this.activeSession = session;
@@ -233,7 +276,7 @@ export const fake = {
   },
   /** A fresh extension host: no state, and nobody left listening from an earlier test. */
   reset(): void {
-    for (const e of [this.breakpointChanges, this.sessionStarted, this.sessionEnded, this.activeSessionChanged, this.customEvent, this.colorTheme]) e.dispose();
+    for (const e of [this.breakpointChanges, this.sessionStarted, this.sessionEnded, this.activeSessionChanged, this.customEvent, this.colorTheme, this.documentOpened]) e.dispose();
     this.breakpoints = [];
     this.activeSession = undefined;
     this.panels = [];
@@ -248,6 +291,10 @@ export const fake = {
     this.started = [];
     this.stopped = [];
     this.progress = [];
+    this.debugStarts = [];
+    this.documents = [];
+    this.activeEditor = undefined;
+    this.settings.clear();
   },
 };
 
@@ -279,8 +326,9 @@ export const debug = {
   onDidTerminateDebugSession: fake.sessionEnded.event,
   onDidChangeActiveDebugSession: fake.activeSessionChanged.event,
   onDidReceiveDebugSessionCustomEvent: fake.customEvent.event,
-  async startDebugging(folder: unknown, config: unknown): Promise<boolean> {
+  async startDebugging(folder: unknown, config: unknown, options?: unknown): Promise<boolean> {
     fake.started.push(config);
+    fake.debugStarts.push({ folder, config, options });
     return true;
   },
   async stopDebugging(session?: FakeDebugSession): Promise<void> {
@@ -338,6 +386,9 @@ export const window = {
     }
   },
   onDidChangeActiveColorTheme: fake.colorTheme.event,
+  get activeTextEditor(): { document: FakeTextDocument } | undefined {
+    return fake.activeEditor;
+  },
 };
 
 export const commands = {
@@ -368,7 +419,26 @@ export const env = {
 
 export const workspace = {
   workspaceFolders: undefined as { uri: Uri; name: string; index: number }[] | undefined,
-  async openTextDocument(options: { content: string }): Promise<unknown> {
-    return { getText: () => options.content };
+  async openTextDocument(options: { content: string } | Uri): Promise<unknown> {
+    if (!(options instanceof Uri)) return { getText: () => options.content };
+    const doc = fake.documents.find((d) => d.uri.toString() === options.toString());
+    // VS Code's own wording when the file cannot be read.
+    if (!doc) throw new Error(`cannot open ${options.toString()}. Detail: Unable to read file '${options.fsPath}' (Error: Unable to resolve nonexistent file '${options.fsPath}')`);
+    return doc;
+  },
+  get textDocuments(): readonly FakeTextDocument[] {
+    return fake.documents;
+  },
+  onDidOpenTextDocument: fake.documentOpened.event,
+  getWorkspaceFolder(uri: Uri): { uri: Uri; name: string; index: number } | undefined {
+    return workspace.workspaceFolders?.find((f) => uri.scheme === f.uri.scheme && (uri.path + '/').startsWith(f.uri.path.replace(/\/$/, '') + '/'));
+  },
+  getConfiguration(section?: string): { get<T>(key: string, defaultValue?: T): T | undefined } {
+    return {
+      get: <T>(key: string, defaultValue?: T) => {
+        const full = section ? `${section}.${key}` : key;
+        return fake.settings.has(full) ? (fake.settings.get(full) as T) : defaultValue;
+      },
+    };
   },
 };

@@ -34,7 +34,7 @@ after(async () => {
 
 function open(name: string, text: string): string {
   const uri = pathToFileURL(join(dir, name)).href;
-  client.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'qemu-profile', version: version++, text } });
+  client.notify('textDocument/didOpen', { textDocument: { uri, languageId: 'qemu-cmdline', version: version++, text } });
   return uri;
 }
 

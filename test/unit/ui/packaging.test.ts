@@ -18,7 +18,7 @@ test('the .vsix holds dist/ and media/ only (plus the manifest and readme)', () 
   const files = r.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   const outside = files.filter((f) => !/^(dist|media)\//.test(f) && !/^(package\.json|README\.md|LICENSE(\.md|\.txt)?|CHANGELOG\.md)$/.test(f));
   assert.deepEqual(outside, [], 'nothing outside dist/ and media/');
-  for (const f of ['package.json', 'dist/extension.js', 'dist/webview/console.js', 'dist/webview/console.css', 'dist/v86/v86.wasm', 'media/console.css', 'media/icon.png', 'media/guest/bzImage']) {
+  for (const f of ['package.json', 'dist/extension.js', 'dist/profile-server.js', 'dist/webview/console.js', 'dist/webview/console.css', 'dist/v86/v86.wasm', 'media/console.css', 'media/icon.png', 'media/guest/bzImage']) {
     assert.ok(files.includes(f), `${f} is shipped`);
   }
   assert.ok(!files.some((f) => /^(extension|test|scripts|bench|node_modules|webview)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts')));
