@@ -19,25 +19,31 @@ export const mbPerSecond = (t: Transfer) => t.bytes / 1e6 / seconds(t);
 interface Queue {
   /** The next finished transfer; rejects after `timeoutMs` (and stops waiting: a late transfer is kept for the next call). */
   next(timeoutMs?: number, what?: string): Promise<Transfer>;
-  /** Forgets finished transfers nobody asked for (left by a failed figure). */
+  /** Forgets finished transfers nobody asked for and abandons pending waits (both left by a failed figure). */
   clear(): void;
 }
 
 function transferQueue(): Queue & { push(t: Transfer): void } {
   const done: Transfer[] = [];
-  const waiters: Array<(t: Transfer) => void> = [];
+  const waiters: Array<{ resolve: (t: Transfer) => void; reject: (e: Error) => void }> = [];
   return {
     push: (t) => {
       const w = waiters.shift();
-      if (w) w(t);
+      if (w) w.resolve(t);
       else done.push(t);
     },
     next: (timeoutMs = 600_000, what = 'a transfer') => {
       if (done.length) return Promise.resolve(done.shift()!);
       return new Promise((resolve, reject) => {
-        const waiter = (t: Transfer) => {
-          clearTimeout(timer);
-          resolve(t);
+        const waiter = {
+          resolve: (t: Transfer) => {
+            clearTimeout(timer);
+            resolve(t);
+          },
+          reject: (e: Error) => {
+            clearTimeout(timer);
+            reject(e);
+          },
         };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
@@ -48,6 +54,7 @@ function transferQueue(): Queue & { push(t: Transfer): void } {
     },
     clear: () => {
       done.length = 0;
+      for (const w of waiters.splice(0)) w.reject(new Error('abandoned: a new figure started'));
     },
   };
 }
