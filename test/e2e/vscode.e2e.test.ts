@@ -192,16 +192,19 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
   await step(`Variables shows tcp.dstport = ${filePort}`, async () => {
     const vars = await openPane(page, 'Variables');
     await vars.locator('.monaco-list-row', { hasText: 'Packet' }).first().waitFor({ timeout: 20_000 });
-    const tcpRow = vars.locator('.monaco-list-row', { has: page.locator('.name', { hasText: /^tcp$/ }) }).first();
-    if (await tcpRow.count()) {
-      if ((await tcpRow.getAttribute('aria-expanded')) !== 'true') await tcpRow.click();
+    // The TCP layer is a collapsed node "tcp = {srcport=…, dstport=…}": expand it and read its dstport child.
+    const tcpRow = vars.locator('.monaco-list-row', { hasText: /^\s*tcp\b/ }).first();
+    await tcpRow.waitFor({ timeout: 10_000 });
+    if ((await tcpRow.getAttribute('aria-expanded')) !== 'true') {
+      await tcpRow.click();
+      if ((await tcpRow.getAttribute('aria-expanded')) !== 'true') await page.keyboard.press('ArrowRight');
     }
-    const dstport = vars.locator('.monaco-list-row', { hasText: 'tcp.dstport' }).first();
+    const dstport = vars.locator('.monaco-list-row[aria-level="3"]', { hasText: /dstport/ }).first();
     await dstport.waitFor({ timeout: 10_000 }).catch(async () => {
       const shown = await vars.locator('.monaco-list-row').allInnerTexts();
       throw new Error(`no tcp.dstport among the variables; they read:\n  ${shown.join('\n  ')}`);
     });
-    assert.match(await dstport.innerText(), new RegExp(`tcp\\.dstport\\s*[:=]?\\s*${filePort}\\b`));
+    assert.match(await dstport.innerText(), new RegExp(`dstport\\s*[:=]?\\s*${filePort}\\b`));
   }, { soft: true });
 
   await step('remove the breakpoint and continue', async () => {
