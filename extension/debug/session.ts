@@ -34,6 +34,8 @@ export interface UsernetSessionOptions {
 }
 
 export class UsernetDebugSession extends LoggingDebugSession {
+  /** Launched with noDebug ("Run Without Debugging", the profile's Launch lens). */
+  private noDebug = false;
   private readonly runtime: VmRuntime;
   private readonly locations: ProbeLocations;
   private readonly sources: SourceStore;
@@ -131,6 +133,11 @@ export class UsernetDebugSession extends LoggingDebugSession {
   }
 
   protected override launchRequest(response: DebugProtocol.LaunchResponse, args: DebugProtocol.LaunchRequestArguments): void {
+    if (args?.noDebug) {
+      // "Run Without Debugging": the VM never stops, whatever breakpoints exist.
+      this.noDebug = true;
+      this.runtime.setBreakpoints([]);
+    }
     let plan;
     try {
       plan = planLaunch((args ?? {}) as UsernetLaunchArguments);
@@ -189,6 +196,11 @@ export class UsernetDebugSession extends LoggingDebugSession {
   // ---- breakpoints ------------------------------------------------------------
 
   protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): void {
+    if (this.noDebug) {
+      const message = 'the VM was launched without debugging: breakpoints are off';
+      response.body = { breakpoints: (args.breakpoints ?? []).map(() => ({ verified: false, message })) };
+      return this.sendResponse(response);
+    }
     const statuses = this.runtime.setBreakpoints(args.breakpoints ?? []);
     response.body = {
       breakpoints: statuses.map((s) => ({ id: s.id, verified: s.verified, ...(s.message ? { message: s.message } : {}) })),

@@ -149,3 +149,17 @@ test('custom requests are validated and their failures carry the reason; session
   assert.ok(events.some((e) => e.event === 'usernet.serial' && Buffer.from(e.body.data, 'base64').toString() === 'login: '));
   await dc.disconnectRequest({});
 });
+
+test('launched without debugging (noDebug), breakpoints come back unverified and never stop the VM', async () => {
+  const machine = new FakeMachine();
+  const { dc } = connect(fakeFactory(machine));
+  const initialized = dc.waitForEvent('initialized');
+  await dc.initializeRequest({ adapterID: 'usernet', pathFormat: 'path' });
+  await initialized;
+  await dc.launchRequest({ noDebug: true } as DebugProtocol.LaunchRequestArguments);
+  const bps = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'udp_input' }] });
+  assert.equal(bps.body.breakpoints[0].verified, false);
+  assert.match(bps.body.breakpoints[0].message ?? '', /without debugging/);
+  assert.equal(machine.probes.probes.udp_input.armed, false, 'no probe armed');
+  await dc.disconnectRequest({});
+});
