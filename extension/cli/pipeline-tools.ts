@@ -5,13 +5,17 @@
  * once it is up, and closes it on the way out (the capture counts are printed).
  */
 import type { Writable } from 'node:stream';
-import type { EmbeddedMachine } from '../machine/embedded-machine';
-import { BreakpointPrompt } from './break-prompt';
+import { BreakpointPrompt, type PausableVm } from './break-prompt';
 import { checkCaptureFile, startCliCapture, type CliCapture } from './capture';
 import { startControlServer, type ControlServer } from './control-socket';
 import type { PipelinePlan } from './pipeline-options';
 import { LineInput, TerminalInput, type PromptInput } from './prompt-input';
 import { startCliTraces } from './trace';
+
+/** What the tools need of a machine: probes, clock, slirp, pause and resume (both engines have them). */
+export interface PipelineMachine extends PausableVm {
+  readonly paused: boolean;
+}
 
 export interface RunPipelineOptions {
   /** With --exec, quitting at the prompt leaves the command unfinished: exit 1, not 0. */
@@ -44,7 +48,7 @@ export class RunPipeline {
   /** For the serial console: false while stdin belongs to the breakpoint prompt. */
   readonly consoleMayRead = (): boolean => !(this.input?.owns || this.prompt?.active);
 
-  async attach(vm: EmbeddedMachine): Promise<void> {
+  async attach(vm: PipelineMachine): Promise<void> {
     const write = (text: string) => this.stderr.write(text);
     if (this.plan.capture) this.capture = startCliCapture(vm.probes, this.plan.capture);
     if (this.plan.traces.length) this.stopTraces = startCliTraces(vm, this.plan.traces, (line) => write(`${line}\n`));
@@ -76,7 +80,7 @@ export class RunPipeline {
   }
 }
 
-function answer(vm: EmbeddedMachine, request: string): string {
+function answer(vm: PipelineMachine, request: string): string {
   switch (request) {
     case 'info usernet':
       return vm.slirp ? vm.slirp.infoUsernet() : 'error: this VM has no user-mode network (slirp)\n';
