@@ -104,9 +104,10 @@ test('--trace prints a line per matching packet on stderr', { skip, timeout: 120
   const r = await usernet(['run', '-q', '--trace', 'udp_input if udp.dstport == 67', '--exec', 'udhcpc -i eth0 -q -n']);
   assert.equal(r.status, 0, show(r));
   const lines = r.stderr.split('\n').filter((l) => / ms {2}udp_input {2}/.test(l));
-  assert.equal(lines.length, 2, show(r));
+  // DISCOVER then REQUEST (udhcpc may repeat a DISCOVER on a slow machine).
+  assert.ok(lines.length >= 2, show(r));
   assert.match(lines[0]!, /^ +\d+\.\d{3} ms {2}udp_input {2}DHCP DISCOVER$/);
-  assert.match(lines[1]!, /DHCP REQUEST$/);
+  assert.match(lines.at(-1)!, /DHCP REQUEST$/);
   assert.match(r.stdout, /lease of 10\.0\.2\.15 obtained/);
 });
 
@@ -118,7 +119,8 @@ test('--break driven through a pipe: print a field, continue; the end of input l
   assert.match(r.stderr, /Breakpoint 1, udp_input: DHCP DISCOVER\n\(usernet\) print udp\.dstport\nudp\.dstport = 67\n/);
   assert.match(r.stderr, /stage chain: .*qemu_send_packet > net_slirp_receive > slirp_input > ip_input > udp_input/);
   assert.match(r.stderr, /error: unknown field 'udp\.dstprot' \(did you mean 'udp\.dstport'\?\)/);
-  assert.match(r.stderr, /Breakpoint 1, udp_input: DHCP REQUEST\n\(usernet\) \nusernet: no more prompt input: breakpoints deleted, the VM runs on/);
+  assert.match(r.stderr, /Breakpoint 1, udp_input: DHCP (REQUEST|DISCOVER)\n\(usernet\) \nusernet: no more prompt input: breakpoints deleted, the VM runs on/);
+  assert.equal(r.stderr.match(/Breakpoint 1,/g)?.length, 2, 'no stop after the breakpoints were deleted');
   assert.match(r.stdout, /lease of 10\.0\.2\.15 obtained/);
 });
 
