@@ -58,6 +58,9 @@ function section(r: BenchResult, heading: string, about: string): string {
     writeFileSync(join(CHARTS, file), renderChart(c));
     out.push(`![${c.title}](charts/${file})`, '');
   });
+  // Reading of the figures, written by hand beside the results they describe.
+  const findings = join(RESULTS_DIR, `${r.name}.findings.md`);
+  if (existsSync(findings)) out.push('What the figures say:', '', readFileSync(findings, 'utf8').trim(), '');
   if (r.notes.length) {
     out.push('Notes:', '');
     for (const n of r.notes) out.push(`- ${n}`);
