@@ -5,7 +5,7 @@
  *
  *   node --import tsx bench/docs.ts
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { markdownTable, RESULTS_DIR, type BenchResult } from './lib/report';
 import { renderChart } from './lib/svg-chart';
@@ -47,7 +47,7 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
 ];
 
 function section(r: BenchResult, heading: string, about: string): string {
-  const out: string[] = [`## ${heading}`, '', about, '', 'Command (from the repository root):', '', '```sh', r.command, '```', ''];
+  const out: string[] = [`## ${heading}`, '', ...(about ? [about, ''] : []), 'Command (from the repository root):', '', '```sh', r.command, '```', ''];
   out.push(
     `Measured ${r.date.slice(0, 10)} on a shared, noisy ${r.machine.cpus}-core machine (${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; load average ${r.machine.loadAverageAtStart.join(' / ')} at the start). Other work ran at the same time: read ratios between peers measured side by side, not absolute figures.`,
     '',
@@ -84,6 +84,12 @@ function main(): void {
       continue;
     }
     parts.push(section(JSON.parse(readFileSync(file, 'utf8')) as BenchResult, s.heading, s.about));
+  }
+  // Benchmarks added later appear too, under their own title.
+  const known = new Set(SECTIONS.map((s) => `${s.name}.json`));
+  for (const f of readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json') && !known.has(f)).sort()) {
+    const r = JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as BenchResult;
+    parts.push(section(r, r.title, ''));
   }
   writeFileSync(join(DOCS, 'benchmarks.md'), parts.join('\n'));
   process.stdout.write(`wrote docs/benchmarks.md and ${CHARTS.replace(ROOT + '/', '')}/*.svg\n`);
