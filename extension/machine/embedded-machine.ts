@@ -75,10 +75,15 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
   slirp?: Slirp;
   bootInfo: BootInfo = { ms: 0, restored: false };
   private stopped = false;
+  private pausedInput: Uint8Array[] = [];
 
   private constructor(private readonly machine: V86Machine, readonly options: EmbeddedOptions) {
     super();
-    this.serial = new SerialConsole({ send: (b) => machine.sendSerial(b), onByte: (fn) => machine.onSerialByte(fn) });
+    // Input typed while the VM is paused waits here: a stopped UART would lose it.
+    this.serial = new SerialConsole({
+      send: (b) => (this.paused ? this.pausedInput.push(b.slice()) : machine.sendSerial(b)),
+      onByte: (fn) => machine.onSerialByte(fn),
+    });
   }
 
   /** Whether the guest is the bundled one (whose prompt we know, so it can be snapshotted). */
@@ -204,6 +209,9 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
     this.clock.resume();
     this.slirp?.resume();
     await this.machine.run();
+    const input = this.pausedInput;
+    this.pausedInput = [];
+    for (const b of input) this.machine.sendSerial(b);
     this.emit('resumed');
   }
 
