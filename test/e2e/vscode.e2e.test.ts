@@ -151,7 +151,9 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
     await bp.hover();
     await bp.locator('.action-label[aria-label="Edit Condition..."]').click();
     const menuItem = page.locator('.context-view .action-label', { hasText: /^Edit Condition/ }).first();
-    if (await menuItem.isVisible({ timeout: 2_000 }).catch(() => false)) await menuItem.click();
+    // isVisible() does not wait: give the pencil's menu time to open.
+    const menuOpened = await menuItem.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
+    if (menuOpened) await menuItem.click();
     const conditionBox = pane.locator('.monaco-list-row .monaco-inputbox input, .monaco-list-row .monaco-inputbox textarea').first();
     await conditionBox.waitFor({ timeout: 10_000 });
     assert.match((await conditionBox.getAttribute('placeholder')) ?? '', /condition|expression|break/i, 'this box is the condition, not the name');
