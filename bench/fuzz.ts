@@ -12,15 +12,16 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { ProbeHub } from '../extension/pipeline/probe';
-import { DEFAULT_SLIRP_CONFIG, ip4 } from '../extension/slirp/config';
+import { DEFAULT_SLIRP_CONFIG } from '../extension/slirp/config';
 import { FrameMutator } from '../extension/slirp/fuzz/mutator';
 import { Slirp } from '../extension/slirp/slirp';
 import { internetChecksum } from '../extension/slirp/wire/checksum';
 import { Ipv4View } from '../extension/slirp/wire/ipv4';
 import { UdpView } from '../extension/slirp/wire/udp';
 import { containmentProblem } from '../test/support/containment';
-import { arp, checksum, DNS_IP, dnsQuery, eth, GUEST_IP, GUEST_MAC, guestDhcp, guestUdp, HOST_IP, icmpEcho, ipv4, pseudoSum, u16, u32 } from '../test/unit/slirp/helpers/frames';
+import { checksum, eth, GUEST_IP, GUEST_MAC, HOST_IP, ipv4, pseudoSum, u16, u32 } from '../test/unit/slirp/helpers/frames';
 import { ManualClock } from '../test/unit/slirp/helpers/manual-clock';
+import { fuzzSeeds } from '../test/unit/slirp/helpers/fuzz-seeds';
 import { commandLine, machineInfo, progress, publish } from './lib/report';
 import { fmt } from './lib/stats';
 
@@ -42,20 +43,7 @@ function tcpSeg(dport: number, flags: number, seq: number, payload: number[] = [
 /** The unit test's seeds, plus TCP that reaches a live loopback listener (so mutants get past the handshake). */
 function seeds(echoPort: number): Uint8Array[] {
   return [
-    arp(1, GUEST_IP, HOST_IP),
-    arp(2, GUEST_IP, HOST_IP),
-    eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, payload: icmpEcho(1, 2, Array.from({ length: 32 }, (_, i) => i)) })),
-    eth(0x0800, ipv4({ dst: DNS_IP, protocol: 1, payload: icmpEcho(1, 2, []), options: [7, 7, 4, 0, 0, 0, 0, 1] })),
-    eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, id: 3, offset: 0, mf: true, payload: icmpEcho(1, 1, new Array(24).fill(1)) })),
-    eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, id: 3, offset: 32, mf: false, payload: new Array(16).fill(2) })),
-    guestDhcp({ type: 1 }),
-    guestDhcp({ type: 3, requested: GUEST_IP, serverId: HOST_IP, extra: [12, 3, 97, 98, 99, 55, 4, 1, 3, 6, 119] }),
-    guestDhcp({ type: 8, ciaddr: GUEST_IP }),
-    guestDhcp({ type: 7, ciaddr: GUEST_IP }),
-    guestUdp(DNS_IP, 5000, 53, dnsQuery('www.example.test')),
-    guestUdp(DNS_IP, 5001, 53, [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 97, 0xc0, 12, 0, 1, 0, 1]),
-    guestUdp(HOST_IP, 6000, echoPort, [1, 2, 3]),
-    guestUdp(ip4(10, 0, 2, 255), 6000, 9, [1]),
+    ...fuzzSeeds(echoPort),
     tcpSeg(echoPort, 0x02, 1000, [], [2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7]),
     tcpSeg(echoPort, 0x18, 1001, Array.from({ length: 64 }, (_, i) => i)),
     tcpSeg(echoPort, 0x11, 1065),

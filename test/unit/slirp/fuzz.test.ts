@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameMutator, fixChecksums } from '../../../extension/slirp/fuzz/mutator';
-import { ip4 } from '../../../extension/slirp/config';
 import { Ipv4View } from '../../../extension/slirp/wire/ipv4';
 import { UdpView } from '../../../extension/slirp/wire/udp';
 import { internetChecksum } from '../../../extension/slirp/wire/checksum';
-import { arp, DNS_IP, dnsQuery, eth, GUEST_IP, guestDhcp, guestUdp, HOST_IP, icmpEcho, ipv4 } from './helpers/frames';
+import { eth, HOST_IP, ipv4 } from './helpers/frames';
+import { fuzzSeeds } from './helpers/fuzz-seeds';
 import { makeGuest } from './helpers/harness';
 
 const FUZZ_MS = 3000;
@@ -17,23 +17,10 @@ const FUZZ_MS = 3000;
 const MIN_FRAMES = 400;
 const SEED = Number(process.env.USERNET_FUZZ_SEED ?? 0x5eed);
 
-/** Synthesised seeds covering each protocol the stack parses. */
+/** Synthesised seeds covering each protocol the stack parses, and a bare TCP SYN. */
 function seeds(): Uint8Array[] {
   return [
-    arp(1, GUEST_IP, HOST_IP),
-    arp(2, GUEST_IP, HOST_IP),
-    eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, payload: icmpEcho(1, 2, Array.from({ length: 32 }, (_, i) => i)) })),
-    eth(0x0800, ipv4({ dst: DNS_IP, protocol: 1, payload: icmpEcho(1, 2, []), options: [7, 7, 4, 0, 0, 0, 0, 1] })),
-    eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, id: 3, offset: 0, mf: true, payload: icmpEcho(1, 1, new Array(24).fill(1)) })),
-    eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, id: 3, offset: 32, mf: false, payload: new Array(16).fill(2) })),
-    guestDhcp({ type: 1 }),
-    guestDhcp({ type: 3, requested: GUEST_IP, serverId: HOST_IP, extra: [12, 3, 97, 98, 99, 55, 4, 1, 3, 6, 119] }),
-    guestDhcp({ type: 8, ciaddr: GUEST_IP }),
-    guestDhcp({ type: 7, ciaddr: GUEST_IP }),
-    guestUdp(DNS_IP, 5000, 53, dnsQuery('www.example.test')),
-    guestUdp(DNS_IP, 5001, 53, [0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 97, 0xc0, 12, 0, 1, 0, 1]),
-    guestUdp(HOST_IP, 6000, 9, [1, 2, 3]),
-    guestUdp(ip4(10, 0, 2, 255), 6000, 9, [1]),
+    ...fuzzSeeds(),
     eth(0x0800, ipv4({ dst: HOST_IP, protocol: 6, payload: new Array(20).fill(0).map((_, i) => (i === 12 ? 0x50 : i === 13 ? 2 : 0)) })),
   ];
 }
