@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
@@ -22,4 +22,10 @@ test('the .vsix holds dist/ and media/ only (plus the manifest and readme)', () 
     assert.ok(files.includes(f), `${f} is shipped`);
   }
   assert.ok(!files.some((f) => /^(extension|test|scripts|bench|node_modules|webview)\//.test(f) || f.endsWith('.ts') && !f.endsWith('.d.ts')));
+});
+
+test('README.md has no relative links: vsce package refuses them without a repository URL', () => {
+  const readme = readFileSync(join(__dirname, '../../../README.md'), 'utf8');
+  const relative = [...readme.matchAll(/\]\((?!https?:|#|mailto:)([^)]+)\)/g)].map((m) => m[1]);
+  assert.deepEqual(relative, []);
 });
