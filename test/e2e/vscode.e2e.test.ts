@@ -146,15 +146,17 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
     const bp = pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).first();
     await bp.waitFor({ timeout: 10_000 });
     // The row's own pencil, "Edit Condition...": in VS Code 1.100 the context menu's
-    // "Edit Function Condition..." edits the function name instead. For a function
-    // breakpoint the pencil offers a small menu (condition or hit count).
+    // "Edit Function Condition..." edits the function name instead.
     await bp.hover();
     await bp.locator('.action-label[aria-label="Edit Condition..."]').click();
-    const menuItem = page.locator('.context-view .action-label', { hasText: /^Edit Condition/ }).first();
-    // isVisible() does not wait: give the pencil's menu time to open.
-    const menuOpened = await menuItem.waitFor({ state: 'visible', timeout: 3_000 }).then(() => true, () => false);
-    if (menuOpened) await menuItem.click();
     const conditionBox = pane.locator('.monaco-list-row .monaco-inputbox input, .monaco-list-row .monaco-inputbox textarea').first();
+    // For a function breakpoint the pencil opens a small menu (condition or hit count)
+    // with "Edit Condition..." selected; pick it by role, else with Enter.
+    if (!(await conditionBox.waitFor({ timeout: 2_000 }).then(() => true, () => false))) {
+      const menuItem = page.getByRole('menuitem', { name: /Edit Condition/ }).first();
+      if (await menuItem.waitFor({ timeout: 2_000 }).then(() => true, () => false)) await menuItem.click();
+      else await page.keyboard.press('Enter');
+    }
     await conditionBox.waitFor({ timeout: 10_000 });
     assert.match((await conditionBox.getAttribute('placeholder')) ?? '', /condition|expression|break/i, 'this box is the condition, not the name');
     await page.keyboard.type(`tcp.dstport == ${filePort}`);
