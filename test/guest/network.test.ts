@@ -10,7 +10,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import type { EmbeddedMachine } from '../../extension/machine/embedded-machine';
 import { containmentProblem } from '../support/containment';
 import { startGuest, sh } from '../support/guest';
-import { startDnsServer, startTftpServer, testFile, md5 } from '../support/host-servers';
+import { startCollector, startDnsServer, startTftpServer, testFile, md5 } from '../support/host-servers';
 
 const skip = containmentProblem();
 let vm: EmbeddedMachine;
@@ -63,22 +63,12 @@ test('a UDP conversation with a host service through 10.0.2.2 (TFTP) carries the
 });
 
 test('the seed experiment, guest to host: nc 10.0.2.2 PORT reaches a listener on host loopback', { skip }, async () => {
-  const server = createServer();
-  const received = new Promise<string>((resolve) => {
-    server.on('connection', (s) => {
-      let text = '';
-      s.on('data', (d) => (text += d));
-      s.on('end', () => resolve(text));
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
+  const collector = await startCollector();
   try {
-    await sh(vm, `echo hello from the guest | nc 10.0.2.2 ${port}`);
-    assert.equal(await received, 'hello from the guest\n');
+    await sh(vm, `echo hello from the guest | nc 10.0.2.2 ${collector.port}`);
+    assert.equal(await collector.received, 'hello from the guest\n');
   } finally {
-    server.close();
+    await collector.close();
   }
 });
 

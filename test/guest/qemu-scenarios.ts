@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import type { ExecResult } from '../../extension/machine/serial-console';
+import { startCollector } from '../support/host-servers';
 
 export interface GuestShell {
   exec(command: string, timeoutMs?: number): Promise<ExecResult>;
@@ -91,20 +92,10 @@ export async function observeNetwork(vm: GuestShell, ctx: ScenarioContext): Prom
   const nslookup = ns.split('\n').filter((l) => /^(Name|Address)/.test(l.trim()) && !/#53$/.test(l)).map((l) => l.trim().replace(/\s+/g, ' ')).join('; ');
 
   // Guest to host: nc 10.0.2.2 PORT reaches a listener on host loopback.
-  const server = createServer();
-  const received = new Promise<string>((resolve) => {
-    server.on('connection', (s) => {
-      let text = '';
-      s.on('data', (d) => (text += d));
-      s.on('end', () => resolve(text));
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  await sh(vm, `echo hello from the guest | nc 10.0.2.2 ${port}`);
-  const guestToHost = await received;
-  server.close();
+  const collector = await startCollector();
+  await sh(vm, `echo hello from the guest | nc 10.0.2.2 ${collector.port}`);
+  const guestToHost = await collector.received;
+  await collector.close();
 
   // Host to guest: hostfwd into nc -l -p 5555.
   await sh(vm, 'rm -f /tmp/got; (nc -l -p 5555 > /tmp/got &); sleep 1');

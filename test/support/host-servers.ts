@@ -187,3 +187,18 @@ export async function startTftpServer(files: Record<string, Buffer>): Promise<Ru
     close: () => new Promise((r) => sock.close(() => r())),
   };
 }
+
+/** A listener that collects what its first connection sends, until that side ends. */
+export async function startCollector(): Promise<Running & { received: Promise<string> }> {
+  const server = createTcpServer();
+  const received = new Promise<string>((resolve) => {
+    server.once('connection', (s) => {
+      let text = '';
+      s.on('data', (d) => (text += d));
+      s.on('end', () => resolve(text));
+      s.on('error', () => resolve(text));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { port: portOf(server), received, close: () => new Promise((r) => server.close(() => r())) };
+}
