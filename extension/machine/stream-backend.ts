@@ -4,7 +4,8 @@ import { PausableClock, type Clock } from '../pipeline/clock';
 import { ProbeHub } from '../pipeline/probe';
 import type { SlirpConfig } from '../slirp/config';
 import { Slirp } from '../slirp/slirp';
-import { encodeStreamFrame, StreamFrameDecoder, StreamFramingError } from './stream-framing';
+import { StreamFrameBatcher } from './stream-frame-batch';
+import { StreamFrameDecoder, StreamFramingError } from './stream-framing';
 
 /** Bytes queued toward QEMU beyond which frames for the guest are dropped (QEMU is not reading). */
 const MAX_PENDING_TO_QEMU = 4 << 20;
@@ -46,6 +47,17 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
     const clock = opts.clock?.() ?? new PausableClock();
     const probes = opts.probes?.() ?? new ProbeHub();
     let dropped = 0;
+    // A turn's frames leave in one write (several chunks: one writev), not one write each.
+    const batch = new StreamFrameBatcher((chunks) => {
+      if (socket.destroyed) return;
+      if (chunks.length === 1) {
+        socket.write(chunks[0]!);
+        return;
+      }
+      socket.cork();
+      for (const c of chunks) socket.write(c);
+      socket.uncork();
+    });
     const slirp = new Slirp({
       config: opts.config,
       clock,
@@ -53,11 +65,11 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
       log,
       output: (frame) => {
         if (socket.destroyed) return;
-        if (socket.writableLength > MAX_PENDING_TO_QEMU) {
+        if (socket.writableLength + batch.pending > MAX_PENDING_TO_QEMU) {
           if (dropped++ === 0) log('QEMU is not reading its stream: frames for the guest are being dropped');
           return;
         }
-        socket.write(encodeStreamFrame(frame));
+        batch.push(frame);
       },
     });
     const entry = { socket, slirp };
@@ -80,6 +92,7 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
     const end = () => {
       if (ended) return;
       ended = true;
+      batch.discard();
       connections.delete(entry);
       log('QEMU disconnected; its network state is released');
       void slirp.close().then(() => opts.onGuestGone?.(slirp));
