@@ -3,7 +3,7 @@ import { compileFilter, FilterSyntaxError, type CompiledFilter } from './filter'
 import { parseHitCondition, type HitPredicate } from './hit-condition';
 import { compileLogMessage, type LogTemplate } from './logpoint';
 import type { HeldPacket, ProbeHit, ProbeHub } from './probe';
-import { StageChainTracker, upstreamStages, type StageTrail } from './stage-chain';
+import { StageChainTracker, trailStages, upstreamStages, type StageTrail } from './stage-chain';
 import { RX_STAGES, STAGES, TX_STAGES, isStageName, type Direction, type StageName } from './stages';
 import { startTrace, unknownStageMessage } from './trace';
 
@@ -213,9 +213,9 @@ export class BreakpointManager {
     const step = this.stepping;
     if (step && step.direction === trail.direction && (trail === step.trail || step.packetGone)) {
       step.reached = true;
-      return this.requestStop({ reason: 'step', hit, stageChain: [...trail.stages] }, trail);
+      return this.requestStop({ reason: 'step', hit, stageChain: trailStages(trail) }, trail);
     }
-    if (this.pauseRequested) return this.requestStop({ reason: 'pause', hit, stageChain: [...trail.stages] }, trail);
+    if (this.pauseRequested) return this.requestStop({ reason: 'pause', hit, stageChain: trailStages(trail) }, trail);
     const bps = this.byStage.get(stage);
     if (!bps) return;
     let stopAt: Breakpoint | undefined;
@@ -226,7 +226,7 @@ export class BreakpointManager {
       if (bp.log) this.onLog(bp.log(hit), hit);
       else stopAt ??= bp;
     }
-    if (stopAt) return this.requestStop({ reason: 'breakpoint', breakpointId: stopAt.id, hit, stageChain: [...trail.stages] }, trail);
+    if (stopAt) return this.requestStop({ reason: 'breakpoint', breakpointId: stopAt.id, hit, stageChain: trailStages(trail) }, trail);
   }
 
   private requestStop(event: StopEvent, trail: StageTrail): 'hold' {

@@ -63,11 +63,31 @@ export function upstreamStages(stage: StageName): Set<StageName> {
   return out;
 }
 
-/** The stages one packet (and the frames derived from it) has crossed in one direction. */
+/** How many recent frame buffers keep their trail (the net queue rarely holds more). */
+const RECENT_FRAMES = 16;
+
+/** The stages of each direction by position, to turn a trail's bit set back into names. */
+const DIRECTION_STAGES: Readonly<Record<Direction, readonly StageName[]>> = { tx: TX_STAGES, rx: RX_STAGES };
+
+/**
+ * The stages one packet (and the frames derived from it) has crossed in one
+ * direction. A packet only moves forward, so the set of stage positions (one
+ * bit each, fewer than 32 per direction) is the chain in order: recording a
+ * stage is an OR, not an array push.
+ */
 export interface StageTrail {
   readonly direction: Direction;
-  readonly stages: StageName[];
+  /** Bit i: the packet crossed stage i of its direction. */
+  mask: number;
   lastIndex: number;
+}
+
+/** The stages of `trail`, oldest first. Allocates: called only when a stop is shown. */
+export function trailStages(trail: StageTrail): StageName[] {
+  const names = DIRECTION_STAGES[trail.direction];
+  const out: StageName[] = [];
+  for (let i = 0; i < names.length; i++) if (trail.mask & (1 << i)) out.push(names[i]!);
+  return out;
 }
 
 /**
@@ -77,26 +97,79 @@ export interface StageTrail {
  * another, like the segment tcp_output makes from soread's bytes, arrives right
  * after it); anything else starts a new trail. A trail whose stage would go
  * backwards belongs to a new packet (buffers are reused by the NIC).
+ *
+ * This runs at every armed stage for every packet, so the common case (the
+ * same buffer as the direction's last hit, one stage further) looks nothing up
+ * and allocates nothing. The buffers of the last RECENT_FRAMES packets are kept
+ * in a small fixed table (not a WeakMap: its writes cost a GC ephemeron each),
+ * read only for a buffer that comes back after others (a frame the net queue
+ * held); one held for longer continues the direction's latest trail instead.
  */
 export class StageChainTracker {
-  private readonly byFrame = new WeakMap<Uint8Array, StageTrail>();
-  private latest: Partial<Record<Direction, StageTrail>> = {};
+  private readonly recentFrames: Array<Uint8Array | undefined> = new Array<Uint8Array | undefined>(RECENT_FRAMES).fill(undefined);
+  private readonly recentTrails: Array<StageTrail | undefined> = new Array<StageTrail | undefined>(RECENT_FRAMES).fill(undefined);
+  private nextSlot = 0;
+  private latestTx: StageTrail | undefined;
+  private latestRx: StageTrail | undefined;
+  /** The buffer of the direction's latest hit, and the trail it belongs to. */
+  private lastFrameTx: Uint8Array | undefined;
+  private lastFrameRx: Uint8Array | undefined;
 
   note(stage: StageName, hit: ProbeHit): StageTrail {
-    const direction = stageDirection(stage);
-    const index = stageIndex(stage);
-    const hasFrame = hit.frame.length > 0;
-    let trail = hasFrame ? this.byFrame.get(hit.frame) : undefined;
-    if (trail && (trail.direction !== direction || index <= trail.lastIndex)) trail = undefined;
-    if (!trail) {
-      const latest = this.latest[direction];
-      if (latest && index > latest.lastIndex) trail = latest;
+    const direction = STAGE_BY_NAME.get(stage)!.direction;
+    const index = STAGE_INDEX.get(stage)!;
+    const tx = direction === 'tx';
+    const latest = tx ? this.latestTx : this.latestRx;
+    const frame = hit.frame;
+    const hasFrame = frame.length > 0;
+    let trail: StageTrail | undefined;
+    /** The buffer already maps to `trail` in the table. */
+    let mapped = false;
+    if (hasFrame) {
+      if (frame === (tx ? this.lastFrameTx : this.lastFrameRx)) {
+        trail = latest;
+        mapped = true;
+      } else {
+        trail = this.recentTrail(frame);
+      }
+      if (trail && (trail.direction !== direction || index <= trail.lastIndex)) {
+        trail = undefined;
+        mapped = false;
+      }
     }
-    if (!trail) trail = { direction, stages: [], lastIndex: -1 };
-    trail.stages.push(stage);
+    if (!trail && latest && index > latest.lastIndex) trail = latest;
+    if (!trail) trail = { direction, mask: 0, lastIndex: -1 };
+    trail.mask |= 1 << index;
     trail.lastIndex = index;
-    this.latest[direction] = trail;
-    if (hasFrame) this.byFrame.set(hit.frame, trail);
+    if (hasFrame && !mapped) this.remember(frame, trail);
+    // The fast path above trusts that the last buffer belongs to the latest trail.
+    if (tx) {
+      this.latestTx = trail;
+      this.lastFrameTx = hasFrame ? frame : undefined;
+    } else {
+      this.latestRx = trail;
+      this.lastFrameRx = hasFrame ? frame : undefined;
+    }
     return trail;
+  }
+
+  private recentTrail(frame: Uint8Array): StageTrail | undefined {
+    const frames = this.recentFrames;
+    for (let i = 0; i < RECENT_FRAMES; i++) if (frames[i] === frame) return this.recentTrails[i];
+    return undefined;
+  }
+
+  private remember(frame: Uint8Array, trail: StageTrail): void {
+    const frames = this.recentFrames;
+    for (let i = 0; i < RECENT_FRAMES; i++) {
+      if (frames[i] === frame) {
+        this.recentTrails[i] = trail;
+        return;
+      }
+    }
+    const slot = this.nextSlot;
+    frames[slot] = frame;
+    this.recentTrails[slot] = trail;
+    this.nextSlot = (slot + 1) % RECENT_FRAMES;
   }
 }

@@ -1,0 +1,105 @@
+/**
+ * What a breakpoint that never matches costs per packet, measured in process
+ * (no VM, no network): synthetic TCP segments for the guest go through the
+ * probes of the RX chain the way slirp, the net queue and the e1000 fire them
+ * (`if (p.armed) p.fire({ stage, frame }, resume)`), with
+ *
+ *   none   no breakpoint (each probe pays one branch)
+ *   1 bp   one conditional breakpoint on e1000_receive_iov that never holds
+ *          (the manager also arms the stages upstream of it for the stage chain)
+ *   5 bp   five such breakpoints on RX stages
+ *
+ * Deterministic input; each configuration is timed several rounds and the
+ * median is kept. Prints microseconds per packet and the ratio to "none".
+ *
+ *   node --import tsx bench/probe-cost.ts [--packets 200000] [--rounds 5]
+ */
+import { parseArgs } from 'node:util';
+import { BreakpointManager, type BreakpointSpec } from '../extension/pipeline/breakpoints';
+import { ProbeHub, type Probe } from '../extension/pipeline/probe';
+import type { StageName } from '../extension/pipeline/stages';
+
+const { values } = parseArgs({ options: { packets: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } });
+const PACKETS = Number(values.packets);
+const ROUNDS = Number(values.rounds);
+
+const ONE: BreakpointSpec[] = [{ stage: 'e1000_receive_iov', condition: 'tcp.srcport == 1 && ip.src == 10.9.9.9' }];
+const FIVE: BreakpointSpec[] = [
+  ...ONE,
+  { stage: 'qemu_receive_packet', condition: 'ip.src == 10.9.9.9' },
+  { stage: 'tcp_output', condition: 'tcp.dstport == 1' },
+  { stage: 'if_output', condition: 'tcp.flags.syn == 1 && tcp.flags.ack == 0' },
+  { stage: 'net_slirp_send_packet', condition: 'udp.dstport == 1 || arp.opcode == 9' },
+];
+
+/** The stages a downloaded segment crosses after soread, in order. */
+const FRAME_STAGES: readonly StageName[] = ['tcp_output', 'ip_output', 'if_output', 'net_slirp_send_packet', 'qemu_receive_packet', 'e1000_receive_iov', 'set_ics'];
+
+/** A 1514-byte TCP segment 10.0.2.2:80 -> 10.0.2.15:40000 (checksums are not looked at). */
+function segmentTemplate(): Uint8Array {
+  const f = new Uint8Array(1514);
+  const v = new DataView(f.buffer);
+  f.set([0x52, 0x54, 0, 0x12, 0x34, 0x56, 0x52, 0x55, 0x0a, 0, 2, 2], 0);
+  v.setUint16(12, 0x0800);
+  f[14] = 0x45;
+  v.setUint16(16, 1500);
+  f[22] = 64;
+  f[23] = 6;
+  f.set([10, 0, 2, 2, 10, 0, 2, 15], 26);
+  v.setUint16(34, 80);
+  v.setUint16(36, 40000);
+  f[46] = 0x50;
+  f[47] = 0x10;
+  v.setUint16(48, 65535);
+  for (let i = 54; i < f.length; i++) f[i] = i & 0xff;
+  return f;
+}
+
+const template = segmentTemplate();
+const payload = template.subarray(54);
+const EMPTY = new Uint8Array(0);
+let sink = 0;
+
+/** One segment: soread's bytes, then a fresh frame (slirp builds one per segment) through the chain. */
+function onePacket(probes: ProbeHub['probes'], seq: number): void {
+  const so: Probe = probes.soread;
+  if (so.armed) so.fire({ stage: 'soread', frame: EMPTY, payload }, () => {});
+  const frame = template.slice();
+  frame[41] = seq & 0xff;
+  for (const stage of FRAME_STAGES) {
+    const p = probes[stage];
+    if (p.armed && p.fire({ stage, frame }, () => { sink++; })) return;
+  }
+  sink += frame[41]!;
+}
+
+function run(specs: readonly BreakpointSpec[], packets: number): number {
+  const hub = new ProbeHub();
+  const manager = new BreakpointManager(hub);
+  const status = manager.set(specs);
+  if (status.some((s) => !s.verified)) throw new Error(`breakpoint refused: ${JSON.stringify(status)}`);
+  let stops = 0;
+  manager.onStop = () => stops++;
+  const t0 = process.hrtime.bigint();
+  for (let i = 0; i < packets; i++) onePacket(hub.probes, i);
+  const ns = Number(process.hrtime.bigint() - t0);
+  manager.dispose();
+  if (stops) throw new Error('a breakpoint that should never match stopped');
+  return ns / 1000 / packets;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const configs: Array<[string, readonly BreakpointSpec[]]> = [['none', []], ['1 bp', ONE], ['5 bp', FIVE]];
+
+// Warm up every path so the JIT has seen them all before timing.
+for (const [, specs] of configs) run(specs, Math.min(PACKETS, 20000));
+const samples = new Map<string, number[]>(configs.map(([name]) => [name, []]));
+for (let r = 0; r < ROUNDS; r++) for (const [name, specs] of configs) samples.get(name)!.push(run(specs, PACKETS));
+
+const base = median(samples.get('none')!);
+console.log(`probe cost: ${PACKETS} packets x ${ROUNDS} rounds, 8 RX stages, node ${process.version}`);
+for (const [name] of configs) {
+  const us = median(samples.get(name)!);
+  console.log(`${name.padEnd(5)} ${us.toFixed(3).padStart(7)} us/packet  x${(us / base).toFixed(2)}  (+${(us - base).toFixed(3)} us)`);
+}
+if (sink === -1) console.log(sink);
