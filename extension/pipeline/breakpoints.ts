@@ -3,7 +3,7 @@ import { compileFilter, FilterSyntaxError, type CompiledFilter } from './filter'
 import { parseHitCondition, type HitPredicate } from './hit-condition';
 import { compileLogMessage, type LogTemplate } from './logpoint';
 import type { HeldPacket, ProbeHit, ProbeHub } from './probe';
-import { StageChainTracker, trailStages, upstreamStages, type StageTrail } from './stage-chain';
+import { StageChainTracker, stagePosition, trailStages, upstreamStages, type StagePosition, type StageTrail } from './stage-chain';
 import { RX_STAGES, STAGES, TX_STAGES, isStageName, type Direction, type StageName } from './stages';
 import { startTrace, unknownStageMessage } from './trace';
 
@@ -203,13 +203,15 @@ export class BreakpointManager {
       }
     }
     for (const stage of wanted) {
-      if (!this.armed.has(stage)) this.armed.set(stage, this.hub.probes[stage].listen((hit) => this.onHit(stage, hit)));
+      if (this.armed.has(stage)) continue;
+      const position = stagePosition(stage);
+      this.armed.set(stage, this.hub.probes[stage].listen((hit) => this.onHit(stage, position, hit)));
     }
   }
 
-  private onHit(stage: StageName, hit: ProbeHit): 'hold' | void {
+  private onHit(stage: StageName, position: StagePosition, hit: ProbeHit): 'hold' | void {
     this.pendingStop = undefined;
-    const trail = this.chains.note(stage, hit);
+    const trail = this.chains.noteAt(position, hit);
     const step = this.stepping;
     if (step && step.direction === trail.direction && (trail === step.trail || step.packetGone)) {
       step.reached = true;

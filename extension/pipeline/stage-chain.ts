@@ -63,6 +63,16 @@ export function upstreamStages(stage: StageName): Set<StageName> {
   return out;
 }
 
+/** Where a stage sits: its direction and its position in it. */
+export interface StagePosition {
+  readonly direction: Direction;
+  readonly index: number;
+}
+
+export function stagePosition(stage: StageName): StagePosition {
+  return { direction: stageDirection(stage), index: stageIndex(stage) };
+}
+
 /** How many recent frame buffers keep their trail (the net queue rarely holds more). */
 const RECENT_FRAMES = 16;
 
@@ -116,8 +126,12 @@ export class StageChainTracker {
   private lastFrameRx: Uint8Array | undefined;
 
   note(stage: StageName, hit: ProbeHit): StageTrail {
-    const direction = STAGE_BY_NAME.get(stage)!.direction;
-    const index = STAGE_INDEX.get(stage)!;
+    return this.noteAt(stagePosition(stage), hit);
+  }
+
+  /** note() with the stage's position looked up once, when its probe was armed. */
+  noteAt(position: StagePosition, hit: ProbeHit): StageTrail {
+    const { direction, index } = position;
     const tx = direction === 'tx';
     const latest = tx ? this.latestTx : this.latestRx;
     const frame = hit.frame;

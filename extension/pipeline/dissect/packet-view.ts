@@ -45,7 +45,37 @@ export class PacketView {
   /** Where the application bytes end inside the captured frame. */
   appEnd = 0;
 
-  constructor(readonly frame: Uint8Array, readonly hit?: ProbeHit) {}
+  constructor(frame: Uint8Array, hit?: ProbeHit) {
+    this.frame = frame;
+    this.hit = hit;
+  }
+
+  /** The frame looked at; changes only through reset(). */
+  frame: Uint8Array;
+  hit: ProbeHit | undefined;
+
+  /**
+   * Points the view at another frame, forgetting every offset: a filter
+   * tested at every hit keeps one view instead of allocating one per frame.
+   */
+  reset(frame: Uint8Array, hit?: ProbeHit): this {
+    this.frame = frame;
+    this.hit = hit;
+    this.decoded = false;
+    this.vlanOff = -1;
+    this.etherType = -1;
+    this.network = 'none';
+    this.l3Off = -1;
+    this.l3HdrLen = 0;
+    this.l3DeclaredEnd = 0;
+    this.upperProto = -1;
+    this.transport = 'none';
+    this.l4Off = -1;
+    this.app = 'none';
+    this.appOff = -1;
+    this.appEnd = 0;
+    return this;
+  }
 
   /** Decodes layer offsets once; cheap and allocation-free. */
   layers(): this {
@@ -126,11 +156,11 @@ export class PacketView {
 
   private decodeTransport(off: number): void {
     const f = this.frame;
-    const end = this.l3CapturedEnd;
-    const fits = (len: number) => off + len <= end;
+    // Room left for the transport header (no closure: this runs for every filtered frame).
+    const room = this.l3CapturedEnd - off;
     switch (this.upperProto) {
       case IPPROTO_TCP: {
-        if (!fits(20)) return;
+        if (room < 20) return;
         const thl = (u8(f, off + 12) >> 4) * 4;
         if (thl < 20) return;
         this.transport = 'tcp';
@@ -138,18 +168,18 @@ export class PacketView {
         return;
       }
       case IPPROTO_UDP:
-        if (!fits(8)) return;
+        if (room < 8) return;
         this.transport = 'udp';
         this.l4Off = off;
         this.decodeUdpApp(off + 8);
         return;
       case IPPROTO_ICMP:
-        if (this.network !== 'ip' || !fits(4)) return;
+        if (this.network !== 'ip' || room < 4) return;
         this.transport = 'icmp';
         this.l4Off = off;
         return;
       case IPPROTO_ICMPV6:
-        if (this.network !== 'ipv6' || !fits(4)) return;
+        if (this.network !== 'ipv6' || room < 4) return;
         this.transport = 'icmpv6';
         this.l4Off = off;
         return;

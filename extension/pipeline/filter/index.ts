@@ -33,16 +33,25 @@ export interface CompiledFilter {
  * field the packet lacks is false, so `!(ip.addr == X)` also matches non-IP
  * packets while `ip.addr != X` does not.
  */
+const EMPTY_FRAME = new Uint8Array(0);
+
 export function compileFilter(text: string): CompiledFilter {
   const ast = parseFilter(text);
   const compiler = new FilterCompiler();
   const test: Predicate = ast ? compiler.compile(ast) : () => true;
   const fields = [...compiler.fields];
+  // One view per filter, reset at each test: predicates are synchronous and keep nothing of it.
+  const view = new PacketView(new Uint8Array(0));
+  const run = (frame: Uint8Array, hit: ProbeHit | undefined): boolean => {
+    const ok = test(view.reset(frame, hit));
+    view.reset(EMPTY_FRAME);
+    return ok;
+  };
   return {
     text,
     fields,
-    matches: (hit) => test(new PacketView(hit.frame, hit)),
-    matchesFrame: (frame) => test(new PacketView(frame)),
+    matches: (hit) => run(hit.frame, hit),
+    matchesFrame: (frame) => run(frame, undefined),
   };
 }
 
