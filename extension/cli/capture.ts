@@ -1,6 +1,7 @@
-/** `--pcap`: the net-queue capture of `usernet run`, and the counts it prints on exit. */
+/** `--pcap`: the capture of `usernet run` (net queue, or slirp's edge under QEMU), and the counts it prints on exit. */
 import { closeSync, openSync } from 'node:fs';
-import { attachCapture, type CaptureStats } from '../pipeline/pcap';
+import { attachCapture, type CaptureEngine, type CaptureStats } from '../pipeline/pcap';
+import { QemuMachine } from '../machine/qemu-machine';
 import type { ProbeHub } from '../pipeline/probe';
 import type { CapturePlan } from './pipeline-options';
 import { UsageError } from './usage-error';
@@ -25,9 +26,16 @@ export interface CliCapture {
   stop(): Promise<string>;
 }
 
-export function startCliCapture(probes: ProbeHub, plan: CapturePlan): CliCapture {
+/** The engine behind a machine the pipeline tools were given (run.ts hands over the engine object). */
+export function captureEngineOf(machine: object): CaptureEngine {
+  return machine instanceof QemuMachine ? 'qemu' : 'embedded';
+}
+
+/** `engine` says where the frames can be seen: see captureStages. */
+export function startCliCapture(probes: ProbeHub, plan: CapturePlan, engine: CaptureEngine = 'embedded'): CliCapture {
   const capture = attachCapture(probes, {
     file: plan.file,
+    engine,
     ...(plan.filter ? { filter: plan.filter } : {}),
     ...(plan.snaplen ? { snaplen: plan.snaplen } : {}),
   });

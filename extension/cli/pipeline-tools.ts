@@ -6,7 +6,7 @@
  */
 import type { Writable } from 'node:stream';
 import { BreakpointPrompt, type PausableVm } from './break-prompt';
-import { checkCaptureFile, startCliCapture, type CliCapture } from './capture';
+import { captureEngineOf, checkCaptureFile, startCliCapture, type CliCapture } from './capture';
 import { startControlServer, type ControlServer } from './control-socket';
 import type { PipelinePlan } from './pipeline-options';
 import { LineInput, TerminalInput, type PromptInput } from './prompt-input';
@@ -50,7 +50,7 @@ export class RunPipeline {
 
   async attach(vm: PipelineMachine): Promise<void> {
     const write = (text: string) => this.stderr.write(text);
-    if (this.plan.capture) this.capture = startCliCapture(vm.probes, this.plan.capture);
+    if (this.plan.capture) this.capture = startCliCapture(vm.probes, this.plan.capture, captureEngineOf(vm));
     if (this.plan.traces.length) this.stopTraces = startCliTraces(vm, this.plan.traces, (line) => write(`${line}\n`));
     if (this.input) {
       this.prompt = new BreakpointPrompt(vm, this.plan.breaks, { input: this.input, write, onEnd: this.stdin.isTTY ? 'quit' : 'delete' });

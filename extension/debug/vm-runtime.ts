@@ -445,7 +445,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   startCapture(args: { file: string; filter?: string; snaplen?: number }): void {
     const machine = this.needMachine();
     if (this.capture) throw new RuntimeError(`a capture is already running${this.capture.file ? ` (to ${this.capture.file})` : ''}: stop it first`);
-    const capture = attachCapture(machine.probes, { file: args.file, ...(args.filter ? { filter: args.filter } : {}), ...(args.snaplen ? { snaplen: args.snaplen } : {}) });
+    const capture = attachCapture(machine.probes, { file: args.file, engine: this.plan?.engine === 'qemu' ? 'qemu' : 'embedded', ...(args.filter ? { filter: args.filter } : {}), ...(args.snaplen ? { snaplen: args.snaplen } : {}) });
     this.capture = { capture, file: args.file };
   }
 

@@ -2,7 +2,7 @@ import { closeSync, createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { compileFilter, type CompiledFilter } from './filter';
 import type { ProbeHit, ProbeHub } from './probe';
-import type { StageName } from './stages';
+import { STAGES, type StageName } from './stages';
 
 /**
  * Classic libpcap files (what tcpdump -w writes): a 24-byte header, then per
@@ -106,11 +106,27 @@ export interface CaptureOptions {
   /** Capture filter in the display-filter language. */
   readonly filter?: string;
   readonly snaplen?: number;
-  /** The stages to capture at; the net queue in both directions by default. */
+  /** The stages to capture at; by default those captureStages(engine) names. */
   readonly stages?: readonly StageName[];
+  /** Which engine fires the probes: under QEMU the net queue is not ours. Embedded by default. */
+  readonly engine?: CaptureEngine;
   readonly maxBuffered?: number;
   /** Timestamp source in microseconds since the epoch. */
   readonly now?: () => number;
+}
+
+export type CaptureEngine = 'embedded' | 'qemu';
+
+/**
+ * Where a capture listens by default: the net queue between NIC and backend,
+ * as QEMU's -object filter-dump does. Under the QEMU engine the NIC and the
+ * queue are QEMU's and their probes never fire, so the capture moves to the
+ * edge of our slirp on the same path (net_slirp_receive, net_slirp_send_packet):
+ * the same frames, one step further in.
+ */
+export function captureStages(engine: CaptureEngine = 'embedded'): readonly StageName[] {
+  const owner = engine === 'qemu' ? 'slirp' : 'netqueue';
+  return STAGES.filter((s) => s.layer === 'queue' && s.owner === owner).map((s) => s.name);
 }
 
 export interface Capture {
@@ -153,7 +169,7 @@ export function attachCapture(hub: ProbeHub, options: CaptureOptions): Capture {
     }
     writer.write(hit.frame, now());
   };
-  const stages = options.stages ?? (['qemu_send_packet', 'qemu_receive_packet'] as const);
+  const stages = options.stages ?? captureStages(options.engine);
   const unlisten = stages.map((s) => hub.probes[s].listen(onFrame));
   let stopped: Promise<CaptureStats> | undefined;
   return {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { FilterSyntaxError } from '../../../extension/pipeline/filter';
-import { attachCapture, PcapWriter } from '../../../extension/pipeline/pcap';
+import { attachCapture, captureStages, PcapWriter } from '../../../extension/pipeline/pcap';
 import { ProbeHub } from '../../../extension/pipeline/probe';
 import * as P from './packets';
 
@@ -133,5 +133,28 @@ test('stop() can be called twice and returns the same stats', async () => {
   const b = await cap.stop();
   assert.equal(a, b);
   assert.equal(a.captured, 1);
+  f.done();
+});
+
+test('the default capture stages: the net queue, or slirp\'s edge when the engine is QEMU', () => {
+  assert.deepEqual(captureStages(), ['qemu_send_packet', 'qemu_receive_packet']);
+  assert.deepEqual(captureStages('embedded'), ['qemu_send_packet', 'qemu_receive_packet']);
+  // QEMU owns the NIC and the net queue: only our slirp's probes fire.
+  assert.deepEqual(captureStages('qemu'), ['net_slirp_receive', 'net_slirp_send_packet']);
+});
+
+test('under the QEMU engine the capture records the frames crossing net_slirp_receive and net_slirp_send_packet', async () => {
+  const hub = new ProbeHub();
+  const f = tempFile('qemu.pcap');
+  const cap = attachCapture(hub, { file: f.path, engine: 'qemu' });
+  assert.ok(hub.probes.net_slirp_receive.armed && hub.probes.net_slirp_send_packet.armed);
+  assert.ok(!hub.probes.qemu_send_packet.armed && !hub.probes.qemu_receive_packet.armed);
+  hub.probes.net_slirp_receive.fire({ stage: 'net_slirp_receive', frame: P.syn });
+  hub.probes.slirp_input.fire({ stage: 'slirp_input', frame: P.syn }); // the same frame further in: not captured twice
+  hub.probes.net_slirp_send_packet.fire({ stage: 'net_slirp_send_packet', frame: P.synAck });
+  const stats = await cap.stop();
+  assert.ok(!hub.probes.net_slirp_receive.armed && !hub.probes.net_slirp_send_packet.armed);
+  assert.equal(stats.captured, 2);
+  assert.deepEqual(readPcap(readFileSync(f.path)).records.map((r) => r.data), [Buffer.from(P.syn), Buffer.from(P.synAck)]);
   f.done();
 });
