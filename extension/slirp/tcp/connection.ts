@@ -13,6 +13,9 @@ import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from './seq';
 import { abortStream, fdOf, type HostStream } from './host-stream';
 import { ConnectionTimer } from './timer';
 
+/** The largest window TCP can express (65535 << 14): more congestion window than that is never usable. */
+const MAX_CWND = 65535 * 2 ** 14;
+
 /** State names as `info usernet` prints them. */
 export type TcpState =
   | 'SYN_SENT'
@@ -616,9 +619,11 @@ export class TcpConnection implements NatSession {
         this.retransmitAt(ack);
       }
     } else if (this.cwnd < this.ssthresh) {
-      this.cwnd += Math.min(acked, this.mss);
+      // Byte counting (RFC 3465, as Linux does): a guest acks every few dozen segments at
+      // once, and one MSS per ACK left the window opening linearly, each round trip a stall.
+      this.cwnd = Math.min(this.cwnd + acked, MAX_CWND);
     } else {
-      this.cwnd += Math.max(1, Math.floor((this.mss * this.mss) / this.cwnd));
+      this.cwnd = Math.min(this.cwnd + Math.max(1, Math.floor((this.mss * Math.min(acked, this.cwnd)) / this.cwnd)), MAX_CWND);
     }
     this.dupAcks = 0;
     this.sndUna = ack;
