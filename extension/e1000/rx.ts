@@ -1,10 +1,6 @@
-import type { NicBus } from './bus';
-import type { ProbeHub } from '../pipeline/probe';
-import type { E1000Counters } from './counters';
-import type { DelayedCause, InterruptController } from './interrupts';
+import type { DelayedCause } from './interrupts';
 import { DELAY_UNIT_MS } from './interrupts';
-import type { Refusals } from './refusals';
-import type { Statistics } from './stats';
+import type { EngineDeps } from './engine-deps';
 import { RingRegisters, readAddress64 } from './ring';
 import { acceptFrame, isVlanTagged } from './filter';
 import { ethernetCrc } from './checksum';
@@ -23,14 +19,7 @@ export function rxBufferSize(rctl: number): number {
   return 2048 >>> bsize;
 }
 
-export interface RxDeps {
-  readonly regs: Uint32Array;
-  readonly bus: NicBus;
-  readonly probes: ProbeHub;
-  readonly refusals: Refusals;
-  readonly stats: Statistics;
-  readonly counters: E1000Counters;
-  readonly interrupts: InterruptController;
+export interface RxDeps extends EngineDeps {
   readonly rxDelay: DelayedCause;
   readonly linkUp: () => boolean;
 }

@@ -1,10 +1,7 @@
-import type { NicBus } from './bus';
-import type { ProbeHub, DescriptorInfo } from '../pipeline/probe';
-import type { E1000Counters } from './counters';
-import type { DelayedCause, InterruptController } from './interrupts';
+import type { DescriptorInfo } from '../pipeline/probe';
+import type { DelayedCause } from './interrupts';
 import { DELAY_UNIT_MS } from './interrupts';
-import type { Refusals } from './refusals';
-import type { Statistics } from './stats';
+import type { EngineDeps } from './engine-deps';
 import { RingRegisters, readAddress64 } from './ring';
 import { applyChecksums, emptyContext, insertChecksum, insertVlanTag, readContext, segmentTso, type TxContext } from './offload';
 import { CTRL, DESC_SIZE, ICR, REG, STAT, TCTL, TUCMD, TXD_CMD, TXD_DTYP, TXD_STA_DD } from './registers';
@@ -41,14 +38,7 @@ export interface TxState {
   pendingEop: Omit<PendingEop, 'info'> | null;
 }
 
-export interface TxDeps {
-  readonly regs: Uint32Array;
-  readonly bus: NicBus;
-  readonly probes: ProbeHub;
-  readonly refusals: Refusals;
-  readonly stats: Statistics;
-  readonly counters: E1000Counters;
-  readonly interrupts: InterruptController;
+export interface TxDeps extends EngineDeps {
   readonly txDelay: DelayedCause;
   /** Puts a finished frame on the wire (or the PHY loopback). */
   readonly output: (frame: Uint8Array) => void;

@@ -99,6 +99,15 @@ export interface Bench {
   drv: Driver;
 }
 
+/** A bench whose driver has reset the NIC and set up 8-descriptor TX and RX rings. */
+export function readyBench(): Bench {
+  const b = bench();
+  b.drv.reset();
+  b.drv.setupTx(8);
+  b.drv.setupRx(8);
+  return b;
+}
+
 export function bench(opts: { ramSize?: number } = {}): Bench {
   const bus = new FakeBus(opts.ramSize);
   const clock = new FakeClock();

@@ -1,19 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bench, CMD, contextDesc, dataDesc, legacyDesc, MAC, R, ICR_BITS } from './harness';
+import { readyBench, CMD, contextDesc, dataDesc, legacyDesc, MAC, R, ICR_BITS } from './harness';
 import { ethFrame, ipv4Frame, pattern } from './packets';
 import type { ProbeHit } from '../../../extension/pipeline/probe';
 
-function ready() {
-  const b = bench();
-  b.drv.reset();
-  b.drv.setupTx(8);
-  b.drv.setupRx(8);
-  return b;
-}
-
 test('e1000_mmio_write fires for every register write with offset and value', () => {
-  const { drv, probes } = ready();
+  const { drv, probes } = readyBench();
   const hits: ProbeHit[] = [];
   probes.probes.e1000_mmio_write.listen((h) => void hits.push(h));
   drv.w(R.IMS, 0x9d);
@@ -26,7 +18,7 @@ test('e1000_mmio_write fires for every register write with offset and value', ()
 });
 
 test('TX probes: start_xmit, process_tx_desc with decoded fields, e1000_send_packet with the final frame', () => {
-  const { drv, probes, sent } = ready();
+  const { drv, probes, sent } = readyBench();
   const log: string[] = [];
   const descs: ProbeHit[] = [];
   const out: ProbeHit[] = [];
@@ -55,7 +47,7 @@ test('TX probes: start_xmit, process_tx_desc with decoded fields, e1000_send_pac
 });
 
 test('a packet held at e1000_send_packet resumes to completion, and the ring walk with it', () => {
-  const { drv, probes, sent } = ready();
+  const { drv, probes, sent } = readyBench();
   let holdNext = true;
   probes.probes.e1000_send_packet.listen(() => {
     if (holdNext) {
@@ -81,7 +73,7 @@ test('a packet held at e1000_send_packet resumes to completion, and the ring wal
 });
 
 test('a TSO packet held at its second segment resumes with the rest', () => {
-  const { drv, probes, sent } = ready();
+  const { drv, probes, sent } = readyBench();
   let n = 0;
   probes.probes.e1000_send_packet.listen(() => (++n === 2 ? 'hold' : undefined));
   const payload = pattern(3000);
@@ -96,7 +88,7 @@ test('a TSO packet held at its second segment resumes with the rest', () => {
 });
 
 test('held at process_tx_desc and at start_xmit: resume carries on from the same descriptor', () => {
-  const { drv, probes, sent } = ready();
+  const { drv, probes, sent } = readyBench();
   let holds = 0;
   const stopDesc = probes.probes.process_tx_desc.listen((h) => (h.descriptor?.index === 1 && holds++ === 0 ? 'hold' : undefined));
   const frames = [0, 1].map((i) => ethFrame([1, 2, 3, 4, 5, 6], 70, 0x0800, i));
@@ -119,7 +111,7 @@ test('held at process_tx_desc and at start_xmit: resume carries on from the same
 });
 
 test('a TDT write held at e1000_mmio_write is applied; the ring walk waits for resume', () => {
-  const { drv, probes, sent } = ready();
+  const { drv, probes, sent } = readyBench();
   const stop = probes.probes.e1000_mmio_write.listen((h) => (h.register?.offset === R.TDT ? 'hold' : undefined));
   const f = ethFrame([1, 2, 3, 4, 5, 6], 70);
   drv.putTxDesc(0, legacyDesc(drv.putTxBuf(0, f), f.length, CMD.EOP));
@@ -132,7 +124,7 @@ test('a TDT write held at e1000_mmio_write is applied; the ring walk waits for r
 });
 
 test('e1000_receive_iov: a held frame is accepted and written on resume, even if the caller reuses its buffer', () => {
-  const { drv, probes, nic } = ready();
+  const { drv, probes, nic } = readyBench();
   const seen: number[] = [];
   const stop = probes.probes.e1000_receive_iov.listen((h) => {
     seen.push(h.frame.length);
@@ -151,7 +143,7 @@ test('e1000_receive_iov: a held frame is accepted and written on resume, even if
 });
 
 test('set_ics fires with the cause bits; holding it delays the interrupt until resume', () => {
-  const { drv, probes, bus, nic } = ready();
+  const { drv, probes, bus, nic } = readyBench();
   drv.w(R.IMS, ICR_BITS.RXT0);
   const causes: number[] = [];
   const stop = probes.probes.set_ics.listen((h) => {
@@ -169,7 +161,7 @@ test('set_ics fires with the cause bits; holding it delays the interrupt until r
 });
 
 test('a reset while a packet is held drops the held work', () => {
-  const { drv, probes, sent } = ready();
+  const { drv, probes, sent } = readyBench();
   probes.probes.e1000_send_packet.listen(() => 'hold');
   const f = ethFrame([1, 2, 3, 4, 5, 6], 70);
   drv.putTxDesc(0, legacyDesc(drv.putTxBuf(0, f), f.length, CMD.EOP));

@@ -1,18 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bench, CMD, contextDesc, dataDesc, legacyDesc, MAC, R, TX_RING } from './harness';
+import { readyBench, CMD, contextDesc, dataDesc, legacyDesc, MAC, R, TX_RING } from './harness';
 import { ethFrame } from './packets';
 
-function ready() {
-  const b = bench();
-  b.drv.reset();
-  b.drv.setupTx(8);
-  b.drv.setupRx(8);
-  return b;
-}
-
 test('TX descriptor with length 0 is counted; the rest of the packet still goes', () => {
-  const { drv, sent, nic } = ready();
+  const { drv, sent, nic } = readyBench();
   const f = ethFrame([1, 2, 3, 4, 5, 6], 64);
   drv.putTxDesc(0, legacyDesc(drv.putTxBuf(0, f), 0, 0));
   drv.putTxDesc(1, legacyDesc(drv.putTxBuf(1, f), f.length, CMD.EOP | CMD.RS));
@@ -23,7 +15,7 @@ test('TX descriptor with length 0 is counted; the rest of the packet still goes'
 });
 
 test('DMA outside guest RAM: TX buffer, TX ring, RX buffer, RX ring', () => {
-  const { drv, sent, nic } = ready();
+  const { drv, sent, nic } = readyBench();
   drv.putTxDesc(0, legacyDesc(0x7fff0000, 100, CMD.EOP | CMD.RS));
   drv.bumpTdt(1);
   assert.equal(sent.length, 0);
@@ -48,7 +40,7 @@ test('DMA outside guest RAM: TX buffer, TX ring, RX buffer, RX ring', () => {
 });
 
 test('ring lengths not a multiple of 128: low bits ignored, counted', () => {
-  const { drv, nic } = ready();
+  const { drv, nic } = readyBench();
   drv.w(R.TDLEN, 8 * 16 + 5);
   assert.equal(drv.r(R.TDLEN), 128);
   drv.w(R.RDLEN, 100);
@@ -57,7 +49,7 @@ test('ring lengths not a multiple of 128: low bits ignored, counted', () => {
 });
 
 test('TDT/RDT/TDH beyond the ring are refused and nothing is walked', () => {
-  const { drv, nic, sent } = ready();
+  const { drv, nic, sent } = readyBench();
   drv.w(R.TDT, 9);
   assert.equal(drv.r(R.TDT), 0);
   assert.equal(sent.length, 0);
@@ -80,7 +72,7 @@ test('TDT/RDT/TDH beyond the ring are refused and nothing is walked', () => {
 });
 
 test('reserved bits and reserved descriptor types are counted', () => {
-  const { drv, nic, sent } = ready();
+  const { drv, nic, sent } = readyBench();
   drv.w(R.ITR, 0x12340010);
   assert.equal(drv.r(R.ITR), 0x10);
   drv.w(R.RDT, 0x10003);
@@ -97,7 +89,7 @@ test('reserved bits and reserved descriptor types are counted', () => {
 });
 
 test('writes to read-only and unknown registers are counted and have no effect', () => {
-  const { drv, nic } = ready();
+  const { drv, nic } = readyBench();
   const st = drv.r(R.STATUS);
   drv.w(R.STATUS, 0);
   assert.equal(drv.r(R.STATUS), st);
@@ -112,7 +104,7 @@ test('writes to read-only and unknown registers are counted and have no effect',
 });
 
 test('a TX packet over 64 KiB without TSO is dropped; so is TSO with MSS 0', () => {
-  const { drv, nic, sent } = ready();
+  const { drv, nic, sent } = readyBench();
   // Nine 8 KiB descriptors of one packet (73 KiB).
   drv.setupTx(16);
   for (let i = 0; i < 9; i++) drv.putTxDesc(i, legacyDesc(0x80000, 0x2000, i === 8 ? CMD.EOP | CMD.RS : 0));
@@ -133,7 +125,7 @@ test('a TX packet over 64 KiB without TSO is dropped; so is TSO with MSS 0', () 
 });
 
 test('garbage descriptors and register writes never throw and never hang', () => {
-  const { drv, nic, bus } = ready();
+  const { drv, nic, bus } = readyBench();
   let seed = 12345;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 8);
   const offsets = [R.TDT, R.TDH, R.TDLEN, R.RDT, R.RDH, R.RDLEN, R.RCTL, R.TCTL, R.CTRL, R.ICS, R.IMS, R.EECD, R.MDIC, R.ITR, R.RDTR];
