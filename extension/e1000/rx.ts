@@ -54,18 +54,22 @@ export class RxEngine {
     return free * (rxBufferSize(rctl) || 2048) >= Math.max(frameLength, MIN_FRAME) + 4;
   }
 
+  /**
+   * e1000_receive_iov. The frame becomes the NIC's: a probe may hold it (and
+   * the debugger show it) until the VM resumes, so the caller hands over a
+   * buffer it will not write again, as the net queue does (NetQueue.toNic).
+   * Nothing is copied, armed probe or not.
+   */
   receive(frame: Uint8Array): boolean {
     const p = this.d.probes.probes.e1000_receive_iov;
     if (p.armed) {
-      // The caller may reuse its buffer while we hold the frame.
-      const hit = { stage: p.stage, frame: frame.slice() };
+      const hit = { stage: p.stage, frame };
       const epoch = this.epoch;
       const resume = (): void => {
         p.fire(hit);
-        if (epoch === this.epoch) this.deliver(hit.frame);
+        if (epoch === this.epoch) this.deliver(frame);
       };
       if (p.fire(hit, resume)) return true;
-      return this.deliver(hit.frame);
     }
     return this.deliver(frame);
   }

@@ -58,6 +58,11 @@ export class NetQueue {
    * A frame for the guest. Delivery is deferred to the next turn of the event
    * loop: a backend answering synchronously (an ARP reply) must not re-enter
    * the NIC while it is still inside the guest's register write.
+   *
+   * The frame is handed over, not lent: it waits here, then the NIC keeps it
+   * (a held packet is shown as it is, without a copy) for as long as it likes.
+   * A backend gives a fresh buffer for every frame (slirp's allocateFrame, the
+   * stream backend's frames) and never writes one it has passed on.
    */
   toNic(frame: Uint8Array): void {
     if (this.pendingToNic.length >= MAX_PENDING_TO_NIC) {
