@@ -68,7 +68,7 @@ function arm(vm: EmbeddedMachine, config: Config, dir: string): () => Promise<vo
     const capture = startCliCapture(vm.probes, { file: join(dir, 'bench.pcap') });
     return async () => void (await capture.stop());
   }
-  const manager = new BreakpointManager(vm.probes, { clock: vm.clock });
+  const manager = new BreakpointManager(vm.probes, { clock: vm.clock, engine: 'embedded' });
   let stops = 0;
   manager.onStop = () => {
     stops++;

@@ -9,6 +9,7 @@ import { BreakpointManager, type StopEvent } from '../pipeline/breakpoints';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
 import { runPromptCommand, stopHeadline, type BreakpointRow } from './break-commands';
+import { captureEngineOf } from './capture';
 import type { BreakPlan } from './pipeline-options';
 import type { PromptInput } from './prompt-input';
 
@@ -44,7 +45,7 @@ export class BreakpointPrompt {
 
   constructor(private readonly vm: PausableVm, breaks: readonly BreakPlan[], private readonly options: BreakpointPromptOptions) {
     this.quitRequested = new Promise((resolve) => (this.resolveQuit = resolve));
-    this.manager = new BreakpointManager(vm.probes, { clock: vm.clock });
+    this.manager = new BreakpointManager(vm.probes, { clock: vm.clock, engine: captureEngineOf(vm) });
     const statuses = this.manager.set(breaks.map((b) => ({ stage: b.stage, ...(b.condition ? { condition: b.condition } : {}) })));
     const bad = statuses.find((s) => !s.verified);
     // The options were checked before boot; this only guards against the two drifting apart.

@@ -3,7 +3,8 @@ import { compileFilter, FilterSyntaxError, type CompiledFilter } from './filter'
 import { parseHitCondition, type HitPredicate } from './hit-condition';
 import { compileLogMessage, type LogTemplate } from './logpoint';
 import type { HeldPacket, ProbeHit, ProbeHub } from './probe';
-import { StageChainTracker, stagePosition, trailStages, upstreamStages, type StagePosition, type StageTrail } from './stage-chain';
+import { StageChainTracker, stagePosition, trailStages, type StagePosition, type StageTrail } from './stage-chain';
+import { stagePath, type StagePathOptions } from './stage-path';
 import { RX_STAGES, STAGES, TX_STAGES, isStageName, type Direction, type StageName } from './stages';
 import { startTrace, unknownStageMessage } from './trace';
 
@@ -30,7 +31,7 @@ export interface StopEvent {
   /** Set when reason is 'breakpoint'. */
   readonly breakpointId?: number;
   readonly hit: ProbeHit;
-  /** Stages this packet crossed in its direction, oldest first; the stopping stage is last. */
+  /** Stages this packet crossed in its direction under the engine, oldest first; the stopping stage is last. */
   readonly stageChain: readonly StageName[];
 }
 
@@ -52,21 +53,21 @@ interface PendingStep {
   reached: boolean;
 }
 
-/** The register stages fire for every MMIO access: followed for call stacks only when asked. */
-const REGISTER_STAGES: ReadonlySet<StageName> = new Set(['address_space_rw', 'e1000_mmio_write']);
-
-export interface BreakpointManagerOptions {
-  /** Follow packets through the stages upstream of breakpoints for the call stack (default true). */
-  readonly trackStageChains?: boolean;
+/**
+ * `engine` says which stages can appear in a stop's chain (under QEMU its NIC
+ * and net queue never see our packets); `network` which address is the DNS.
+ */
+export interface BreakpointManagerOptions extends StagePathOptions {
   /** Time base of trace lines (the VM clock, frozen while paused). */
   readonly clock?: Clock;
 }
 
 /**
  * GDB-style breakpoints on pipeline stages. Only stages that need it are
- * armed: those with breakpoints, the stages upstream of them (to build the
- * call stack), every stage while a step or pause is pending. A disabled probe
- * keeps costing one branch.
+ * armed: those with breakpoints, and every stage of a direction while a step
+ * is pending (every stage while a pause is). A disabled probe keeps costing
+ * one branch. A stop's stage chain is derived from the stop (stagePath), not
+ * recorded upstream: a breakpoint that never matches costs only its own stage.
  */
 export class BreakpointManager {
   onStop: (event: StopEvent) => void = () => {};
@@ -80,13 +81,12 @@ export class BreakpointManager {
   private pauseRequested = false;
   private stepping: PendingStep | undefined;
   /** What the last listener call asked to stop, until the hub confirms the hold. */
-  private pendingStop: { event: StopEvent; trail: StageTrail } | undefined;
+  private pendingStop: StopEvent | undefined;
+  /** The stop being shown; its trail lets a step follow the held packet. */
   private stop: { event: StopEvent; trail: StageTrail } | undefined;
   private readonly unobserve: () => void;
-  private readonly trackChains: boolean;
 
   constructor(private readonly hub: ProbeHub, private readonly options: BreakpointManagerOptions = {}) {
-    this.trackChains = options.trackStageChains ?? true;
     this.unobserve = hub.observeHolds((held) => this.held(held));
   }
 
@@ -188,11 +188,6 @@ export class BreakpointManager {
   private rearm(): void {
     const wanted = new Set<StageName>();
     for (const bp of this.breakpoints) wanted.add(bp.stage);
-    if (this.trackChains) {
-      for (const bp of this.breakpoints) {
-        for (const s of upstreamStages(bp.stage)) if (!REGISTER_STAGES.has(s)) wanted.add(s);
-      }
-    }
     if (this.stop) wanted.add(this.stop.event.hit.stage);
     if (this.pauseRequested) for (const s of STAGES) wanted.add(s.name);
     if (this.stepping) for (const s of this.stepping.direction === 'tx' ? TX_STAGES : RX_STAGES) wanted.add(s);
@@ -211,13 +206,17 @@ export class BreakpointManager {
 
   private onHit(stage: StageName, position: StagePosition, hit: ProbeHit): 'hold' | void {
     this.pendingStop = undefined;
-    const trail = this.chains.noteAt(position, hit);
     const step = this.stepping;
-    if (step && step.direction === trail.direction && (trail === step.trail || step.packetGone)) {
-      step.reached = true;
-      return this.requestStop({ reason: 'step', hit, stageChain: trailStages(trail) }, trail);
+    // Only a step follows packets: it needs to know the held one when it comes by again.
+    if (step && step.direction === position.direction) {
+      const trail = this.chains.noteAt(position, hit);
+      if (trail === step.trail) {
+        step.reached = true;
+        return this.requestStop({ reason: 'step', hit, stageChain: trailStages(trail) });
+      }
+      if (step.packetGone) return this.requestStop({ reason: 'step', hit, stageChain: this.pathTo(stage, hit) });
     }
-    if (this.pauseRequested) return this.requestStop({ reason: 'pause', hit, stageChain: trailStages(trail) }, trail);
+    if (this.pauseRequested) return this.requestStop({ reason: 'pause', hit, stageChain: this.pathTo(stage, hit) });
     const bps = this.byStage.get(stage);
     if (!bps) return;
     let stopAt: Breakpoint | undefined;
@@ -228,24 +227,29 @@ export class BreakpointManager {
       if (bp.log) this.onLog(bp.log(hit), hit);
       else stopAt ??= bp;
     }
-    if (stopAt) return this.requestStop({ reason: 'breakpoint', breakpointId: stopAt.id, hit, stageChain: trailStages(trail) }, trail);
+    if (stopAt) return this.requestStop({ reason: 'breakpoint', breakpointId: stopAt.id, hit, stageChain: this.pathTo(stage, hit) });
   }
 
-  private requestStop(event: StopEvent, trail: StageTrail): 'hold' {
-    this.pendingStop = { event, trail };
+  private pathTo(stage: StageName, hit: ProbeHit): StageName[] {
+    return stagePath(stage, hit, this.options);
+  }
+
+  private requestStop(event: StopEvent): 'hold' {
+    this.pendingStop = event;
     return 'hold';
   }
 
   /** The hub held a packet: if we asked for it, this is a stop. */
   private held(held: HeldPacket): void {
-    const pending = this.pendingStop;
-    if (!pending || pending.event.hit !== held.hit) return;
+    const event = this.pendingStop;
+    if (!event || event.hit !== held.hit) return;
     this.pendingStop = undefined;
-    this.stop = pending;
-    if (pending.event.reason === 'pause') this.pauseRequested = false;
-    if (pending.event.reason === 'step') this.stepping = undefined;
+    // A step from here follows the held frame (released, the same buffer) and the frames made from it.
+    this.stop = { event, trail: this.chains.seed(event.stageChain, event.hit) };
+    if (event.reason === 'pause') this.pauseRequested = false;
+    if (event.reason === 'step') this.stepping = undefined;
     // A pending step/pause armed every stage; go back to the breakpoints' set.
     this.rearm();
-    this.onStop(pending.event);
+    this.onStop(event);
   }
 }

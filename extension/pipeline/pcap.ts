@@ -2,7 +2,7 @@ import { closeSync, createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { compileFilter, type CompiledFilter } from './filter';
 import type { ProbeHit, ProbeHub } from './probe';
-import { STAGES, type StageName } from './stages';
+import { STAGES, type PipelineEngine, type StageName } from './stages';
 
 /**
  * Classic libpcap files (what tcpdump -w writes): a 24-byte header, then per
@@ -115,7 +115,7 @@ export interface CaptureOptions {
   readonly now?: () => number;
 }
 
-export type CaptureEngine = 'embedded' | 'qemu';
+export type CaptureEngine = PipelineEngine;
 
 /**
  * Where a capture listens by default: the net queue between NIC and backend,

@@ -15,54 +15,6 @@ export function stageIndex(stage: StageName): number {
   return STAGE_INDEX.get(stage)!;
 }
 
-/**
- * Which stages can come right before each one (the pipeline is a tree, not a
- * line: udp_input never follows tcp_input). Used to arm only the stages that
- * can appear in a breakpoint's call stack.
- */
-const STAGE_PARENTS: Readonly<Partial<Record<StageName, readonly StageName[]>>> = {
-  e1000_mmio_write: ['address_space_rw'],
-  start_xmit: ['e1000_mmio_write'],
-  process_tx_desc: ['start_xmit'],
-  e1000_send_packet: ['process_tx_desc'],
-  qemu_send_packet: ['e1000_send_packet'],
-  net_slirp_receive: ['qemu_send_packet'],
-  slirp_input: ['net_slirp_receive'],
-  arp_input: ['slirp_input'],
-  ip_input: ['slirp_input'],
-  tcp_input: ['ip_input'],
-  udp_input: ['ip_input'],
-  icmp_input: ['ip_input'],
-  bootp_input: ['udp_input'],
-  tftp_input: ['udp_input'],
-  dns_input: ['udp_input'],
-  sosend: ['tcp_input'],
-  sosendto: ['udp_input', 'icmp_input', 'dns_input'],
-  tcp_output: ['soread'],
-  udp_output: ['sorecvfrom'],
-  icmp_reflect: ['sorecvfrom'],
-  ip_output: ['tcp_output', 'udp_output', 'icmp_reflect'],
-  if_output: ['ip_output'],
-  net_slirp_send_packet: ['if_output'],
-  qemu_receive_packet: ['net_slirp_send_packet'],
-  e1000_receive_iov: ['qemu_receive_packet'],
-  set_ics: ['e1000_receive_iov'],
-};
-
-/** Every stage that can come before `stage` on a packet's way. */
-export function upstreamStages(stage: StageName): Set<StageName> {
-  const out = new Set<StageName>();
-  const visit = (s: StageName) => {
-    for (const p of STAGE_PARENTS[s] ?? []) {
-      if (out.has(p)) continue;
-      out.add(p);
-      visit(p);
-    }
-  };
-  visit(stage);
-  return out;
-}
-
 /** Where a stage sits: its direction and its position in it. */
 export interface StagePosition {
   readonly direction: Direction;
@@ -101,14 +53,19 @@ export function trailStages(trail: StageTrail): StageName[] {
 }
 
 /**
- * Follows packets through the stages cheaply: a frame buffer seen before
+ * Follows a stopped packet while it is stepped: seeded at the stop with the
+ * chain derived for it (stage-path.ts) and its held frame, it notes the stages
+ * the released frame (the same buffer) and the frames made from it reach.
+ *
+ * It follows packets through the stages cheaply: a frame buffer seen before
  * continues its trail; a new buffer continues the direction's latest trail when
  * it is at a later stage (the pipeline is synchronous, so a frame built from
  * another, like the segment tcp_output makes from soread's bytes, arrives right
  * after it); anything else starts a new trail. A trail whose stage would go
  * backwards belongs to a new packet (buffers are reused by the NIC).
  *
- * This runs at every armed stage for every packet, so the common case (the
+ * While a step is pending this runs at every stage of the direction for every
+ * packet, so the common case (the
  * same buffer as the direction's last hit, one stage further) looks nothing up
  * and allocates nothing. The buffers of the last RECENT_FRAMES packets are kept
  * in a small fixed table (not a WeakMap: its writes cost a GC ephemeron each),
@@ -124,6 +81,31 @@ export class StageChainTracker {
   /** The buffer of the direction's latest hit, and the trail it belongs to. */
   private lastFrameTx: Uint8Array | undefined;
   private lastFrameRx: Uint8Array | undefined;
+
+  /**
+   * Starts the trail of a stopped packet: `chain` (one direction, the stopping
+   * stage last) is what it crossed, `hit` where it is held. The released frame
+   * and those made from it then continue this trail.
+   */
+  seed(chain: readonly StageName[], hit: ProbeHit): StageTrail {
+    const last = chain[chain.length - 1];
+    if (last === undefined) throw new Error('an empty stage chain');
+    const { direction, index } = stagePosition(last);
+    let mask = 0;
+    for (const s of chain) mask |= 1 << stageIndex(s);
+    const trail: StageTrail = { direction, mask, lastIndex: index };
+    const frame = hit.frame;
+    const hasFrame = frame.length > 0;
+    if (hasFrame) this.remember(frame, trail);
+    if (direction === 'tx') {
+      this.latestTx = trail;
+      this.lastFrameTx = hasFrame ? frame : undefined;
+    } else {
+      this.latestRx = trail;
+      this.lastFrameRx = hasFrame ? frame : undefined;
+    }
+    return trail;
+  }
 
   note(stage: StageName, hit: ProbeHit): StageTrail {
     return this.noteAt(stagePosition(stage), hit);

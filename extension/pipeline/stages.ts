@@ -96,3 +96,14 @@ export const STAGE_BY_NAME: ReadonlyMap<string, StageInfo> = new Map(STAGES.map(
 export function isStageName(name: string): name is StageName {
   return STAGE_BY_NAME.has(name);
 }
+
+/** Which engine runs the guest. */
+export type PipelineEngine = 'embedded' | 'qemu';
+
+/**
+ * Whether `stage` runs under `engine`: under QEMU the NIC and the net queue are
+ * QEMU's own, so their probes never fire and no packet is seen crossing them.
+ */
+export function stageRunsUnder(engine: PipelineEngine, stage: StageName): boolean {
+  return engine === 'embedded' || STAGE_BY_NAME.get(stage)!.owner === 'slirp';
+}

@@ -134,6 +134,8 @@ test('DHCP stops at udp_input: stack, variables, evaluate and memory show the pa
   await dc.nextRequest({ threadId: 1 });
   assert.equal((await stepped).body.reason, 'step');
   assert.match((await topFrame()).name, /^bootp_input/);
+  const steppedNames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames.map((f) => f.name.split(':')[0]);
+  assert.deepEqual(steppedNames.slice(0, 4), ['bootp_input', 'udp_input', 'ip_input', 'slirp_input'], 'the step keeps the packet\'s stack');
 
   await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
   await dc.continueRequest({ threadId: 1 });

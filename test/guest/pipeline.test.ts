@@ -42,7 +42,7 @@ after(async () => {
 
 /** As the CLI's prompt does: every stop pauses the VM; `decide` says when to let it go. */
 function manage(decide: (event: StopEvent, manager: BreakpointManager) => Promise<'continue' | 'step'>) {
-  const manager = new BreakpointManager(vm.probes, { clock: vm.clock });
+  const manager = new BreakpointManager(vm.probes, { clock: vm.clock, engine: 'embedded' });
   const stops: StopEvent[] = [];
   const logs: string[] = [];
   const failures: unknown[] = [];
@@ -74,12 +74,15 @@ test('conditional breakpoints, hit counts and logpoints on the guest', { skip, t
       { stage: 'udp_input', condition: 'udp.dstport == 9' },
     ]);
     assert.deepEqual(statuses.map((s) => s.verified), [true, true, true]);
+    const upstreamHits = () => [vm.probes.probes.slirp_input.hits, vm.probes.probes.ip_input.hits];
+    const upstreamBefore = upstreamHits();
     const out = await sh(vm, 'ping -c 4 -i 0.2 10.0.2.2 | tail -2', 60_000);
     assert.match(out, /4 packets transmitted, 4 packets received, 0% packet loss/);
     assert.deepEqual(m.failures, []);
     assert.equal(m.stops.length, 1, 'the hit condition stops only the second request');
     assert.equal(m.stops[0]!.breakpointId, statuses[0]!.id);
-    assert.deepEqual(m.stops[0]!.stageChain.slice(-3), ['slirp_input', 'ip_input', 'icmp_input']);
+    assert.deepEqual(m.stops[0]!.stageChain, ['start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'icmp_input']);
+    assert.deepEqual(upstreamHits(), upstreamBefore, 'the stages upstream of the breakpoints were not probed');
     assert.deepEqual(seen, [{ seq: '1', paused: true }]);
     assert.deepEqual(m.logs, ['echo 0 to 10.0.2.2', 'echo 1 to 10.0.2.2', 'echo 2 to 10.0.2.2', 'echo 3 to 10.0.2.2']);
   } finally {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BreakpointManager, type StopEvent } from '../../../extension/pipeline/breakpoints';
+import { BreakpointManager, type BreakpointManagerOptions, type StopEvent } from '../../../extension/pipeline/breakpoints';
 import type { Clock } from '../../../extension/pipeline/clock';
 import { FilterSyntaxError } from '../../../extension/pipeline/filter';
 import { ProbeHub } from '../../../extension/pipeline/probe';
@@ -8,7 +8,7 @@ import { STAGES, type StageName } from '../../../extension/pipeline/stages';
 import * as P from './packets';
 import { PipelineSim, rxTcp, TX_ARP, TX_TCP, TX_TCP_CONTROL } from './pipeline-sim';
 
-function setup(options?: { trackStageChains?: boolean; clock?: Clock }) {
+function setup(options?: BreakpointManagerOptions) {
   const hub = new ProbeHub();
   const sim = new PipelineSim(hub);
   const mgr = new BreakpointManager(hub, options);
@@ -20,23 +20,36 @@ function setup(options?: { trackStageChains?: boolean; clock?: Clock }) {
 }
 
 const armedStages = (hub: ProbeHub) => STAGES.filter((s) => hub.probes[s.name].armed).map((s) => s.name);
-const UPSTREAM_OF_TCP_INPUT: StageName[] = ['start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input'];
+/** What the guest's NIC and the net queue do before slirp sees a frame (embedded engine). */
+const TX_TO_SLIRP: StageName[] = ['start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input'];
+const RX_FROM_IP_OUTPUT: StageName[] = ['ip_output', 'if_output', 'net_slirp_send_packet', 'qemu_receive_packet', 'e1000_receive_iov'];
 
-test('probes are armed only for breakpoints and the stages upstream of them', () => {
+test('probes are armed only for the breakpoints\' own stages', () => {
   const { hub, mgr } = setup();
   assert.deepEqual(armedStages(hub), []);
   mgr.set([{ stage: 'tcp_input' }]);
-  assert.deepEqual(armedStages(hub), [...UPSTREAM_OF_TCP_INPUT, 'tcp_input']);
+  assert.deepEqual(armedStages(hub), ['tcp_input']);
   mgr.set([{ stage: 'tcp_input', condition: 'tcp.port == ' }]); // unverified: arms nothing
   assert.deepEqual(armedStages(hub), []);
+  mgr.set([{ stage: 'tcp_input' }, { stage: 'e1000_receive_iov' }]);
+  assert.deepEqual(armedStages(hub), ['tcp_input', 'e1000_receive_iov']);
   mgr.set([]);
   assert.deepEqual(armedStages(hub), []);
+  mgr.set([{ stage: 'e1000_receive_iov' }]);
+  mgr.dispose();
+  assert.deepEqual(armedStages(hub), []);
+});
 
-  const bare = setup({ trackStageChains: false });
-  bare.mgr.set([{ stage: 'tcp_input' }, { stage: 'e1000_receive_iov' }]);
-  assert.deepEqual(armedStages(bare.hub), ['tcp_input', 'e1000_receive_iov']);
-  bare.mgr.dispose();
-  assert.deepEqual(armedStages(bare.hub), []);
+test('a breakpoint that never matches leaves the stages upstream of it unprobed', () => {
+  const { hub, sim, mgr, stops } = setup();
+  mgr.set([{ stage: 'e1000_receive_iov', condition: 'tcp.srcport == 1' }]);
+  for (let i = 0; i < 3; i++) sim.send(new Uint8Array([i]), rxTcp(P.httpOk));
+  assert.equal(stops.length, 0);
+  assert.equal(hub.probes.e1000_receive_iov.hits, 3);
+  for (const stage of ['soread', 'tcp_output', 'ip_output', 'if_output', 'net_slirp_send_packet', 'qemu_receive_packet'] as const) {
+    assert.equal(hub.probes[stage].hits, 0, `${stage} was not probed`);
+  }
+  assert.equal(sim.ran.filter((s) => s === 'e1000_receive_iov').length, 3);
 });
 
 test('a conditional breakpoint holds the matching packet until continue', () => {
@@ -53,7 +66,7 @@ test('a conditional breakpoint holds the matching packet until continue', () => 
   assert.equal(stop.breakpointId, 1);
   assert.equal(stop.hit.frame, P.httpGet);
   assert.equal(stop.hit.stage, 'tcp_input');
-  assert.deepEqual(stop.stageChain, ['e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input']);
+  assert.deepEqual(stop.stageChain, [...TX_TO_SLIRP, 'ip_input', 'tcp_input']);
   assert.equal(mgr.stopped, stop);
   assert.equal(hub.heldPackets.length, 1);
   const ranBefore = sim.ran.length;
@@ -161,7 +174,7 @@ test('step stops at the next stage the same packet reaches, then at its derived 
   assert.equal(stops[2]!.hit.stage, 'sosend');
   // sosend sees the payload: a different view, the same packet.
   assert.equal(Buffer.from(stops[2]!.hit.frame).toString(), 'GET / HTTP/1.1\r\n');
-  assert.deepEqual(stops[2]!.stageChain, ['e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input', 'sosend']);
+  assert.deepEqual(stops[2]!.stageChain, [...TX_TO_SLIRP, 'ip_input', 'tcp_input', 'sosend']);
   mgr.continue();
   assert.equal(sim.ran.at(-1), 'sosend');
   // Stepping armed the whole direction; the stop put it back to the breakpoint's set.
@@ -183,6 +196,7 @@ test('step from the last stage of a packet stops at the next frame in the same d
   assert.equal(stops[1]!.reason, 'step');
   assert.equal(stops[1]!.hit.stage, 'e1000_send_packet');
   assert.equal(stops[1]!.hit.frame, P.arpRequest);
+  assert.deepEqual(stops[1]!.stageChain, ['start_xmit', 'process_tx_desc', 'e1000_send_packet']);
   mgr.continue();
 });
 
@@ -214,17 +228,50 @@ test('a stage that cannot hold does not report a stop; the pause waits for one t
   mgr.continue();
 });
 
-test('the RX call stack follows soread bytes into the segment built from them', () => {
+test('the RX call stack starts at soread for a segment carrying host bytes, at tcp_output for a bare one', () => {
   const { sim, mgr, stops } = setup();
-  mgr.set([{ stage: 'e1000_receive_iov', condition: 'tcp.srcport == 8080' }]);
-  sim.send(new Uint8Array([1, 2, 3]), rxTcp(P.synAck));
+  mgr.set([{ stage: 'e1000_receive_iov', condition: 'tcp' }]);
+  sim.send(new Uint8Array([1, 2, 3]), rxTcp(P.httpOk));
   assert.equal(stops.length, 1);
-  assert.deepEqual(stops[0]!.stageChain, ['soread', 'tcp_output', 'ip_output', 'if_output', 'net_slirp_send_packet', 'qemu_receive_packet', 'e1000_receive_iov']);
+  assert.deepEqual(stops[0]!.stageChain, ['soread', 'tcp_output', ...RX_FROM_IP_OUTPUT]);
   mgr.continue();
-  // The next packet starts its own chain.
-  sim.send(new Uint8Array([4]), rxTcp(P.synAck));
-  assert.deepEqual(stops[1]!.stageChain[0], 'soread');
-  assert.equal(stops[1]!.stageChain.length, 7);
+  sim.send(new Uint8Array(0), rxTcp(P.synAck));
+  assert.equal(stops.length, 2);
+  assert.deepEqual(stops[1]!.stageChain, ['tcp_output', ...RX_FROM_IP_OUTPUT]);
+  mgr.continue();
+});
+
+test('step follows soread bytes into the segment built from them', () => {
+  const { hub, sim, mgr, stops } = setup();
+  mgr.set([{ stage: 'soread' }]);
+  sim.send(new Uint8Array([1, 2, 3]), rxTcp(P.httpOk));
+  assert.equal(stops.length, 1);
+  assert.deepEqual(stops[0]!.stageChain, ['soread']);
+  mgr.step();
+  assert.equal(stops.length, 2);
+  assert.equal(stops[1]!.reason, 'step');
+  assert.equal(stops[1]!.hit.stage, 'tcp_output');
+  assert.deepEqual(stops[1]!.stageChain, ['soread', 'tcp_output']);
+  mgr.step();
+  assert.equal(stops[2]!.hit.stage, 'ip_output');
+  assert.deepEqual(stops[2]!.stageChain, ['soread', 'tcp_output', 'ip_output']);
+  mgr.continue();
+  assert.equal(sim.ran.at(-1), 'set_ics');
+  // Only the breakpoint's stage is armed again.
+  assert.deepEqual(armedStages(hub), ['soread']);
+});
+
+test('under the QEMU engine a stop\'s chain leaves out the NIC and the net queue', () => {
+  const { sim, mgr, stops } = setup({ engine: 'qemu' });
+  mgr.set([{ stage: 'tcp_input', condition: 'tcp.dstport == 80' }, { stage: 'net_slirp_send_packet', condition: 'tcp.srcport == 80' }]);
+  sim.send(P.httpGet, TX_TCP);
+  assert.deepEqual(stops[0]!.stageChain, ['net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input']);
+  mgr.step();
+  assert.equal(stops[1]!.hit.stage, 'sosend');
+  assert.deepEqual(stops[1]!.stageChain, ['net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input', 'sosend']);
+  mgr.continue();
+  sim.send(new Uint8Array([1]), rxTcp(P.httpOk));
+  assert.deepEqual(stops[2]!.stageChain, ['soread', 'tcp_output', 'ip_output', 'if_output', 'net_slirp_send_packet']);
   mgr.continue();
 });
 

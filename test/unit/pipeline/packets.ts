@@ -28,6 +28,26 @@ export const ipv6Tcp = F.ipv6Frame(LINK_LOCAL, F.v6([0x2001, 0xdb8, 0, 0, 0, 0, 
 export const vlanPing = F.ipv4Frame({ src: '10.0.2.15', dst: '10.0.2.2', proto: 1 }, F.icmpEcho(8, 1, 1), { vlan: 42 });
 export const lldp = F.ethernet({ type: 0x88cc, dst: '01:80:c2:00:00:0e' }, [1, 2, 3]);
 
+
+/**
+ * Packets for the stage-path tests, kept out of ALL (the filter and dissector
+ * tables list exactly what ALL holds). Replies toward the guest carry slirp's
+ * MAC as source.
+ */
+const toGuest = { dst: F.GUEST_MAC, src: F.GATEWAY_MAC };
+export const httpOk = F.ethernet({ type: 0x0800, ...toGuest }, F.ipv4({ src: '93.184.216.34', dst: '10.0.2.15', proto: 6 },
+  F.tcp({ sport: 80, dport: 40001, seq: 1001, ack: 17, flags: F.TCP.PSH | F.TCP.ACK, payload: [...'HTTP/1.1 200 OK\r\n'].map((c) => c.charCodeAt(0)) })));
+export const udpReply = F.ethernet({ type: 0x0800, ...toGuest }, F.ipv4({ src: '10.0.2.2', dst: '10.0.2.15', proto: 17 }, F.udp(9999, 5000, [4, 5, 6])));
+export const pingGateway = F.ipv4Frame({ src: '10.0.2.15', dst: '10.0.2.2', proto: 1 }, F.icmpEcho(8, 0x78, 1));
+export const pongGateway = F.ethernet({ type: 0x0800, ...toGuest }, F.ipv4({ src: '10.0.2.2', dst: '10.0.2.15', proto: 1 }, F.icmpEcho(0, 0x78, 1)));
+export const dnsQueryElsewhere = F.ipv4Frame({ src: '10.0.2.15', dst: '8.8.8.8', proto: 17 }, F.udp(33334, 53, F.dnsQuery(0xcafe, 'www.example.com')));
+const TFTP_RRQ = [0, 1, ...[...'pxelinux.0'].map((c) => c.charCodeAt(0)), 0, ...[...'octet'].map((c) => c.charCodeAt(0)), 0];
+export const tftpRead = F.ipv4Frame({ src: '10.0.2.15', dst: '10.0.2.2', proto: 17 }, F.udp(2000, 69, TFTP_RRQ));
+/** The server's error to a request, from port 69. */
+export const tftpError = F.ethernet({ type: 0x0800, ...toGuest }, F.ipv4({ src: '10.0.2.2', dst: '10.0.2.15', proto: 17 }, F.udp(69, 2000, [0, 5, 0, 2, 0x41, 0])));
+/** A data block, from the transfer's own port. */
+export const tftpData = F.ethernet({ type: 0x0800, ...toGuest }, F.ipv4({ src: '10.0.2.2', dst: '10.0.2.15', proto: 17 }, F.udp(51000, 2000, [0, 3, 0, 1, 9, 9, 9])));
+
 export const ALL: Readonly<Record<string, Uint8Array>> = {
   syn, synAck, httpGet, rst, arpRequest, arpReply, ping, pong, udpData, dhcpDiscover, dhcpOffer, dnsQuery, dnsResponse,
   fragment, neighborSolicit, ipv6Tcp, vlanPing, lldp,

@@ -40,3 +40,19 @@ test('a frame held by the net queue while others pass finds its own trail again'
   assert.equal(t.note('qemu_receive_packet', { stage: 'qemu_receive_packet', frame: held }), heldTrail);
   assert.deepEqual(trailStages(heldTrail), ['net_slirp_send_packet', 'qemu_receive_packet']);
 });
+
+test('a trail seeded at a stop goes on with the held frame and the frames made from it', () => {
+  const t = new StageChainTracker();
+  const held = frame();
+  const seeded = t.seed(['start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input'], { stage: 'ip_input', frame: held });
+  assert.equal(t.note('tcp_input', { stage: 'tcp_input', frame: held }), seeded);
+  assert.equal(t.note('sosend', { stage: 'sosend', frame: EMPTY, payload: new Uint8Array(3) }), seeded);
+  assert.deepEqual(trailStages(seeded), ['start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input', 'sosend']);
+  // The guest's next frame starts again at the NIC: its own trail.
+  assert.notEqual(t.note('e1000_send_packet', { stage: 'e1000_send_packet', frame: frame() }), seeded);
+
+  // Held with no frame (soread's bytes): the segment built from them continues it.
+  const rx = t.seed(['soread'], { stage: 'soread', frame: EMPTY, payload: new Uint8Array(3) });
+  assert.equal(t.note('tcp_output', { stage: 'tcp_output', frame: frame() }), rx);
+  assert.deepEqual(trailStages(rx), ['soread', 'tcp_output']);
+});

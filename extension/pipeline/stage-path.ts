@@ -1,0 +1,167 @@
+/**
+ * The stages a packet crossed to reach a stop, derived from the stop alone:
+ * the pipeline is a tree whose order is fixed, so a packet's way to a stage
+ * is known from the stage and a few header fields. Nothing has to follow
+ * packets upstream of a breakpoint (arming those stages would make their
+ * probe sites do work for every packet), and the call stack costs something
+ * only when a stop is shown.
+ */
+import { lookupField, PacketView, type FieldDef } from './dissect';
+import type { ProbeHit } from './probe';
+import { stageRunsUnder, type PipelineEngine, type StageName } from './stages';
+
+/** The addresses the built-in servers answer on (host byte order): they tell DNS queries from other UDP. */
+export interface GuestNetworkAddresses {
+  /** The gateway, where DHCP and TFTP are served (10.0.2.2 by default). */
+  readonly gateway: number;
+  /** The DNS address, forwarded to the host's resolver (10.0.2.3 by default). */
+  readonly dns: number;
+}
+
+export const DEFAULT_GUEST_NETWORK: GuestNetworkAddresses = { gateway: 0x0a000202, dns: 0x0a000203 };
+
+const DHCP_SERVER_PORT = 67;
+const TFTP_PORT = 69;
+const DNS_PORT = 53;
+const ETHERTYPE_ARP = 0x0806;
+const IPPROTO_ICMP = 1;
+const IPPROTO_TCP = 6;
+const IPPROTO_UDP = 17;
+
+/**
+ * Which stages can come right before each one; none means a packet's chain
+ * starts there. The register stages and set_ics belong to no packet's chain
+ * (an MMIO write or an interrupt is not a packet's step), so they start their
+ * own. Where a stage has several possible parents, or may start a chain, the
+ * packet decides (parentOf).
+ */
+export const STAGE_PARENTS: Readonly<Record<StageName, readonly StageName[]>> = {
+  address_space_rw: [],
+  e1000_mmio_write: [],
+  start_xmit: [],
+  process_tx_desc: ['start_xmit'],
+  e1000_send_packet: ['process_tx_desc'],
+  qemu_send_packet: ['e1000_send_packet'],
+  net_slirp_receive: ['qemu_send_packet'],
+  slirp_input: ['net_slirp_receive'],
+  arp_input: ['slirp_input'],
+  ip_input: ['slirp_input'],
+  tcp_input: ['ip_input'],
+  udp_input: ['ip_input'],
+  icmp_input: ['ip_input'],
+  bootp_input: ['udp_input'],
+  tftp_input: ['udp_input'],
+  dns_input: ['udp_input'],
+  sosend: ['tcp_input'],
+  sosendto: ['udp_input', 'icmp_input', 'dns_input'],
+  soread: [],
+  sorecvfrom: [],
+  // Only a segment carrying bytes read from the host follows soread: ACKs, SYN-ACKs and RSTs are the stack's own.
+  tcp_output: ['soread'],
+  // DHCP and TFTP replies are made by the built-in servers, not read from a socket.
+  udp_output: ['sorecvfrom'],
+  // Echo replies answer icmp_input (the guest's direction) and errors come from
+  // socket failures or ip_input: no stage of this direction comes before.
+  icmp_reflect: [],
+  ip_output: ['tcp_output', 'udp_output', 'icmp_reflect'],
+  if_output: ['ip_output'],
+  // slirp's own ARP replies and requests start here.
+  net_slirp_send_packet: ['if_output'],
+  qemu_receive_packet: ['net_slirp_send_packet'],
+  e1000_receive_iov: ['qemu_receive_packet'],
+  set_ics: [],
+};
+
+/**
+ * RX stages whose probe reports the NAT session of the flow: a UDP datagram
+ * there without one was made by a built-in server (DHCP, TFTP), not read from
+ * a host socket. Their frames before ip_output hold no IP header yet, so the
+ * session is the only clue at udp_output.
+ */
+const SESSION_REPORTING: ReadonlySet<StageName> = new Set<StageName>(['udp_output', 'ip_output', 'if_output', 'net_slirp_send_packet']);
+
+const field = (name: string): FieldDef => {
+  const def = lookupField(name);
+  if (!def) throw new Error(`no field ${name}`);
+  return def;
+};
+const IP_PROTO = field('ip.proto');
+const IP_SRC = field('ip.src');
+const IP_DST = field('ip.dst');
+const UDP_SRCPORT = field('udp.srcport');
+const UDP_DSTPORT = field('udp.dstport');
+const TCP_LEN = field('tcp.len');
+
+/** What the path depends on: the stop, and header fields read through the dissector on first use. */
+class PacketFacts {
+  private view: PacketView | undefined;
+
+  constructor(readonly stopStage: StageName, readonly hit: ProbeHit, readonly network: GuestNetworkAddresses) {}
+
+  get(def: FieldDef): number | undefined {
+    this.view ??= new PacketView(this.hit.frame, this.hit).layers();
+    const value = def.get(this.view);
+    return typeof value === 'number' ? value : undefined;
+  }
+
+  get isArp(): boolean {
+    this.view ??= new PacketView(this.hit.frame, this.hit).layers();
+    return this.view.etherType === ETHERTYPE_ARP;
+  }
+}
+
+/** The stage right before `stage` on this packet's way, or undefined where its chain starts. */
+function parentOf(stage: StageName, facts: PacketFacts): StageName | undefined {
+  const { hit, network } = facts;
+  switch (stage) {
+    case 'sosendto': {
+      // The guest's frame is shown at sosendto; the session says ICMP when it is not.
+      const proto = facts.get(IP_PROTO) ?? (hit.session?.protocol === 'icmp' ? IPPROTO_ICMP : IPPROTO_UDP);
+      if (proto === IPPROTO_ICMP) return 'icmp_input';
+      return facts.get(UDP_DSTPORT) === DNS_PORT && facts.get(IP_DST) === network.dns ? 'dns_input' : 'udp_input';
+    }
+    case 'tcp_output':
+      return (facts.get(TCP_LEN) ?? 0) > 0 ? 'soread' : undefined;
+    case 'udp_output':
+      return madeByBuiltinServer(facts) ? undefined : 'sorecvfrom';
+    case 'ip_output':
+      switch (facts.get(IP_PROTO)) {
+        case IPPROTO_TCP: return 'tcp_output';
+        case IPPROTO_UDP: return 'udp_output';
+        case IPPROTO_ICMP: return 'icmp_reflect';
+        default: return undefined;
+      }
+    case 'net_slirp_send_packet':
+      return facts.isArp ? undefined : 'if_output';
+    default:
+      return STAGE_PARENTS[stage][0];
+  }
+}
+
+/** A UDP datagram toward the guest from the DHCP server (port 67) or the TFTP server (the gateway's port 69). */
+function madeByBuiltinServer(facts: PacketFacts): boolean {
+  const sport = facts.get(UDP_SRCPORT);
+  if (sport === DHCP_SERVER_PORT || (sport === TFTP_PORT && facts.get(IP_SRC) === facts.network.gateway)) return true;
+  return SESSION_REPORTING.has(facts.stopStage) && facts.hit.session === undefined;
+}
+
+export interface StagePathOptions {
+  /** Only stages this engine runs are in a chain (default embedded: all of them). */
+  readonly engine?: PipelineEngine;
+  readonly network?: GuestNetworkAddresses;
+}
+
+/**
+ * The stages the packet of `hit` crossed in its direction to reach `stage`,
+ * oldest first, ending with `stage` (always there, even when the engine does
+ * not run it). Allocates: meant for a stop, not for every packet.
+ */
+export function stagePath(stage: StageName, hit: ProbeHit, options: StagePathOptions = {}): StageName[] {
+  const engine = options.engine ?? 'embedded';
+  const facts = new PacketFacts(stage, hit, options.network ?? DEFAULT_GUEST_NETWORK);
+  const path: StageName[] = [stage];
+  for (let s = parentOf(stage, facts); s !== undefined; s = parentOf(s, facts)) {
+    if (stageRunsUnder(engine, s)) path.push(s);
+  }
+  return path.reverse();
+}
