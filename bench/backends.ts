@@ -6,6 +6,7 @@
  * backend in turn (order rotating), so load on the machine falls on all alike.
  *
  *   scripts/netns-run.sh node --import tsx bench/backends.ts [--rounds 3] [--download-mib 32] [--upload-mib 4] [--fwd-mib 16] [--connections 100]
+ *       [--backends libslirp,usernet] [--figures download,ping]   (a subset, for a quick look: the docs take the whole run)
  */
 import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
@@ -27,6 +28,8 @@ const { values } = parseArgs({
     'upload-mib': { type: 'string', default: '4' },
     'fwd-mib': { type: 'string', default: '16' },
     connections: { type: 'string', default: '100' },
+    backends: { type: 'string', default: 'libslirp,passt,usernet' },
+    figures: { type: 'string', default: 'download,upload,hostfwd,connections,ping' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -34,7 +37,8 @@ const DOWNLOAD = Number(values['download-mib']) * 2 ** 20;
 const UPLOAD_MIB = Number(values['upload-mib']);
 const FWD_MIB = Number(values['fwd-mib']);
 const CONNECTIONS = Number(values.connections);
-const BACKENDS: BackendName[] = ['libslirp', 'passt', 'usernet'];
+const ALL_BACKENDS: BackendName[] = ['libslirp', 'passt', 'usernet'];
+const BACKENDS = pickList('--backends', values.backends!, ALL_BACKENDS);
 
 interface Guest {
   name: BackendName;
@@ -168,13 +172,23 @@ async function measure(g: Guest, figure: Figure, sink: Awaited<ReturnType<typeof
   }
 }
 
-const FIGURES: Array<{ figure: Figure; label: string; unit: string; higherIsBetter: boolean }> = [
-  { figure: 'downloadMBps', label: 'download: guest wget from host HTTP', unit: 'MB/s', higherIsBetter: true },
-  { figure: 'uploadMBps', label: 'upload: guest dd | nc to host sink (guest-bound)', unit: 'MB/s', higherIsBetter: true },
-  { figure: 'hostfwdMBps', label: 'guest httpd -> host client via hostfwd', unit: 'MB/s', higherIsBetter: true },
-  { figure: 'connPerSec', label: `sequential wgets of a tiny file (${CONNECTIONS})`, unit: 'conn/s', higherIsBetter: true },
-  { figure: 'pingMs', label: 'ping gateway RTT, median of 20', unit: 'ms', higherIsBetter: false },
+const ALL_FIGURES: Array<{ key: string; figure: Figure; label: string; unit: string; higherIsBetter: boolean }> = [
+  { key: 'download', figure: 'downloadMBps', label: 'download: guest wget from host HTTP', unit: 'MB/s', higherIsBetter: true },
+  { key: 'upload', figure: 'uploadMBps', label: 'upload: guest dd | nc to host sink (guest-bound)', unit: 'MB/s', higherIsBetter: true },
+  { key: 'hostfwd', figure: 'hostfwdMBps', label: 'guest httpd -> host client via hostfwd', unit: 'MB/s', higherIsBetter: true },
+  { key: 'connections', figure: 'connPerSec', label: `sequential wgets of a tiny file (${CONNECTIONS})`, unit: 'conn/s', higherIsBetter: true },
+  { key: 'ping', figure: 'pingMs', label: 'ping gateway RTT, median of 20', unit: 'ms', higherIsBetter: false },
 ];
+const FIGURES = ALL_FIGURES.filter((f) => pickList('--figures', values.figures!, ALL_FIGURES.map((a) => a.key)).includes(f.key));
+/** A run of every backend and figure is the one docs/benchmarks.md shows; a subset is written beside it. */
+const FULL_RUN = BACKENDS.length === ALL_BACKENDS.length && FIGURES.length === ALL_FIGURES.length;
+
+function pickList<T extends string>(option: string, text: string, known: readonly T[]): T[] {
+  const picked = text.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = picked.filter((p) => !known.includes(p as T));
+  if (unknown.length || !picked.length) throw new Error(`${option}: expected a comma-separated subset of ${known.join(',')}, got "${text}"`);
+  return known.filter((k) => picked.includes(k));
+}
 
 async function main(): Promise<void> {
   const problem = containmentProblem();
@@ -225,6 +239,7 @@ async function main(): Promise<void> {
   const by = (b: BackendName, f: Figure) => summarize(samples.filter((s) => s.backend === b && s.figure === f && s.value !== undefined).map((s) => s.value!));
   const failures = (b: BackendName, f: Figure) => samples.filter((s) => s.backend === b && s.figure === f && s.error);
   const cell = (b: BackendName, f: Figure) => {
+    if (!BACKENDS.includes(b)) return 'not run';
     if (!guests.some((g) => g.name === b)) return 'failed to start';
     const s = by(b, f);
     const failed = failures(b, f).length;
@@ -251,7 +266,7 @@ async function main(): Promise<void> {
   }));
   const errorNotes = [...bootFailures.map((f) => `did not start: ${f}`), ...samples.filter((s) => s.error).map((s) => `round ${s.round} ${s.backend} ${s.figure}: ${s.error}`)];
   publish({
-    name: 'backends',
+    name: FULL_RUN ? 'backends' : 'backends-subset',
     title: 'QEMU user-mode backends: libslirp vs passt vs usernet serve',
     command: commandLine(__filename),
     date: new Date().toISOString(),

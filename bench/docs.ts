@@ -87,7 +87,7 @@ function main(): void {
   }
   // Benchmarks added later appear too, under their own title.
   const known = new Set(SECTIONS.map((s) => `${s.name}.json`));
-  for (const f of readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json') && !known.has(f)).sort()) {
+  for (const f of readdirSync(RESULTS_DIR).filter((f) => f.endsWith('.json') && !f.endsWith('-subset.json') && !known.has(f)).sort()) {
     const r = JSON.parse(readFileSync(join(RESULTS_DIR, f), 'utf8')) as BenchResult;
     parts.push(section(r, r.title, ''));
   }

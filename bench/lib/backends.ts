@@ -72,7 +72,9 @@ export async function startBackend(name: BackendName, fwdPort: number): Promise<
     const root = join(BENCH_DIR, '..');
     const built = join(root, 'dist', 'cli.js');
     const args = existsSync(built) ? [join(root, 'bin', 'usernet.js')] : ['--import', 'tsx', join(root, 'extension', 'cli.ts')];
-    child = spawn(process.execPath, [...args, 'serve', '--socket', sock, '--netdev', `user,hostfwd=tcp:127.0.0.1:${fwdPort}-:80`], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+    // BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the serve process (NODE_OPTIONS refuses --cpu-prof).
+    const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    child = spawn(process.execPath, [...nodeArgs, ...args, 'serve', '--socket', sock, '--netdev', `user,hostfwd=tcp:127.0.0.1:${fwdPort}-:80`], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
   }
   const out = watch(child);
   try {

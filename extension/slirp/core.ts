@@ -9,9 +9,30 @@ import { IPV4_MIN_HEADER } from './wire/ipv4';
 /** Where a transport header starts in a frame the stack builds for the guest. */
 export const TRANSPORT_OFFSET = ETH_HEADER_LENGTH + IPV4_MIN_HEADER;
 
-/** A frame with room for Ethernet and IPv4 headers before `payloadLength` transport bytes. */
+/**
+ * Frames are cut from shared slabs: a Uint8Array of its own per frame costs a
+ * backing store and GC tracking each, and a bulk download makes tens of
+ * thousands of them a second. A slab is fresh (zeroed) memory, each part handed
+ * out once; it is freed when the last frame cut from it is dropped.
+ */
+const SLAB_BYTES = 256 * 1024;
+/** Larger frames (reassembled datagrams, 64 KiB segments) get memory of their own. */
+const MAX_SLAB_FRAME = 16 * 1024;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+/** A zeroed frame with room for Ethernet and IPv4 headers before `payloadLength` transport bytes. */
 export function allocateFrame(payloadLength: number): Uint8Array {
-  return new Uint8Array(TRANSPORT_OFFSET + payloadLength);
+  const size = TRANSPORT_OFFSET + payloadLength;
+  if (size > MAX_SLAB_FRAME) return new Uint8Array(size);
+  if (slabUsed + size > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const frame = slab.subarray(slabUsed, slabUsed + size);
+  // 8-byte aligned starts keep word-wise checksum reads aligned.
+  slabUsed += (size + 7) & ~7;
+  return frame;
 }
 
 /** What the protocol modules (arp, icmp, udp, dhcp, dns) share of the Slirp instance. */

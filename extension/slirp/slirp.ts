@@ -74,6 +74,9 @@ export class Slirp implements SlirpCore {
   private closed = false;
   private arpPending: { dst: number; frame: Uint8Array; session?: NatSession }[] = [];
   private warnedInternal = false;
+  /** The last transport payload handed out by allocateTransport, and the frame it lies in. */
+  private builtTransport: Uint8Array | undefined;
+  private builtFrame: Uint8Array | undefined;
 
   constructor(opts: SlirpOptions) {
     this.config = opts.config;
@@ -97,14 +100,20 @@ export class Slirp implements SlirpCore {
       clock: this.clock,
       probes: this.probes,
       nat: this.nat,
-      ipOutput: (src, dst, protocol, payload) => {
-        const frame = allocateFrame(payload.length);
-        frame.set(payload, TRANSPORT_OFFSET);
-        this.ipOutput(frame, src, dst, protocol);
+      allocateTransport: (length) => {
+        const frame = allocateFrame(length);
+        this.builtTransport = frame.subarray(TRANSPORT_OFFSET);
+        this.builtFrame = frame;
+        return this.builtTransport;
       },
+      ipOutput: (src, dst, protocol, payload) => this.ipOutput(this.frameOf(payload), src, dst, protocol),
       hostAddressFor: (dst) => this.hostAddressFor(dst),
       guestAddress: () => this.guestAddress,
-      previewFrame: (src, dst, protocol, payload) => this.previewFrame(src, dst, protocol, payload),
+      previewFrame: (src, dst, protocol, payload) => {
+        if (payload !== this.builtTransport) return this.previewFrame(src, dst, protocol, payload);
+        this.stampHeaders(this.builtFrame!, src, dst, protocol);
+        return this.builtFrame!;
+      },
     };
     this.tcp = (opts.tcp ?? ((h) => new TcpStack(h)))(host);
   }
@@ -291,6 +300,22 @@ export class Slirp implements SlirpCore {
   }
 
   // ---- RX: host to guest -------------------------------------------------
+
+  /**
+   * The frame to send `payload` in: the one it was built in when it came from
+   * allocateTransport (the usual case: no copy), else a new one it is copied to
+   * (a payload sent later, after a probe held it, or built elsewhere).
+   */
+  private frameOf(payload: Uint8Array): Uint8Array {
+    if (payload === this.builtTransport) {
+      const frame = this.builtFrame!;
+      this.builtTransport = this.builtFrame = undefined;
+      return frame;
+    }
+    const frame = allocateFrame(payload.length);
+    frame.set(payload, TRANSPORT_OFFSET);
+    return frame;
+  }
 
   /** ip_output: writes the IPv4 header in front of the transport bytes at TRANSPORT_OFFSET. */
   ipOutput(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void {

@@ -12,6 +12,12 @@ export interface TcpHost {
   /** Sends an IPv4 datagram to the guest (ip_output -> if_output -> the net queue). */
   ipOutput(src: number, dst: number, protocol: number, payload: Uint8Array): void;
   /**
+   * `length` zeroed bytes inside a frame the host will send: a payload built
+   * there and passed straight to ipOutput leaves without being copied.
+   * Optional: without it payloads are copied into their frame.
+   */
+  allocateTransport?(length: number): Uint8Array;
+  /**
    * The host address a guest destination reaches: 10.0.2.2 -> '127.0.0.1' unless
    * host loopback is disabled; null when `restrict=on` or the address is not
    * reachable (the caller answers with RST as libslirp does).

@@ -37,6 +37,8 @@ export interface ConnectionOwner {
   readonly paused: boolean;
   /** Sends a segment toward the guest (through the tcp_output probe). */
   emit(conn: TcpConnection, segment: Uint8Array): void;
+  /** Zeroed bytes to build a segment in (inside the frame it will leave in). */
+  readonly allocateSegment: (length: number) => Uint8Array;
   drop(reason: string): void;
   /** RFC 5961 rate limit shared by the whole stack. */
   challengeAllowed(): boolean;
@@ -949,6 +951,7 @@ export class TcpConnection implements NatSession {
       },
       len,
       len ? (dst, at) => this.sendBuffer.copyOut(bufOffset, len, dst, at) : undefined,
+      this.owner.allocateSegment,
     );
     if (flags & ACK) {
       this.lastAckSent = this.rcvNxt;

@@ -223,18 +223,23 @@ export interface SegmentFields {
   options?: OutgoingOptions;
 }
 
+const newBuffer = (length: number): Uint8Array => new Uint8Array(length);
+
 /**
  * Builds a segment with room for `payloadLength` bytes, which `fillPayload`
  * writes straight into the packet (no intermediate copy), then checksums it.
+ * `allocate` gives the zeroed bytes to build in: the host's frame, so that the
+ * segment is never copied on its way to the guest.
  */
 export function buildSegment(
   f: SegmentFields,
   payloadLength = 0,
   fillPayload?: (dst: Uint8Array, offset: number) => void,
+  allocate: (length: number) => Uint8Array = newBuffer,
 ): Uint8Array {
   const optLen = optionsLength(f.options);
   const hdr = TCP_HEADER_MIN + optLen;
-  const b = new Uint8Array(hdr + payloadLength);
+  const b = allocate(hdr + payloadLength);
   b[0] = f.srcPort >> 8;
   b[1] = f.srcPort & 255;
   b[2] = f.dstPort >> 8;

@@ -50,6 +50,8 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     );
   }
 
+  readonly allocateSegment = (length: number): Uint8Array => this.host.allocateTransport?.(length) ?? new Uint8Array(length);
+
   get clock(): Clock {
     return this.host.clock;
   }

@@ -1,0 +1,45 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { allocateFrame, TRANSPORT_OFFSET } from '../../../extension/slirp/core';
+import { internetChecksum, sumWords } from '../../../extension/slirp/wire/checksum';
+
+/** RFC 1071 by the book: big-endian words, one at a time. */
+function referenceSum(bytes: Uint8Array, start: number, end: number): number {
+  let sum = 0;
+  for (let i = start; i < end; i += 2) sum += (bytes[i]! << 8) | (i + 1 < end ? bytes[i + 1]! : 0);
+  return sum;
+}
+const fold = (s: number) => {
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  return s;
+};
+
+test('the word-view checksum equals the byte-by-byte one at every alignment and length', () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24;
+  const backing = new Uint8Array(70_000).map(random);
+  for (const offset of [0, 1, 2, 3, 34]) {
+    for (const length of [0, 1, 63, 64, 65, 1448, 1449, 65_535]) {
+      const bytes = backing.subarray(offset, offset + length);
+      for (const start of [0, 1, 2]) {
+        if (start > length) continue;
+        assert.equal(fold(sumWords(bytes, start, length)), fold(referenceSum(bytes, start, length)), `offset ${offset} length ${length} start ${start}`);
+      }
+    }
+  }
+  // All-ones words: the sum carries at every step.
+  const ones = new Uint8Array(65_536).fill(0xff);
+  assert.equal(internetChecksum(ones), 0);
+});
+
+test('frames cut from a slab are zeroed, disjoint and word-aligned', () => {
+  const a = allocateFrame(1448);
+  const b = allocateFrame(1448);
+  assert.equal(a.length, TRANSPORT_OFFSET + 1448);
+  assert.ok(a.every((x) => x === 0) && b.every((x) => x === 0));
+  a.fill(1);
+  assert.ok(b.every((x) => x === 0), 'writing one frame leaves the next alone');
+  assert.equal(b.byteOffset % 8, 0);
+  const big = allocateFrame(60_000);
+  assert.equal(big.byteOffset, 0, 'a large frame has memory of its own');
+});
