@@ -6,7 +6,7 @@
  *
  *   none   no breakpoint (each probe pays one branch)
  *   1 bp   one conditional breakpoint on e1000_receive_iov that never holds
- *          (the manager also arms the stages upstream of it for the stage chain)
+ *          (only its stage is armed)
  *   5 bp   five such breakpoints on RX stages
  *
  * Deterministic input; each configuration is timed several rounds and the

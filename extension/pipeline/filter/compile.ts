@@ -18,6 +18,21 @@ export type Predicate = (v: PacketView) => boolean;
 /** Tests one field value. */
 type ValueTest = (x: FieldValue) => boolean;
 
+/** Field types whose values are always numbers: compared without the generic value order. */
+const NUMERIC_FIELD_TYPES: ReadonlySet<FieldType> = new Set<FieldType>(['uint', 'ipv4']);
+
+/** `x OP value` for a number field: breakpoint conditions run for every packet, so no dispatch per test. */
+function numberTest(op: CompareOp, value: number): ValueTest {
+  switch (op) {
+    case 'eq': return (x) => x === value;
+    case 'ne': return (x) => x !== value;
+    case 'lt': return (x) => (x as number) < value;
+    case 'gt': return (x) => (x as number) > value;
+    case 'le': return (x) => (x as number) <= value;
+    case 'ge': return (x) => (x as number) >= value;
+  }
+}
+
 export class FilterCompiler {
   readonly fields = new Set<string>();
 
@@ -96,7 +111,8 @@ export class FilterCompiler {
       }
     }
     const value = this.literalValue(d, lit);
-    return this.quantified(d, quant === 'all', (x) => applyOp(op, compareValues(x, value)));
+    const test = typeof value === 'number' && NUMERIC_FIELD_TYPES.has(d.type) ? numberTest(op, value) : (x: FieldValue) => applyOp(op, compareValues(x, value));
+    return this.quantified(d, quant === 'all', test);
   }
 
   private compareFields(d: FieldDef, op: CompareOp, quant: 'any' | 'all', e: FieldDef): Predicate {

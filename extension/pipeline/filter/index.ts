@@ -44,7 +44,9 @@ export function compileFilter(text: string): CompiledFilter {
   const view = new PacketView(new Uint8Array(0));
   const run = (frame: Uint8Array, hit: ProbeHit | undefined): boolean => {
     const ok = test(view.reset(frame, hit));
-    view.reset(EMPTY_FRAME);
+    // Let go of the packet (the next reset forgets the rest).
+    view.frame = EMPTY_FRAME;
+    view.hit = undefined;
     return ok;
   };
   return {

@@ -140,6 +140,7 @@ export class TcpConnection implements NatSession {
   private stream: HostStream | undefined;
   private streamOpen = false;
   private reading = false;
+  private hostCorked = false;
   private hostEnded = false;
   private readonly sosendGate = new ProbeGate();
   private readonly soreadGate = new ProbeGate();
@@ -366,9 +367,21 @@ export class TcpConnection implements NatSession {
   }
 
   private writeHost(data: Buffer): void {
-    if (!this.stream || !this.streamOpen || this.stream.writableEnded) return;
-    this.stream.write(data);
+    const s = this.stream;
+    if (!s || !this.streamOpen || s.writableEnded) return;
+    // The segments of one turn of the event loop leave in one writev, not one write each.
+    if (!this.hostCorked) {
+      this.hostCorked = true;
+      s.cork();
+      setImmediate(this.uncorkHost);
+    }
+    s.write(data);
   }
+
+  private readonly uncorkHost = (): void => {
+    this.hostCorked = false;
+    this.stream?.uncork();
+  };
 
   private endHost(): void {
     this.sosendGate.then(() => {
