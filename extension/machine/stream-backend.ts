@@ -79,6 +79,8 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
     socket.on('data', (chunk) => {
       try {
         decoder.push(chunk);
+        // What the guest's frames were answered with leaves now, not a turn later (a ping's reply, ARP).
+        batch.flush();
       } catch (err) {
         if (err instanceof StreamFramingError) {
           log(`closing the QEMU connection: ${err.message}`);
