@@ -40,6 +40,18 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
     about: 'Memory per open connection and the cost of a segment with 10, 100 and 1000 connections carrying data: both should stay flat.',
   },
   {
+    name: 'pipeline-overhead',
+    heading: 'Pipeline tools: what a breakpoint costs (embedded engine)',
+    about:
+      'A guest download under v86 with nothing armed, with one and with five conditional breakpoints that never match, and with the pcap capture on. Each round runs every configuration in a shuffled order; costs are paired with the same round\'s "none", and "none again" (the same thing measured twice) shows how much of a difference is noise. The goal: a non-matching breakpoint costs at most 5%.',
+  },
+  {
+    name: 'pipeline-overhead-qemu',
+    heading: 'Pipeline tools: what a breakpoint costs (QEMU engine)',
+    about:
+      'The same download with the guest in QEMU (TCG) and our slirp in the measuring process: its CPU time is then the stack\'s and the probes\' alone, a steadier measure than under v86, whose emulation shares the process.',
+  },
+  {
     name: 'fuzz',
     heading: 'Fuzzing the slirp',
     about: 'Mutated frames (extension/slirp/fuzz) into a whole Slirp with its real TCP layer; the run fails if anything escapes input(), the stack catches an internal error, a frame it sends is malformed, or a bound is broken.',

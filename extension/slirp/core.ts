@@ -55,14 +55,42 @@ export interface SlirpCore {
   readonly guestAddress: number;
 }
 
+/**
+ * The NAT session of a probe hit as it was at the hit. A probe fires for every
+ * packet and most hits are only tested by a filter, so the address texts are
+ * formatted only when someone reads them; the rest is copied as it stands.
+ */
+class SessionSnapshot implements SessionInfo {
+  readonly id: number;
+  readonly protocol: SessionInfo['protocol'];
+  readonly state: string;
+  readonly guestPort: number;
+  readonly hostPort: number;
+  private readonly guestIp: number;
+  private readonly hostPeer: string;
+  private readonly remoteIp: number;
+
+  constructor(s: NatSession) {
+    this.id = s.id;
+    this.protocol = s.protocol;
+    this.state = s.state;
+    this.guestPort = s.guestPort;
+    this.hostPort = s.hostPeerPort || s.remotePort;
+    this.guestIp = s.guestAddr;
+    this.hostPeer = s.hostPeerAddr;
+    this.remoteIp = s.remoteAddr;
+  }
+
+  get guestAddr(): string {
+    return formatIp4(this.guestIp);
+  }
+
+  /** The host-side peer; before the host socket is open, the address the guest asked for. */
+  get hostAddr(): string {
+    return this.hostPeer || formatIp4(this.remoteIp);
+  }
+}
+
 export function sessionInfo(s: NatSession): SessionInfo {
-  return {
-    id: s.id,
-    protocol: s.protocol,
-    state: s.state,
-    guestAddr: formatIp4(s.guestAddr),
-    guestPort: s.guestPort,
-    hostAddr: s.hostPeerAddr,
-    hostPort: s.hostPeerPort,
-  };
+  return new SessionSnapshot(s);
 }

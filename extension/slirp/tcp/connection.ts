@@ -1,6 +1,6 @@
 import type { Clock } from '../../pipeline/clock';
 import type { ProbeHub, SessionInfo } from '../../pipeline/probe';
-import { formatIp4 } from '../config';
+import { sessionInfo } from '../core';
 import type { NatSession } from '../nat';
 import { ByteQueue } from './byte-queue';
 import type { TcpLimits } from './limits';
@@ -211,15 +211,7 @@ export class TcpConnection implements NatSession {
   }
 
   sessionInfo(): SessionInfo {
-    return {
-      id: this.id,
-      protocol: 'tcp',
-      state: this.state,
-      guestAddr: formatIp4(this.guestAddr),
-      guestPort: this.guestPort,
-      hostAddr: this.hostPeerAddr || formatIp4(this.remoteAddr),
-      hostPort: this.hostPeerPort || this.remotePort,
-    };
+    return sessionInfo(this);
   }
 
   // ---- opening ----
