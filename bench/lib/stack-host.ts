@@ -6,6 +6,7 @@
 import { PausableClock } from '../../extension/pipeline/clock';
 import { ProbeHub } from '../../extension/pipeline/probe';
 import { DEFAULT_SLIRP_CONFIG, ip4 } from '../../extension/slirp/config';
+import { allocateFrame, TRANSPORT_OFFSET } from '../../extension/slirp/core';
 import { NatTable } from '../../extension/slirp/nat';
 import type { TcpHost } from '../../extension/slirp/tcp-contract';
 import { TcpStack, type TcpLimits } from '../../extension/slirp/tcp/tcp-stack';
@@ -31,6 +32,8 @@ export class StackBench {
       clock: this.clock,
       probes: this.probes,
       nat: this.nat,
+      // As the slirp does: segments are built in place in slab-cut frames.
+      allocateTransport: (length) => allocateFrame(length).subarray(TRANSPORT_OFFSET),
       ipOutput: (_src, _dst, protocol, payload) => {
         if (protocol !== 6 || payload.length < 20) return;
         const g = this.guests.get((payload[2]! << 8) | payload[3]!);
