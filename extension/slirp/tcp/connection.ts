@@ -8,7 +8,7 @@ import { ProbeGate } from './probe-gate';
 import { ReassemblyQueue } from './reassembly';
 import { RttEstimator } from './rtt';
 import { SackScoreboard } from './sack-scoreboard';
-import { ACK, buildSegment, FIN, optionsLength, PSH, RST, SYN, type OutgoingOptions, type TcpOptions, type TcpSegmentView } from './segment';
+import { ACK, buildSegment, FIN, optionsLength, PSH, RST, SYN, type OutgoingOptions, type SegmentFields, type TcpOptions, type TcpSegmentView } from './segment';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from './seq';
 import { abortStream, fdOf, type HostStream } from './host-stream';
 import { ConnectionTimer } from './timer';
@@ -107,6 +107,19 @@ export class TcpConnection implements NatSession {
   /** Sequence number of the first byte in `sendBuffer`. */
   private bufSeq: number;
   private readonly sendBuffer = new ByteQueue();
+  /**
+   * What every data or ACK segment is built from, reused: a segment is built,
+   * checksummed and handed on before the next one starts, and nothing keeps
+   * these, so a bulk transfer allocates no objects per segment for them.
+   */
+  private readonly out: {
+    fields: SegmentFields;
+    options: OutgoingOptions;
+    timestamp: [number, number];
+    fillOffset: number;
+    fillLength: number;
+    fill: (dst: Uint8Array, at: number) => void;
+  };
   private finQueued = false;
   private cwnd: number;
   private ssthresh = 0x7fffffff;
@@ -181,6 +194,16 @@ export class TcpConnection implements NatSession {
     this.keepaliveTimer = new ConnectionTimer(owner.clock, () => this.onKeepalive());
     this.lifeTimer = new ConnectionTimer(owner.clock, () => this.onLifeTimer());
     this.notifyTimer = new ConnectionTimer(owner.clock, () => this.notifyCounters());
+    const fields: SegmentFields = { src: this.remoteAddr, dst: this.guestAddr, srcPort: this.remotePort, dstPort: this.guestPort, seq: 0, ack: 0, flags: 0, window: 0 };
+    const out = {
+      fields,
+      options: {},
+      timestamp: [0, 0] as [number, number],
+      fillOffset: 0,
+      fillLength: 0,
+      fill: (dst: Uint8Array, at: number) => this.sendBuffer.copyOut(out.fillOffset, out.fillLength, dst, at),
+    };
+    this.out = out;
   }
 
   // ---- NAT session view ----
@@ -920,9 +943,13 @@ export class TcpConnection implements NatSession {
    */
   private segmentOptions(): OutgoingOptions | undefined {
     if (!this.tsOn && !(this.sackOn && this.ooo.size)) return undefined;
-    const options: OutgoingOptions = {};
-    if (this.tsOn) options.timestamp = [this.tsNow(), this.tsRecent];
-    if (this.sackOn && this.ooo.size) options.sackBlocks = this.ooo.sackBlocks(this.tsOn ? 3 : 4);
+    const options = this.out.options;
+    if (this.tsOn) {
+      this.out.timestamp[0] = this.tsNow();
+      this.out.timestamp[1] = this.tsRecent;
+      options.timestamp = this.out.timestamp;
+    } else options.timestamp = undefined;
+    options.sackBlocks = this.sackOn && this.ooo.size ? this.ooo.sackBlocks(this.tsOn ? 3 : 4) : undefined;
     return options;
   }
 
@@ -942,22 +969,16 @@ export class TcpConnection implements NatSession {
     const field = Math.min(window >>> this.rcvScale, 65535);
     const edge = seqAdd(this.rcvNxt, field << this.rcvScale);
     if (seqGt(edge, this.rcvAdvEdge)) this.rcvAdvEdge = edge;
-    const seg = buildSegment(
-      {
-        src: this.remoteAddr,
-        dst: this.guestAddr,
-        srcPort: this.remotePort,
-        dstPort: this.guestPort,
-        seq,
-        ack: this.rcvNxt,
-        flags,
-        window: field,
-        options,
-      },
-      len,
-      len ? (dst, at) => this.sendBuffer.copyOut(bufOffset, len, dst, at) : undefined,
-      this.owner.allocateSegment,
-    );
+    const out = this.out;
+    const f = out.fields;
+    f.seq = seq;
+    f.ack = this.rcvNxt;
+    f.flags = flags;
+    f.window = field;
+    f.options = options;
+    out.fillOffset = bufOffset;
+    out.fillLength = len;
+    const seg = buildSegment(f, len, len ? out.fill : undefined, this.owner.allocateSegment);
     if (flags & ACK) {
       this.lastAckSent = this.rcvNxt;
       this.ackPending = 0;
