@@ -49,14 +49,15 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
     let dropped = 0;
     // A turn's frames leave in one write (several chunks: one writev), not one write each.
     const batch = new StreamFrameBatcher((chunks) => {
-      if (socket.destroyed) return;
-      if (chunks.length === 1) {
-        socket.write(chunks[0]!);
-        return;
+      if (socket.destroyed) return false;
+      if (chunks.length === 1) socket.write(chunks[0]!);
+      else {
+        socket.cork();
+        for (const c of chunks) socket.write(c);
+        socket.uncork();
       }
-      socket.cork();
-      for (const c of chunks) socket.write(c);
-      socket.uncork();
+      // Nothing left queued: the kernel copied the bytes during the write, so the batch may refill its chunk.
+      return socket.writableLength === 0;
     });
     const slirp = new Slirp({
       config: opts.config,

@@ -9,19 +9,29 @@
 /** Size of one gathering chunk; a frame that does not fit in a fresh one gets a chunk of its own. */
 export const STREAM_BATCH_CHUNK = 64 * 1024;
 
+/** A chunk's unfilled tail smaller than this is not worth keeping for the next batch. */
+const MIN_TAIL = 2048;
+
 export class StreamFrameBatcher {
   private chunks: Buffer[] = [];
+  /** The chunk being filled: bytes [start, fill) are queued, [0, start) went out in earlier writes. */
   private current: Buffer | undefined;
+  private start = 0;
   private fill = 0;
+  /** Part of `current` went out in a write the socket kept: until it is replaced, it is never rewound. */
+  private currentShared = false;
   private scheduled = false;
   private pendingBytes = 0;
 
   /**
-   * @param write receives the turn's chunks, in order, at least one; the chunks are not reused after.
+   * @param write receives the turn's chunks, in order, at least one. It returns
+   *   true when the socket took them whole before returning (a synchronous
+   *   write): their memory is then filled again by the next batch instead of
+   *   a new chunk being allocated. Otherwise the chunks are never touched again.
    * @param schedule runs the flush later in this turn (setImmediate: after the poll phase's callbacks).
    */
   constructor(
-    private readonly write: (chunks: Buffer[]) => void,
+    private readonly write: (chunks: Buffer[]) => boolean | void,
     private readonly schedule: (flush: () => void) => void = (f) => void setImmediate(f),
   ) {}
 
@@ -36,7 +46,8 @@ export class StreamFrameBatcher {
     if (!this.current || this.fill + size > this.current.length) {
       this.closeCurrent();
       this.current = Buffer.allocUnsafe(Math.max(STREAM_BATCH_CHUNK, size));
-      this.fill = 0;
+      this.start = this.fill = 0;
+      this.currentShared = false;
     }
     this.current.writeUInt32BE(frame.length, this.fill);
     this.current.set(frame, this.fill + 4);
@@ -56,22 +67,25 @@ export class StreamFrameBatcher {
     const chunks = this.chunks;
     this.chunks = [];
     this.pendingBytes = 0;
-    this.write(chunks);
+    const taken = this.write(chunks) === true;
+    if (!this.current) return;
+    if (taken && !this.currentShared) this.start = this.fill = 0;
+    else if (!taken) this.currentShared = true;
   }
 
   /** Forgets what is queued (the connection is gone). */
   discard(): void {
     this.chunks = [];
     this.current = undefined;
-    this.fill = 0;
+    this.start = this.fill = 0;
     this.pendingBytes = 0;
   }
 
   private closeCurrent(): void {
-    if (!this.current || this.fill === 0) return;
-    this.chunks.push(this.current.subarray(0, this.fill));
+    if (!this.current || this.fill === this.start) return;
+    this.chunks.push(this.current.subarray(this.start, this.fill));
     // The filled part now belongs to the writer; the untouched rest serves the next batch.
-    this.current = this.current.length - this.fill >= 2048 ? this.current.subarray(this.fill) : undefined;
-    this.fill = 0;
+    if (this.current.length - this.fill >= MIN_TAIL) this.start = this.fill;
+    else this.current = undefined;
   }
 }

@@ -9,7 +9,7 @@ function harness() {
   let pendingFlush: (() => void) | undefined;
   let schedules = 0;
   const batch = new StreamFrameBatcher(
-    (chunks) => writes.push(chunks.map((c) => Buffer.from(c))),
+    (chunks) => void writes.push(chunks.map((c) => Buffer.from(c))),
     (f) => {
       schedules++;
       pendingFlush = f;
@@ -94,13 +94,78 @@ test('each turn gets its own write; an idle turn writes nothing', () => {
 test('chunks already handed to the writer are never overwritten by later batches', () => {
   const held: Buffer[] = [];
   let flush: (() => void) | undefined;
-  const batch = new StreamFrameBatcher((chunks) => held.push(...chunks), (f) => (flush = f));
+  const batch = new StreamFrameBatcher((chunks) => void held.push(...chunks), (f) => (flush = f));
   batch.push(frameOf(1, 1000));
   flush!();
   const snapshot = Buffer.from(held[0]!);
   for (let i = 0; i < 200; i++) batch.push(frameOf(2, 1000));
   flush!();
   assert.deepEqual(held[0], snapshot);
+});
+
+test('chunks the writer took whole are refilled by the next batch; kept ones never are', () => {
+  let flush: (() => void) | undefined;
+  let taken = true;
+  const written: Buffer[] = [];
+  const batch = new StreamFrameBatcher((chunks) => {
+    written.push(...chunks);
+    return taken;
+  }, (f) => (flush = f));
+  batch.push(frameOf(1, 1000));
+  flush!();
+  batch.push(frameOf(2, 1000));
+  flush!();
+  assert.equal(written[1]!.buffer, written[0]!.buffer, 'the same memory serves the next batch');
+  assert.equal(written[1]!.byteOffset, written[0]!.byteOffset, 'from its start');
+  assert.deepEqual(decodeAll([written[1]!]), [frameOf(2, 1000)]);
+
+  // A write the socket keeps: that memory is never written again, though the chunk's rest still serves.
+  taken = false;
+  batch.push(frameOf(3, 1000));
+  flush!();
+  const kept = Buffer.from(written[2]!);
+  taken = true;
+  for (let round = 0; round < 3; round++) {
+    batch.push(frameOf(4, 1000));
+    flush!();
+  }
+  assert.deepEqual(written[2], kept);
+  assert.ok(written.slice(3).every((c) => c.byteOffset !== written[2]!.byteOffset || c.buffer !== written[2]!.buffer));
+});
+
+test('a socket with nothing left queued after write() has taken the bytes: overwriting them then changes nothing sent', async () => {
+  const { createServer, connect } = await import('node:net');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(join(tmpdir(), 'usernet-batch-'));
+  const path = join(dir, 's');
+  const received: Buffer[] = [];
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const server = createServer((s) => {
+    s.on('data', (d) => received.push(d));
+    s.on('end', done);
+  });
+  await new Promise<void>((r) => server.listen(path, r));
+  const sock = connect(path);
+  await new Promise((r) => sock.once('connect', r));
+  const expected: Buffer[] = [];
+  const buf = Buffer.alloc(STREAM_BATCH_CHUNK);
+  let reused = 0;
+  for (let i = 0; i < 64; i++) {
+    buf.fill(i);
+    expected.push(Buffer.from(buf));
+    sock.write(buf);
+    if (sock.writableLength !== 0) break; // the kernel buffer is full: the rest of the test would wait for drain
+    reused++;
+  }
+  sock.end();
+  await finished;
+  server.close();
+  rmSync(dir, { recursive: true, force: true });
+  assert.ok(reused > 0, 'at least one write was taken synchronously');
+  assert.deepEqual(Buffer.concat(received), Buffer.concat(expected));
 });
 
 test('discard drops what is queued', () => {
@@ -114,7 +179,7 @@ test('discard drops what is queued', () => {
 
 test('with the default scheduling, one turn of pushes is one write after the turn', async () => {
   const writes: Buffer[][] = [];
-  const batch = new StreamFrameBatcher((chunks) => writes.push(chunks));
+  const batch = new StreamFrameBatcher((chunks) => void writes.push(chunks));
   batch.push(frameOf(1, 60));
   batch.push(frameOf(2, 60));
   await Promise.resolve();
