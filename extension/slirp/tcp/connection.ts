@@ -762,8 +762,14 @@ export class TcpConnection implements NatSession {
     else if (filledHole) this.rcvNxt = this.ooo.pull(this.rcvNxt, (d) => this.toHost(d), () => (finNow = true));
     if (fin) this.ooo.clear();
     if (finNow) {
+      const closing = this.state === 'ESTABLISHED';
       this.guestFin();
-      return true;
+      if (!closing) return true;
+      // The host usually answers the shutdown with its own end within a few ms: the ACK of the
+      // guest's FIN then rides on our FIN (one segment, one guest interrupt, not two). Otherwise
+      // the delayed-ACK timer sends it, as for data.
+      this.ackPending++;
+      return this.ackPending >= 2;
     }
     this.ackPending++;
     return filledHole || trimmed || this.ackPending >= 2;

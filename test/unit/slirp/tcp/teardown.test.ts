@@ -52,6 +52,40 @@ test('guest closes first: CLOSE_WAIT, host answers with data then FIN, LAST_ACK,
   }
 });
 
+test('guest closes first and the host closes back at once: the ACK of the guest FIN rides on our FIN', async () => {
+  const h = new Harness();
+  const server = new HostServer((s) => s.on('end', () => s.end()));
+  try {
+    const g = await established(h, server);
+    const before = g.segmentsIn;
+    g.end();
+    await h.run(() => h.stack.connectionCount === 0, 'closed');
+    assert.ok(g.finReceived);
+    assert.equal(g.state, 'TIME_WAIT');
+    assert.equal(g.segmentsIn - before, 1, 'one segment: FIN and ACK together');
+  } finally {
+    h.close();
+    await server.stop();
+  }
+});
+
+test('guest closes first and the host stays open: the FIN is ACKed within the delayed-ACK time', async () => {
+  const h = new Harness();
+  const server = new HostServer();
+  try {
+    const g = await established(h, server);
+    const t0 = h.clock.now();
+    g.end();
+    await h.run(() => g.state === 'FIN_WAIT_2', 'the guest FIN acknowledged');
+    assert.ok(h.clock.now() - t0 <= h.stack.limits.delayedAckMs + 20, `acknowledged after ${h.clock.now() - t0} ms`);
+    assert.equal(h.stack.list()[0]!.state, 'CLOSE_WAIT');
+    assert.ok(!g.finReceived);
+  } finally {
+    h.close();
+    await server.stop();
+  }
+});
+
 test('simultaneous close: both FINs cross, CLOSING then TIME_WAIT', async () => {
   const h = new Harness({ link: { loss: 0, duplicate: 0, reorder: 0, delayMs: 20, reorderDelayMs: 0 } });
   const server = new HostServer();
