@@ -97,13 +97,7 @@ export class StageChainTracker {
     const frame = hit.frame;
     const hasFrame = frame.length > 0;
     if (hasFrame) this.remember(frame, trail);
-    if (direction === 'tx') {
-      this.latestTx = trail;
-      this.lastFrameTx = hasFrame ? frame : undefined;
-    } else {
-      this.latestRx = trail;
-      this.lastFrameRx = hasFrame ? frame : undefined;
-    }
+    this.setLatest(direction === 'tx', trail, hasFrame ? frame : undefined);
     return trail;
   }
 
@@ -139,14 +133,19 @@ export class StageChainTracker {
     trail.lastIndex = index;
     if (hasFrame && !mapped) this.remember(frame, trail);
     // The fast path above trusts that the last buffer belongs to the latest trail.
+    this.setLatest(tx, trail, hasFrame ? frame : undefined);
+    return trail;
+  }
+
+  /** The direction's latest trail, and the buffer of its latest hit (none for a socket stage). */
+  private setLatest(tx: boolean, trail: StageTrail, frame: Uint8Array | undefined): void {
     if (tx) {
       this.latestTx = trail;
-      this.lastFrameTx = hasFrame ? frame : undefined;
+      this.lastFrameTx = frame;
     } else {
       this.latestRx = trail;
-      this.lastFrameRx = hasFrame ? frame : undefined;
+      this.lastFrameRx = frame;
     }
-    return trail;
   }
 
   private recentTrail(frame: Uint8Array): StageTrail | undefined {

@@ -7,54 +7,36 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { VmStateBody } from '../../extension/debug/protocol';
+import { spawnAdapter, waitFor, type AdapterProcess } from '../support/adapter-process';
 import { containmentProblem } from '../support/containment';
-import { PipedDebugClient } from '../unit/debug/piped-client';
 import { qemuMissing } from './qemu-scenarios';
 
 const skip = containmentProblem() ?? qemuMissing();
-const ADAPTER = resolve(__dirname, '../../dist/adapter.js');
 
-let child: ChildProcess | undefined;
-let dc: DebugClient | undefined;
-let serial = '';
-const states: VmStateBody[] = [];
+let adapter: AdapterProcess | undefined;
 after(() => {
-  child?.kill();
+  adapter?.child.kill();
 });
 
 function client(): DebugClient {
-  assert.ok(dc, 'the adapter of the first test');
-  return dc;
+  assert.ok(adapter, 'the adapter of the first test');
+  return adapter.dc;
 }
 
-async function waitFor(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; the serial console shows:\n${serial.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const states = () => adapter?.states ?? [];
 
 test('launch with engine qemu boots the bundled guest in QEMU through the adapter', { skip, timeout: 360_000 }, async () => {
-  assert.ok(existsSync(ADAPTER), `${ADAPTER} is missing: run \`npm run build\` first`);
-  child = spawn(process.execPath, [ADAPTER], { stdio: ['pipe', 'pipe', 'inherit'] });
-  dc = new PipedDebugClient().attach(child.stdout!, child.stdin!);
-  dc.defaultTimeout = 300_000;
-  dc.on('usernet.serial', (e: DebugProtocol.Event) => (serial += Buffer.from(e.body.data, 'base64').toString('latin1')));
-  dc.on('usernet.vmState', (e: DebugProtocol.Event) => states.push(e.body));
+  adapter = spawnAdapter();
+  const dc = adapter.dc;
   const initialized = dc.waitForEvent('initialized');
   await dc.initializeRequest({ adapterID: 'usernet', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
   await initialized;
   await dc.launchRequest({ engine: 'qemu' } as DebugProtocol.LaunchRequestArguments);
   await dc.configurationDoneRequest();
   // The engine waits for the guest's shell prompt before it reports the VM running.
-  await waitFor('the VM running', () => states.some((s) => s.state === 'running'), 120_000);
+  await waitFor(adapter, 'the VM running', () => states().some((s) => s.state === 'running'), 120_000);
 });
 
 test('a breakpoint on the e1000 is refused with the reason; one on a slirp stage is verified', { skip, timeout: 30_000 }, async () => {
@@ -72,7 +54,7 @@ test('DHCP stops at udp_input: the call stack holds only our stages; continue ge
   const stopped = dc.waitForEvent('stopped', 120_000);
   await dc.customRequest('usernet.serialInput', { data: Buffer.from('udhcpc -i eth0 -q -n\n').toString('base64') });
   assert.equal((await stopped).body.reason, 'function breakpoint');
-  await waitFor('the paused state', () => states.at(-1)?.state === 'paused', 10_000);
+  await waitFor(adapter!, 'the paused state', () => states().at(-1)?.state === 'paused', 10_000);
   const frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
   assert.match(frames[0]!.name, /^udp_input: .*DHCP Discover/i);
   assert.deepEqual(frames.map((f) => f.name.split(':')[0]), ['udp_input', 'ip_input', 'slirp_input', 'net_slirp_receive']);
@@ -82,15 +64,15 @@ test('DHCP stops at udp_input: the call stack holds only our stages; continue ge
 
   await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
   await dc.continueRequest({ threadId: 1 });
-  await waitFor('the lease', () => /lease 10\.0\.2\.15/.test(serial), 60_000);
-  assert.equal(states.at(-1)?.state, 'running');
+  await waitFor(adapter!, 'the lease', () => /lease 10\.0\.2\.15/.test(adapter!.serial()), 60_000);
+  assert.equal(states().at(-1)?.state, 'running');
 });
 
 test('disconnect stops QEMU and the adapter process exits', { skip, timeout: 60_000 }, async () => {
-  const proc = child!;
+  const proc = adapter!.child;
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   await client().disconnectRequest({ terminateDebuggee: true });
   assert.equal(await exited, 0);
-  assert.equal(states.at(-1)?.state, 'stopped');
-  child = undefined;
+  assert.equal(states().at(-1)?.state, 'stopped');
+  adapter = undefined;
 });

@@ -5,37 +5,27 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import type { VmStateBody } from '../../extension/debug/protocol';
+import { spawnAdapter, waitFor, type AdapterProcess } from '../support/adapter-process';
 import { containmentProblem } from '../support/containment';
-import { PipedDebugClient } from '../unit/debug/piped-client';
 
 const skip = containmentProblem();
-const ADAPTER = resolve(__dirname, '../../dist/adapter.js');
 
-let child: ChildProcess | undefined;
-let dc: DebugClient | undefined;
-let serial = '';
-const states: VmStateBody[] = [];
+let adapter: AdapterProcess | undefined;
 after(() => {
-  child?.kill();
+  adapter?.child.kill();
 });
 
 function client(): DebugClient {
-  assert.ok(dc, 'the adapter of the first test');
-  return dc;
+  assert.ok(adapter, 'the adapter of the first test');
+  return adapter.dc;
 }
 
+const states = () => adapter?.states ?? [];
+
 async function waitForSerial(pattern: RegExp, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!pattern.test(serial)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${pattern} on the serial console; it shows:\n${serial.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(adapter!, `${pattern}`, () => pattern.test(adapter!.serial()), timeoutMs);
 }
 
 async function typeLine(line: string): Promise<void> {
@@ -53,12 +43,8 @@ async function variablesOf(ref: number): Promise<DebugProtocol.Variable[]> {
 }
 
 test('launch boots the guest through the adapter process and reports it running', { skip, timeout: 360_000 }, async () => {
-  assert.ok(existsSync(ADAPTER), `${ADAPTER} is missing: run \`npm run build\` first`);
-  child = spawn(process.execPath, [ADAPTER], { stdio: ['pipe', 'pipe', 'inherit'] });
-  dc = new PipedDebugClient().attach(child.stdout!, child.stdin!);
-  dc.defaultTimeout = 300_000;
-  dc.on('usernet.serial', (e: DebugProtocol.Event) => (serial += Buffer.from(e.body.data, 'base64').toString('latin1')));
-  dc.on('usernet.vmState', (e: DebugProtocol.Event) => states.push(e.body));
+  adapter = spawnAdapter();
+  const dc = adapter.dc;
 
   const initialized = dc.waitForEvent('initialized');
   const init = await dc.initializeRequest({ adapterID: 'usernet', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true });
@@ -67,8 +53,8 @@ test('launch boots the guest through the adapter process and reports it running'
   await initialized;
   await dc.launchRequest({ snapshot: true } as DebugProtocol.LaunchRequestArguments);
   await dc.configurationDoneRequest();
-  assert.deepEqual(states.slice(0, 2).map((s) => s.state), ['booting', 'running']);
-  assert.ok((states[1]!.bootMs ?? 0) > 0);
+  assert.deepEqual(states().slice(0, 2).map((s) => s.state), ['booting', 'running']);
+  assert.ok((states()[1]!.bootMs ?? 0) > 0);
 
   const threads = await dc.threadsRequest();
   assert.deepEqual(threads.body.threads, [{ id: 1, name: 'VM' }]);
@@ -145,8 +131,8 @@ test('DHCP stops at udp_input: stack, variables, evaluate and memory show the pa
 
 async function waitForStateWithLease(timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
-  while (!states.some((s) => s.state === 'running' && s.guestAddress === '10.0.2.15')) {
-    if (Date.now() > end) throw new Error(`no vmState with the lease: ${JSON.stringify(states)}`);
+  while (!states().some((s) => s.state === 'running' && s.guestAddress === '10.0.2.15')) {
+    if (Date.now() > end) throw new Error(`no vmState with the lease: ${JSON.stringify(states())}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -161,10 +147,10 @@ test('custom requests: info usernet, and bad arguments are refused', { skip, tim
 });
 
 test('disconnect stops the VM and the adapter process exits', { skip, timeout: 60_000 }, async () => {
-  const proc = child!;
+  const proc = adapter!.child;
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   await client().disconnectRequest({ terminateDebuggee: true });
   assert.equal(await exited, 0);
-  assert.equal(states.at(-1)?.state, 'stopped');
-  child = undefined;
+  assert.equal(states().at(-1)?.state, 'stopped');
+  adapter = undefined;
 });
