@@ -18,7 +18,7 @@ import { addTemplateInterface, startBackend, type BackendName, type RunningBacke
 import { median } from './lib/stats';
 import { pingTimes } from './lib/guest-output';
 import { mbPerSecond, startTimedHttp, startTimedSink } from './lib/host-peers';
-import { commandLine, machineInfo, progress, publish, type Chart } from './lib/report';
+import { commandLine, machineInfo, progress, publish, type Chart, runBench } from './lib/report';
 import { fmt, fmtRatio, fmtSummary, ratio, summarize, withTimeout } from './lib/stats';
 
 const { values } = parseArgs({
@@ -290,10 +290,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

@@ -18,7 +18,7 @@ import { EmbeddedMachine } from '../extension/machine/embedded-machine';
 import { containmentProblem } from '../test/support/containment';
 import { nicInterrupts, parsePing } from './lib/guest-output';
 import { mbPerSecond, seconds, startTimedHttp, startTimedSink } from './lib/host-peers';
-import { commandLine, machineInfo, progress, publish, type Chart } from './lib/report';
+import { commandLine, machineInfo, progress, publish, type Chart, runBench } from './lib/report';
 import { fmt, fmtRatio, fmtSummary, ratio, summarize, withTimeout } from './lib/stats';
 
 const { values } = parseArgs({
@@ -218,10 +218,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

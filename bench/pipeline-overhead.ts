@@ -34,7 +34,7 @@ import { DEFAULT_SLIRP_CONFIG } from '../extension/slirp/config';
 import { BreakpointManager } from '../extension/pipeline/breakpoints';
 import { containmentProblem } from '../test/support/containment';
 import { mbPerSecond, startTimedHttp } from './lib/host-peers';
-import { machineInfo, progress, publish } from './lib/report';
+import { machineInfo, progress, publish, runBench } from './lib/report';
 import { fmt, fmtSummary, summarize, withTimeout } from './lib/stats';
 
 const { values } = parseArgs({
@@ -246,7 +246,4 @@ async function main(): Promise<void> {
   if (failures.length === samples.length) process.exitCode = 1;
 }
 
-main().catch((e) => {
-  process.stderr.write(`pipeline-overhead: ${(e as Error).message}\n`);
-  process.exit(1);
-});
+runBench(main);

@@ -14,7 +14,7 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { AllocationMeter } from './lib/alloc';
 import { startChildSink } from './lib/child-sink';
 import type { LeanGuest } from './lib/lean-guest';
-import { commandLine, machineInfo, progress, publish, type Chart } from './lib/report';
+import { commandLine, machineInfo, progress, publish, type Chart, runBench } from './lib/report';
 import { StackBench } from './lib/stack-host';
 import { fmt, fmtSummary, summarize } from './lib/stats';
 
@@ -181,10 +181,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);

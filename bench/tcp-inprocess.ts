@@ -9,7 +9,7 @@
 import { parseArgs } from 'node:util';
 import { AllocationMeter } from './lib/alloc';
 import { startSink, startSource, loopbackPull, loopbackPush } from './lib/loopback';
-import { commandLine, machineInfo, progress, publish, type Chart } from './lib/report';
+import { commandLine, machineInfo, progress, publish, type Chart, runBench } from './lib/report';
 import { StackBench } from './lib/stack-host';
 import { fmt, fmtRatio, fmtSummary, ratio, summarize, type Summary } from './lib/stats';
 
@@ -172,12 +172,6 @@ async function main(): Promise<void> {
   void figures;
 }
 
-main().then(
-  () => process.exit(0),
-  (e) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runBench(main);
 
 export type { Summary };

@@ -91,3 +91,18 @@ export function publish(result: BenchResult): string {
 export function progress(message: string): void {
   process.stderr.write(`[${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 }
+
+/**
+ * Runs a benchmark's main(): when it finishes, exits with the code it set (0 by
+ * default; a VM or socket left open must not keep the process alive); when it
+ * throws, prints the error and exits with `failureCode`.
+ */
+export function runBench(main: () => Promise<void>, failureCode = 1): void {
+  main().then(
+    () => process.exit(process.exitCode ?? 0),
+    (e) => {
+      console.error(e);
+      process.exit(failureCode);
+    },
+  );
+}
