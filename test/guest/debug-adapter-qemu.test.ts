@@ -5,31 +5,22 @@
  * reason, a stop's call stack starts at net_slirp_receive, and pausing goes
  * through QMP.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { spawnAdapter, waitFor, type AdapterProcess } from '../support/adapter-process';
+import { SharedAdapter, waitFor } from '../support/adapter-process';
 import { containmentProblem } from '../support/containment';
 import { qemuMissing } from './qemu-scenarios';
 
 const skip = containmentProblem() ?? qemuMissing();
 
-let adapter: AdapterProcess | undefined;
-after(() => {
-  adapter?.child.kill();
-});
-
-function client(): DebugClient {
-  assert.ok(adapter, 'the adapter of the first test');
-  return adapter.dc;
-}
-
-const states = () => adapter?.states ?? [];
+const adapter = new SharedAdapter();
+const client = (): DebugClient => adapter.dc;
+const states = () => adapter.states;
 
 test('launch with engine qemu boots the bundled guest in QEMU through the adapter', { skip, timeout: 360_000 }, async () => {
-  adapter = spawnAdapter();
-  const dc = adapter.dc;
+  const dc = adapter.start().dc;
   const initialized = dc.waitForEvent('initialized');
   await dc.initializeRequest({ adapterID: 'usernet', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path' });
   await initialized;
@@ -54,7 +45,7 @@ test('DHCP stops at udp_input: the call stack holds only our stages; continue ge
   const stopped = dc.waitForEvent('stopped', 120_000);
   await dc.customRequest('usernet.serialInput', { data: Buffer.from('udhcpc -i eth0 -q -n\n').toString('base64') });
   assert.equal((await stopped).body.reason, 'function breakpoint');
-  await waitFor(adapter!, 'the paused state', () => states().at(-1)?.state === 'paused', 10_000);
+  await waitFor(adapter, 'the paused state', () => states().at(-1)?.state === 'paused', 10_000);
   const frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
   assert.match(frames[0]!.name, /^udp_input: .*DHCP Discover/i);
   assert.deepEqual(frames.map((f) => f.name.split(':')[0]), ['udp_input', 'ip_input', 'slirp_input', 'net_slirp_receive']);
@@ -64,15 +55,15 @@ test('DHCP stops at udp_input: the call stack holds only our stages; continue ge
 
   await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
   await dc.continueRequest({ threadId: 1 });
-  await waitFor(adapter!, 'the lease', () => /lease 10\.0\.2\.15/.test(adapter!.serial()), 60_000);
+  await waitFor(adapter, 'the lease', () => /lease 10\.0\.2\.15/.test(adapter.serial()), 60_000);
   assert.equal(states().at(-1)?.state, 'running');
 });
 
 test('disconnect stops QEMU and the adapter process exits', { skip, timeout: 60_000 }, async () => {
-  const proc = adapter!.child;
+  const proc = adapter.current!.child;
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   await client().disconnectRequest({ terminateDebuggee: true });
   assert.equal(await exited, 0);
   assert.equal(states().at(-1)?.state, 'stopped');
-  adapter = undefined;
+  adapter.current = undefined;
 });

@@ -3,29 +3,21 @@
  * DAP, booting the bundled guest, stopping its DHCP exchange at udp_input and
  * showing the packet.
  */
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { spawnAdapter, waitFor, type AdapterProcess } from '../support/adapter-process';
+import { SharedAdapter, waitFor } from '../support/adapter-process';
 import { containmentProblem } from '../support/containment';
 
 const skip = containmentProblem();
 
-let adapter: AdapterProcess | undefined;
-after(() => {
-  adapter?.child.kill();
-});
-
-function client(): DebugClient {
-  assert.ok(adapter, 'the adapter of the first test');
-  return adapter.dc;
-}
-
-const states = () => adapter?.states ?? [];
+const adapter = new SharedAdapter();
+const client = (): DebugClient => adapter.dc;
+const states = () => adapter.states;
 
 async function waitForSerial(pattern: RegExp, timeoutMs: number): Promise<void> {
-  await waitFor(adapter!, `${pattern}`, () => pattern.test(adapter!.serial()), timeoutMs);
+  await waitFor(adapter, `${pattern}`, () => pattern.test(adapter.serial()), timeoutMs);
 }
 
 async function typeLine(line: string): Promise<void> {
@@ -43,8 +35,7 @@ async function variablesOf(ref: number): Promise<DebugProtocol.Variable[]> {
 }
 
 test('launch boots the guest through the adapter process and reports it running', { skip, timeout: 360_000 }, async () => {
-  adapter = spawnAdapter();
-  const dc = adapter.dc;
+  const dc = adapter.start().dc;
 
   const initialized = dc.waitForEvent('initialized');
   const init = await dc.initializeRequest({ adapterID: 'usernet', linesStartAt1: true, columnsStartAt1: true, pathFormat: 'path', supportsProgressReporting: true });
@@ -147,10 +138,10 @@ test('custom requests: info usernet, and bad arguments are refused', { skip, tim
 });
 
 test('disconnect stops the VM and the adapter process exits', { skip, timeout: 60_000 }, async () => {
-  const proc = adapter!.child;
+  const proc = adapter.current!.child;
   const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
   await client().disconnectRequest({ terminateDebuggee: true });
   assert.equal(await exited, 0);
   assert.equal(states().at(-1)?.state, 'stopped');
-  adapter = undefined;
+  adapter.current = undefined;
 });

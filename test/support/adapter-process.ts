@@ -4,6 +4,7 @@
  * VM state events.
  */
 import assert from 'node:assert/strict';
+import { after } from 'node:test';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -36,10 +37,41 @@ export function spawnAdapter(): AdapterProcess {
 }
 
 /** Waits for `ok`, failing with the tail of the serial console. */
-export async function waitFor(adapter: AdapterProcess, what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+export async function waitFor(adapter: Pick<AdapterProcess, 'serial'>, what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!ok()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}; the serial console shows:\n${adapter.serial().slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/**
+ * The adapter a test file's tests share: the first test starts it, the last
+ * disconnects it; whatever is left running when the file ends is killed.
+ */
+export class SharedAdapter {
+  current: AdapterProcess | undefined;
+
+  constructor() {
+    after(() => this.current?.child.kill());
+  }
+
+  start(): AdapterProcess {
+    this.current = spawnAdapter();
+    return this.current;
+  }
+
+  /** The DAP client of the adapter the first test started. */
+  get dc(): DebugClient {
+    assert.ok(this.current, 'the adapter of the first test');
+    return this.current.dc;
+  }
+
+  get states(): VmStateBody[] {
+    return this.current?.states ?? [];
+  }
+
+  serial(): string {
+    return this.current?.serial() ?? '';
   }
 }
