@@ -23,6 +23,12 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
       'One guest (the bundled bzImage + initramfs under qemu-system-x86_64, TCG, -m 256, an e1000) on three user-mode network backends: QEMU\'s own `-netdev user` (libslirp), passt over `-netdev stream`, and `usernet serve` — our slirp in a separate node process, as users run it. The project\'s goal is at least 1.0x libslirp on every figure; the ratios below are what was measured, whatever they are.',
   },
   {
+    name: 'stream-echo',
+    heading: 'One frame through usernet serve, hot and after idle',
+    about:
+      'Where the ping figure above goes: an ICMP echo request framed as QEMU frames it, sent over a unix socket to `usernet serve` and, side by side, to a bare Node.js process that writes every byte straight back — the floor of any stream peer written in Node. Requests are spaced by 1 ms (warm) and by 20 and 200 ms (as a pinging guest sends them: cold by then on this machine).',
+  },
+  {
     name: 'nic',
     heading: 'NICs under v86: our e1000, v86 virtio-net, v86 ne2k',
     about:

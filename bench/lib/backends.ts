@@ -16,6 +16,8 @@ export type BackendName = 'libslirp' | 'passt' | 'usernet';
 
 export interface RunningBackend {
   netdev: string;
+  /** The unix socket QEMU's `-netdev stream` connects to (passt, usernet). */
+  socketPath?: string;
   stop(): Promise<void>;
   /** What the backend printed (for failure reports). */
   output(): string;
@@ -86,6 +88,7 @@ export async function startBackend(name: BackendName, fwdPort: number): Promise<
   }
   return {
     netdev: `stream,id=n0,server=off,addr.type=unix,addr.path=${sock}`,
+    socketPath: sock,
     output: out.text,
     stop: async () => {
       await stopChild(child);
