@@ -16,6 +16,7 @@ import { QemuMachine } from '../extension/machine/qemu-machine';
 import { containmentProblem } from '../test/support/containment';
 import { addTemplateInterface, startBackend, type BackendName, type RunningBackend } from './lib/backends';
 import { median } from './lib/stats';
+import { cpuPerMiB, cpuSplit, type CpuSplit } from './lib/thread-cpu';
 import { pingTimes } from './lib/guest-output';
 import { mbPerSecond, startTimedHttp, startTimedSink } from './lib/host-peers';
 import { commandLine, machineInfo, progress, publish, type Chart, runBench } from './lib/report';
@@ -54,6 +55,8 @@ interface Sample {
   figure: Figure;
   value?: number;
   error?: string;
+  /** For the bulk figures: CPU milliseconds per MiB moved, by role. */
+  cpu?: CpuSplit;
 }
 
 async function freePort(): Promise<number> {
@@ -101,6 +104,8 @@ async function bootGuest(name: BackendName): Promise<Guest> {
       '-qmp', `unix:${s.qmp},server=on,wait=off`,
       '-display', 'none',
       '-monitor', 'none',
+      // Names the vCPU threads ("CPU 0/TCG"), so their CPU time can be told from the main loop's.
+      '-name', `bench-${name},debug-threads=on`,
       '-no-reboot',
     ],
   });
@@ -172,6 +177,14 @@ async function measure(g: Guest, figure: Figure, sink: Awaited<ReturnType<typeof
   }
 }
 
+/** Bytes the bulk figures move, for CPU per MiB. */
+function bytesMoved(figure: Figure): number | undefined {
+  if (figure === 'downloadMBps') return DOWNLOAD;
+  if (figure === 'uploadMBps') return UPLOAD_MIB * 2 ** 20;
+  if (figure === 'hostfwdMBps') return FWD_MIB * 2 ** 20;
+  return undefined;
+}
+
 const ALL_FIGURES: Array<{ key: string; figure: Figure; label: string; unit: string; higherIsBetter: boolean }> = [
   { key: 'download', figure: 'downloadMBps', label: 'download: guest wget from host HTTP', unit: 'MB/s', higherIsBetter: true },
   { key: 'upload', figure: 'uploadMBps', label: 'upload: guest dd | nc to host sink (guest-bound)', unit: 'MB/s', higherIsBetter: true },
@@ -216,8 +229,11 @@ async function main(): Promise<void> {
       for (const g of order) {
         for (const { figure } of FIGURES) {
           try {
+            const bytes = bytesMoved(figure);
+            const before = bytes && g.vm.pid ? cpuSplit(g.vm.pid, g.backend.pid) : undefined;
             const value = await measure(g, figure, sink, http);
-            samples.push({ backend: g.name, round, figure, value });
+            const cpu = before && bytes ? cpuPerMiB(before, cpuSplit(g.vm.pid!, g.backend.pid), bytes) : undefined;
+            samples.push({ backend: g.name, round, figure, value, cpu });
             progress(`round ${round} ${g.name} ${figure}: ${fmt(value)}`);
           } catch (e) {
             const error = (e as Error).message.split('\n')[0]!;
@@ -264,6 +280,21 @@ async function main(): Promise<void> {
       return { label: b === 'usernet' ? 'usernet serve (ours)' : b, value: s?.median ?? null, min: s?.min, max: s?.max, note: s ? undefined : failed || !guests.some((g) => g.name === b) ? 'failed' : undefined };
     }),
   }));
+  // CPU per MiB for the bulk figures, by role: the network side is what moving the bytes costs outside the guest.
+  const cpuMedian = (b: BackendName, f: Figure, pick: (c: CpuSplit) => number) => {
+    const v = samples.filter((s) => s.backend === b && s.figure === f && s.cpu).map((s) => pick(s.cpu!));
+    return v.length ? median(v) : null;
+  };
+  const cpuRows = FIGURES.filter(({ figure }) => bytesMoved(figure) !== undefined).flatMap(({ figure, label }) =>
+    guests.map(({ name }) => [
+      label,
+      name === 'usernet' ? 'usernet serve' : name,
+      fmt(cpuMedian(name, figure, (c) => c.mainLoop)),
+      name === 'libslirp' ? '(in the main loop)' : fmt(cpuMedian(name, figure, (c) => c.backend)),
+      fmt(cpuMedian(name, figure, (c) => c.mainLoop + c.backend)),
+      fmt(cpuMedian(name, figure, (c) => c.vcpu)),
+    ]),
+  );
   const errorNotes = [...bootFailures.map((f) => `did not start: ${f}`), ...samples.filter((s) => s.error).map((s) => `round ${s.round} ${s.backend} ${s.figure}: ${s.error}`)];
   publish({
     name: FULL_RUN ? 'backends' : 'backends-subset',
@@ -278,6 +309,15 @@ async function main(): Promise<void> {
         headers: ['figure', 'libslirp (QEMU -netdev user)', 'passt', 'usernet serve (ours)', 'passt vs libslirp', 'usernet vs libslirp'],
         rows,
       },
+      ...(cpuRows.length
+        ? [
+            {
+              caption: 'CPU per MiB moved, median over the rounds (ms/MiB), read from each thread\'s schedstat. The network side is QEMU\'s main loop (where libslirp runs and where stream frames are read and handed to the e1000) plus the backend\'s own process; the vCPU column is the guest\'s share.',
+              headers: ['figure', 'backend', 'QEMU main loop', 'backend process', 'network side', 'guest vCPU'],
+              rows: cpuRows,
+            },
+          ]
+        : []),
     ],
     charts,
     notes: [

@@ -18,6 +18,8 @@ export interface RunningBackend {
   netdev: string;
   /** The unix socket QEMU's `-netdev stream` connects to (passt, usernet). */
   socketPath?: string;
+  /** The backend's own process (passt, usernet), whose CPU time is the network's. */
+  pid?: number;
   stop(): Promise<void>;
   /** What the backend printed (for failure reports). */
   output(): string;
@@ -89,6 +91,7 @@ export async function startBackend(name: BackendName, fwdPort: number): Promise<
   return {
     netdev: `stream,id=n0,server=off,addr.type=unix,addr.path=${sock}`,
     socketPath: sock,
+    pid: child.pid,
     output: out.text,
     stop: async () => {
       await stopChild(child);
