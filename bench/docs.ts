@@ -23,6 +23,12 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
       'One guest (the bundled bzImage + initramfs under qemu-system-x86_64, TCG, -m 256, an e1000) on three user-mode network backends: QEMU\'s own `-netdev user` (libslirp), passt over `-netdev stream`, and `usernet serve` — our slirp in a separate node process, as users run it. The project\'s goal is at least 1.0x libslirp on every figure; the ratios below are what was measured, whatever they are.',
   },
   {
+    name: 'serve-cpu',
+    heading: 'usernet serve without a VM: CPU per MiB against passt',
+    about:
+      'A synthetic guest (Ethernet over QEMU\'s stream framing, a lean TCP) downloads from and uploads to loopback peers through `usernet serve` and, side by side, through passt over the same socket protocol. The backend process\'s CPU per MiB is the figure: under a real guest on a small machine that CPU competes with QEMU\'s vCPU thread.',
+  },
+  {
     name: 'stream-echo',
     heading: 'One frame through usernet serve, hot and after idle',
     about:

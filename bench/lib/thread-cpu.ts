@@ -42,11 +42,16 @@ function taskName(pid: number, tid: number): string {
   }
 }
 
+/** CPU nanoseconds a whole process (every thread alive now) has run. */
+export function processCpuNs(pid: number): number {
+  return tasks(pid).reduce((sum, tid) => sum + taskCpuNs(pid, tid), 0);
+}
+
 /** CPU nanoseconds so far, split by role. */
 export function cpuSplit(qemuPid: number, backendPid?: number): CpuSplit {
   let vcpu = 0;
   for (const tid of tasks(qemuPid)) if (/^CPU \d+\/(TCG|KVM)$/.test(taskName(qemuPid, tid))) vcpu += taskCpuNs(qemuPid, tid);
-  const backend = backendPid ? tasks(backendPid).reduce((sum, tid) => sum + taskCpuNs(backendPid, tid), 0) : 0;
+  const backend = backendPid ? processCpuNs(backendPid) : 0;
   return { mainLoop: taskCpuNs(qemuPid, qemuPid), vcpu, backend };
 }
 
