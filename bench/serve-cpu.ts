@@ -7,7 +7,9 @@
  * each transfer. Under a real guest this CPU competes with QEMU's vCPU thread,
  * so it bounds bulk throughput on small machines (bench/backends.ts).
  *
- *   scripts/netns-run.sh node --import tsx bench/serve-cpu.ts [--mib 64] [--rounds 3]
+ *   scripts/netns-run.sh node --import tsx bench/serve-cpu.ts [--mib 64] [--rounds 3] [--directions download,upload]
+ *     [--baseline DIR]   also run `usernet serve` from another checkout (built), e.g. a
+ *                        `git worktree` of main, side by side: an A/B of a change
  */
 import { spawnSync } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
@@ -20,11 +22,15 @@ import { fmt, fmtSummary, summarize, withTimeout } from './lib/stats';
 import { StreamGuest } from './lib/stream-guest';
 import { processCpuNs } from './lib/thread-cpu';
 
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' } } });
+const { values } = parseArgs({
+  options: { mib: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' }, directions: { type: 'string', default: 'download,upload' }, baseline: { type: 'string' } },
+});
 const BYTES = Number(values.mib) * 2 ** 20;
 const ROUNDS = Number(values.rounds);
 const MSS = 1460;
 type Direction = 'download' | 'upload';
+const DIRECTIONS = (['download', 'upload'] as const).filter((d) => values.directions!.split(',').includes(d));
+if (!DIRECTIONS.length) throw new Error(`--directions: expected download, upload or both, got "${values.directions}"`);
 
 interface Sample {
   msPerMiB: number;
@@ -62,29 +68,32 @@ async function main(): Promise<void> {
   const problem = containmentProblem();
   if (problem || process.env.USERNET_NETNS !== '1') throw new Error(`run it through scripts/netns-run.sh: ${problem ?? 'USERNET_NETNS is not set'}`);
   const started = new Date().toISOString();
-  const names: BackendName[] = ['usernet'];
+  // The peers, side by side: this checkout's serve, optionally another checkout's, and passt.
+  const peers: Array<{ label: string; name: BackendName; root?: string }> = [{ label: 'usernet serve', name: 'usernet' }];
+  if (values.baseline) peers.push({ label: `baseline (${values.baseline})`, name: 'usernet', root: values.baseline });
   if (spawnSync('passt', ['--version']).status === 0) {
     await addTemplateInterface();
-    names.push('passt');
+    peers.push({ label: 'passt', name: 'passt' });
   } else {
-    progress('passt is not installed (Debian package passt): measuring usernet serve alone');
+    progress('passt is not installed (Debian package passt): it is left out');
   }
   const source = await startSource(() => BYTES);
   const sink = await startSink();
-  const running: Array<{ name: BackendName; backend: RunningBackend; guest: StreamGuest }> = [];
+  const running: Array<{ label: string; backend: RunningBackend; guest: StreamGuest }> = [];
   const samples = new Map<string, Sample[]>();
+  const key = (label: string, dir: Direction) => `${label}/${dir}`;
   try {
-    for (const name of names) {
-      const backend = await startBackend(name, await freePort());
-      running.push({ name, backend, guest: await StreamGuest.connect(backend.socketPath!) });
+    for (const p of peers) {
+      const backend = await startBackend(p.name, await freePort(), p.root);
+      running.push({ label: p.label, backend, guest: await StreamGuest.connect(backend.socketPath!) });
     }
-    for (const r of running) for (const dir of ['download', 'upload'] as const) await transfer(r.guest, r.backend, dir, { source: source.port, sink }); // warm-up
+    for (const r of running) for (const dir of DIRECTIONS) await transfer(r.guest, r.backend, dir, { source: source.port, sink }); // warm-up
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const dir of ['download', 'upload'] as const) {
+      for (const dir of DIRECTIONS) {
         for (const r of round % 2 ? running : [...running].reverse()) {
           const s = await transfer(r.guest, r.backend, dir, { source: source.port, sink });
-          samples.set(`${r.name}/${dir}`, [...(samples.get(`${r.name}/${dir}`) ?? []), s]);
-          progress(`round ${round} ${r.name} ${dir}: ${fmt(s.msPerMiB)} ms CPU/MiB, ${fmt(s.mbps)} MB/s`);
+          samples.set(key(r.label, dir), [...(samples.get(key(r.label, dir)) ?? []), s]);
+          progress(`round ${round} ${r.label} ${dir}: ${fmt(s.msPerMiB)} ms CPU/MiB, ${fmt(s.mbps)} MB/s`);
         }
       }
     }
@@ -97,31 +106,32 @@ async function main(): Promise<void> {
     await sink.close();
   }
 
-  const cell = (name: BackendName, dir: Direction, pick: (s: Sample) => number) => fmtSummary(summarize((samples.get(`${name}/${dir}`) ?? []).map(pick)));
-  const median = (name: BackendName, dir: Direction) => summarize((samples.get(`${name}/${dir}`) ?? []).map((s) => s.msPerMiB))?.median;
-  const rows = (['download', 'upload'] as const).map((dir) => {
-    const ours = median('usernet', dir);
-    const passt = median('passt', dir);
+  const summary = (label: string, dir: Direction, pick: (s: Sample) => number) => summarize((samples.get(key(label, dir)) ?? []).map(pick));
+  const others = peers.slice(1).map((p) => p.label);
+  const rows = DIRECTIONS.map((dir) => {
+    const ours = summary('usernet serve', dir, (s) => s.msPerMiB);
     return [
       dir,
-      cell('usernet', dir, (s) => s.msPerMiB),
-      names.includes('passt') ? cell('passt', dir, (s) => s.msPerMiB) : 'not installed',
-      ours && passt ? `${(ours / passt).toFixed(1)}x` : '—',
-      cell('usernet', dir, (s) => s.mbps),
-      names.includes('passt') ? cell('passt', dir, (s) => s.mbps) : '—',
+      ...peers.map((p) => fmtSummary(summary(p.label, dir, (s) => s.msPerMiB))),
+      ...others.map((label) => {
+        const other = summary(label, dir, (s) => s.msPerMiB);
+        return ours && other ? `${(ours.median / other.median).toFixed(2)}x` : '—';
+      }),
+      ...peers.map((p) => fmtSummary(summary(p.label, dir, (s) => s.mbps))),
     ];
   });
+  const headers = ['direction', ...peers.map((p) => `${p.label} (ms CPU/MiB)`), ...others.map((l) => `usernet serve / ${l}`), ...peers.map((p) => `${p.label} (MB/s)`)];
   publish({
     name: 'serve-cpu',
     title: 'CPU per MiB in the backend process, synthetic guest, no VM: usernet serve vs passt',
     command: commandLine(__filename),
     date: started,
     machine: machineInfo(),
-    params: { bytes: BYTES, rounds: ROUNDS, mss: MSS },
+    params: { bytes: BYTES, rounds: ROUNDS, mss: MSS, baseline: values.baseline ?? null },
     tables: [
       {
         caption: `${Number(values.mib)} MiB per transfer, MSS ${MSS}, ${ROUNDS} rounds, backends alternating; median [min-max]. CPU is the backend process's, every thread.`,
-        headers: ['direction', 'usernet serve (ms CPU/MiB)', 'passt (ms CPU/MiB)', 'usernet / passt', 'usernet serve (MB/s)', 'passt (MB/s)'],
+        headers,
         rows,
       },
     ],

@@ -56,7 +56,8 @@ async function waitForSocket(path: string, child: ChildProcess, what: string, ou
   throw new Error(`${what} did not create ${path}`);
 }
 
-export async function startBackend(name: BackendName, fwdPort: number): Promise<RunningBackend> {
+/** `usernetRoot`: another checkout whose `usernet serve` runs instead of this one's (an A/B comparison). */
+export async function startBackend(name: BackendName, fwdPort: number, usernetRoot = join(BENCH_DIR, '..')): Promise<RunningBackend> {
   if (name === 'libslirp') {
     return { netdev: `user,id=n0,hostfwd=tcp:127.0.0.1:${fwdPort}-:80`, stop: async () => {}, output: () => '' };
   }
@@ -73,7 +74,7 @@ export async function startBackend(name: BackendName, fwdPort: number): Promise<
     });
   } else {
     // As users run it: the built CLI (npm run build) when present, else the sources through tsx.
-    const root = join(BENCH_DIR, '..');
+    const root = usernetRoot;
     const built = join(root, 'dist', 'cli.js');
     const args = existsSync(built) ? [join(root, 'bin', 'usernet.js')] : ['--import', 'tsx', join(root, 'extension', 'cli.ts')];
     // BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the serve process (NODE_OPTIONS refuses --cpu-prof).
