@@ -17,7 +17,7 @@ import { UdpNat } from './udp';
 import { BROADCAST_MAC } from './wire/bytes';
 import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETH_HEADER_LENGTH } from './wire/ethernet';
 import { ICMP_TIME_EXCEEDED } from './wire/icmp';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, Ipv4View, writeIpv4Header } from './wire/ipv4';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, Ipv4View, writeIpv4Header, writeIpv4HeaderAt } from './wire/ipv4';
 import { UdpView } from './wire/udp';
 
 /** The guest link's MTU (libslirp's IF_MTU default); larger datagrams to the guest are fragmented. */
@@ -343,23 +343,25 @@ export class Slirp implements SlirpCore {
    * such a probe is armed; ip_output writes the real ones (and fragments).
    */
   private stampHeaders(frame: Uint8Array, src: number, dst: number, protocol: number): void {
-    writeIpv4Header(frame.subarray(ETH_HEADER_LENGTH), { src, dst, protocol, payloadLength: frame.length - TRANSPORT_OFFSET, id: this.ipId & 0xffff });
+    writeIpv4HeaderAt(frame, ETH_HEADER_LENGTH, src, dst, protocol, frame.length - TRANSPORT_OFFSET, this.ipId);
     this.stampEthernet(frame, dst);
   }
 
+  /** The Ethernet header of an IPv4 frame from the gateway to `dst`, written byte by byte (every frame for the guest takes this path). */
   private stampEthernet(frame: Uint8Array, dst: number): void {
-    const eth = EthernetView.create(frame);
     const mac = this.macFor(dst);
-    if (mac) eth.setDestination(mac);
-    eth.setSource(this.config.gatewayMac);
-    eth.etherType = ETHERTYPE_IPV4;
+    if (mac) for (let i = 0; i < 6; i++) frame[i] = mac[i]!;
+    const gw = this.config.gatewayMac;
+    for (let i = 0; i < 6; i++) frame[6 + i] = gw[i]!;
+    frame[12] = ETHERTYPE_IPV4 >>> 8;
+    frame[13] = ETHERTYPE_IPV4 & 0xff;
   }
 
   private ip_output(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void {
     const payloadLength = frame.length - TRANSPORT_OFFSET;
     const id = this.ipId++ & 0xffff;
     if (IPV4_MIN_HEADER + payloadLength <= GUEST_MTU) {
-      writeIpv4Header(frame.subarray(ETH_HEADER_LENGTH), { src, dst, protocol, payloadLength, id });
+      writeIpv4HeaderAt(frame, ETH_HEADER_LENGTH, src, dst, protocol, payloadLength, id);
       return this.if_output(frame, dst, session);
     }
     // ip_output's fragmentation: 8-byte aligned pieces that fit the guest MTU.
