@@ -1,4 +1,4 @@
-import { get16, get32, set16, set32 } from './bytes';
+import { get16, get32 } from './bytes';
 import { internetChecksum } from './checksum';
 
 export const IPV4_MIN_HEADER = 20;
