@@ -9,18 +9,17 @@
  *       [--backends libslirp,usernet] [--figures download,ping]   (a subset, for a quick look: the docs take the whole run)
  */
 import { get } from 'node:http';
-import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { bundledGuest, GUEST_PROMPT } from '../extension/machine/guest-image';
 import { QemuMachine } from '../extension/machine/qemu-machine';
 import { containmentProblem } from '../test/support/containment';
 import { addTemplateInterface, startBackend, type BackendName, type RunningBackend } from './lib/backends';
-import { median } from './lib/stats';
 import { cpuPerMiB, cpuSplit, type CpuSplit } from './lib/thread-cpu';
 import { pingTimes } from './lib/guest-output';
 import { mbPerSecond, startTimedHttp, startTimedSink } from './lib/host-peers';
+import { freeLoopbackPort } from './lib/loopback';
 import { commandLine, machineInfo, progress, publish, type Chart, runBench } from './lib/report';
-import { fmt, fmtRatio, fmtSummary, ratio, summarize, withTimeout } from './lib/stats';
+import { fmt, fmtRatio, fmtSummary, median, ratio, summarize, withTimeout } from './lib/stats';
 
 const { values } = parseArgs({
   options: {
@@ -59,14 +58,6 @@ interface Sample {
   cpu?: CpuSplit;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 /** Runs a guest command; on a timeout interrupts it (Ctrl-C) so the shell is usable for the next figure. */
 async function sh(vm: QemuMachine, command: string, timeoutMs: number): Promise<string> {
   try {
@@ -83,7 +74,7 @@ async function sh(vm: QemuMachine, command: string, timeoutMs: number): Promise<
 }
 
 async function bootGuest(name: BackendName): Promise<Guest> {
-  const fwdPort = await freePort();
+  const fwdPort = await freeLoopbackPort();
   const backend = await startBackend(name, fwdPort);
   const g = bundledGuest();
   const vm = await QemuMachine.start({

@@ -12,11 +12,10 @@
  *                        `git worktree` of main, side by side: an A/B of a change
  */
 import { spawnSync } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { containmentProblem } from '../test/support/containment';
 import { addTemplateInterface, startBackend, type BackendName, type RunningBackend } from './lib/backends';
-import { startSink, startSource } from './lib/loopback';
+import { freeLoopbackPort, startSink, startSource } from './lib/loopback';
 import { commandLine, machineInfo, progress, publish, runBench } from './lib/report';
 import { fmt, fmtSummary, summarize, withTimeout } from './lib/stats';
 import { StreamGuest } from './lib/stream-guest';
@@ -35,14 +34,6 @@ if (!DIRECTIONS.length) throw new Error(`--directions: expected download, upload
 interface Sample {
   msPerMiB: number;
   mbps: number;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
 }
 
 /** One transfer; a failure names the backend and direction. */
@@ -104,7 +95,7 @@ async function main(): Promise<void> {
   };
   try {
     for (const p of peers) {
-      const backend = await startBackend(p.name, await freePort(), p.root);
+      const backend = await startBackend(p.name, await freeLoopbackPort(), p.root);
       running.push({ label: p.label, backend, guest: await StreamGuest.connect(backend.socketPath!) });
     }
     for (const r of running) for (const dir of DIRECTIONS) await attempt(r, dir, 'warm-up');

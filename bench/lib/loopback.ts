@@ -9,6 +9,14 @@ export interface Peer {
 const listen = (server: net.Server) =>
   new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as net.AddressInfo).port)));
 
+/** A loopback port free a moment ago (for a hostfwd rule a backend binds itself). */
+export async function freeLoopbackPort(): Promise<number> {
+  const server = net.createServer();
+  const port = await listen(server);
+  await new Promise<void>((r) => server.close(() => r()));
+  return port;
+}
+
 /** Counts what each connection sends; `expect(n)` resolves when one connection has delivered n bytes. */
 export async function startSink(): Promise<Peer & { expect(bytes: number): Promise<void>; connections: number }> {
   let waiter: { bytes: number; resolve: () => void } | undefined;
