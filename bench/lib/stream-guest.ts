@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { StreamFrameDecoder, encodeStreamFrame } from '../../extension/machine/stream-framing';
-import { internetChecksum } from '../../extension/slirp/wire/checksum';
+import { IP_FLAG_DF, writeIpv4HeaderAt } from '../../extension/slirp/wire/ipv4';
 import { LeanGuest, type LeanGuestOptions } from './lean-guest';
 import { GATEWAY_IP, GUEST_IP } from './stack-host';
 
@@ -84,20 +84,7 @@ export class StreamGuest {
     f.set(this.gatewayMac!, 0);
     f.set(GUEST_MAC, 6);
     f[12] = 0x08;
-    const ip = f.subarray(14, 34);
-    ip[0] = 0x45;
-    ip[2] = (20 + payload.length) >> 8;
-    ip[3] = (20 + payload.length) & 255;
-    ip[4] = (this.ipId >> 8) & 255;
-    ip[5] = this.ipId++ & 255;
-    ip[6] = 0x40; // DF
-    ip[8] = 64;
-    ip[9] = protocol;
-    put32(ip, 12, src);
-    put32(ip, 16, dst);
-    const sum = internetChecksum(ip);
-    ip[10] = sum >> 8;
-    ip[11] = sum & 255;
+    writeIpv4HeaderAt(f, 14, src, dst, protocol, payload.length, this.ipId++, 64, 0, IP_FLAG_DF);
     f.set(payload, 34);
     this.send(f);
   }

@@ -138,10 +138,7 @@ test('custom requests: info usernet, and bad arguments are refused', { skip, tim
 });
 
 test('disconnect stops the VM and the adapter process exits', { skip, timeout: 60_000 }, async () => {
-  const proc = adapter.current!.child;
-  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
-  await client().disconnectRequest({ terminateDebuggee: true });
-  assert.equal(await exited, 0);
-  assert.equal(states().at(-1)?.state, 'stopped');
-  adapter.current = undefined;
+  const { exitCode, lastState } = await adapter.disconnect();
+  assert.equal(exitCode, 0);
+  assert.equal(lastState, 'stopped');
 });

@@ -74,4 +74,16 @@ export class SharedAdapter {
   serial(): string {
     return this.current?.serial() ?? '';
   }
+
+  /** Disconnects, terminating the VM, and waits for the adapter process to exit: its exit code and the last VM state it reported. */
+  async disconnect(): Promise<{ exitCode: number | null; lastState: string | undefined }> {
+    assert.ok(this.current, 'the adapter of the first test');
+    const proc = this.current.child;
+    const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+    await this.dc.disconnectRequest({ terminateDebuggee: true });
+    const exitCode = await exited;
+    const lastState = this.states.at(-1)?.state;
+    this.current = undefined;
+    return { exitCode, lastState };
+  }
 }
