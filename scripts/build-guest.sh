@@ -15,17 +15,27 @@ mkdir -p "$WORK" "$OUT"
 
 log() { printf '[build-guest] %s\n' "$*" >&2; }
 
-# --- kernel -------------------------------------------------------------------
-SRC_TAR=/usr/src/linux-source-6.1.tar.xz
-[ -f "$SRC_TAR" ] || { echo "missing $SRC_TAR: apt-get install linux-source-6.1" >&2; exit 1; }
-KDIR="$WORK/linux-source-6.1"
-if [ ! -d "$KDIR" ]; then
-  log "extracting kernel source"
-  tar -C "$WORK" -xf "$SRC_TAR"
-fi
+# --keep-kernel rebuilds only the userland (initramfs, BIOS, manifest) around the
+# committed bzImage: enough for a change under scripts/guest/, without the kernel build.
+KEEP_KERNEL=0
+case "${1:-}" in
+  --keep-kernel) KEEP_KERNEL=1 ;;
+  '') ;;
+  *) echo "usage: $0 [--keep-kernel]" >&2; exit 2 ;;
+esac
 
-log "configuring (tinyconfig + what Usernet needs)"
-make -C "$KDIR" ARCH=i386 tinyconfig >/dev/null
+# --- kernel -------------------------------------------------------------------
+KDIR="$WORK/linux-source-6.1"
+if [ "$KEEP_KERNEL" = 0 ]; then
+  SRC_TAR=/usr/src/linux-source-6.1.tar.xz
+  [ -f "$SRC_TAR" ] || { echo "missing $SRC_TAR: apt-get install linux-source-6.1" >&2; exit 1; }
+  if [ ! -d "$KDIR" ]; then
+    log "extracting kernel source"
+    tar -C "$WORK" -xf "$SRC_TAR"
+  fi
+  log "configuring (tinyconfig + what Usernet needs)"
+  make -C "$KDIR" ARCH=i386 tinyconfig >/dev/null
+fi
 # Everything the guest needs, on top of tinyconfig. Why each group is here:
 #  PCI + serial + initrd + devtmpfs: boot to a shell on ttyS0 from the initramfs;
 #  NET/INET/IPV6/PACKET/UNIX: busybox's udhcpc, ping, wget, nc, httpd, ip;
@@ -85,20 +95,25 @@ CONFIG_TIMERFD=y
 CONFIG_EVENTFD=y
 CONFIG_COMPAT_32BIT_TIME=y
 CFG
-(cd "$KDIR" && ./scripts/kconfig/merge_config.sh -m -O . .config "$WORK/usernet.config" >/dev/null)
-make -C "$KDIR" ARCH=i386 olddefconfig >/dev/null
-# merge_config drops silently what a dependency refuses: fail loudly instead.
-while IFS= read -r line; do
-  case "$line" in CONFIG_*=y)
-    grep -qx "$line" "$KDIR/.config" || { echo "kernel config lost $line" >&2; exit 1; } ;;
-  esac
-done < "$WORK/usernet.config"
+if [ "$KEEP_KERNEL" = 0 ]; then
+  (cd "$KDIR" && ./scripts/kconfig/merge_config.sh -m -O . .config "$WORK/usernet.config" >/dev/null)
+  make -C "$KDIR" ARCH=i386 olddefconfig >/dev/null
+  # merge_config drops silently what a dependency refuses: fail loudly instead.
+  while IFS= read -r line; do
+    case "$line" in CONFIG_*=y)
+      grep -qx "$line" "$KDIR/.config" || { echo "kernel config lost $line" >&2; exit 1; } ;;
+    esac
+  done < "$WORK/usernet.config"
 
-log "building bzImage with $JOBS jobs (about 10 minutes on 2 cores)"
-make -C "$KDIR" ARCH=i386 -j"$JOBS" bzImage >"$WORK/kernel-build.log" 2>&1 \
-  || { tail -40 "$WORK/kernel-build.log" >&2; exit 1; }
-cp "$KDIR/arch/x86/boot/bzImage" "$OUT/bzImage"
-cp "$KDIR/.config" "$OUT/kernel.config"
+  log "building bzImage with $JOBS jobs (about 10 minutes on 2 cores)"
+  make -C "$KDIR" ARCH=i386 -j"$JOBS" bzImage >"$WORK/kernel-build.log" 2>&1 \
+    || { tail -40 "$WORK/kernel-build.log" >&2; exit 1; }
+  cp "$KDIR/arch/x86/boot/bzImage" "$OUT/bzImage"
+  cp "$KDIR/.config" "$OUT/kernel.config"
+else
+  [ -f "$OUT/bzImage" ] && [ -f "$OUT/kernel.config" ] || { echo "--keep-kernel: no bzImage in $OUT to keep" >&2; exit 1; }
+  log "keeping the kernel in $OUT"
+fi
 
 # --- userland -----------------------------------------------------------------
 log "fetching busybox-static:i386"

@@ -50,9 +50,25 @@ export interface SlirpConfig {
   readonly dnsUpstream?: string;
   /** MAC of the gateway as libslirp uses it (52:55:0a:00:02:02). */
   readonly gatewayMac: Uint8Array;
+  /**
+   * The guest link's MTU, offered by DHCP (option 26) when it is not 1500. The
+   * link is virtual, so nothing on it needs Ethernet's 1500: a jumbo MTU cuts
+   * the frames, interrupts and ACKs per byte for the guest (passt does the same).
+   * A guest that keeps 1500 still works: TCP segments follow the MSS the guest
+   * announces and other datagrams are fragmented to 1500.
+   */
+  readonly mtu: number;
   /** Options accepted for QEMU compatibility that this stack does not implement (e.g. 'smb'). */
   readonly unsupportedOptions?: readonly string[];
 }
+
+/** Ethernet's MTU: what every guest takes, whatever it did with the DHCP lease. */
+export const ETHERNET_MTU = 1500;
+/** The jumbo MTU offered by default: the common size every e1000-family NIC (and virtio) accepts. */
+export const DEFAULT_GUEST_MTU = 9000;
+/** The `mtu=` range: IPv4's minimum datagram every host accepts, up to the largest IPv4 datagram a 16-bit length leaves room for with headers (passt's limit). */
+export const MIN_GUEST_MTU = 576;
+export const MAX_GUEST_MTU = 65520;
 
 export const ip4 = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 
@@ -78,5 +94,6 @@ export const DEFAULT_SLIRP_CONFIG: SlirpConfig = {
   hostForwards: [],
   guestForwards: [],
   disableHostLoopback: false,
+  mtu: DEFAULT_GUEST_MTU,
   gatewayMac: new Uint8Array([0x52, 0x55, 0x0a, 0x00, 0x02, 0x02]),
 };

@@ -1,5 +1,5 @@
-import type { SlirpConfig } from './config';
-import { formatMac } from './wire/bytes';
+import { ETHERNET_MTU, type SlirpConfig } from './config';
+import { formatMac, get32 } from './wire/bytes';
 import {
   BootpView,
   BOOTP_REPLY,
@@ -10,7 +10,6 @@ import {
   DHCP_OPTIONS_OFFSET,
   parseDhcpOptions,
 } from './wire/dhcp';
-import { get32 } from './wire/bytes';
 import { encodeDomainSearch } from './wire/dns';
 
 /** libslirp's NB_BOOTP_CLIENTS and LEASE_TIME. */
@@ -168,6 +167,8 @@ export class DhcpServer {
       w.putU32(DhcpOption.ROUTER, c.host);
       w.putU32(DhcpOption.DNS, c.dns);
       if (!inform) w.putU32(DhcpOption.LEASE_TIME, DHCP_LEASE_SECONDS);
+      // libslirp sends no MTU option: with mtu=1500 the lease is exactly libslirp's.
+      if (c.mtu !== ETHERNET_MTU) w.putU16(DhcpOption.INTERFACE_MTU, c.mtu);
       if (c.hostname) w.putText(DhcpOption.HOSTNAME, c.hostname);
       if (c.domainName) w.putText(DhcpOption.DOMAIN_NAME, c.domainName);
       if (search) w.put(DhcpOption.DOMAIN_SEARCH, search);

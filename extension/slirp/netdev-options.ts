@@ -1,5 +1,5 @@
 import { isIPv4, isIPv6 } from 'node:net';
-import { DEFAULT_SLIRP_CONFIG, formatIp4, type GuestForward, type HostForward, type SlirpConfig } from './config';
+import { DEFAULT_SLIRP_CONFIG, formatIp4, MAX_GUEST_MTU, MIN_GUEST_MTU, type GuestForward, type HostForward, type SlirpConfig } from './config';
 
 /**
  * QEMU's `-netdev user,...` syntax (QEMU 7.2's suboptions, plus dns-upstream and
@@ -237,7 +237,7 @@ function parseGuestForward(t: Token): GuestForward {
 const KNOWN = new Set([
   'id', 'ipv4', 'ipv6', 'net', 'ip', 'host', 'dhcpstart', 'dns', 'restrict', 'hostname', 'domainname', 'dnssearch',
   'ipv6-net', 'ipv6-prefix', 'ipv6-prefixlen', 'ipv6-host', 'ipv6-dns', 'tftp', 'tftp-server-name', 'bootfile',
-  'smb', 'smbserver', 'hostfwd', 'guestfwd', 'dns-upstream', 'disable-host-loopback',
+  'smb', 'smbserver', 'hostfwd', 'guestfwd', 'dns-upstream', 'disable-host-loopback', 'mtu',
 ]);
 const REPEATABLE = new Set(['dnssearch', 'hostfwd', 'guestfwd']);
 const BOOLEAN = new Set(['ipv4', 'ipv6', 'restrict', 'disable-host-loopback']);
@@ -395,6 +395,13 @@ export function parseNetdevUser(spec: string): SlirpConfig {
     if (!ok) fail(`bad dns-upstream '${v}': expected addr[:port] (IPv6 as [addr]:port)`, upT);
   }
 
+  const mtuT = single.get('mtu');
+  let mtu = D.mtu;
+  if (mtuT) {
+    mtu = /^\d{1,5}$/.test(mtuT.value!) ? Number(mtuT.value) : NaN;
+    if (!(mtu >= MIN_GUEST_MTU && mtu <= MAX_GUEST_MTU)) fail(`bad mtu '${mtuT.value}': expected ${MIN_GUEST_MTU}-${MAX_GUEST_MTU} (1500 is Ethernet's, as libslirp)`, mtuT);
+  }
+
   const unsupported: string[] = [];
   if (single.has('smb')) unsupported.push('smb');
 
@@ -426,6 +433,7 @@ export function parseNetdevUser(spec: string): SlirpConfig {
     guestForwards,
     disableHostLoopback: single.has('disable-host-loopback') ? parseBool(single.get('disable-host-loopback')!) : false,
     dnsUpstream: upT?.value,
+    mtu,
     unsupportedOptions: unsupported,
   };
 }

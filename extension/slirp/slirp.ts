@@ -1,6 +1,6 @@
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
-import { formatIp4, type HostForward, type SlirpConfig } from './config';
+import { ETHERNET_MTU, formatIp4, type HostForward, type SlirpConfig } from './config';
 import { arpInput, arpRequest, ArpTable } from './arp';
 import { allocateFrame, sessionInfo, TRANSPORT_OFFSET, type SlirpCore } from './core';
 import { DhcpServer } from './dhcp';
@@ -20,8 +20,6 @@ import { ICMP_TIME_EXCEEDED } from './wire/icmp';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, Ipv4View, writeIpv4Header, writeIpv4HeaderAt } from './wire/ipv4';
 import { UdpView } from './wire/udp';
 
-/** The guest link's MTU (libslirp's IF_MTU default); larger datagrams to the guest are fragmented. */
-export const GUEST_MTU = 1500;
 /** Frames held while the guest's MAC is being resolved by ARP, at most. */
 const MAX_ARP_PENDING = 32;
 
@@ -360,12 +358,13 @@ export class Slirp implements SlirpCore {
   private ip_output(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void {
     const payloadLength = frame.length - TRANSPORT_OFFSET;
     const id = this.ipId++ & 0xffff;
-    if (IPV4_MIN_HEADER + payloadLength <= GUEST_MTU) {
+    const mtu = this.largestDatagram(protocol);
+    if (IPV4_MIN_HEADER + payloadLength <= mtu) {
       writeIpv4HeaderAt(frame, ETH_HEADER_LENGTH, src, dst, protocol, payloadLength, id);
       return this.if_output(frame, dst, session);
     }
     // ip_output's fragmentation: 8-byte aligned pieces that fit the guest MTU.
-    const piece = Math.floor((GUEST_MTU - IPV4_MIN_HEADER) / 8) * 8;
+    const piece = Math.floor((mtu - IPV4_MIN_HEADER) / 8) * 8;
     for (let off = 0; off < payloadLength; off += piece) {
       const len = Math.min(piece, payloadLength - off);
       const f = allocateFrame(len);
@@ -383,6 +382,16 @@ export class Slirp implements SlirpCore {
       hdr[11] = sum & 255;
       this.if_output(f, dst, session);
     }
+  }
+
+  /**
+   * The largest datagram the guest is sure to take unfragmented. A TCP segment
+   * is never larger than the MSS the guest itself announced (from the MTU it
+   * really has), so the link MTU bounds it; anything else is cut to what every
+   * guest takes, in case the guest ignored the MTU its lease offered.
+   */
+  private largestDatagram(protocol: number): number {
+    return protocol === IPPROTO_TCP ? this.config.mtu : Math.min(this.config.mtu, ETHERNET_MTU);
   }
 
   /** if_output: frames the datagram for the guest's MAC, resolving it by ARP first if need be. */

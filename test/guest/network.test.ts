@@ -27,8 +27,9 @@ after(async () => {
   await dns?.close();
 });
 
-test('udhcpc gets 10.0.2.15 with router 10.0.2.2 and DNS 10.0.2.3, and applies them', { skip }, async () => {
-  const out = await sh(vm, 'ip -4 addr show eth0; ip route; cat /etc/resolv.conf');
+test('udhcpc gets 10.0.2.15 with router 10.0.2.2, DNS 10.0.2.3 and the jumbo MTU 9000, and applies them', { skip }, async () => {
+  const out = await sh(vm, 'ip link show eth0; ip -4 addr show eth0; ip route; cat /etc/resolv.conf');
+  assert.match(out, /eth0: .* mtu 9000 /);
   assert.match(out, /inet 10\.0\.2\.15\/24/);
   assert.match(out, /default via 10\.0\.2\.2 dev eth0/);
   assert.match(out, /nameserver 10\.0\.2\.3/);
@@ -39,6 +40,23 @@ test('pings to the gateway and the DNS address lose nothing', { skip, timeout: 1
   const losses = [...out.matchAll(/(\d+)% packet loss/g)].map((m) => Number(m[1]));
   assert.deepEqual(losses, [0, 0], out);
   assert.match(out, /30 packets transmitted, 30 packets received/);
+});
+
+test('at the jumbo MTU a 4000-byte ping leaves the guest as one frame through our e1000, and its reply comes back in 1500-byte fragments', { skip, timeout: 60_000 }, async () => {
+  const sent: number[] = [];
+  const received: number[] = [];
+  const stopTx = vm.probes.probes.e1000_send_packet.listen((hit) => void sent.push(hit.frame.length));
+  const stopRx = vm.probes.probes.e1000_receive_iov.listen((hit) => void received.push(hit.frame.length));
+  try {
+    const out = await sh(vm, 'ping -c 3 -s 4000 10.0.2.2 | tail -2', 30_000);
+    assert.match(out, /3 packets transmitted, 3 packets received/);
+  } finally {
+    stopTx();
+    stopRx();
+  }
+  assert.equal(sent.filter((n) => n === 14 + 20 + 8 + 4000).length, 3, `frames from the guest: ${sent.join(' ')}`);
+  assert.ok(received.every((n) => n <= 1514), `frames to the guest: ${received.join(' ')}`);
+  assert.ok(received.filter((n) => n === 1514).length >= 6, `three replies in fragments: ${received.join(' ')}`);
 });
 
 test('nslookup through 10.0.2.3 is answered by the test DNS server on loopback', { skip }, async () => {

@@ -77,6 +77,7 @@ test('the seed experiments on our slirp: lease, ping, DNS, nc both ways, a refus
   assert.match(applied, /inet 10\.0\.2\.15\/24/);
   assert.match(applied, /default via 10\.0\.2\.2/);
   assert.match(applied, /nameserver 10\.0\.2\.3/);
+  assert.equal(observed.mtu, 9000, "the lease's jumbo MTU is applied to QEMU's e1000");
   assert.match(vm.slirp!.infoUsernet(), /TCP\[HOST_FORWARD\]/);
 });
 

@@ -65,6 +65,8 @@ export async function freePort(): Promise<number> {
 /** What a guest sees of its network; equal across backends that behave alike. */
 export interface Observed {
   lease: string[];
+  /** eth0's MTU after the lease was applied. */
+  mtu: number;
   pingLoss: number[];
   nslookup: string;
   guestToHost: string;
@@ -84,6 +86,7 @@ export interface ScenarioContext {
 export async function observeNetwork(vm: GuestShell, ctx: ScenarioContext): Promise<Observed> {
   const dhcp = await sh(vm, 'udhcpc -i eth0 -q -n -t 5 2>&1', 60_000);
   const lease = dhcp.split('\n').filter((l) => /lease/.test(l)).map((l) => l.trim());
+  const mtu = Number(/mtu (\d+)/.exec(await sh(vm, 'ip link show eth0'))?.[1]);
 
   const ping = await sh(vm, 'ping -c 10 -i 0.2 10.0.2.2 | tail -2', 60_000);
   const pingLoss = [...ping.matchAll(/(\d+)% packet loss/g)].map((m) => Number(m[1]));
@@ -115,7 +118,7 @@ export async function observeNetwork(vm: GuestShell, ctx: ScenarioContext): Prom
   const r = await vm.exec(`echo x | nc 10.0.2.2 ${closed}`, 30_000);
   const refusedFast = r.status !== 0 && performance.now() - t0 < 10_000;
 
-  return { lease, pingLoss, nslookup, guestToHost, hostToGuest, refusedFast };
+  return { lease, mtu, pingLoss, nslookup, guestToHost, hostToGuest, refusedFast };
 }
 
 /** The observations every backend must give (QEMU's own user network included). */

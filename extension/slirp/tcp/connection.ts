@@ -276,6 +276,9 @@ export class TcpConnection implements NatSession {
   private negotiate(o: TcpOptions): void {
     const L = this.owner.limits;
     this.mss = Math.max(64, Math.min(L.mss, o.mss > 0 ? o.mss : 536));
+    // The initial window counts segments of the MSS in use (RFC 6928), not of ours: a guest
+    // that kept a 1500 MTU under our jumbo one gets 10 segments of its size, not 60.
+    this.cwnd = L.initialCwndSegments * this.mss;
     this.wsOn = o.windowScale >= 0;
     if (this.wsOn) {
       this.sndScale = o.windowScale;

@@ -15,8 +15,8 @@ export interface TcpLimits {
   /** Connections in TIME_WAIT at once; the oldest goes first. */
   maxTimeWait: number;
   /**
-   * Our MSS: the guest link's MTU - 40 (1460 for 1500). Our SYNs advertise it and
-   * it caps the guest's; a segment's payload is that minus its TCP option bytes.
+   * Our MSS: the guest link's MTU - 40 (mssForMtu; 1460 for 1500). Our SYNs advertise
+   * it and it caps the guest's; a segment's payload is that minus its TCP option bytes.
    */
   mss: number;
   initialRtoMs: number;
@@ -38,6 +38,11 @@ export interface TcpLimits {
   /** Initial congestion window in segments (RFC 6928). */
   initialCwndSegments: number;
   verifyChecksum: boolean;
+}
+
+/** The MSS of a link: its MTU less the IPv4 and TCP headers without options. */
+export function mssForMtu(mtu: number): number {
+  return mtu - 40;
 }
 
 export const DEFAULT_TCP_LIMITS: TcpLimits = {

@@ -9,7 +9,7 @@ import { findGuestForward } from './guest-forwards';
 import { HostForwarder } from './host-forwards';
 import { connectTcp, spawnCommand, type ConnectOutcome } from './host-stream';
 import { ICMP_HOST_UNREACHABLE, ICMP_NET_UNREACHABLE, icmpUnreachable } from './icmp-unreachable';
-import { DEFAULT_TCP_LIMITS, type TcpLimits } from './limits';
+import { DEFAULT_TCP_LIMITS, mssForMtu, type TcpLimits } from './limits';
 import { ACK, buildSegment, FIN, parseOptions, RST, SYN, TcpOptions, TcpSegmentView } from './segment';
 import { seqAdd } from './seq';
 
@@ -42,7 +42,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     private readonly host: TcpHost,
     limits?: Partial<TcpLimits>,
   ) {
-    this.limits = { ...DEFAULT_TCP_LIMITS, ...limits };
+    this.limits = { ...DEFAULT_TCP_LIMITS, mss: mssForMtu(host.config.mtu), ...limits };
     this.forwarder = new HostForwarder(
       host.nat,
       (rule, socket) => this.acceptForwarded(rule, socket),

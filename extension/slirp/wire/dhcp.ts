@@ -26,6 +26,7 @@ export const DhcpOption = {
   DNS: 6,
   HOSTNAME: 12,
   DOMAIN_NAME: 15,
+  INTERFACE_MTU: 26,
   REQUESTED_ADDRESS: 50,
   LEASE_TIME: 51,
   MESSAGE_TYPE: 53,
@@ -189,6 +190,10 @@ export class DhcpOptionWriter {
 
   putByte(code: number, v: number): boolean {
     return this.put(code, Uint8Array.of(v));
+  }
+
+  putU16(code: number, v: number): boolean {
+    return this.put(code, Uint8Array.of(v >>> 8, v & 0xff));
   }
 
   putU32(code: number, v: number): boolean {

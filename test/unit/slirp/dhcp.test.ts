@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ip4 } from '../../../extension/slirp/config';
+import { DEFAULT_GUEST_MTU, ip4 } from '../../../extension/slirp/config';
 import { parseDhcpOptions } from '../../../extension/slirp/wire/dhcp';
 import { GUEST_IP, guestDhcp, HOST_IP } from './helpers/frames';
 import { ipOf, makeGuest, udpOf } from './helpers/harness';
@@ -44,7 +44,7 @@ function reply(frame: Uint8Array) {
 const mac = (n: number) => Uint8Array.from([0x52, 0x54, 0, 0, 0, n]);
 
 test('DORA: DISCOVER gets an OFFER of 10.0.2.15 with libslirp options; REQUEST gets the ACK', () => {
-  const g = makeGuest();
+  const g = makeGuest({ mtu: 1500 });
   g.slirp.input(guestDhcp({ type: 1, xid: 0xabcd }));
   assert.equal(g.out.length, 1);
   const offer = reply(g.out[0]!);
@@ -70,6 +70,23 @@ test('DORA: DISCOVER gets an OFFER of 10.0.2.15 with libslirp options; REQUEST g
   assert.equal(ack.yiaddr, GUEST_IP);
   assert.equal(ack.xid, 0xabce);
   assert.equal(g.slirp.guestAddress, GUEST_IP);
+});
+
+test('the lease offers the link MTU (option 26) unless it is 1500 (as libslirp): jumbo by default, mtu=N as given', () => {
+  const mtuOf = (config: Parameters<typeof makeGuest>[0]) => {
+    const g = makeGuest(config);
+    g.slirp.input(guestDhcp({ type: 1 }));
+    g.slirp.input(guestDhcp({ type: 3, requested: GUEST_IP, serverId: HOST_IP }));
+    const [offer, ack] = g.out.map(reply);
+    assert.deepEqual(offer!.opts.get(26), ack!.opts.get(26), 'OFFER and ACK agree');
+    const v = ack!.opts.get(26);
+    return v && ((v[0]! << 8) | v[1]!);
+  };
+  assert.equal(mtuOf({}), DEFAULT_GUEST_MTU);
+  assert.equal(DEFAULT_GUEST_MTU, 9000);
+  assert.equal(mtuOf({ mtu: 65520 }), 65520);
+  assert.equal(mtuOf({ mtu: 1280 }), 1280);
+  assert.equal(mtuOf({ mtu: 1500 }), undefined);
 });
 
 test('REQUEST for an address other than the lease gets a NAK', () => {
@@ -143,7 +160,7 @@ test('hostname, domain, search list (option 119, RFC 3397), TFTP server name and
   const g = makeGuest({ hostname: 'vm1', domainName: 'example.test', dnsSearch: ['a.example', 'b.example.test'], tftpServerName: 'tftp.example', bootFile: 'pxelinux.0' });
   g.slirp.input(guestDhcp({ type: 1 }));
   const offer = reply(g.out[0]!);
-  assert.deepEqual(offer.optionCodes, [53, 54, 1, 3, 6, 51, 12, 15, 119, 66, 67]);
+  assert.deepEqual(offer.optionCodes, [53, 54, 1, 3, 6, 51, 26, 12, 15, 119, 66, 67]);
   assert.equal(offer.text(12), 'vm1');
   assert.equal(offer.text(15), 'example.test');
   assert.deepEqual([...offer.opts.get(119)!], [1, 97, 7, ...Buffer.from('example'), 0, 1, 98, 7, ...Buffer.from('example'), 4, ...Buffer.from('test'), 0]);

@@ -137,8 +137,9 @@ function fragments(id: number, payload: Uint8Array, size: number): Uint8Array[] 
 
 const bigEcho = (n: number) => icmpEcho(9, 9, Array.from({ length: n }, (_, i) => i & 255));
 
-test('fragments in any order are reassembled; the echo reply is itself fragmented to the MTU', () => {
+test('fragments in any order are reassembled; the echo reply is fragmented to 1500 even on the default jumbo link (the guest may have kept 1500)', () => {
   const g = makeGuest();
+  assert.equal(g.slirp.config.mtu, 9000);
   const echo = bigEcho(3000);
   const frags = fragments(77, echo, 1000);
   assert.equal(frags.length, 4);
@@ -154,6 +155,14 @@ test('fragments in any order are reassembled; the echo reply is itself fragmente
   assert.equal(reply[0], 0);
   assert.equal(checksum(reply), 0);
   assert.deepEqual([...reply.subarray(8)], [...echo.subarray(8)]);
+});
+
+test('with mtu= below 1500, datagrams other than TCP are fragmented to it', () => {
+  const g = makeGuest({ mtu: 1280 });
+  for (const f of fragments(78, bigEcho(3000), 1000)) g.slirp.input(f);
+  const parts = g.out.map(ipOf);
+  assert.deepEqual(parts.map((p) => p.fragmentOffset), [0, 1256, 2512]);
+  assert.ok(parts.every((p) => p.totalLength <= 1280));
 });
 
 test('overlapping fragments discard the whole datagram', () => {

@@ -19,6 +19,7 @@ test('an empty spec and a bare "user" give QEMU defaults', () => {
     assert.equal(c.ipv6Net, 'fec0::');
     assert.equal(c.ipv6Host, 'fec0::2');
     assert.deepEqual(c.hostForwards, []);
+    assert.equal(c.mtu, 9000, 'a jumbo link MTU unless mtu= says otherwise');
   }
 });
 
@@ -28,7 +29,7 @@ test('a full spec with every suboption', () => {
       'restrict=off,hostname=vm,domainname=example.test,dnssearch=a.test,dnssearch=b.test,ipv6-net=fd00:1::/48,ipv6-host=fd00:1::1,' +
       'ipv6-dns=fd00:1::53,tftp=/srv/tftp,tftp-server-name=boot.test,bootfile=pxelinux.0,smb=/tmp,' +
       'hostfwd=tcp::2222-:22,hostfwd=udp:0.0.0.0:5353-192.168.76.100:53,guestfwd=tcp:192.168.76.9:80-tcp:127.0.0.1:8080,' +
-      'guestfwd=tcp:192.168.76.10:4444-cmd:nc 127.0.0.1 4444,dns-upstream=127.0.0.1:5300,disable-host-loopback=on',
+      'guestfwd=tcp:192.168.76.10:4444-cmd:nc 127.0.0.1 4444,dns-upstream=127.0.0.1:5300,disable-host-loopback=on,mtu=1500',
   );
   assert.equal(c.id, 'n0');
   assert.equal(formatIp4(c.net), '192.168.76.0');
@@ -56,6 +57,7 @@ test('a full spec with every suboption', () => {
   ]);
   assert.equal(c.dnsUpstream, '127.0.0.1:5300');
   assert.equal(c.disableHostLoopback, true);
+  assert.equal(c.mtu, 1500);
 });
 
 test('net= moves the default host, dns and dhcpstart with it (x.x.2.2 as QEMU); netmask and classful forms', () => {
@@ -145,6 +147,10 @@ const INVALID: [string, RegExp, string][] = [
   ['guestfwd=tcp:10.0.2.2:80-tcp:a:1', /^guestfwd server 10\.0\.2\.2 is the address of the host$/, 'tcp:10.0.2.2:80-tcp:a:1'],
   ['dns-upstream=resolver.test', /^bad dns-upstream 'resolver\.test': expected addr\[:port\] \(IPv6 as \[addr\]:port\)$/, 'resolver.test'],
   ['dns-upstream=127.0.0.1:0', /^bad dns-upstream '127\.0\.0\.1:0'/, '127.0.0.1:0'],
+  ['mtu=575', /^bad mtu '575': expected 576-65520 \(1500 is Ethernet's, as libslirp\)$/, '575'],
+  ['mtu=65521', /^bad mtu '65521': expected 576-65520/, '65521'],
+  ['mtu=9k', /^bad mtu '9k': expected 576-65520/, '9k'],
+  ['mtu=', /^bad mtu '': expected 576-65520/, ''],
 ];
 
 for (const [spec, message, covered] of INVALID) {

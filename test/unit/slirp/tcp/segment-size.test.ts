@@ -13,6 +13,8 @@ interface Combination {
   offer: GuestOffer;
   effectiveMss: number;
   timestamps: boolean;
+  /** The slirp's link MTU (mtu=); Ethernet's when not given. */
+  mtu?: number;
 }
 
 const COMBINATIONS: Combination[] = [
@@ -25,13 +27,17 @@ const COMBINATIONS: Combination[] = [
   // A jumbo MSS from the guest is capped at ours (MTU 1500 - 40).
   { name: 'a jumbo MSS with timestamps', offer: { mss: 8960, timestamps: true, sackPermitted: true }, effectiveMss: 1460, timestamps: true },
   { name: 'a small MSS with timestamps', offer: { mss: 1000, timestamps: true }, effectiveMss: 1000, timestamps: true },
+  // On a jumbo link (mtu=9000, the default): the guest that applied the lease's MTU gets 9000-byte datagrams...
+  { name: 'a jumbo MSS on a jumbo link', offer: { mss: 8960, windowScale: 7, timestamps: true, sackPermitted: true }, effectiveMss: 8960, timestamps: true, mtu: 9000 },
+  // ...and one that kept 1500 is never sent more than its own MSS allows.
+  { name: 'an Ethernet MSS on a jumbo link', offer: { mss: 1460, windowScale: 7, timestamps: true, sackPermitted: true }, effectiveMss: 1460, timestamps: true, mtu: 9000 },
 ];
 
 for (const c of COMBINATIONS) {
   test(`host -> guest bulk data with ${c.name}: every datagram fits the MTU, full segments carry MSS minus options`, async () => {
     const server = new HostServer((s) => s.end(pattern(BULK, 90)));
     const port = await server.start();
-    const h = new Harness({ guest: { offer: c.offer } });
+    const h = new Harness({ guest: { offer: c.offer }, ...(c.mtu ? { config: { mtu: c.mtu } } : {}) });
     try {
       const g = h.connect(port);
       await h.run(() => g.finReceived, 'the whole download');
@@ -40,13 +46,14 @@ for (const c of COMBINATIONS) {
         h.toGuest.map((d) => d.payload),
         c,
       );
+      if (c.mtu) assert.ok(data.every((a) => a.ipTotalLength <= Math.min(c.mtu!, c.effectiveMss + 40)), 'no datagram larger than the guest announced it takes');
       const fullPayload = c.effectiveMss - (c.timestamps ? 12 : 0);
       const largest = Math.max(...data.map((a) => a.parsed.payload.length));
       assert.equal(largest, fullPayload, 'full-size segments use all the room the options leave');
       assert.ok(data.filter((a) => a.parsed.payload.length === fullPayload).length >= BULK / fullPayload - 2, 'the stream goes out in full-size segments');
       assert.ok(data.every((a) => a.parsed.sack.length === 0), 'no SACK blocks without out-of-order guest data');
       const synAck = audit(h.toGuest[0].payload).parsed;
-      assert.equal(synAck.mss, 1460, 'we advertise MTU - 40 for the guest -> host direction');
+      assert.equal(synAck.mss, (c.mtu ?? MTU) - 40, 'we advertise MTU - 40 for the guest -> host direction');
     } finally {
       h.close();
       await server.stop();

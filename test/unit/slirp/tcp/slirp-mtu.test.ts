@@ -79,3 +79,26 @@ test('through the real Slirp, with guest data out of order (SACK blocks beside t
     await server.stop();
   }
 });
+
+test('through the real Slirp on its default jumbo link, a guest that applied the MTU gets 9000-byte datagrams, never fragments', async () => {
+  const server = new HostServer((s) => s.end(pattern(BULK, 99)));
+  const port = await server.start();
+  const net = new SlirpGuest();
+  try {
+    assert.equal(net.slirp.config.mtu, 9000);
+    const g = net.connect(port, { mss: 8960, windowScale: 7, timestamps: true, sackPermitted: true });
+    await net.run(() => g.finReceived, 'the whole download');
+    assert.ok(g.data().equals(pattern(BULK, 99)), 'bytes intact');
+    assert.equal(net.datagrams.filter((d) => d.fragment).length, 0, 'no IP fragments');
+    const tcp = net.datagrams.filter((d) => d.protocol === 6);
+    assert.equal(g.synAckOptions?.mss, 8960, 'we advertise the jumbo MSS');
+    checkSegmentSizes(
+      tcp.map((d) => d.payload),
+      { effectiveMss: 8960, timestamps: true, mtu: 9000 },
+    );
+    assert.equal(Math.max(...tcp.map((d) => d.totalLength)), 9000);
+  } finally {
+    await net.close();
+    await server.stop();
+  }
+});

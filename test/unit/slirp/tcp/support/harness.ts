@@ -1,4 +1,4 @@
-import { DEFAULT_SLIRP_CONFIG, ip4, type SlirpConfig } from '../../../../../extension/slirp/config';
+import { DEFAULT_SLIRP_CONFIG, ETHERNET_MTU, ip4, type SlirpConfig } from '../../../../../extension/slirp/config';
 import { NatTable } from '../../../../../extension/slirp/nat';
 import type { TcpHost } from '../../../../../extension/slirp/tcp-contract';
 import { ProbeHub } from '../../../../../extension/pipeline/probe';
@@ -49,7 +49,8 @@ export class Harness {
 
   constructor(opts: HarnessOptions = {}) {
     const random = seededRandom(opts.seed ?? 1);
-    this.config = { ...DEFAULT_SLIRP_CONFIG, ...opts.config };
+    // An Ethernet link unless a test says otherwise: segment sizes are easiest to check against 1500.
+    this.config = { ...DEFAULT_SLIRP_CONFIG, mtu: ETHERNET_MTU, ...opts.config };
     this.guestOptions = { ...DEFAULT_GUEST_OPTIONS, ...opts.guest };
     const link = opts.link ?? PERFECT_LINK;
     this.down = new LinkDirection(this.clock, random, link, (p) => this.guestReceive(p));

@@ -21,6 +21,8 @@ export interface SizeExpectations {
   /** The effective send MSS: min(the guest's MSS option or 536, ours). */
   effectiveMss: number;
   timestamps: boolean;
+  /** The link MTU no datagram may exceed; Ethernet's by default. */
+  mtu?: number;
 }
 
 /**
@@ -33,7 +35,7 @@ export function checkSegmentSizes(segments: readonly Uint8Array[], e: SizeExpect
   for (const seg of segments) {
     const a = audit(seg);
     const what = `segment seq ${a.parsed.seq} flags 0x${a.parsed.flags.toString(16)}: ${a.optionBytes} option bytes, ${a.parsed.payload.length} payload`;
-    assert.ok(a.ipTotalLength <= MTU, `${what}: IP total length ${a.ipTotalLength} exceeds the MTU`);
+    assert.ok(a.ipTotalLength <= (e.mtu ?? MTU), `${what}: IP total length ${a.ipTotalLength} exceeds the MTU`);
     assert.ok(a.optionBytes <= 40, `${what}: too many option bytes`);
     if (a.parsed.flags & 4) continue; // RST carries no options
     assert.equal(a.parsed.ts !== undefined, e.timestamps, `${what}: timestamps ${e.timestamps ? 'missing' : 'not negotiated'}`);
