@@ -1,7 +1,8 @@
 /**
  * The same guest (the bundled bzImage + initramfs under qemu-system-x86_64,
- * TCG, -m 256, e1000) and the same QEMU on three user-mode backends: QEMU's
- * libslirp, passt, and `usernet serve` (our slirp in its own node process).
+ * TCG, -m 256, e1000) and the same QEMU on user-mode backends: QEMU's libslirp,
+ * passt, and `usernet serve` (our slirp in its own node process), as it comes
+ * (a jumbo link MTU) and with mtu=1500 (Ethernet's, like libslirp's).
  * One VM per backend, all booted first; each round runs every figure on each
  * backend in turn (order rotating), so load on the machine falls on all alike.
  *
@@ -28,7 +29,7 @@ const { values } = parseArgs({
     'upload-mib': { type: 'string', default: '4' },
     'fwd-mib': { type: 'string', default: '16' },
     connections: { type: 'string', default: '100' },
-    backends: { type: 'string', default: 'libslirp,passt,usernet' },
+    backends: { type: 'string', default: 'libslirp,passt,usernet,usernet-mtu1500' },
     figures: { type: 'string', default: 'download,upload,hostfwd,connections,ping' },
   },
 });
@@ -37,7 +38,13 @@ const DOWNLOAD = Number(values['download-mib']) * 2 ** 20;
 const UPLOAD_MIB = Number(values['upload-mib']);
 const FWD_MIB = Number(values['fwd-mib']);
 const CONNECTIONS = Number(values.connections);
-const ALL_BACKENDS: BackendName[] = ['libslirp', 'passt', 'usernet'];
+const ALL_BACKENDS: BackendName[] = ['libslirp', 'passt', 'usernet', 'usernet-mtu1500'];
+const LABELS: Record<BackendName, string> = {
+  libslirp: 'libslirp (QEMU -netdev user)',
+  passt: 'passt',
+  usernet: 'usernet serve (ours)',
+  'usernet-mtu1500': 'usernet serve, mtu=1500',
+};
 const BACKENDS = pickList('--backends', values.backends!, ALL_BACKENDS);
 
 interface Guest {
@@ -45,6 +52,8 @@ interface Guest {
   backend: RunningBackend;
   vm: QemuMachine;
   fwdPort: number;
+  /** eth0's MTU once the guest applied its lease. */
+  mtu: number;
 }
 
 type Figure = 'downloadMBps' | 'uploadMBps' | 'hostfwdMBps' | 'connPerSec' | 'pingMs';
@@ -100,8 +109,10 @@ async function bootGuest(name: BackendName): Promise<Guest> {
       '-no-reboot',
     ],
   });
+  let mtu: number;
   try {
     await sh(vm, 'udhcpc -i eth0 -q -n -t 5 >/dev/null 2>&1', 60_000);
+    mtu = Number(/mtu (\d+)/.exec(await sh(vm, 'ip link show eth0', 10_000))?.[1]);
     // The guest's web server for the hostfwd figure.
     await sh(vm, `mkdir -p /tmp/www && dd if=/dev/zero of=/tmp/www/f bs=1M count=${FWD_MIB} 2>/dev/null && echo hi > /tmp/www/small && httpd -p 80 -h /tmp/www`, 60_000);
   } catch (e) {
@@ -109,7 +120,7 @@ async function bootGuest(name: BackendName): Promise<Guest> {
     await backend.stop();
     throw e;
   }
-  return { name, backend, vm, fwdPort };
+  return { name, backend, vm, fwdPort, mtu };
 }
 
 /** Fetches a file through the hostfwd rule, from request to last byte. */
@@ -253,13 +264,11 @@ async function main(): Promise<void> {
     if (!s) return `failed ${failed}/${failed}`;
     return failed ? `${fmtSummary(s)} (failed ${failed}/${failed + s.n})` : fmtSummary(s);
   };
+  const peers = ALL_BACKENDS.filter((b) => b !== 'libslirp');
   const rows = FIGURES.map(({ figure, label, unit, higherIsBetter }) => [
     `${label} (${unit})`,
-    cell('libslirp', figure),
-    cell('passt', figure),
-    cell('usernet', figure),
-    fmtRatio(ratio(by('passt', figure), by('libslirp', figure), higherIsBetter)),
-    fmtRatio(ratio(by('usernet', figure), by('libslirp', figure), higherIsBetter)),
+    ...ALL_BACKENDS.map((b) => cell(b, figure)),
+    ...peers.map((b) => fmtRatio(ratio(by(b, figure), by('libslirp', figure), higherIsBetter))),
   ]);
   const charts: Chart[] = FIGURES.map(({ figure, label, unit, higherIsBetter }) => ({
     title: label,
@@ -268,7 +277,7 @@ async function main(): Promise<void> {
     bars: BACKENDS.map((b) => {
       const s = by(b, figure);
       const failed = failures(b, figure).length;
-      return { label: b === 'usernet' ? 'usernet serve (ours)' : b, value: s?.median ?? null, min: s?.min, max: s?.max, note: s ? undefined : failed || !guests.some((g) => g.name === b) ? 'failed' : undefined };
+      return { label: LABELS[b], value: s?.median ?? null, min: s?.min, max: s?.max, note: s ? undefined : failed || !guests.some((g) => g.name === b) ? 'failed' : undefined };
     }),
   }));
   // CPU per MiB for the bulk figures, by role: the network side is what moving the bytes costs outside the guest.
@@ -279,7 +288,7 @@ async function main(): Promise<void> {
   const cpuRows = FIGURES.filter(({ figure }) => bytesMoved(figure) !== undefined).flatMap(({ figure, label }) =>
     guests.map(({ name }) => [
       label,
-      name === 'usernet' ? 'usernet serve' : name,
+      LABELS[name],
       fmt(cpuMedian(name, figure, (c) => c.mainLoop)),
       name === 'libslirp' ? '(in the main loop)' : fmt(cpuMedian(name, figure, (c) => c.backend)),
       fmt(cpuMedian(name, figure, (c) => c.mainLoop + c.backend)),
@@ -297,7 +306,7 @@ async function main(): Promise<void> {
     tables: [
       {
         caption: `${ROUNDS} rounds, backends interleaved; median [min-max]. Ratios against libslirp, oriented so > 1 means better than libslirp (the project's goal: >= 1.0x on every figure).`,
-        headers: ['figure', 'libslirp (QEMU -netdev user)', 'passt', 'usernet serve (ours)', 'passt vs libslirp', 'usernet vs libslirp'],
+        headers: ['figure', ...ALL_BACKENDS.map((b) => LABELS[b]), ...peers.map((b) => `${LABELS[b]} vs libslirp`)],
         rows,
       },
       ...(cpuRows.length
@@ -314,7 +323,8 @@ async function main(): Promise<void> {
     notes: [
       `Download: ${DOWNLOAD / 2 ** 20} MiB, timed from the request to the guest closing the connection. Upload: ${UPLOAD_MIB} MiB from /dev/zero through busybox nc, which writes ~1 KiB per loop, so the guest bounds it; the hostfwd row (${FWD_MIB} MiB from busybox httpd in the guest to a Node client on 127.0.0.1) is the better guest-to-host figure.`,
       'Connections/s: the whole guest loop timed, so each figure includes starting busybox wget in the guest (the same cost for every backend).',
-      'passt runs with -a 10.0.2.15 -n 24 -g 10.0.2.2 so the guest commands are the same on all three; its template interface is a tap device nobody reads inside the private namespace.',
+      'passt runs with -a 10.0.2.15 -n 24 -g 10.0.2.2 so the guest commands are the same on all backends; its template interface is a tap device nobody reads inside the private namespace.',
+      `The guest applies the MTU its lease offers (DHCP option 26); QEMU's e1000 takes up to 16110. eth0's MTU after the lease: ${guests.map((g) => `${g.name} ${g.mtu}`).join(', ')}. usernet offers 9000 by default; passt offers 65520, more than the e1000 takes, so its guest keeps 1500; libslirp offers none. The mtu=1500 column is usernet like for like with libslirp's link.`,
       ...errorNotes.slice(0, 20),
     ],
     raw: samples,

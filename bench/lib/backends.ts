@@ -4,6 +4,7 @@
  *   libslirp  QEMU's own `-netdev user`
  *   passt     a passt process, QEMU on `-netdev stream` to its socket
  *   usernet   `usernet serve` (our slirp) as a separate node process, same netdev
+ *   usernet-mtu1500  the same with mtu=1500: the guest keeps Ethernet's MTU, as on libslirp
  * Each yields QEMU's -netdev argument (id n0) and a hostfwd of `fwdPort` to the guest's port 80.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -12,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BENCH_DIR } from './report';
 
-export type BackendName = 'libslirp' | 'passt' | 'usernet';
+export type BackendName = 'libslirp' | 'passt' | 'usernet' | 'usernet-mtu1500';
 
 export interface RunningBackend {
   netdev: string;
@@ -79,7 +80,8 @@ export async function startBackend(name: BackendName, fwdPort: number, usernetRo
     const args = existsSync(built) ? [join(root, 'bin', 'usernet.js')] : ['--import', 'tsx', join(root, 'extension', 'cli.ts')];
     // BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the serve process (NODE_OPTIONS refuses --cpu-prof).
     const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    child = spawn(process.execPath, [...nodeArgs, ...args, 'serve', '--socket', sock, '--netdev', `user,hostfwd=tcp:127.0.0.1:${fwdPort}-:80`], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
+    const netdev = `user,hostfwd=tcp:127.0.0.1:${fwdPort}-:80${name === 'usernet-mtu1500' ? ',mtu=1500' : ''}`;
+    child = spawn(process.execPath, [...nodeArgs, ...args, 'serve', '--socket', sock, '--netdev', netdev], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
   }
   const out = watch(child);
   try {
