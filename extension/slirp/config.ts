@@ -66,7 +66,7 @@ export interface SlirpConfig {
 export const ETHERNET_MTU = 1500;
 /** The jumbo MTU offered by default: the common size every e1000-family NIC (and virtio) accepts. */
 export const DEFAULT_GUEST_MTU = 9000;
-/** The `mtu=` range: IPv4's minimum datagram every host accepts, up to the largest IPv4 datagram a 16-bit length leaves room for with headers (passt's limit). */
+/** The `mtu=` range: from the IPv4 datagram size every host must accept up to passt's largest. */
 export const MIN_GUEST_MTU = 576;
 export const MAX_GUEST_MTU = 65520;
 

@@ -15,8 +15,9 @@ export interface TcpLimits {
   /** Connections in TIME_WAIT at once; the oldest goes first. */
   maxTimeWait: number;
   /**
-   * Our MSS: the guest link's MTU - 40 (mssForMtu; 1460 for 1500). Our SYNs advertise
-   * it and it caps the guest's; a segment's payload is that minus its TCP option bytes.
+   * Our MSS: the guest link's MTU - 40 (TcpStack derives it from the slirp's mtu= with
+   * mssForMtu). Our SYNs advertise it and it caps the guest's; a segment's payload is
+   * that minus its TCP option bytes.
    */
   mss: number;
   initialRtoMs: number;
