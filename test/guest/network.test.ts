@@ -28,8 +28,9 @@ after(async () => {
 });
 
 test('udhcpc gets 10.0.2.15 with router 10.0.2.2, DNS 10.0.2.3 and the jumbo MTU 9000, and applies them', { skip }, async () => {
-  const out = await sh(vm, 'ip link show eth0; ip -4 addr show eth0; ip route; cat /etc/resolv.conf');
+  const out = await sh(vm, 'ip link show eth0; ip -4 addr show eth0; ip route; cat /etc/resolv.conf; echo resets=$(dmesg | grep -c "Reset adapter")');
   assert.match(out, /eth0: .* mtu 9000 /);
+  assert.match(out, /resets=0/, 'the MTU change did not make the e1000 driver reset the NIC');
   assert.match(out, /inet 10\.0\.2\.15\/24/);
   assert.match(out, /default via 10\.0\.2\.2 dev eth0/);
   assert.match(out, /nameserver 10\.0\.2\.3/);
