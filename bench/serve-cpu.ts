@@ -15,6 +15,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { ETHERNET_MTU } from '../extension/slirp/config';
+import { mssForMtu } from '../extension/slirp/tcp/limits';
 import { containmentProblem } from '../test/support/containment';
 import { addTemplateInterface, startBackend, type BackendName, type RunningBackend } from './lib/backends';
 import { freeLoopbackPort, startSink, startSource } from './lib/loopback';
@@ -23,8 +25,11 @@ import { fmt, fmtSummary, summarize, withTimeout } from './lib/stats';
 import { StreamGuest } from './lib/stream-guest';
 import { processCpuNs } from './lib/thread-cpu';
 
+/** The MSS of an Ethernet link: the reference run's. */
+const ETHERNET_MSS = mssForMtu(ETHERNET_MTU);
+
 const { values } = parseArgs({
-  options: { mib: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' }, directions: { type: 'string', default: 'download,upload' }, mss: { type: 'string', default: '1460' }, baseline: { type: 'string' } },
+  options: { mib: { type: 'string', default: '64' }, rounds: { type: 'string', default: '3' }, directions: { type: 'string', default: 'download,upload' }, mss: { type: 'string', default: String(ETHERNET_MSS) }, baseline: { type: 'string' } },
 });
 const BYTES = Number(values.mib) * 2 ** 20;
 const ROUNDS = Number(values.rounds);
@@ -138,7 +143,7 @@ async function main(): Promise<void> {
   const headers = ['direction', ...peers.map((p) => `${p.label} (ms CPU/MiB)`), ...others.map((l) => `usernet serve / ${l}`), ...peers.map((p) => `${p.label} (MB/s)`)];
   publish({
     // The Ethernet MSS is the reference run; another MSS is written beside it.
-    name: MSS === 1460 ? 'serve-cpu' : `serve-cpu-mss${MSS}`,
+    name: MSS === ETHERNET_MSS ? 'serve-cpu' : `serve-cpu-mss${MSS}`,
     title: 'CPU per MiB in the backend process, synthetic guest, no VM: usernet serve vs passt',
     command: commandLine(__filename),
     date: started,
