@@ -8,7 +8,7 @@
  */
 import net from 'node:net';
 import { StreamFrameDecoder, encodeStreamFrame } from '../../extension/machine/stream-framing';
-import { IP_FLAG_DF, writeIpv4HeaderAt } from '../../extension/slirp/wire/ipv4';
+import { IP_FLAG_DF, writeIpv4HeaderAt } from '../../extension/wire/ipv4';
 import { LeanGuest, type LeanGuestOptions } from './lean-guest';
 import { GATEWAY_IP, GUEST_IP } from './stack-host';
 

@@ -1,7 +1,7 @@
-import { set32 } from './wire/bytes';
-import { ArpView, ARP_LENGTH, ARP_REPLY, ARP_REQUEST } from './wire/arp';
-import { EthernetView, ETHERTYPE_ARP, ETH_HEADER_LENGTH } from './wire/ethernet';
-import { BROADCAST_MAC } from './wire/bytes';
+import { set32 } from '../wire/bytes';
+import { ArpView, ARP_LENGTH, ARP_REPLY, ARP_REQUEST } from '../wire/arp';
+import { EthernetView, ETHERTYPE_ARP, ETH_HEADER_LENGTH } from '../wire/ethernet';
+import { BROADCAST_MAC } from '../wire/bytes';
 
 /** libslirp keeps 16 ARP entries; a guest network has one guest, so this is generous. */
 const ARP_TABLE_SIZE = 16;

@@ -3,8 +3,8 @@ import type { ProbeHub, SessionInfo } from '../pipeline/probe';
 import { formatIp4, type SlirpConfig } from './config';
 import type { DropCounter } from './drops';
 import type { NatSession, NatTable } from './nat';
-import { ETH_HEADER_LENGTH } from './wire/ethernet';
-import { IPV4_MIN_HEADER } from './wire/ipv4';
+import { ETH_HEADER_LENGTH } from '../wire/ethernet';
+import { IPV4_MIN_HEADER } from '../wire/ipv4';
 
 /** Where a transport header starts in a frame the stack builds for the guest. */
 export const TRANSPORT_OFFSET = ETH_HEADER_LENGTH + IPV4_MIN_HEADER;

@@ -1,5 +1,5 @@
 import { ETHERNET_MTU, type SlirpConfig } from './config';
-import { formatMac, get32 } from './wire/bytes';
+import { formatMac, get32 } from '../wire/bytes';
 import {
   BootpView,
   BOOTP_REPLY,
@@ -9,8 +9,8 @@ import {
   DhcpOptionWriter,
   DHCP_OPTIONS_OFFSET,
   parseDhcpOptions,
-} from './wire/dhcp';
-import { encodeDomainSearch } from './wire/dns';
+} from '../wire/dhcp';
+import { encodeDomainSearch } from '../wire/dns';
 
 /** libslirp's NB_BOOTP_CLIENTS and LEASE_TIME. */
 export const DHCP_LEASE_COUNT = 16;

@@ -1,6 +1,6 @@
 import { readFileSync, unwatchFile, watchFile } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
-import { DnsView, DNS_HEADER_LENGTH, readDnsName } from './wire/dns';
+import { DnsView, DNS_HEADER_LENGTH, readDnsName } from '../wire/dns';
 
 /** Questions per query, at most: real resolvers send one. */
 const MAX_QUESTIONS = 4;

@@ -1,8 +1,8 @@
 import { allocateFrame, TRANSPORT_OFFSET, type SlirpCore } from './core';
-import { internetChecksum } from './wire/checksum';
-import { IcmpView, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LENGTH } from './wire/icmp';
-import { IPPROTO_ICMP, type Ipv4View } from './wire/ipv4';
-import { set16 } from './wire/bytes';
+import { internetChecksum } from '../wire/checksum';
+import { IcmpView, ICMP_ECHO_REPLY, ICMP_ECHO_REQUEST, ICMP_HEADER_LENGTH } from '../wire/icmp';
+import { IPPROTO_ICMP, type Ipv4View } from '../wire/ipv4';
+import { set16 } from '../wire/bytes';
 
 /** An ICMP error quotes the offending datagram, keeping the whole error within 576 bytes (RFC 1812). */
 const MAX_QUOTE = 576 - 20 - ICMP_HEADER_LENGTH;

@@ -1,8 +1,8 @@
 import type { Clock, TimerHandle } from '../pipeline/clock';
 import type { DropCounter } from './drops';
-import { set16 } from './wire/bytes';
-import { internetChecksum } from './wire/checksum';
-import type { Ipv4View } from './wire/ipv4';
+import { set16 } from '../wire/bytes';
+import { internetChecksum } from '../wire/checksum';
+import type { Ipv4View } from '../wire/ipv4';
 
 /**
  * Limits of IPv4 reassembly. Every one is a bound on what a guest can make the

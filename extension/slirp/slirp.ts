@@ -14,11 +14,11 @@ import type { TcpHost, TcpLayer } from './tcp-contract';
 import { TcpStack } from './tcp/tcp-stack';
 import { TftpServer } from './tftp';
 import { UdpNat } from './udp';
-import { BROADCAST_MAC } from './wire/bytes';
-import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETH_HEADER_LENGTH } from './wire/ethernet';
-import { ICMP_TIME_EXCEEDED } from './wire/icmp';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, Ipv4View, writeIpv4Header, writeIpv4HeaderAt } from './wire/ipv4';
-import { UdpView } from './wire/udp';
+import { BROADCAST_MAC } from '../wire/bytes';
+import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETH_HEADER_LENGTH } from '../wire/ethernet';
+import { ICMP_TIME_EXCEEDED } from '../wire/icmp';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, Ipv4View, writeIpv4Header, writeIpv4HeaderAt } from '../wire/ipv4';
+import { UdpView } from '../wire/udp';
 
 /** Frames held while the guest's MAC is being resolved by ARP, at most. */
 const MAX_ARP_PENDING = 32;

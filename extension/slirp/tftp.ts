@@ -4,8 +4,8 @@ import type { TimerHandle } from '../pipeline/clock';
 import { formatIp4 } from './config';
 import { allocateFrame, TRANSPORT_OFFSET, type SlirpCore } from './core';
 import { refuseTftpName, resolveUnderRoot, TFTP_FILENAME_MAX } from './tftp-path';
-import { get16, set16 } from './wire/bytes';
-import { UDP_HEADER_LENGTH } from './wire/udp';
+import { get16, set16 } from '../wire/bytes';
+import { UDP_HEADER_LENGTH } from '../wire/udp';
 
 export const TFTP_PORT = 69;
 /** Transfers at once (libslirp's TFTP_SESSIONS_MAX); a request beyond it is dropped and the client retries. */

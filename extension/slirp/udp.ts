@@ -6,9 +6,9 @@ import { allocateFrame, sessionInfo, TRANSPORT_OFFSET, type SlirpCore } from './
 import type { IcmpHandler } from './icmp';
 import type { NatSession } from './nat';
 import { parseIp4 } from './netdev-options';
-import { ICMP_UNREACHABLE, ICMP_UNREACH_HOST, ICMP_UNREACH_PORT } from './wire/icmp';
-import { IPPROTO_UDP } from './wire/ipv4';
-import { UDP_HEADER_LENGTH, writeUdpHeader } from './wire/udp';
+import { ICMP_UNREACHABLE, ICMP_UNREACH_HOST, ICMP_UNREACH_PORT } from '../wire/icmp';
+import { IPPROTO_UDP } from '../wire/ipv4';
+import { UDP_HEADER_LENGTH, writeUdpHeader } from '../wire/udp';
 
 /** libslirp's SO_EXPIRE and SO_EXPIREFAST: 240 s for UDP flows, 10 s for DNS. */
 export const UDP_EXPIRE_MS = 240_000;

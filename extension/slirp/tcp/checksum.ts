@@ -1,4 +1,4 @@
-import { transportChecksum } from '../wire/checksum';
+import { transportChecksum } from '../../wire/checksum';
 
 /** The Internet checksum (RFC 1071) over the IPv4 pseudo-header and a TCP segment. */
 export function tcpChecksum(src: number, dst: number, segment: Uint8Array): number {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_GUEST_MTU, ip4 } from '../../../extension/slirp/config';
-import { parseDhcpOptions } from '../../../extension/slirp/wire/dhcp';
+import { parseDhcpOptions } from '../../../extension/wire/dhcp';
 import { GUEST_IP, guestDhcp, HOST_IP } from './helpers/frames';
 import { ipOf, makeGuest, udpOf } from './helpers/harness';
 

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameMutator, fixChecksums } from '../../../extension/slirp/fuzz/mutator';
-import { Ipv4View } from '../../../extension/slirp/wire/ipv4';
-import { UdpView } from '../../../extension/slirp/wire/udp';
-import { internetChecksum } from '../../../extension/slirp/wire/checksum';
+import { Ipv4View } from '../../../extension/wire/ipv4';
+import { UdpView } from '../../../extension/wire/udp';
+import { internetChecksum } from '../../../extension/wire/checksum';
 import { eth, HOST_IP, ipv4 } from './helpers/frames';
 import { fuzzSeeds } from './helpers/fuzz-seeds';
 import { makeGuest } from './helpers/harness';

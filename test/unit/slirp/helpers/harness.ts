@@ -3,9 +3,9 @@ import { DEFAULT_SLIRP_CONFIG, type SlirpConfig } from '../../../../extension/sl
 import { Slirp, type SlirpOptions } from '../../../../extension/slirp/slirp';
 import type { HostForward } from '../../../../extension/slirp/config';
 import type { TcpLayer } from '../../../../extension/slirp/tcp-contract';
-import { EthernetView } from '../../../../extension/slirp/wire/ethernet';
-import { Ipv4View } from '../../../../extension/slirp/wire/ipv4';
-import { UdpView } from '../../../../extension/slirp/wire/udp';
+import { EthernetView } from '../../../../extension/wire/ethernet';
+import { Ipv4View } from '../../../../extension/wire/ipv4';
+import { UdpView } from '../../../../extension/wire/udp';
 import { ManualClock } from './manual-clock';
 import { GUEST_MAC } from './frames';
 

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { allocateFrame, TRANSPORT_OFFSET } from '../../../extension/slirp/core';
-import { internetChecksum, sumWords } from '../../../extension/slirp/wire/checksum';
-import { writeIpv4HeaderAt } from '../../../extension/slirp/wire/ipv4';
+import { internetChecksum, sumWords } from '../../../extension/wire/checksum';
+import { writeIpv4HeaderAt } from '../../../extension/wire/ipv4';
 
 /** RFC 1071 by the book: big-endian words, one at a time. */
 function referenceSum(bytes: Uint8Array, start: number, end: number): number {
