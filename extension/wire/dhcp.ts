@@ -131,10 +131,18 @@ export class BootpView {
  * Parses the options area. Every length is checked against the buffer; an option
  * that runs past the end is malformed and the whole message is dropped (a short
  * read there is the classic bootp overread). Repeated options are concatenated
- * (RFC 3396). Returns the drop reason or the options by code.
+ * (RFC 3396). Time is linear in the message: a first pass only measures, then
+ * each repeated option is joined into one buffer sized once (joining at each
+ * repeat copied the value so far again every time: a 64 KiB message repeating one
+ * option 21,000 times took ~100 ms), and no view is made per repeat (21,000 views
+ * alone cost milliseconds). Returns the drop reason or the options by code.
  */
 export function parseDhcpOptions(options: Uint8Array): Map<number, Uint8Array> | string {
-  const found = new Map<number, Uint8Array>();
+  const firstAt = new Int32Array(256);
+  const total = new Int32Array(256);
+  const seen = new Int32Array(256);
+  const order: number[] = [];
+  let repeats = false;
   let i = 0;
   while (i < options.length) {
     const code = options[i]!;
@@ -142,25 +150,48 @@ export function parseDhcpOptions(options: Uint8Array): Map<number, Uint8Array> |
       i++;
       continue;
     }
-    if (code === DhcpOption.END) return found;
+    if (code === DhcpOption.END) break;
     if (i + 1 >= options.length) return 'dhcp-bad-option';
     const len = options[i + 1]!;
     const start = i + 2;
     if (start + len > options.length) return 'dhcp-bad-option';
-    const value = options.subarray(start, start + len);
-    const prior = found.get(code);
-    if (prior) {
-      const joined = new Uint8Array(prior.length + value.length);
-      joined.set(prior);
-      joined.set(value, prior.length);
-      found.set(code, joined);
-    } else {
-      found.set(code, value);
-    }
+    if (seen[code]++ === 0) {
+      firstAt[code] = start;
+      order.push(code);
+    } else repeats = true;
+    total[code] += len;
     i = start + len;
   }
   // Ran to the end of the datagram without an END option: tolerated, as clients pad oddly.
+  const stop = i;
+  const found = new Map<number, Uint8Array>();
+  for (const code of order) {
+    found.set(code, seen[code] === 1 ? options.subarray(firstAt[code], firstAt[code]! + total[code]!) : new Uint8Array(total[code]!));
+  }
+  if (repeats) joinRepeated(options, stop, seen, found);
   return found;
+}
+
+/** Second pass of parseDhcpOptions: copies each repeated option's values, in order, into its buffer. */
+function joinRepeated(options: Uint8Array, stop: number, seen: Int32Array, found: Map<number, Uint8Array>): void {
+  const filled = new Int32Array(256);
+  let i = 0;
+  while (i < stop) {
+    const code = options[i]!;
+    if (code === DhcpOption.PAD) {
+      i++;
+      continue;
+    }
+    const len = options[i + 1]!;
+    const start = i + 2;
+    if (seen[code]! > 1) {
+      const joined = found.get(code)!;
+      let at = filled[code]!;
+      for (let k = start; k < start + len; k++) joined[at++] = options[k]!;
+      filled[code] = at;
+    }
+    i = start + len;
+  }
 }
 
 /** Appends options to a reply buffer, never past its end. */
