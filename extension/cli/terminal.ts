@@ -15,6 +15,9 @@ export interface TerminalOptions {
 export function attachTerminal(vm: EmbeddedMachine, options: TerminalOptions = {}): Promise<number> {
   const stdin = process.stdin;
   const out = process.stdout;
+  // The guest printed its prompt before this terminal attached (the progress line stood for
+  // the boot): show the line it is on, so there is a prompt to type at without pressing a key.
+  out.write(Buffer.from(vm.serial.currentLine, 'latin1'));
   vm.serial.on('data', (chunk) => out.write(chunk));
   return new Promise((resolve) => {
     let escape = false;

@@ -32,7 +32,6 @@ export interface RuntimeMachine {
   resume(): Promise<void>;
   stop(): Promise<void>;
   writeSerial(bytes: Uint8Array): void;
-  onSerial(listener: (chunk: Uint8Array) => void): void;
   /** The VM went away on its own (not through stop()). */
   onExit(listener: () => void): void;
 }
@@ -74,6 +73,7 @@ export const startQemuMachine: MachineFactory = async (options) => {
     ...(start.kvm === false ? { kvm: false } : {}),
     onProgress: options.onProgress,
     onLog: log,
+    ...(options.onSerial ? { onSerial: options.onSerial } : {}),
     ...(options.bootTimeoutMs !== undefined ? { bootTimeoutMs: options.bootTimeoutMs } : {}),
     buildArgs: (sockets, accel) => {
       const { args, warnings } = start.buildArgs(sockets, accel);
@@ -92,7 +92,6 @@ export const startQemuMachine: MachineFactory = async (options) => {
     resume: () => vm.resume(),
     stop: () => vm.stop(),
     writeSerial: (bytes) => vm.serial.write(bytes),
-    onSerial: (listener) => vm.serial.on('data', listener),
     onExit: (listener) => vm.on('exit', (exit) => {
       if (!exit.requested) listener();
     }),
@@ -112,7 +111,6 @@ export const startEmbeddedMachine: MachineFactory = async (options) => {
     resume: () => vm.resume(),
     stop: () => vm.stop(),
     writeSerial: (bytes) => vm.serial.write(bytes),
-    onSerial: (listener) => vm.serial.on('data', listener),
     onExit: (listener) => vm.on('exit', listener),
   };
 };

@@ -138,7 +138,9 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     this.setState('booting');
     let machine: RuntimeMachine;
     try {
-      machine = await this.options.startMachine({ ...plan.machine, onProgress: (m) => this.emit('progress', m) });
+      // Serial output is passed on from the first byte: the console shows the boot as it happens.
+      const onSerial = (chunk: Uint8Array) => this.emit('serial', { seq: this.serialSeq++, data: Buffer.from(chunk).toString('base64') });
+      machine = await this.options.startMachine({ ...plan.machine, onProgress: (m) => this.emit('progress', m), onSerial });
     } catch (e) {
       this.failure = (e as Error).message;
       this.setState('failed');
@@ -159,7 +161,6 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
 
   private attach(machine: RuntimeMachine): void {
     this.newManager(machine);
-    machine.onSerial((chunk) => this.emit('serial', { seq: this.serialSeq++, data: Buffer.from(chunk).toString('base64') }));
     machine.onExit(() => {
       if (this.machine !== machine) return;
       this.detach();

@@ -39,6 +39,8 @@ export interface EmbeddedOptions {
   bootTimeoutMs?: number;
   /** Messages of the network stack (unsupported options, upstream DNS changes...). */
   onLog?: (message: string) => void;
+  /** Serial output from the first byte (boot log included), before start() resolves. */
+  onSerial?: (chunk: Uint8Array) => void;
 }
 
 export const DEFAULT_APPEND = 'console=ttyS0 quiet tsc=reliable';
@@ -84,6 +86,7 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
       send: (b) => (this.paused ? this.pausedInput.push(b.slice()) : machine.sendSerial(b)),
       onByte: (fn) => machine.onSerialByte(fn),
     });
+    if (options.onSerial) this.serial.on('data', options.onSerial);
   }
 
   /** Whether the guest is the bundled one (whose prompt we know, so it can be snapshotted). */
@@ -143,6 +146,8 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
       progress('restoring the guest from its snapshot');
       await machine.restoreState(snap.machine);
       if (this.nic && snap.devices.e1000) this.nic.restoreState(snap.devices.e1000 as never);
+      // The console shows the boot that led to this state, then the fresh prompt below.
+      if (snap.console) this.serial.replay(Buffer.from(snap.console, 'latin1'));
       await machine.run();
       // A fresh prompt proves the restored shell is alive.
       const prompt = this.serial.waitFor(GUEST_PROMPT, 30_000, 'the shell prompt after restore');
@@ -163,7 +168,7 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
         progress('saving a snapshot for the next start');
         await machine.stop();
         const state = await machine.saveState();
-        const file = saveSnapshot(key, { machine: state, devices: this.nic ? { e1000: this.nic.saveState() } : {} });
+        const file = saveSnapshot(key, { machine: state, devices: this.nic ? { e1000: this.nic.saveState() } : {}, console: this.serial.recentOutput });
         await machine.run();
         this.bootInfo.snapshotFile = file;
       }

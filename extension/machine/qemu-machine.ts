@@ -52,6 +52,8 @@ export interface QemuOptions {
   onProgress?: (message: string) => void;
   /** Messages of the network stack and of the engine (KVM fallback...). */
   onLog?: (message: string) => void;
+  /** Serial output from the first byte (boot log included), before start() resolves. */
+  onSerial?: (chunk: Uint8Array) => void;
 }
 
 export interface QemuBootInfo {
@@ -140,6 +142,7 @@ export class QemuMachine extends EventEmitter<Events> {
       },
       onByte: (fn) => socket.on('data', (buf: Buffer) => buf.forEach((b) => fn(b))),
     });
+    if (opts.onSerial) this.serial.on('data', opts.onSerial);
     socket.on('error', () => {});
     this.exited = new Promise((resolve) => {
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {

@@ -40,6 +40,20 @@ export class SerialConsole extends EventEmitter<{ data: [Uint8Array] }> {
     this.port.send(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
   }
 
+  /**
+   * Output the guest printed before this console existed (the boot log saved
+   * with a snapshot), passed on in order as if it had just been printed, so a
+   * restored VM's console shows its boot and its prompt like a booted one's.
+   */
+  replay(bytes: Uint8Array): void {
+    for (const b of bytes) this.onByte(b);
+  }
+
+  /** The line the guest is on (after the last newline): its prompt when idle at the shell. */
+  get currentLine(): string {
+    return this.scrollback.slice(this.scrollback.lastIndexOf('\n') + 1);
+  }
+
   /** Resolves when the output since `from` (an offset into recentOutput) satisfies `test`. */
   waitFor(pattern: RegExp | string, timeoutMs: number, what = String(pattern)): Promise<string> {
     const start = this.end;

@@ -9,8 +9,8 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from '
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
-/** Bump when the saved device state of our own models changes shape. */
-export const SNAPSHOT_FORMAT = 1;
+/** Bump when the saved device state of our own models changes shape (2: the boot log is kept). */
+export const SNAPSHOT_FORMAT = 2;
 
 export function snapshotDir(): string {
   const base = process.env.USERNET_CACHE_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'usernet');
@@ -31,6 +31,8 @@ export interface Snapshot {
   /** State of our own devices (v86 does not save them). */
   devices: Record<string, unknown>;
   machine: ArrayBuffer;
+  /** What the guest printed on its serial port up to the snapshot (latin1), replayed on restore. */
+  console?: string;
 }
 
 /** File layout: u32 BE length of a JSON header, the header, then v86's state. */
@@ -42,7 +44,8 @@ export function loadSnapshot(key: string): Snapshot | undefined {
     const headerLen = buf.readUInt32BE(0);
     const header = JSON.parse(buf.subarray(4, 4 + headerLen).toString('utf8'));
     const body = buf.subarray(4 + headerLen);
-    return { devices: header.devices ?? {}, machine: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer };
+    const machine = body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
+    return { devices: header.devices ?? {}, machine, ...(typeof header.console === 'string' ? { console: header.console } : {}) };
   } catch {
     // A torn or foreign file is as good as none: the caller boots and rewrites it.
     return undefined;
@@ -52,7 +55,7 @@ export function loadSnapshot(key: string): Snapshot | undefined {
 export function saveSnapshot(key: string, snap: Snapshot): string {
   const dir = snapshotDir();
   mkdirSync(dir, { recursive: true });
-  const header = Buffer.from(JSON.stringify({ format: SNAPSHOT_FORMAT, createdAt: new Date().toISOString(), devices: snap.devices }));
+  const header = Buffer.from(JSON.stringify({ format: SNAPSHOT_FORMAT, createdAt: new Date().toISOString(), devices: snap.devices, console: snap.console }));
   const len = Buffer.alloc(4);
   len.writeUInt32BE(header.length);
   const file = join(dir, `${key}.bin`);

@@ -85,6 +85,27 @@ test('--timeout ends a run that takes too long with exit 124 and says so', { ski
   assert.ok(performance.now() - t0 < 20_000, 'the timeout does not wait for the boot');
 });
 
+/** The guest's prompt, and the cursor-position query its shell sends after it. */
+const PROMPT = /usernet:[^\r\n#]*# (\x1b\[6n)?$/;
+
+test('run shows the guest prompt with no key pressed, on a cold boot and on a restore', { skip, timeout: 240_000 }, async () => {
+  // The --exec test above left a snapshot: the second run restores it.
+  for (const args of [['run', '--no-snapshot'], ['run']]) {
+    const child = spawn(process.execPath, [BIN, ...args, '--timeout', '120'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const closed = new Promise((r) => child.on('close', r));
+    const end = Date.now() + 110_000;
+    while (!PROMPT.test(stdout) && Date.now() < end && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    await closed;
+    assert.match(stderr, /guest ready in/, `${args.join(' ')}\n${stderr}`);
+    assert.match(stdout, PROMPT, `${args.join(' ')} shows no prompt: ${JSON.stringify(stdout)}\n${stderr}`);
+  }
+});
+
 test('--pcap writes a capture that tshark reads, and the counts are printed', { skip: skip ?? tsharkMissing, timeout: 120_000 }, async () => {
   const file = join(tmp, 'dhcp.pcap');
   const r = await usernet(['run', '-q', '--pcap', file, '--snaplen', '200', '--exec', 'udhcpc -i eth0 -q -n']);

@@ -28,6 +28,8 @@ test('launch with engine qemu boots the bundled guest in QEMU through the adapte
   await dc.configurationDoneRequest();
   // The engine waits for the guest's shell prompt before it reports the VM running.
   await waitFor(adapter, 'the VM running', () => states().some((s) => s.state === 'running'), 120_000);
+  // With no key pressed the console has the whole boot and the prompt.
+  await waitFor(adapter, 'the boot log and the prompt', () => /Usernet guest ready[\s\S]*usernet:[^\r\n#]*# (\x1b\[6n)?$/.test(adapter.serial()), 10_000);
 });
 
 test('a breakpoint on the e1000 is refused with the reason; one on a slirp stage is verified', { skip, timeout: 30_000 }, async () => {

@@ -46,6 +46,8 @@ test('launch boots the guest through the adapter process and reports it running'
   await dc.configurationDoneRequest();
   assert.deepEqual(states().slice(0, 2).map((s) => s.state), ['booting', 'running']);
   assert.ok((states()[1]!.bootMs ?? 0) > 0);
+  // With no key pressed the console has the boot (replayed from the snapshot on a restore) and the prompt.
+  await waitForSerial(/Usernet guest ready[\s\S]*usernet:[^\r\n#]*# (\x1b\[6n)?$/, 10_000);
 
   const threads = await dc.threadsRequest();
   assert.deepEqual(threads.body.threads, [{ id: 1, name: 'VM' }]);

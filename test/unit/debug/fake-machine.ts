@@ -6,7 +6,7 @@
 import { PausableClock } from '../../../extension/pipeline/clock';
 import { ProbeHub, type ProbeHit } from '../../../extension/pipeline/probe';
 import type { StageName } from '../../../extension/pipeline/stages';
-import type { MachineFactory, RuntimeMachine, RuntimeSlirp } from '../../../extension/debug/machine-port';
+import type { MachineFactory, MachineOptions, RuntimeMachine, RuntimeSlirp } from '../../../extension/debug/machine-port';
 import { NatTable, type NatSession } from '../../../extension/slirp/nat';
 import { ip4 } from '../../../extension/slirp/config';
 
@@ -59,8 +59,9 @@ export class FakeMachine implements RuntimeMachine {
   writeSerial(bytes: Uint8Array) {
     this.serialIn.push(bytes);
   }
-  onSerial(listener: (c: Uint8Array) => void) {
-    this.serialListeners.push(listener);
+  /** The runtime's serial listener, given at start like the real engines take it. */
+  onSerial(listener: ((c: Uint8Array) => void) | undefined) {
+    if (listener) this.serialListeners.push(listener);
   }
   onExit(listener: () => void) {
     this.exitListeners.push(listener);
@@ -102,8 +103,9 @@ export const TX_UDP: readonly StageName[] = ['qemu_send_packet', 'net_slirp_rece
 export const TX_DHCP: readonly StageName[] = ['qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'udp_input', 'bootp_input'];
 
 export function fakeFactory(machine: FakeMachine): MachineFactory & { calls: number } {
-  const f = Object.assign(async () => {
+  const f = Object.assign(async (options: MachineOptions) => {
     f.calls++;
+    machine.onSerial(options.onSerial);
     return machine;
   }, { calls: 0 });
   return f;

@@ -190,6 +190,24 @@ test('serial output is numbered in order', async () => {
   assert.equal(got.map((g) => Buffer.from(g.data, 'base64').toString()).join(''), 'hello world');
 });
 
+test('serial output printed while the VM boots is passed on before start() resolves', async () => {
+  const machine = new FakeMachine();
+  const rt = new VmRuntime({
+    startMachine: async (options) => {
+      machine.onSerial(options.onSerial);
+      machine.printSerial('Linux version 6.6\r\n');
+      machine.printSerial('usernet:~# ');
+      return machine;
+    },
+    stagePollMs: 10_000,
+  });
+  const got: string[] = [];
+  rt.on('serial', (b) => got.push(Buffer.from(b.data, 'base64').toString()));
+  await rt.start(PLAN);
+  assert.equal(got.join(''), 'Linux version 6.6\r\nusernet:~# ');
+  await rt.terminate();
+});
+
 test('a logpoint prints and does not stop', async () => {
   const { machine, rt, stops } = await started();
   const out: string[] = [];
