@@ -1,5 +1,5 @@
 /** The NAT table as the sessions view receives it ('usernet.sessions'). */
-import { formatIp4 } from '../slirp/config';
+import { formatIpv4 } from '../wire/address';
 import type { ForwardListing, NatSession } from '../slirp/nat';
 import type { ForwardRow, SessionRow } from './protocol';
 
@@ -10,8 +10,8 @@ export function sessionRow(s: NatSession, nowMs: number): SessionRow {
     id: s.id,
     protocol: s.protocol,
     state: s.state,
-    guest: endpoint(formatIp4(s.guestAddr), s.guestPort, s.protocol),
-    remote: endpoint(formatIp4(s.remoteAddr), s.remotePort, s.protocol),
+    guest: endpoint(formatIpv4(s.guestAddr), s.guestPort, s.protocol),
+    remote: endpoint(formatIpv4(s.remoteAddr), s.remotePort, s.protocol),
     host: endpoint(s.hostPeerAddr, s.hostPeerPort, s.protocol),
     inbound: s.inbound,
     bytesOut: s.bytesOut,
@@ -28,5 +28,5 @@ export function sessionRow(s: NatSession, nowMs: number): SessionRow {
 }
 
 export function forwardRow(f: ForwardListing): ForwardRow {
-  return { protocol: f.protocol, hostAddr: f.hostAddr, hostPort: f.hostPort, guestAddr: formatIp4(f.guestAddr), guestPort: f.guestPort };
+  return { protocol: f.protocol, hostAddr: f.hostAddr, hostPort: f.hostPort, guestAddr: formatIpv4(f.guestAddr), guestPort: f.guestPort };
 }

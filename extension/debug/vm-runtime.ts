@@ -4,6 +4,7 @@
  * console. The DAP session (session.ts) only translates between this and the
  * protocol, as vscode-mock-debug's session does over its MockRuntime.
  */
+import { formatIpv4 } from '../wire/address';
 import { EventEmitter } from 'node:events';
 import { BreakpointManager, type BreakpointStatus, type StopEvent } from '../pipeline/breakpoints';
 import { summarize } from '../pipeline/dissect';
@@ -11,7 +12,6 @@ import { attachCapture, type Capture } from '../pipeline/pcap';
 import { ProbeHub } from '../pipeline/probe';
 import { STAGES, type StageName } from '../pipeline/stages';
 import { describeHitBriefly } from '../pipeline/trace';
-import { formatIp4 } from '../slirp/config';
 import { ChangeBatcher, type BatchTimers } from './change-batcher';
 import { evaluateExpression, type EvaluateResult } from './evaluate';
 import type { LaunchPlan } from './launch-args';
@@ -483,7 +483,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     if (this.state === 'failed' && this.failure) body.message = this.failure;
     if (m) {
       const lease = m.slirp?.leasedAddress;
-      if (lease !== undefined) body.guestAddress = formatIp4(lease);
+      if (lease !== undefined) body.guestAddress = formatIpv4(lease);
       if (m.slirp) body.sessionCount = m.slirp.nat.size;
       body.bootMs = Math.round(m.bootMs);
       body.restored = m.restored;

@@ -1,4 +1,4 @@
-import { finishSum, foldSum, onesSum } from './checksum';
+import { finishChecksum, foldChecksum, sumWords } from '../wire/checksum';
 import { TUCMD, TXD_POPTS } from './registers';
 
 /** What a context descriptor sets up for the data descriptors that follow it. */
@@ -44,7 +44,7 @@ export function insertChecksum(frame: Uint8Array, at: number, css: number, cse: 
   let end = frame.length;
   if (cse !== 0 && cse < end) end = cse + 1;
   if (at + 1 >= end || css >= end) return false;
-  let sum = finishSum(onesSum(frame, css, end));
+  let sum = finishChecksum(sumWords(frame, css, end));
   if (noZero && sum === 0) sum = 0xffff;
   frame[at] = sum >>> 8;
   frame[at + 1] = sum & 0xff;
@@ -116,7 +116,7 @@ export function segmentTso(packet: Uint8Array, ctx: TxContext, popts: number): U
     }
     if (popts & TXD_POPTS.TXSM) {
       // The driver left the pseudo-header sum without the length: add this segment's.
-      put16(seg, ctx.tucso, foldSum(get16(seg, ctx.tucso) + l4len));
+      put16(seg, ctx.tucso, foldChecksum(get16(seg, ctx.tucso) + l4len));
       insertChecksum(seg, ctx.tucso, tucss, 0, !tcp);
     }
     if (popts & TXD_POPTS.IXSM) insertChecksum(seg, ctx.ipcso, ipcss, ctx.ipcse, false);

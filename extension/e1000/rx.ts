@@ -3,7 +3,7 @@ import { DELAY_UNIT_MS } from './interrupts';
 import type { EngineDeps } from './engine-deps';
 import { RingRegisters, readAddress64 } from './ring';
 import { acceptFrame, isVlanTagged } from './filter';
-import { ethernetCrc } from './checksum';
+import { ethernetCrc } from './fcs';
 import { CTRL, DESC_SIZE, ICR, RCTL, REG, RXD_ERR, RXD_STA, STAT } from './registers';
 
 const W = (offset: number) => offset >>> 2;

@@ -6,6 +6,9 @@
  * probe sites do work for every packet), and the call stack costs something
  * only when a stop is shown.
  */
+import { ETHERTYPE_ARP } from '../wire/ethernet';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
+import { DHCP_SERVER_PORT, DNS_PORT, TFTP_PORT } from '../wire/ports';
 import { lookupField, PacketView, type FieldDef } from './dissect';
 import type { ProbeHit } from './probe';
 import { stageRunsUnder, type PipelineEngine, type StageName } from './stages';
@@ -20,13 +23,6 @@ export interface GuestNetworkAddresses {
 
 export const DEFAULT_GUEST_NETWORK: GuestNetworkAddresses = { gateway: 0x0a000202, dns: 0x0a000203 };
 
-const DHCP_SERVER_PORT = 67;
-const TFTP_PORT = 69;
-const DNS_PORT = 53;
-const ETHERTYPE_ARP = 0x0806;
-const IPPROTO_ICMP = 1;
-const IPPROTO_TCP = 6;
-const IPPROTO_UDP = 17;
 
 /**
  * Which stages can come right before each one; none means a packet's chain

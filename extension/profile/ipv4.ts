@@ -34,7 +34,3 @@ export function inNetwork(addr: number, net: number, prefixLength: number): bool
   const mask = maskOf(prefixLength);
   return ((addr & mask) >>> 0) === ((net & mask) >>> 0);
 }
-
-export function formatIpv4(addr: number): string {
-  return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
-}

@@ -9,7 +9,8 @@
  */
 import { NETDEV_USER_SUBOPTIONS } from './option-catalog';
 import { parseOptionList, type OptionItem } from './option-list';
-import { formatIpv4, inNetwork, parseIpv4, parsePrefix } from './ipv4';
+import { formatIpv4 } from '../wire/address';
+import { inNetwork, parseIpv4, parsePrefix } from './ipv4';
 import type { ProblemSeverity } from './plan';
 
 export interface NetdevIssue {

@@ -72,10 +72,6 @@ export const MAX_GUEST_MTU = 65520;
 
 export const ip4 = (a: number, b: number, c: number, d: number): number => ((a << 24) | (b << 16) | (c << 8) | d) >>> 0;
 
-export function formatIp4(addr: number): string {
-  return `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
-}
-
 export const DEFAULT_SLIRP_CONFIG: SlirpConfig = {
   id: 'user.0',
   ipv4: true,

@@ -1,6 +1,7 @@
+import { formatIpv4 } from '../wire/address';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub, SessionInfo } from '../pipeline/probe';
-import { formatIp4, type SlirpConfig } from './config';
+import type { SlirpConfig } from './config';
 import type { DropCounter } from './drops';
 import type { NatSession, NatTable } from './nat';
 import { ETH_HEADER_LENGTH } from '../wire/ethernet';
@@ -82,12 +83,12 @@ class SessionSnapshot implements SessionInfo {
   }
 
   get guestAddr(): string {
-    return formatIp4(this.guestIp);
+    return formatIpv4(this.guestIp);
   }
 
   /** The host-side peer; before the host socket is open, the address the guest asked for. */
   get hostAddr(): string {
-    return this.hostPeer || formatIp4(this.remoteIp);
+    return this.hostPeer || formatIpv4(this.remoteIp);
   }
 }
 

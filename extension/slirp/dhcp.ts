@@ -1,5 +1,6 @@
 import { ETHERNET_MTU, type SlirpConfig } from './config';
-import { formatMac, get32 } from '../wire/bytes';
+import { formatMac } from '../wire/address';
+import { get32 } from '../wire/bytes';
 import {
   BootpView,
   BOOTP_REPLY,

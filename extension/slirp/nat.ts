@@ -1,5 +1,5 @@
+import { formatIpv4 } from '../wire/address';
 import { EventEmitter } from 'node:events';
-import { formatIp4 } from './config';
 
 export type NatProtocol = 'tcp' | 'udp' | 'icmp';
 
@@ -116,17 +116,17 @@ export class NatTable extends EventEmitter<NatTableEvents> {
     const host = (a: string) => (a === '0.0.0.0' ? '*' : a);
     const lines = [`Hub -1 (${netdevId}):`, '  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ'];
     for (const f of this.forwards) {
-      lines.push(row(`${f.protocol.toUpperCase()}[HOST_FORWARD]`, f.fd, host(f.hostAddr), f.hostPort, formatIp4(f.guestAddr), f.guestPort, 0, 0));
+      lines.push(row(`${f.protocol.toUpperCase()}[HOST_FORWARD]`, f.fd, host(f.hostAddr), f.hostPort, formatIpv4(f.guestAddr), f.guestPort, 0, 0));
     }
     for (const s of this.sessions.values()) {
       const label =
         s.protocol === 'tcp' ? `TCP[${s.state}]` : `${s.protocol.toUpperCase()}[${Math.max(0, Math.round(((s.expiresAt ?? nowMs) - nowMs) / 1000))} sec]`;
       const ports = s.protocol === 'icmp';
       if (s.inbound) {
-        lines.push(row(label, s.fd, host(s.hostLocalAddr), s.hostLocalPort, formatIp4(s.guestAddr), s.guestPort, s.recvQ, s.sendQ));
+        lines.push(row(label, s.fd, host(s.hostLocalAddr), s.hostLocalPort, formatIpv4(s.guestAddr), s.guestPort, s.recvQ, s.sendQ));
       } else {
         lines.push(
-          row(label, s.fd, formatIp4(s.guestAddr), ports ? '-' : s.guestPort, formatIp4(s.remoteAddr), ports ? '-' : s.remotePort, s.recvQ, s.sendQ),
+          row(label, s.fd, formatIpv4(s.guestAddr), ports ? '-' : s.guestPort, formatIpv4(s.remoteAddr), ports ? '-' : s.remotePort, s.recvQ, s.sendQ),
         );
       }
     }

@@ -1,5 +1,6 @@
+import { formatIpv4, formatIpv6 } from '../wire/address';
 import { isIPv4, isIPv6 } from 'node:net';
-import { DEFAULT_SLIRP_CONFIG, formatIp4, MAX_GUEST_MTU, MIN_GUEST_MTU, type GuestForward, type HostForward, type SlirpConfig } from './config';
+import { DEFAULT_SLIRP_CONFIG, MAX_GUEST_MTU, MIN_GUEST_MTU, type GuestForward, type HostForward, type SlirpConfig } from './config';
 
 /**
  * QEMU's `-netdev user,...` syntax (QEMU 7.2's suboptions, plus dns-upstream and
@@ -136,13 +137,6 @@ export function parseIp6(text: string): Uint8Array | null {
     bytes[i * 2 + 1] = n & 255;
   });
   return bytes;
-}
-
-function formatIp6(bytes: Uint8Array): string {
-  const groups: string[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  // The URL parser prints IPv6 in its canonical compressed form.
-  return new URL(`http://[${groups.join(':')}]/`).hostname.slice(1, -1);
 }
 
 function samePrefix(a: Uint8Array, b: Uint8Array, prefix: number): boolean {
@@ -303,12 +297,12 @@ export function parseNetdevUser(spec: string): SlirpConfig {
     // A guest network needs room for the host, the DNS, the DHCP pool and a broadcast address.
     if (prefixLength > 28) fail(`bad prefix length ${prefixLength} in ${netT.key}=${text}: at most 28 leaves room for host, dns and DHCP`, netT);
     const mask = maskOf(prefixLength);
-    if (((addr! & mask) >>> 0) !== addr) fail(`${netT.key}=${text} has host bits set; did you mean ${formatIp4((addr! & mask) >>> 0)}/${prefixLength}?`, netT);
+    if (((addr! & mask) >>> 0) !== addr) fail(`${netT.key}=${text} has host bits set; did you mean ${formatIpv4((addr! & mask) >>> 0)}/${prefixLength}?`, netT);
     net = addr!;
   }
   const mask = maskOf(prefixLength);
   const broadcast = (net | ~mask) >>> 0;
-  const netText = `${formatIp4(net)}/${prefixLength}`;
+  const netText = `${formatIpv4(net)}/${prefixLength}`;
   const inNet = (a: number) => ((a & mask) >>> 0) === net;
   const address = (key: string, dflt: number): number => {
     const t = single.get(key);
@@ -322,8 +316,8 @@ export function parseNetdevUser(spec: string): SlirpConfig {
   const host = address('host', D.host);
   const dns = address('dns', D.dns);
   const dhcpStart = address('dhcpstart', D.dhcpStart);
-  if (host === dns) fail(`host and dns are both ${formatIp4(host)}: they must differ`, single.get('dns') ?? single.get('host'), true);
-  if (dhcpStart === host || dhcpStart === dns) fail(`dhcpstart ${formatIp4(dhcpStart)} is the address of the ${dhcpStart === host ? 'host' : 'dns'}`, single.get('dhcpstart'), true);
+  if (host === dns) fail(`host and dns are both ${formatIpv4(host)}: they must differ`, single.get('dns') ?? single.get('host'), true);
+  if (dhcpStart === host || dhcpStart === dns) fail(`dhcpstart ${formatIpv4(dhcpStart)} is the address of the ${dhcpStart === host ? 'host' : 'dns'}`, single.get('dhcpstart'), true);
 
   const hostname = str('hostname');
   if (hostname !== undefined && (hostname.length === 0 || hostname.length > 255)) fail(`hostname must be 1-255 characters`, single.get('hostname'));
@@ -358,32 +352,32 @@ export function parseNetdevUser(spec: string): SlirpConfig {
   }
   const netBytes = parseIp6(ipv6Net)!;
   for (let bit = ipv6PrefixLength; bit < 128; bit++) netBytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
-  ipv6Net = formatIp6(netBytes);
+  ipv6Net = formatIpv6(netBytes);
   const v6addr = (key: string, low: number): string => {
     const t = single.get(key);
     if (!t) {
       const b = netBytes.slice();
       b[15] = low;
-      return formatIp6(b);
+      return formatIpv6(b);
     }
     const a = parseIp6(t.value!);
     if (!a) return fail(`bad IPv6 address '${t.value}' in ${key}`, t);
     if (!samePrefix(a, netBytes, ipv6PrefixLength)) return fail(`${key} ${t.value} is outside ipv6-net ${ipv6Net}/${ipv6PrefixLength}`, t);
-    return formatIp6(a);
+    return formatIpv6(a);
   };
   const ipv6Host = v6addr('ipv6-host', 2);
   const ipv6Dns = v6addr('ipv6-dns', 3);
 
   const hostForwards = (many.get('hostfwd') ?? []).map((t) => {
     const rule = parseHostForward(t);
-    if (rule.guestAddr !== 0 && !inNet(rule.guestAddr)) fail(`guest address ${formatIp4(rule.guestAddr)} of hostfwd is outside net ${netText}`, t);
+    if (rule.guestAddr !== 0 && !inNet(rule.guestAddr)) fail(`guest address ${formatIpv4(rule.guestAddr)} of hostfwd is outside net ${netText}`, t);
     return rule;
   });
   const guestForwards = (many.get('guestfwd') ?? []).map((t) => {
     const rule = parseGuestForward(t);
     const serverAddr = rule.serverAddr === 0 ? (net | (0x0204 & ~mask)) >>> 0 : rule.serverAddr;
-    if (!inNet(serverAddr)) fail(`guestfwd server ${formatIp4(serverAddr)} is outside net ${netText}`, t);
-    if (serverAddr === host || serverAddr === dns) fail(`guestfwd server ${formatIp4(serverAddr)} is the address of the ${serverAddr === host ? 'host' : 'dns'}`, t);
+    if (!inNet(serverAddr)) fail(`guestfwd server ${formatIpv4(serverAddr)} is outside net ${netText}`, t);
+    if (serverAddr === host || serverAddr === dns) fail(`guestfwd server ${formatIpv4(serverAddr)} is the address of the ${serverAddr === host ? 'host' : 'dns'}`, t);
     return { ...rule, serverAddr };
   });
 

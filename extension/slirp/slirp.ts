@@ -1,6 +1,7 @@
+import { formatIpv4 } from '../wire/address';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
-import { ETHERNET_MTU, formatIp4, type HostForward, type SlirpConfig } from './config';
+import { ETHERNET_MTU, type HostForward, type SlirpConfig } from './config';
 import { arpInput, arpRequest, ArpTable } from './arp';
 import { allocateFrame, sessionInfo, TRANSPORT_OFFSET, type SlirpCore } from './core';
 import { DhcpServer } from './dhcp';
@@ -17,7 +18,8 @@ import { UdpNat } from './udp';
 import { BROADCAST_MAC } from '../wire/bytes';
 import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN, ETH_HEADER_LENGTH } from '../wire/ethernet';
 import { ICMP_TIME_EXCEEDED } from '../wire/icmp';
-import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, Ipv4View, writeIpv4Header, writeIpv4HeaderAt } from '../wire/ipv4';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPV4_MIN_HEADER, IP_FLAG_MF, Ipv4View, writeIpv4HeaderAt } from '../wire/ipv4';
+import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DNS_PORT } from '../wire/ports';
 import { UdpView } from '../wire/udp';
 
 /** Frames held while the guest's MAC is being resolved by ARP, at most. */
@@ -256,14 +258,14 @@ export class Slirp implements SlirpCore {
     const sport = udp.sourcePort;
     const dport = udp.destinationPort;
     if (sport === 0 || dport === 0) return this.drop('udp-bad-port');
-    if (dport === 67 && (dst === this.config.host || dst === 0xffffffff || dst === this.broadcast)) return this.bootp_input(frame, udp);
+    if (dport === DHCP_SERVER_PORT && (dst === this.config.host || dst === 0xffffffff || dst === this.broadcast)) return this.bootp_input(frame, udp);
     if (this.isBroadcastOrMulticast(dst)) return this.drop('udp-broadcast');
     if (src === 0) return this.drop('ip-bad-source');
     // Port 69 and the ports of live transfers are the built-in server's, as in libslirp (even with restrict=on).
     if (dst === this.config.host && this.tftp.owns(src, sport, dport)) return this.tftp_input(frame, ip, udp);
     if (this.udp.find(src, sport, dst, dport)) return this.udp.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, null);
     // restrict=on isolates as libslirp does: forwarding DNS would carry guest data out.
-    if (dst === this.config.dns && dport === 53) return this.config.restrict ? this.drop('dns-restricted') : this.dns_input(frame, ip, udp);
+    if (dst === this.config.dns && dport === DNS_PORT) return this.config.restrict ? this.drop('dns-restricted') : this.dns_input(frame, ip, udp);
     const host = this.hostAddressFor(dst);
     if (host === null) return this.drop(this.config.restrict ? 'udp-restricted' : 'udp-unreachable');
     this.udp.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, { address: host, port: dport, family: 4 });
@@ -278,7 +280,7 @@ export class Slirp implements SlirpCore {
     const out = allocateFrame(8 + reply.message.length);
     out.set(reply.message, TRANSPORT_OFFSET + 8);
     if (reply.dstMac && reply.dst !== 0xffffffff) this.arpTable.learn(reply.dst, reply.dstMac);
-    this.udp.udp_output(out, this.config.host, 67, reply.dst, 68);
+    this.udp.udp_output(out, this.config.host, DHCP_SERVER_PORT, reply.dst, DHCP_CLIENT_PORT);
   }
 
   private tftp_input(frame: Uint8Array, ip: Ipv4View, udp: UdpView): void {
@@ -294,7 +296,7 @@ export class Slirp implements SlirpCore {
     if (bad) return this.drop(bad);
     const upstream = this.dnsUpstream.current();
     if (!upstream) return this.drop('dns-no-upstream');
-    this.udp.send(frame, ip.datagram, ip.source, udp.sourcePort, ip.destination, 53, udp.payload, upstream);
+    this.udp.send(frame, ip.datagram, ip.source, udp.sourcePort, ip.destination, DNS_PORT, udp.payload, upstream);
   }
 
   // ---- RX: host to guest -------------------------------------------------
@@ -369,17 +371,8 @@ export class Slirp implements SlirpCore {
       const len = Math.min(piece, payloadLength - off);
       const f = allocateFrame(len);
       f.set(frame.subarray(TRANSPORT_OFFSET + off, TRANSPORT_OFFSET + off + len), TRANSPORT_OFFSET);
-      const hdr = f.subarray(ETH_HEADER_LENGTH);
-      writeIpv4Header(hdr, { src, dst, protocol, payloadLength: len, id });
       const more = off + len < payloadLength;
-      const fo = (off / 8) | (more ? 0x2000 : 0);
-      hdr[6] = fo >> 8;
-      hdr[7] = fo & 255;
-      hdr[10] = 0;
-      hdr[11] = 0;
-      const sum = ipHeaderChecksum(hdr);
-      hdr[10] = sum >> 8;
-      hdr[11] = sum & 255;
+      writeIpv4HeaderAt(f, ETH_HEADER_LENGTH, src, dst, protocol, len, id, 64, 0, (off / 8) | (more ? IP_FLAG_MF : 0));
       this.if_output(f, dst, session);
     }
   }
@@ -476,7 +469,7 @@ export class Slirp implements SlirpCore {
     if (this.inNet(guestDst)) return null;
     const first = guestDst >>> 24;
     if (first === 0 || first === 127 || guestDst >= 0xe0000000) return null;
-    return formatIp4(guestDst);
+    return formatIpv4(guestDst);
   }
 
   // ---- control -----------------------------------------------------------
@@ -552,13 +545,6 @@ export class Slirp implements SlirpCore {
   private drop(reason: string): void {
     this.dropCounter.count(reason);
   }
-}
-
-function ipHeaderChecksum(hdr: Uint8Array): number {
-  let sum = 0;
-  for (let i = 0; i < IPV4_MIN_HEADER; i += 2) sum += (hdr[i]! << 8) | hdr[i + 1]!;
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  return ~sum & 0xffff;
 }
 
 /** "[tcp|udp]:[hostaddr]:hostport" as QEMU's hostfwd_remove takes it. */

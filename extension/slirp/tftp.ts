@@ -1,13 +1,13 @@
+import { formatIpv4 } from '../wire/address';
 import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import type { TimerHandle } from '../pipeline/clock';
-import { formatIp4 } from './config';
 import { allocateFrame, TRANSPORT_OFFSET, type SlirpCore } from './core';
 import { refuseTftpName, resolveUnderRoot, TFTP_FILENAME_MAX } from './tftp-path';
 import { get16, set16 } from '../wire/bytes';
+import { TFTP_PORT } from '../wire/ports';
 import { UDP_HEADER_LENGTH } from '../wire/udp';
 
-export const TFTP_PORT = 69;
 /** Transfers at once (libslirp's TFTP_SESSIONS_MAX); a request beyond it is dropped and the client retries. */
 export const TFTP_MAX_SESSIONS = 20;
 /** The largest blksize granted (libslirp's TFTP_BLOCKSIZE_MAX); a DATA packet then fits the guest MTU. */
@@ -184,7 +184,7 @@ export class TftpServer {
     const refused = refuseTftpName(req.name);
     if (refused) {
       this.count('tftp-name-refused');
-      this.core.log(`tftp: refused ${JSON.stringify(req.name.slice(0, 80))} from ${formatIp4(client)} (${refused})`);
+      this.core.log(`tftp: refused ${JSON.stringify(req.name.slice(0, 80))} from ${formatIpv4(client)} (${refused})`);
       return this.sendError(TFTP_PORT, client, clientPort, ERR_ACCESS, 'Access violation');
     }
     if (existing) {

@@ -1,7 +1,8 @@
+import { formatIpv4 } from '../wire/address';
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import type { TimerHandle } from '../pipeline/clock';
-import { formatIp4, type HostForward } from './config';
+import type { HostForward } from './config';
 import { allocateFrame, sessionInfo, TRANSPORT_OFFSET, type SlirpCore } from './core';
 import type { IcmpHandler } from './icmp';
 import type { NatSession } from './nat';
@@ -159,7 +160,7 @@ export class UdpNat {
       s.hostPeerAddr = peer!.address;
       s.hostPeerPort = peer!.port;
       flow.peer = peer!;
-      if (peer!.address !== formatIp4(dst)) flow.virtualPeers.set(peer!.address, dst);
+      if (peer!.address !== formatIpv4(dst)) flow.virtualPeers.set(peer!.address, dst);
     }
     this.sosendto(frame, flow, data, flow.peer, quote, dst);
   }
@@ -305,7 +306,7 @@ export class UdpNat {
       return;
     }
     this.core.dropCounter.count('udp-socket-error');
-    this.core.log(`UDP flow ${formatIp4(flow.session.guestAddr)}:${flow.session.guestPort} -> ${flow.peer.address}:${flow.peer.port}: ${err.message}`);
+    this.core.log(`UDP flow ${formatIpv4(flow.session.guestAddr)}:${flow.session.guestPort} -> ${flow.peer.address}:${flow.peer.port}: ${err.message}`);
     this.closeFlow(flow);
   }
 

@@ -57,10 +57,15 @@ function sumWords32(bytes: Uint8Array, start: number, end: number, sum: number):
   return sum;
 }
 
+/** Folds a running sum to 16 bits (end-around carry), without complementing it. */
+export function foldChecksum(sum: number): number {
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
 /** Folds a running sum to 16 bits and complements it. */
 export function finishChecksum(sum: number): number {
-  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
-  return ~sum & 0xffff;
+  return ~foldChecksum(sum) & 0xffff;
 }
 
 /** The checksum of bytes[start, end). Over a region that embeds its own correct checksum it is 0. */

@@ -241,3 +241,28 @@ export class DhcpOptionWriter {
     if (this.offset < this.area.length) this.area[this.offset++] = DhcpOption.END;
   }
 }
+
+/** DISCOVER, OFFER, ... by message type, as Wireshark names them. */
+export const DHCP_MESSAGE_TYPE_NAMES: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(DhcpMessageType).map(([name, type]) => [type, name]));
+
+/**
+ * Offset and length of the first option `code` of the BOOTP message at b[bootp..end),
+ * walked in place (the dissector's view: no copy, no concatenation), or undefined.
+ */
+export function findDhcpOption(b: Uint8Array, bootp: number, end: number, code: number): { off: number; len: number } | undefined {
+  let p = bootp + DHCP_OPTIONS_OFFSET;
+  while (p < end) {
+    const c = b[p]!;
+    if (c === DhcpOption.END) return undefined;
+    if (c === DhcpOption.PAD) {
+      p++;
+      continue;
+    }
+    if (p + 1 >= end) return undefined;
+    const len = b[p + 1]!;
+    if (p + 2 + len > end) return undefined;
+    if (c === code) return { off: p + 2, len };
+    p += 2 + len;
+  }
+  return undefined;
+}

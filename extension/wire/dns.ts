@@ -1,4 +1,4 @@
-import { get16 } from './bytes';
+import { get16, get32 } from './bytes';
 
 export const DNS_HEADER_LENGTH = 12;
 export const DNS_MAX_NAME = 255;
@@ -116,3 +116,67 @@ export function encodeDomainSearch(names: readonly string[]): Uint8Array {
   }
   return out;
 }
+
+/** Questions and answers read per message, at most: a crafted count cannot make a dissection long. */
+const MAX_RECORDS = 32;
+
+export interface DnsQuestion {
+  readonly name: string;
+  readonly type: number;
+}
+export interface DnsAnswer {
+  readonly name: string;
+  readonly type: number;
+  readonly rdOff: number;
+  readonly rdLen: number;
+}
+
+/** readDnsName over the message at b[msg..end) with frame offsets; the root reads as `<Root>` (Wireshark's spelling). */
+function readNameAt(b: Uint8Array, msg: number, off: number, end: number): DnsName | undefined {
+  const read = readDnsName(b.subarray(msg, end), off - msg);
+  if (typeof read === 'string') return undefined;
+  return { name: read.name || '<Root>', next: read.next + msg };
+}
+
+/** The question section of the message at b[msg..end), walked in place; next is -1 when it is cut short. */
+export function dnsQuestions(b: Uint8Array, msg: number, end: number): { questions: DnsQuestion[]; next: number } {
+  const questions: DnsQuestion[] = [];
+  const count = Math.min(get16(b, msg + 4), MAX_RECORDS);
+  let p = msg + DNS_HEADER_LENGTH;
+  for (let i = 0; i < count; i++) {
+    const n = readNameAt(b, msg, p, end);
+    if (!n || n.next + 4 > end) return { questions, next: -1 };
+    questions.push({ name: n.name, type: get16(b, n.next) });
+    p = n.next + 4;
+  }
+  return { questions, next: p };
+}
+
+/** The answer records after the questions, with the offset and length of their data in b. */
+export function dnsAnswers(b: Uint8Array, msg: number, end: number): DnsAnswer[] {
+  const answers: DnsAnswer[] = [];
+  let { next: p } = dnsQuestions(b, msg, end);
+  if (p < 0) return answers;
+  const count = Math.min(get16(b, msg + 6), MAX_RECORDS);
+  for (let i = 0; i < count; i++) {
+    const n = readNameAt(b, msg, p, end);
+    if (!n || n.next + 10 > end) break;
+    const rdLen = get16(b, n.next + 8);
+    const rdOff = n.next + 10;
+    if (rdOff + rdLen > end) break;
+    answers.push({ name: n.name, type: get16(b, n.next), rdOff, rdLen });
+    p = rdOff + rdLen;
+  }
+  return answers;
+}
+
+/** IPv4 addresses of the A records among the answers. */
+export function dnsARecords(b: Uint8Array, msg: number, end: number): number[] {
+  const out: number[] = [];
+  for (const a of dnsAnswers(b, msg, end)) if (a.type === 1 && a.rdLen === 4) out.push(get32(b, a.rdOff));
+  return out;
+}
+
+export const DNS_TYPE_NAMES: Readonly<Record<number, string>> = {
+  1: 'A', 2: 'NS', 5: 'CNAME', 6: 'SOA', 12: 'PTR', 15: 'MX', 16: 'TXT', 28: 'AAAA', 33: 'SRV', 65: 'HTTPS', 255: 'ANY',
+};

@@ -2,9 +2,11 @@ import { get16, get32 } from './bytes';
 import { internetChecksum } from './checksum';
 
 export const IPV4_MIN_HEADER = 20;
+/** IP protocol numbers (IPv4's protocol field, IPv6's next header). */
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
+export const IPPROTO_ICMPV6 = 58;
 export const IP_FLAG_DF = 0x4000;
 export const IP_FLAG_MF = 0x2000;
 export const IP_OFFSET_MASK = 0x1fff;
@@ -88,18 +90,11 @@ export class Ipv4View {
   }
 }
 
-/** Writes a 20-byte IPv4 header (no options) at bytes[0..20) and its checksum. */
-export function writeIpv4Header(
-  bytes: Uint8Array,
-  f: { src: number; dst: number; protocol: number; payloadLength: number; id: number; ttl?: number; tos?: number; dontFragment?: boolean },
-): void {
-  writeIpv4HeaderAt(bytes, 0, f.src, f.dst, f.protocol, f.payloadLength, f.id, f.ttl ?? 64, f.tos ?? 0, f.dontFragment ? IP_FLAG_DF : 0);
-}
-
 /**
- * writeIpv4Header at bytes[at..at+20), with plain arguments: the form every
- * frame for the guest goes through, so it allocates nothing (no view, no
- * options object) and sums the ten header words inline.
+ * Writes a 20-byte IPv4 header (no options) at bytes[at..at+20) and its
+ * checksum, with plain arguments: every frame for the guest goes through it,
+ * so it allocates nothing (no view, no options object) and sums the ten header
+ * words inline. `flags` is the whole flags + fragment offset word.
  */
 export function writeIpv4HeaderAt(bytes: Uint8Array, at: number, src: number, dst: number, protocol: number, payloadLength: number, id: number, ttl = 64, tos = 0, flags = 0): void {
   const total = IPV4_MIN_HEADER + payloadLength;

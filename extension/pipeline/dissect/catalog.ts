@@ -1,4 +1,5 @@
-import { formatBytes, formatIpv4, formatIpv6, formatMac } from './bytes';
+import { formatIpv4, formatIpv6, formatMac } from '../../wire/address';
+import { formatBytes } from './bytes';
 import { CONTEXT_FIELDS, descriptorField } from './context-fields';
 import type { FieldDef, FieldInfo, FieldValue } from './field-types';
 import { FRAME_FIELDS } from './frame-fields';

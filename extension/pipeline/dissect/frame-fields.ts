@@ -1,6 +1,7 @@
-import { has, u16, u32, u8 } from './bytes';
-import { DHCP_OPT_HOSTNAME, DHCP_OPT_MESSAGE_TYPE, DHCP_OPT_REQUESTED_IP, findDhcpOption } from './dhcp';
-import { dnsARecords, dnsQuestions } from './dns';
+import { get16, get32 } from '../../wire/bytes';
+import { has, u8 } from './bytes';
+import { DhcpOption, findDhcpOption } from '../../wire/dhcp';
+import { dnsARecords, dnsQuestions } from '../../wire/dns';
 import type { FieldDef, FieldType, FieldValue } from './field-types';
 import type { PacketView } from './packet-view';
 
@@ -43,29 +44,29 @@ const ethFields: FieldDef[] = [
   single('eth', 'eth.dst', 'mac', 'Destination MAC address', (v) => (eth(v) ? v.frame.subarray(0, 6) : undefined)),
   single('eth', 'eth.src', 'mac', 'Source MAC address', (v) => (eth(v) ? v.frame.subarray(6, 12) : undefined)),
   multi('eth', 'eth.addr', 'mac', 'Source or destination MAC address', (v) => (eth(v) ? [v.frame.subarray(0, 6), v.frame.subarray(6, 12)] : NONE)),
-  single('eth', 'eth.type', 'uint', 'Ethertype (of the outer header: 0x8100 when VLAN-tagged)', (v) => (eth(v) ? u16(v.frame, 12) : undefined), hex16),
+  single('eth', 'eth.type', 'uint', 'Ethertype (of the outer header: 0x8100 when VLAN-tagged)', (v) => (eth(v) ? get16(v.frame, 12) : undefined), hex16),
   single('vlan', 'vlan', 'protocol', '802.1Q VLAN tag', (v) => (v.layers().vlanOff >= 0 ? v.frame.subarray(14, 18) : undefined)),
-  single('vlan', 'vlan.id', 'uint', 'VLAN identifier', (v) => (v.layers().vlanOff >= 0 ? u16(v.frame, 14) & 0x0fff : undefined)),
-  single('vlan', 'vlan.priority', 'uint', 'VLAN priority (PCP)', (v) => (v.layers().vlanOff >= 0 ? u16(v.frame, 14) >> 13 : undefined)),
-  single('vlan', 'vlan.etype', 'uint', 'Ethertype inside the VLAN tag', (v) => (v.layers().vlanOff >= 0 ? u16(v.frame, 16) : undefined), hex16),
+  single('vlan', 'vlan.id', 'uint', 'VLAN identifier', (v) => (v.layers().vlanOff >= 0 ? get16(v.frame, 14) & 0x0fff : undefined)),
+  single('vlan', 'vlan.priority', 'uint', 'VLAN priority (PCP)', (v) => (v.layers().vlanOff >= 0 ? get16(v.frame, 14) >> 13 : undefined)),
+  single('vlan', 'vlan.etype', 'uint', 'Ethertype inside the VLAN tag', (v) => (v.layers().vlanOff >= 0 ? get16(v.frame, 16) : undefined), hex16),
 ];
 
 // ---- ARP ------------------------------------------------------------------
 const arp = (v: PacketView) => (v.layers().network === 'arp' ? v.l3Off : -1);
 const arpFields: FieldDef[] = [
   single('arp', 'arp', 'protocol', 'Address Resolution Protocol', (v) => (arp(v) >= 0 ? v.frame.subarray(v.l3Off, v.l3Off + 28) : undefined)),
-  single('arp', 'arp.opcode', 'uint', 'Opcode (1 request, 2 reply)', (v) => (arp(v) >= 0 ? u16(v.frame, v.l3Off + 6) : undefined)),
+  single('arp', 'arp.opcode', 'uint', 'Opcode (1 request, 2 reply)', (v) => (arp(v) >= 0 ? get16(v.frame, v.l3Off + 6) : undefined)),
   single('arp', 'arp.src.hw_mac', 'mac', 'Sender MAC address', (v) => (arp(v) >= 0 ? v.frame.subarray(v.l3Off + 8, v.l3Off + 14) : undefined)),
-  single('arp', 'arp.src.proto_ipv4', 'ipv4', 'Sender IP address', (v) => (arp(v) >= 0 ? u32(v.frame, v.l3Off + 14) : undefined)),
+  single('arp', 'arp.src.proto_ipv4', 'ipv4', 'Sender IP address', (v) => (arp(v) >= 0 ? get32(v.frame, v.l3Off + 14) : undefined)),
   single('arp', 'arp.dst.hw_mac', 'mac', 'Target MAC address', (v) => (arp(v) >= 0 ? v.frame.subarray(v.l3Off + 18, v.l3Off + 24) : undefined)),
-  single('arp', 'arp.dst.proto_ipv4', 'ipv4', 'Target IP address', (v) => (arp(v) >= 0 ? u32(v.frame, v.l3Off + 24) : undefined)),
+  single('arp', 'arp.dst.proto_ipv4', 'ipv4', 'Target IP address', (v) => (arp(v) >= 0 ? get32(v.frame, v.l3Off + 24) : undefined)),
 ];
 
 // ---- IPv4 -----------------------------------------------------------------
 const ip = (v: PacketView) => (v.layers().network === 'ip' ? v.l3Off : -1);
 const ipU8 = (rel: number) => (v: PacketView) => (ip(v) >= 0 ? u8(v.frame, v.l3Off + rel) : undefined);
-const ipU16 = (rel: number) => (v: PacketView) => (ip(v) >= 0 ? u16(v.frame, v.l3Off + rel) : undefined);
-const ipFlagBit = (mask: number) => (v: PacketView) => (ip(v) >= 0 ? (u16(v.frame, v.l3Off + 6) & mask) !== 0 : undefined);
+const ipU16 = (rel: number) => (v: PacketView) => (ip(v) >= 0 ? get16(v.frame, v.l3Off + rel) : undefined);
+const ipFlagBit = (mask: number) => (v: PacketView) => (ip(v) >= 0 ? (get16(v.frame, v.l3Off + 6) & mask) !== 0 : undefined);
 const ipFields: FieldDef[] = [
   single('ip', 'ip', 'protocol', 'Internet Protocol version 4', (v) => (ip(v) >= 0 ? v.frame.subarray(v.l3Off, v.l3CapturedEnd) : undefined)),
   single('ip', 'ip.version', 'uint', 'Version', (v) => (ip(v) >= 0 ? 4 : undefined)),
@@ -77,21 +78,21 @@ const ipFields: FieldDef[] = [
   single('ip', 'ip.flags.rb', 'bool', 'Reserved bit', ipFlagBit(0x8000)),
   single('ip', 'ip.flags.df', 'bool', "Don't fragment", ipFlagBit(0x4000)),
   single('ip', 'ip.flags.mf', 'bool', 'More fragments', ipFlagBit(0x2000)),
-  single('ip', 'ip.frag_offset', 'uint', 'Fragment offset in bytes', (v) => (ip(v) >= 0 ? (u16(v.frame, v.l3Off + 6) & 0x1fff) * 8 : undefined)),
+  single('ip', 'ip.frag_offset', 'uint', 'Fragment offset in bytes', (v) => (ip(v) >= 0 ? (get16(v.frame, v.l3Off + 6) & 0x1fff) * 8 : undefined)),
   single('ip', 'ip.ttl', 'uint', 'Time to live', ipU8(8)),
   single('ip', 'ip.proto', 'uint', 'Protocol (1 ICMP, 6 TCP, 17 UDP)', ipU8(9)),
   single('ip', 'ip.checksum', 'uint', 'Header checksum', ipU16(10), hex16),
-  single('ip', 'ip.src', 'ipv4', 'Source address', (v) => (ip(v) >= 0 ? u32(v.frame, v.l3Off + 12) : undefined)),
-  single('ip', 'ip.dst', 'ipv4', 'Destination address', (v) => (ip(v) >= 0 ? u32(v.frame, v.l3Off + 16) : undefined)),
-  multi('ip', 'ip.addr', 'ipv4', 'Source or destination address', (v) => (ip(v) >= 0 ? [u32(v.frame, v.l3Off + 12), u32(v.frame, v.l3Off + 16)] : NONE)),
+  single('ip', 'ip.src', 'ipv4', 'Source address', (v) => (ip(v) >= 0 ? get32(v.frame, v.l3Off + 12) : undefined)),
+  single('ip', 'ip.dst', 'ipv4', 'Destination address', (v) => (ip(v) >= 0 ? get32(v.frame, v.l3Off + 16) : undefined)),
+  multi('ip', 'ip.addr', 'ipv4', 'Source or destination address', (v) => (ip(v) >= 0 ? [get32(v.frame, v.l3Off + 12), get32(v.frame, v.l3Off + 16)] : NONE)),
 ];
 
 // ---- IPv6 -----------------------------------------------------------------
 const ip6 = (v: PacketView) => (v.layers().network === 'ipv6' ? v.l3Off : -1);
 const ipv6Fields: FieldDef[] = [
   single('ipv6', 'ipv6', 'protocol', 'Internet Protocol version 6', (v) => (ip6(v) >= 0 ? v.frame.subarray(v.l3Off, v.l3CapturedEnd) : undefined)),
-  single('ipv6', 'ipv6.flow', 'uint', 'Flow label', (v) => (ip6(v) >= 0 ? u32(v.frame, v.l3Off) & 0xfffff : undefined)),
-  single('ipv6', 'ipv6.plen', 'uint', 'Payload length', (v) => (ip6(v) >= 0 ? u16(v.frame, v.l3Off + 4) : undefined)),
+  single('ipv6', 'ipv6.flow', 'uint', 'Flow label', (v) => (ip6(v) >= 0 ? get32(v.frame, v.l3Off) & 0xfffff : undefined)),
+  single('ipv6', 'ipv6.plen', 'uint', 'Payload length', (v) => (ip6(v) >= 0 ? get16(v.frame, v.l3Off + 4) : undefined)),
   single('ipv6', 'ipv6.nxt', 'uint', 'Next header (of the fixed header)', (v) => (ip6(v) >= 0 ? u8(v.frame, v.l3Off + 6) : undefined)),
   single('ipv6', 'ipv6.hlim', 'uint', 'Hop limit', (v) => (ip6(v) >= 0 ? u8(v.frame, v.l3Off + 7) : undefined)),
   single('ipv6', 'ipv6.src', 'ipv6', 'Source address', (v) => (ip6(v) >= 0 ? v.frame.subarray(v.l3Off + 8, v.l3Off + 24) : undefined)),
@@ -108,29 +109,29 @@ const icmpEcho = (v: PacketView, rel: number) => {
   const o = icmp(v);
   if (o < 0 || !ECHO_LIKE.has(u8(v.frame, o))) return undefined;
   const p = at(v, o, rel, 2);
-  return p >= 0 && p + 2 <= v.l3CapturedEnd ? u16(v.frame, p) : undefined;
+  return p >= 0 && p + 2 <= v.l3CapturedEnd ? get16(v.frame, p) : undefined;
 };
 const icmpFields: FieldDef[] = [
   single('icmp', 'icmp', 'protocol', 'Internet Control Message Protocol', (v) => (icmp(v) >= 0 ? v.frame.subarray(v.l4Off, v.l3CapturedEnd) : undefined)),
   single('icmp', 'icmp.type', 'uint', 'Type (8 echo request, 0 echo reply, 3 unreachable, 11 time exceeded)', (v) => (icmp(v) >= 0 ? u8(v.frame, v.l4Off) : undefined)),
   single('icmp', 'icmp.code', 'uint', 'Code', (v) => (icmp(v) >= 0 ? u8(v.frame, v.l4Off + 1) : undefined)),
-  single('icmp', 'icmp.checksum', 'uint', 'Checksum', (v) => (icmp(v) >= 0 ? u16(v.frame, v.l4Off + 2) : undefined), hex16),
+  single('icmp', 'icmp.checksum', 'uint', 'Checksum', (v) => (icmp(v) >= 0 ? get16(v.frame, v.l4Off + 2) : undefined), hex16),
   single('icmp', 'icmp.ident', 'uint', 'Identifier (echo)', (v) => icmpEcho(v, 4)),
   single('icmp', 'icmp.seq', 'uint', 'Sequence number (echo)', (v) => icmpEcho(v, 6)),
   single('icmpv6', 'icmpv6', 'protocol', 'Internet Control Message Protocol v6', (v) => (icmp6(v) >= 0 ? v.frame.subarray(v.l4Off, v.l3CapturedEnd) : undefined)),
   single('icmpv6', 'icmpv6.type', 'uint', 'Type (128 echo request, 135 neighbour solicitation, ...)', (v) => (icmp6(v) >= 0 ? u8(v.frame, v.l4Off) : undefined)),
   single('icmpv6', 'icmpv6.code', 'uint', 'Code', (v) => (icmp6(v) >= 0 ? u8(v.frame, v.l4Off + 1) : undefined)),
-  single('icmpv6', 'icmpv6.checksum', 'uint', 'Checksum', (v) => (icmp6(v) >= 0 ? u16(v.frame, v.l4Off + 2) : undefined), hex16),
+  single('icmpv6', 'icmpv6.checksum', 'uint', 'Checksum', (v) => (icmp6(v) >= 0 ? get16(v.frame, v.l4Off + 2) : undefined), hex16),
 ];
 
 // ---- UDP ------------------------------------------------------------------
 const udp = l4('udp');
-const udpU16 = (rel: number) => (v: PacketView) => (udp(v) >= 0 ? u16(v.frame, v.l4Off + rel) : undefined);
+const udpU16 = (rel: number) => (v: PacketView) => (udp(v) >= 0 ? get16(v.frame, v.l4Off + rel) : undefined);
 const udpFields: FieldDef[] = [
   single('udp', 'udp', 'protocol', 'User Datagram Protocol', (v) => (udp(v) >= 0 ? v.frame.subarray(v.l4Off, v.l3CapturedEnd) : undefined)),
   single('udp', 'udp.srcport', 'uint', 'Source port', udpU16(0)),
   single('udp', 'udp.dstport', 'uint', 'Destination port', udpU16(2)),
-  multi('udp', 'udp.port', 'uint', 'Source or destination port', (v) => (udp(v) >= 0 ? [u16(v.frame, v.l4Off), u16(v.frame, v.l4Off + 2)] : NONE)),
+  multi('udp', 'udp.port', 'uint', 'Source or destination port', (v) => (udp(v) >= 0 ? [get16(v.frame, v.l4Off), get16(v.frame, v.l4Off + 2)] : NONE)),
   single('udp', 'udp.length', 'uint', 'Length (header and payload)', udpU16(4)),
   single('udp', 'udp.checksum', 'uint', 'Checksum', udpU16(6), hex16),
 ];
@@ -138,7 +139,7 @@ const udpFields: FieldDef[] = [
 // ---- TCP ------------------------------------------------------------------
 const tcp = l4('tcp');
 const tcpHdrLen = (v: PacketView) => (u8(v.frame, v.l4Off + 12) >> 4) * 4;
-const tcpFlagBit = (mask: number) => (v: PacketView) => (tcp(v) >= 0 ? (u16(v.frame, v.l4Off + 12) & mask) !== 0 : undefined);
+const tcpFlagBit = (mask: number) => (v: PacketView) => (tcp(v) >= 0 ? (get16(v.frame, v.l4Off + 12) & mask) !== 0 : undefined);
 /** Flag names in Wireshark's order: "[SYN, ACK]", "[FIN, PSH, ACK]". */
 export function tcpFlagNames(flags: number): string[] {
   const order: Array<[number, string]> = [[0x02, 'SYN'], [0x01, 'FIN'], [0x04, 'RST'], [0x08, 'PSH'], [0x10, 'ACK'], [0x20, 'URG'], [0x40, 'ECE'], [0x80, 'CWR'], [0x100, 'NS']];
@@ -172,14 +173,14 @@ function tcpPayloadLen(v: PacketView): number | undefined {
 }
 const tcpFields: FieldDef[] = [
   single('tcp', 'tcp', 'protocol', 'Transmission Control Protocol', (v) => (tcp(v) >= 0 ? v.frame.subarray(v.l4Off, v.l3CapturedEnd) : undefined)),
-  single('tcp', 'tcp.srcport', 'uint', 'Source port', (v) => (tcp(v) >= 0 ? u16(v.frame, v.l4Off) : undefined)),
-  single('tcp', 'tcp.dstport', 'uint', 'Destination port', (v) => (tcp(v) >= 0 ? u16(v.frame, v.l4Off + 2) : undefined)),
-  multi('tcp', 'tcp.port', 'uint', 'Source or destination port', (v) => (tcp(v) >= 0 ? [u16(v.frame, v.l4Off), u16(v.frame, v.l4Off + 2)] : NONE)),
-  single('tcp', 'tcp.seq', 'uint', 'Sequence number (raw, not relative)', (v) => (tcp(v) >= 0 ? u32(v.frame, v.l4Off + 4) : undefined)),
-  single('tcp', 'tcp.ack', 'uint', 'Acknowledgment number (raw, not relative)', (v) => (tcp(v) >= 0 ? u32(v.frame, v.l4Off + 8) : undefined)),
+  single('tcp', 'tcp.srcport', 'uint', 'Source port', (v) => (tcp(v) >= 0 ? get16(v.frame, v.l4Off) : undefined)),
+  single('tcp', 'tcp.dstport', 'uint', 'Destination port', (v) => (tcp(v) >= 0 ? get16(v.frame, v.l4Off + 2) : undefined)),
+  multi('tcp', 'tcp.port', 'uint', 'Source or destination port', (v) => (tcp(v) >= 0 ? [get16(v.frame, v.l4Off), get16(v.frame, v.l4Off + 2)] : NONE)),
+  single('tcp', 'tcp.seq', 'uint', 'Sequence number (raw, not relative)', (v) => (tcp(v) >= 0 ? get32(v.frame, v.l4Off + 4) : undefined)),
+  single('tcp', 'tcp.ack', 'uint', 'Acknowledgment number (raw, not relative)', (v) => (tcp(v) >= 0 ? get32(v.frame, v.l4Off + 8) : undefined)),
   single('tcp', 'tcp.hdr_len', 'uint', 'Header length in bytes', (v) => (tcp(v) >= 0 ? tcpHdrLen(v) : undefined)),
   single('tcp', 'tcp.len', 'uint', 'Segment payload length', tcpPayloadLen),
-  single('tcp', 'tcp.flags', 'uint', 'Flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80)', (v) => (tcp(v) >= 0 ? u16(v.frame, v.l4Off + 12) & 0x01ff : undefined), formatTcpFlags),
+  single('tcp', 'tcp.flags', 'uint', 'Flags (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, URG 0x20, ECE 0x40, CWR 0x80)', (v) => (tcp(v) >= 0 ? get16(v.frame, v.l4Off + 12) & 0x01ff : undefined), formatTcpFlags),
   single('tcp', 'tcp.flags.fin', 'bool', 'FIN', tcpFlagBit(0x01)),
   single('tcp', 'tcp.flags.syn', 'bool', 'SYN', tcpFlagBit(0x02)),
   single('tcp', 'tcp.flags.reset', 'bool', 'RST (Wireshark name)', tcpFlagBit(0x04)),
@@ -189,10 +190,10 @@ const tcpFields: FieldDef[] = [
   single('tcp', 'tcp.flags.urg', 'bool', 'URG', tcpFlagBit(0x20)),
   single('tcp', 'tcp.flags.ece', 'bool', 'ECE', tcpFlagBit(0x40)),
   single('tcp', 'tcp.flags.cwr', 'bool', 'CWR', tcpFlagBit(0x80)),
-  single('tcp', 'tcp.window_size_value', 'uint', 'Window (as sent, before scaling)', (v) => (tcp(v) >= 0 ? u16(v.frame, v.l4Off + 14) : undefined)),
-  single('tcp', 'tcp.checksum', 'uint', 'Checksum', (v) => (tcp(v) >= 0 ? u16(v.frame, v.l4Off + 16) : undefined), hex16),
-  single('tcp', 'tcp.urgent_pointer', 'uint', 'Urgent pointer', (v) => (tcp(v) >= 0 ? u16(v.frame, v.l4Off + 18) : undefined)),
-  single('tcp', 'tcp.options.mss_val', 'uint', 'Maximum segment size option', (v) => { const p = tcpOption(v, 2, 4); return p >= 0 ? u16(v.frame, p) : undefined; }),
+  single('tcp', 'tcp.window_size_value', 'uint', 'Window (as sent, before scaling)', (v) => (tcp(v) >= 0 ? get16(v.frame, v.l4Off + 14) : undefined)),
+  single('tcp', 'tcp.checksum', 'uint', 'Checksum', (v) => (tcp(v) >= 0 ? get16(v.frame, v.l4Off + 16) : undefined), hex16),
+  single('tcp', 'tcp.urgent_pointer', 'uint', 'Urgent pointer', (v) => (tcp(v) >= 0 ? get16(v.frame, v.l4Off + 18) : undefined)),
+  single('tcp', 'tcp.options.mss_val', 'uint', 'Maximum segment size option', (v) => { const p = tcpOption(v, 2, 4); return p >= 0 ? get16(v.frame, p) : undefined; }),
   single('tcp', 'tcp.options.wscale.shift', 'uint', 'Window scale option (shift count)', (v) => { const p = tcpOption(v, 3, 3); return p >= 0 ? u8(v.frame, p) : undefined; }),
   single('tcp', 'tcp.options.sack_perm', 'bool', 'SACK permitted option present', (v) => (tcp(v) >= 0 ? (tcpOption(v, 4, 2) >= 0 ? true : undefined) : undefined)),
   single('tcp', 'tcp.payload', 'bytes', 'Segment payload (captured part)', (v) => {
@@ -210,25 +211,25 @@ const dhcpOpt = (v: PacketView, code: number) => (dhcp(v) >= 0 ? findDhcpOption(
 const dhcpFields: FieldDef[] = [
   single('dhcp', 'dhcp', 'protocol', 'Dynamic Host Configuration Protocol', (v) => (dhcp(v) >= 0 ? v.frame.subarray(v.appOff, v.appEnd) : undefined)),
   single('dhcp', 'dhcp.type', 'uint', 'Message type of BOOTP (1 request, 2 reply)', (v) => (dhcp(v) >= 0 ? u8(v.frame, v.appOff) : undefined)),
-  single('dhcp', 'dhcp.id', 'uint', 'Transaction ID', (v) => (dhcp(v) >= 0 ? u32(v.frame, v.appOff + 4) : undefined), (x) => `0x${(x as number).toString(16).padStart(8, '0')}`),
-  single('dhcp', 'dhcp.ip.client', 'ipv4', 'Client IP address (ciaddr)', (v) => (dhcp(v) >= 0 ? u32(v.frame, v.appOff + 12) : undefined)),
-  single('dhcp', 'dhcp.ip.your', 'ipv4', 'Your (client) IP address (yiaddr)', (v) => (dhcp(v) >= 0 ? u32(v.frame, v.appOff + 16) : undefined)),
-  single('dhcp', 'dhcp.ip.server', 'ipv4', 'Next server IP address (siaddr)', (v) => (dhcp(v) >= 0 ? u32(v.frame, v.appOff + 20) : undefined)),
+  single('dhcp', 'dhcp.id', 'uint', 'Transaction ID', (v) => (dhcp(v) >= 0 ? get32(v.frame, v.appOff + 4) : undefined), (x) => `0x${(x as number).toString(16).padStart(8, '0')}`),
+  single('dhcp', 'dhcp.ip.client', 'ipv4', 'Client IP address (ciaddr)', (v) => (dhcp(v) >= 0 ? get32(v.frame, v.appOff + 12) : undefined)),
+  single('dhcp', 'dhcp.ip.your', 'ipv4', 'Your (client) IP address (yiaddr)', (v) => (dhcp(v) >= 0 ? get32(v.frame, v.appOff + 16) : undefined)),
+  single('dhcp', 'dhcp.ip.server', 'ipv4', 'Next server IP address (siaddr)', (v) => (dhcp(v) >= 0 ? get32(v.frame, v.appOff + 20) : undefined)),
   single('dhcp', 'dhcp.hw.mac_addr', 'mac', 'Client MAC address (chaddr)', (v) => (dhcp(v) >= 0 ? v.frame.subarray(v.appOff + 28, v.appOff + 34) : undefined)),
   single('dhcp', 'dhcp.option.dhcp', 'uint', 'DHCP message type (1 DISCOVER, 2 OFFER, 3 REQUEST, 5 ACK, 6 NAK, 7 RELEASE)', (v) => {
-    const o = dhcpOpt(v, DHCP_OPT_MESSAGE_TYPE);
+    const o = dhcpOpt(v, DhcpOption.MESSAGE_TYPE);
     return o && o.len >= 1 ? u8(v.frame, o.off) : undefined;
   }),
   single('dhcp', 'dhcp.option.hostname', 'string', 'Host name option', (v) => {
-    const o = dhcpOpt(v, DHCP_OPT_HOSTNAME);
+    const o = dhcpOpt(v, DhcpOption.HOSTNAME);
     if (!o) return undefined;
     let s = '';
     for (let i = 0; i < o.len; i++) s += String.fromCharCode(v.frame[o.off + i]!);
     return s;
   }),
   single('dhcp', 'dhcp.option.requested_ip_address', 'ipv4', 'Requested IP address option', (v) => {
-    const o = dhcpOpt(v, DHCP_OPT_REQUESTED_IP);
-    return o && o.len === 4 ? u32(v.frame, o.off) : undefined;
+    const o = dhcpOpt(v, DhcpOption.REQUESTED_ADDRESS);
+    return o && o.len === 4 ? get32(v.frame, o.off) : undefined;
   }),
 ];
 
@@ -236,12 +237,12 @@ const dhcpFields: FieldDef[] = [
 const dns = (v: PacketView) => (v.layers().app === 'dns' ? v.appOff : -1);
 const dnsFields: FieldDef[] = [
   single('dns', 'dns', 'protocol', 'Domain Name System', (v) => (dns(v) >= 0 ? v.frame.subarray(v.appOff, v.appEnd) : undefined)),
-  single('dns', 'dns.id', 'uint', 'Transaction ID', (v) => (dns(v) >= 0 ? u16(v.frame, v.appOff) : undefined), hex16),
-  single('dns', 'dns.flags', 'uint', 'Flags', (v) => (dns(v) >= 0 ? u16(v.frame, v.appOff + 2) : undefined), hex16),
+  single('dns', 'dns.id', 'uint', 'Transaction ID', (v) => (dns(v) >= 0 ? get16(v.frame, v.appOff) : undefined), hex16),
+  single('dns', 'dns.flags', 'uint', 'Flags', (v) => (dns(v) >= 0 ? get16(v.frame, v.appOff + 2) : undefined), hex16),
   single('dns', 'dns.flags.response', 'bool', 'Response (true) or query (false)', (v) => (dns(v) >= 0 ? (u8(v.frame, v.appOff + 2) & 0x80) !== 0 : undefined)),
   single('dns', 'dns.flags.rcode', 'uint', 'Reply code (0 no error, 3 no such name)', (v) => (dns(v) >= 0 ? u8(v.frame, v.appOff + 3) & 0x0f : undefined)),
-  single('dns', 'dns.count.queries', 'uint', 'Questions', (v) => (dns(v) >= 0 ? u16(v.frame, v.appOff + 4) : undefined)),
-  single('dns', 'dns.count.answers', 'uint', 'Answer RRs', (v) => (dns(v) >= 0 ? u16(v.frame, v.appOff + 6) : undefined)),
+  single('dns', 'dns.count.queries', 'uint', 'Questions', (v) => (dns(v) >= 0 ? get16(v.frame, v.appOff + 4) : undefined)),
+  single('dns', 'dns.count.answers', 'uint', 'Answer RRs', (v) => (dns(v) >= 0 ? get16(v.frame, v.appOff + 6) : undefined)),
   multi('dns', 'dns.qry.name', 'string', 'Query name', (v) => (dns(v) >= 0 ? dnsQuestions(v.frame, v.appOff, v.appEnd).questions.map((q) => q.name) : NONE), undefined, false),
   multi('dns', 'dns.qry.type', 'uint', 'Query type (1 A, 28 AAAA, ...)', (v) => (dns(v) >= 0 ? dnsQuestions(v.frame, v.appOff, v.appEnd).questions.map((q) => q.type) : NONE), undefined, false),
   multi('dns', 'dns.a', 'ipv4', 'Address of an A record in the answers', (v) => (dns(v) >= 0 ? dnsARecords(v.frame, v.appOff, v.appEnd) : NONE), undefined, false),

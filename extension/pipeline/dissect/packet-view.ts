@@ -1,18 +1,10 @@
 import type { ProbeHit } from '../probe';
-import { has, u16, u8 } from './bytes';
-
-export const ETHERTYPE_IPV4 = 0x0800;
-export const ETHERTYPE_ARP = 0x0806;
-export const ETHERTYPE_VLAN = 0x8100;
-export const ETHERTYPE_IPV6 = 0x86dd;
-
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_ICMPV6 = 58;
-
-const BOOTP_FIXED = 236;
-const DHCP_MAGIC = 0x63825363;
+import { get16, get32 } from '../../wire/bytes';
+import { BOOTP_FIXED_LENGTH, DHCP_MAGIC, DHCP_OPTIONS_OFFSET } from '../../wire/dhcp';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from '../../wire/ethernet';
+import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4';
+import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DNS_PORT } from '../../wire/ports';
+import { has, u8 } from './bytes';
 
 export type NetworkKind = 'none' | 'arp' | 'ip' | 'ipv6';
 export type TransportKind = 'none' | 'tcp' | 'udp' | 'icmp' | 'icmpv6';
@@ -83,12 +75,12 @@ export class PacketView {
     this.decoded = true;
     const f = this.frame;
     if (!has(f, 0, 14)) return this;
-    let type = u16(f, 12);
+    let type = get16(f, 12);
     let off = 14;
     if (type === ETHERTYPE_VLAN) {
       if (!has(f, 14, 4)) return this;
       this.vlanOff = 14;
-      type = u16(f, 16);
+      type = get16(f, 16);
       off = 18;
     }
     this.etherType = type;
@@ -119,11 +111,11 @@ export class PacketView {
     this.network = 'ip';
     this.l3Off = off;
     this.l3HdrLen = hl;
-    const total = u16(f, off + 2);
+    const total = get16(f, off + 2);
     this.l3DeclaredEnd = total >= hl ? off + total : f.length;
     this.upperProto = u8(f, off + 9);
     // Later fragments carry no transport header.
-    if ((u16(f, off + 6) & 0x1fff) !== 0) return;
+    if ((get16(f, off + 6) & 0x1fff) !== 0) return;
     this.decodeTransport(off + hl);
   }
 
@@ -133,7 +125,7 @@ export class PacketView {
     this.network = 'ipv6';
     this.l3Off = off;
     this.l3HdrLen = 40;
-    this.l3DeclaredEnd = off + 40 + u16(f, off + 4);
+    this.l3DeclaredEnd = off + 40 + get16(f, off + 4);
     let next = u8(f, off + 6);
     let p = off + 40;
     for (let hops = 0; hops < 8; hops++) {
@@ -145,7 +137,7 @@ export class PacketView {
       } else if (next === 44) {
         if (!has(f, p, 8)) return;
         const nxt = u8(f, p);
-        if ((u16(f, p + 2) & 0xfff8) !== 0) { this.upperProto = nxt; return; }
+        if ((get16(f, p + 2) & 0xfff8) !== 0) { this.upperProto = nxt; return; }
         p += 8;
         next = nxt;
       } else break;
@@ -188,19 +180,23 @@ export class PacketView {
 
   private decodeUdpApp(off: number): void {
     const f = this.frame;
-    const sport = u16(f, this.l4Off);
-    const dport = u16(f, this.l4Off + 2);
-    const udpLen = u16(f, this.l4Off + 4);
+    const sport = get16(f, this.l4Off);
+    const dport = get16(f, this.l4Off + 2);
+    const udpLen = get16(f, this.l4Off + 4);
     const end = Math.min(this.l3CapturedEnd, udpLen >= 8 ? this.l4Off + udpLen : f.length);
-    if ((sport === 67 || sport === 68) && (dport === 67 || dport === 68)) {
-      if (off + BOOTP_FIXED + 4 > end) return;
-      if (((f[off + 236]! << 24) | (f[off + 237]! << 16) | (f[off + 238]! << 8) | f[off + 239]!) >>> 0 !== DHCP_MAGIC) return;
+    if (isBootpPort(sport) && isBootpPort(dport)) {
+      if (off + DHCP_OPTIONS_OFFSET > end) return;
+      if (get32(f, off + BOOTP_FIXED_LENGTH) !== DHCP_MAGIC) return;
       this.app = 'dhcp';
-    } else if (sport === 53 || dport === 53) {
+    } else if (sport === DNS_PORT || dport === DNS_PORT) {
       if (off + 12 > end) return;
       this.app = 'dns';
     } else return;
     this.appOff = off;
     this.appEnd = end;
   }
+}
+
+function isBootpPort(port: number): boolean {
+  return port === DHCP_SERVER_PORT || port === DHCP_CLIENT_PORT;
 }

@@ -1,6 +1,9 @@
-import { formatIpv4, formatIpv6, formatMac, u16, u32, u8 } from './bytes';
-import { DHCP_MESSAGE_TYPES, DHCP_OPT_MESSAGE_TYPE, findDhcpOption } from './dhcp';
-import { DNS_TYPE_NAMES, dnsAnswers, dnsQuestions } from './dns';
+import { formatIpv4, formatIpv6, formatMac } from '../../wire/address';
+import { get16, get32 } from '../../wire/bytes';
+import { u8 } from './bytes';
+import { DHCP_MESSAGE_TYPE_NAMES, DhcpOption, findDhcpOption } from '../../wire/dhcp';
+import { DNS_TYPE_NAMES, dnsAnswers, dnsQuestions } from '../../wire/dns';
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../../wire/ethernet';
 import { tcpFlagNames } from './frame-fields';
 import { PacketView } from './packet-view';
 
@@ -16,17 +19,17 @@ export function summarize(frame: Uint8Array): string {
     case 'ip':
     case 'ipv6': return summarizeIp(v);
   }
-  const type = v.etherType >= 0 ? v.etherType : u16(frame, 12);
-  const what = type === 0x0800 ? 'IPv4 (truncated)' : type === 0x86dd ? 'IPv6 (truncated)' : type === 0x0806 ? 'ARP (truncated)' : `ethertype 0x${type.toString(16).padStart(4, '0')}`;
+  const type = v.etherType >= 0 ? v.etherType : get16(frame, 12);
+  const what = type === ETHERTYPE_IPV4 ? 'IPv4 (truncated)' : type === ETHERTYPE_IPV6 ? 'IPv6 (truncated)' : type === ETHERTYPE_ARP ? 'ARP (truncated)' : `ethertype 0x${type.toString(16).padStart(4, '0')}`;
   return `${formatMac(frame.subarray(6, 12))} -> ${formatMac(frame.subarray(0, 6))} ${what} len=${frame.length}`;
 }
 
 function summarizeArp(v: PacketView): string {
   const f = v.frame;
   const o = v.l3Off;
-  const op = u16(f, o + 6);
-  const senderIp = formatIpv4(u32(f, o + 14));
-  const targetIp = formatIpv4(u32(f, o + 24));
+  const op = get16(f, o + 6);
+  const senderIp = formatIpv4(get32(f, o + 14));
+  const targetIp = formatIpv4(get32(f, o + 24));
   if (op === 1) return senderIp === targetIp ? `ARP announcement ${senderIp}` : `ARP who-has ${targetIp} tell ${senderIp}`;
   if (op === 2) return `ARP ${senderIp} is-at ${formatMac(f.subarray(o + 8, o + 14))}`;
   return `ARP opcode ${op}`;
@@ -36,32 +39,32 @@ function summarizeIp(v: PacketView): string {
   const f = v.frame;
   const o = v.l3Off;
   const [src, dst] = v.network === 'ip'
-    ? [formatIpv4(u32(f, o + 12)), formatIpv4(u32(f, o + 16))]
+    ? [formatIpv4(get32(f, o + 12)), formatIpv4(get32(f, o + 16))]
     : [formatIpv6(f.subarray(o + 8, o + 24)), formatIpv6(f.subarray(o + 24, o + 40))];
   const p = v.l4Off;
   const ports = () => {
-    const sp = u16(f, p);
-    const dp = u16(f, p + 2);
+    const sp = get16(f, p);
+    const dp = get16(f, p + 2);
     return v.network === 'ip' ? `${src}:${sp} -> ${dst}:${dp}` : `[${src}]:${sp} -> [${dst}]:${dp}`;
   };
   switch (v.transport) {
     case 'tcp': {
-      const flags = u16(f, p + 12) & 0x01ff;
+      const flags = get16(f, p + 12) & 0x01ff;
       const hdr = (u8(f, p + 12) >> 4) * 4;
       const len = Math.max(0, v.l3DeclaredEnd - p - hdr);
-      const ack = flags & 0x10 ? ` ack=${u32(f, p + 8)}` : '';
-      return `${ports()} TCP [${tcpFlagNames(flags).join(', ')}] seq=${u32(f, p + 4)}${ack} len=${len}`;
+      const ack = flags & 0x10 ? ` ack=${get32(f, p + 8)}` : '';
+      return `${ports()} TCP [${tcpFlagNames(flags).join(', ')}] seq=${get32(f, p + 4)}${ack} len=${len}`;
     }
     case 'udp':
       if (v.app === 'dhcp') return summarizeDhcp(v);
       if (v.app === 'dns') return `${ports()} ${summarizeDns(v)}`;
-      return `${ports()} UDP len=${Math.max(0, u16(f, p + 4) - 8)}`;
+      return `${ports()} UDP len=${Math.max(0, get16(f, p + 4) - 8)}`;
     case 'icmp': return `${src} -> ${dst} ICMP ${summarizeIcmp(v)}`;
     case 'icmpv6': return `${src} -> ${dst} ICMPv6 ${ICMPV6_NAMES[u8(f, p)] ?? `type=${u8(f, p)} code=${u8(f, p + 1)}`}`;
   }
   const name = v.network === 'ip' ? 'IPv4' : 'IPv6';
   if (v.network === 'ip') {
-    const frag = u16(f, o + 6);
+    const frag = get16(f, o + 6);
     if ((frag & 0x1fff) !== 0) return `${src} -> ${dst} IPv4 fragment proto=${v.upperProto} off=${(frag & 0x1fff) * 8}${frag & 0x2000 ? ' MF' : ''}`;
   }
   const known = PROTO_NAMES[v.upperProto];
@@ -85,15 +88,15 @@ function summarizeIcmp(v: PacketView): string {
   const type = u8(f, p);
   const code = u8(f, p + 1);
   const name = ICMP_NAMES[type] ?? `type=${type}`;
-  if ((type === 0 || type === 8) && p + 8 <= v.l3CapturedEnd) return `${name} id=${u16(f, p + 4)} seq=${u16(f, p + 6)}`;
+  if ((type === 0 || type === 8) && p + 8 <= v.l3CapturedEnd) return `${name} id=${get16(f, p + 4)} seq=${get16(f, p + 6)}`;
   return code ? `${name} code=${code}` : name;
 }
 
 function summarizeDhcp(v: PacketView): string {
   const f = v.frame;
-  const opt = findDhcpOption(f, v.appOff, v.appEnd, DHCP_OPT_MESSAGE_TYPE);
-  const kind = opt && opt.len >= 1 ? DHCP_MESSAGE_TYPES[u8(f, opt.off)] ?? `type ${u8(f, opt.off)}` : 'BOOTP';
-  const your = u32(f, v.appOff + 16);
+  const opt = findDhcpOption(f, v.appOff, v.appEnd, DhcpOption.MESSAGE_TYPE);
+  const kind = opt && opt.len >= 1 ? DHCP_MESSAGE_TYPE_NAMES[u8(f, opt.off)] ?? `type ${u8(f, opt.off)}` : 'BOOTP';
+  const your = get32(f, v.appOff + 16);
   return your !== 0 ? `DHCP ${kind} ${formatIpv4(your)}` : `DHCP ${kind}`;
 }
 
@@ -108,6 +111,6 @@ function summarizeDns(v: PacketView): string {
   if (rcode === 3) return `DNS response${what} NXDOMAIN`;
   const answers = dnsAnswers(f, o, v.appEnd)
     .filter((a) => (a.type === 1 && a.rdLen === 4) || (a.type === 28 && a.rdLen === 16))
-    .map((a) => (a.type === 1 ? formatIpv4(u32(f, a.rdOff)) : formatIpv6(f.subarray(a.rdOff, a.rdOff + 16))));
+    .map((a) => (a.type === 1 ? formatIpv4(get32(f, a.rdOff)) : formatIpv6(f.subarray(a.rdOff, a.rdOff + 16))));
   return `DNS response${what}${answers.length ? ` -> ${answers.join(', ')}` : ''}${rcode ? ` rcode=${rcode}` : ''}`;
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { bench, MAC, R, ICR_BITS } from './harness';
 import { ethFrame, GW_MAC, pattern } from './packets';
-import { ethernetCrc } from '../../../extension/e1000/checksum';
+import { ethernetCrc } from '../../../extension/e1000/fcs';
 
 const ME = Array.from(MAC);
 const BCAST = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];

@@ -1,6 +1,7 @@
+import { formatIpv4 } from '../../../extension/wire/address';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SLIRP_CONFIG, formatIp4, ip4 } from '../../../extension/slirp/config';
+import { DEFAULT_SLIRP_CONFIG, ip4 } from '../../../extension/slirp/config';
 import { NetdevOptionError, parseNetdevUser } from '../../../extension/slirp/netdev-options';
 import { parseHostForwardRemoval } from '../../../extension/slirp/slirp';
 
@@ -32,10 +33,10 @@ test('a full spec with every suboption', () => {
       'guestfwd=tcp:192.168.76.10:4444-cmd:nc 127.0.0.1 4444,dns-upstream=127.0.0.1:5300,disable-host-loopback=on,mtu=1500',
   );
   assert.equal(c.id, 'n0');
-  assert.equal(formatIp4(c.net), '192.168.76.0');
-  assert.equal(formatIp4(c.host), '192.168.76.1');
-  assert.equal(formatIp4(c.dhcpStart), '192.168.76.100');
-  assert.equal(formatIp4(c.dns), '192.168.76.53');
+  assert.equal(formatIpv4(c.net), '192.168.76.0');
+  assert.equal(formatIpv4(c.host), '192.168.76.1');
+  assert.equal(formatIpv4(c.dhcpStart), '192.168.76.100');
+  assert.equal(formatIpv4(c.dns), '192.168.76.53');
   assert.equal(c.hostname, 'vm');
   assert.equal(c.domainName, 'example.test');
   assert.deepEqual(c.dnsSearch, ['a.test', 'b.test']);
@@ -62,9 +63,9 @@ test('a full spec with every suboption', () => {
 
 test('net= moves the default host, dns and dhcpstart with it (x.x.2.2 as QEMU); netmask and classful forms', () => {
   const a = parseNetdevUser('net=10.9.0.0/16');
-  assert.deepEqual([a.host, a.dns, a.dhcpStart].map(formatIp4), ['10.9.2.2', '10.9.2.3', '10.9.2.15']);
+  assert.deepEqual([a.host, a.dns, a.dhcpStart].map(formatIpv4), ['10.9.2.2', '10.9.2.3', '10.9.2.15']);
   const b = parseNetdevUser('net=192.168.7.0/24');
-  assert.deepEqual([b.host, b.dns, b.dhcpStart].map(formatIp4), ['192.168.7.2', '192.168.7.3', '192.168.7.15']);
+  assert.deepEqual([b.host, b.dns, b.dhcpStart].map(formatIpv4), ['192.168.7.2', '192.168.7.3', '192.168.7.15']);
   assert.equal(parseNetdevUser('net=10.9.8.0/255.255.255.0').prefixLength, 24);
   assert.equal(parseNetdevUser('net=192.168.0.0').prefixLength, 16);
   assert.equal(parseNetdevUser('net=172.16.0.0').prefixLength, 12);
