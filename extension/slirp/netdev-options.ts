@@ -1,4 +1,5 @@
-import { formatIpv4, formatIpv6 } from '../wire/address';
+import { formatIpv4 } from '../wire/address';
+import { formatIpv6 } from '../wire/ipv6-address';
 import { isIPv4, isIPv6 } from 'node:net';
 import { DEFAULT_SLIRP_CONFIG, MAX_GUEST_MTU, MIN_GUEST_MTU, type GuestForward, type HostForward, type SlirpConfig } from './config';
 

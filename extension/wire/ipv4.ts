@@ -2,11 +2,9 @@ import { get16, get32 } from './bytes';
 import { internetChecksum } from './checksum';
 
 export const IPV4_MIN_HEADER = 20;
-/** IP protocol numbers (IPv4's protocol field, IPv6's next header). */
 export const IPPROTO_ICMP = 1;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_UDP = 17;
-export const IPPROTO_ICMPV6 = 58;
 export const IP_FLAG_DF = 0x4000;
 export const IP_FLAG_MF = 0x2000;
 export const IP_OFFSET_MASK = 0x1fff;

@@ -1,4 +1,5 @@
-import { formatIpv4, formatIpv6, formatMac } from '../../wire/address';
+import { formatIpv4, formatMac } from '../../wire/address';
+import { formatIpv6 } from '../../wire/ipv6-address';
 import { formatBytes } from './bytes';
 import { CONTEXT_FIELDS, descriptorField } from './context-fields';
 import type { FieldDef, FieldInfo, FieldValue } from './field-types';

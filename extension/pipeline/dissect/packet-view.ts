@@ -2,7 +2,8 @@ import type { ProbeHit } from '../probe';
 import { get16, get32 } from '../../wire/bytes';
 import { BOOTP_FIXED_LENGTH, DHCP_MAGIC, DHCP_OPTIONS_OFFSET } from '../../wire/dhcp';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from '../../wire/ethernet';
-import { IPPROTO_ICMP, IPPROTO_ICMPV6, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4';
+import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4';
+import { IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMPV6, IPPROTO_ROUTING } from '../../wire/ipv6';
 import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, DNS_PORT } from '../../wire/ports';
 import { has, u8 } from './bytes';
 
@@ -129,12 +130,12 @@ export class PacketView {
     let next = u8(f, off + 6);
     let p = off + 40;
     for (let hops = 0; hops < 8; hops++) {
-      if (next === 0 || next === 43 || next === 60) {
+      if (next === IPPROTO_HOPOPTS || next === IPPROTO_ROUTING || next === IPPROTO_DSTOPTS) {
         if (!has(f, p, 2)) return;
         const nxt = u8(f, p);
         p += (u8(f, p + 1) + 1) * 8;
         next = nxt;
-      } else if (next === 44) {
+      } else if (next === IPPROTO_FRAGMENT) {
         if (!has(f, p, 8)) return;
         const nxt = u8(f, p);
         if ((get16(f, p + 2) & 0xfff8) !== 0) { this.upperProto = nxt; return; }

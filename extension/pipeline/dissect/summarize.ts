@@ -1,4 +1,5 @@
-import { formatIpv4, formatIpv6, formatMac } from '../../wire/address';
+import { formatIpv4, formatMac } from '../../wire/address';
+import { formatIpv6 } from '../../wire/ipv6-address';
 import { get16, get32 } from '../../wire/bytes';
 import { u8 } from './bytes';
 import { DHCP_MESSAGE_TYPE_NAMES, DhcpOption, findDhcpOption } from '../../wire/dhcp';

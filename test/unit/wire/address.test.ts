@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatIpv4, formatIpv6, formatMac } from '../../../extension/wire/address';
+import { formatIpv4, formatMac } from '../../../extension/wire/address';
+import { formatIpv6 } from '../../../extension/wire/ipv6-address';
 
 test('formatIpv4 prints the dotted quad of an unsigned 32-bit address', () => {
   assert.equal(formatIpv4(0x0a00020f), '10.0.2.15');
