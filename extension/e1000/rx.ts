@@ -79,20 +79,24 @@ export class RxEngine {
     const rctl = regs[W(REG.RCTL)];
     if (!this.d.linkUp() || !(rctl & RCTL.EN)) {
       counters.rxDisabled++;
+      this.d.probes.drops.drop('rx-disabled', undefined, input);
       return false;
     }
     if (input.length < 14) {
       this.d.stats.inc(STAT.RUC);
       counters.rxFiltered++;
+      this.d.probes.drops.drop('rx-runt', undefined, input);
       return false;
     }
     if ((input.length > MAX_LONG_FRAME || (input.length > MAX_FRAME && !(rctl & RCTL.LPE))) && !(rctl & RCTL.SBP)) {
       this.d.stats.inc(STAT.ROC);
       counters.rxOversize++;
+      this.d.probes.drops.drop('rx-oversize', undefined, input);
       return false;
     }
     if (!acceptFrame(regs, input)) {
       counters.rxFiltered++;
+      this.d.probes.drops.drop('rx-filtered', undefined, input);
       return false;
     }
 
@@ -115,6 +119,7 @@ export class RxEngine {
     const n = ring.size;
     const free = ring.valid ? (ring.tail - ring.head + n) % n : 0;
     if (free * bufSize < total) {
+      this.d.probes.drops.drop('rx-ring-full', undefined, input);
       this.overrun();
       return false;
     }
@@ -137,6 +142,7 @@ export class RxEngine {
       const raw = this.d.bus.dmaRead(address, DESC_SIZE);
       if (!raw) {
         this.d.refusals.count('dma-outside-ram');
+        this.d.probes.drops.drop('rx-dma-outside-ram', undefined, input);
         ring.head = head;
         this.overrun();
         return false;

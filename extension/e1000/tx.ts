@@ -259,12 +259,14 @@ export class TxEngine {
     const limit = this.tse ? MAX_TSO_PACKET : MAX_PLAIN_PACKET;
     if (this.size + length > limit) {
       this.d.refusals.count(this.tse ? 'tx-tso-packet-too-large' : 'tx-packet-too-large');
+      this.d.probes.drops.drop('tx-packet-too-large');
       this.broken = true;
       return;
     }
     const data = this.d.bus.dmaRead(addr, length);
     if (!data) {
       this.d.refusals.count('dma-outside-ram');
+      this.d.probes.drops.drop('tx-dma-outside-ram');
       this.broken = true;
       return;
     }
@@ -299,6 +301,7 @@ export class TxEngine {
       const out = segmentTso(this.packet.subarray(0, size), this.tsoCtx, popts);
       if (typeof out === 'string') {
         this.d.refusals.count(out);
+        this.d.probes.drops.drop('tx-tso-bad-context');
         this.d.counters.txDropped++;
         return;
       }
@@ -355,6 +358,7 @@ export class TxEngine {
   private send(frame: Uint8Array): void {
     if (!this.d.linkUp()) {
       this.d.counters.txDropped++;
+      this.d.probes.drops.drop('tx-link-down', undefined, frame);
       return;
     }
     this.d.stats.transmitted(frame, frame.length + 4);

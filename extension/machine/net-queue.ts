@@ -67,6 +67,7 @@ export class NetQueue {
   toNic(frame: Uint8Array): void {
     if (this.pendingToNic.length >= MAX_PENDING_TO_NIC) {
       this.stats.nicRefused++;
+      this.probes.drops.drop('netqueue-full', undefined, frame);
       return;
     }
     this.pendingToNic.push(frame);

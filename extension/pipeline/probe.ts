@@ -1,3 +1,4 @@
+import { DropLedger } from './drop-ledger';
 import { STAGES, type StageName } from './stages';
 
 /** What the e1000 knows of a frame at a NIC stage (shown in the debugger). */
@@ -100,6 +101,8 @@ export interface HeldPacket {
  */
 export class ProbeHub {
   readonly probes: { readonly [K in StageName]: Probe };
+  /** Every discard of this VM, by stage and reason (drop-reasons.ts). */
+  readonly drops = new DropLedger();
   private held: HeldPacket[] = [];
   private holdObservers = new Set<(held: HeldPacket) => void>();
   onHold: (held: HeldPacket) => void = () => {};

@@ -23,18 +23,18 @@ export class IcmpHandler {
     if (p.armed && p.fire({ stage: p.stage, frame }, () => this.icmp_input(frame, ip))) return;
     const bytes = ip.payload;
     const icmp = IcmpView.of(bytes);
-    if (!icmp) return this.core.dropCounter.count('icmp-truncated');
-    if (internetChecksum(bytes) !== 0) return this.core.dropCounter.count('icmp-bad-checksum');
-    if (icmp.type !== ICMP_ECHO_REQUEST) return this.core.dropCounter.count('icmp-unsupported-type');
+    if (!icmp) return this.core.dropCounter.count('icmp-truncated', undefined, frame);
+    if (internetChecksum(bytes) !== 0) return this.core.dropCounter.count('icmp-bad-checksum', undefined, frame);
+    if (icmp.type !== ICMP_ECHO_REQUEST) return this.core.dropCounter.count('icmp-unsupported-type', undefined, frame);
     const c = this.core.config;
     const dst = ip.destination;
     if (dst === c.host || dst === c.dns) return this.icmp_reflect(ip);
-    if (c.restrict) return this.core.dropCounter.count('icmp-restricted');
+    if (c.restrict) return this.core.dropCounter.count('icmp-restricted', undefined, frame);
     if (!this.warnedForward) {
       this.warnedForward = true;
       this.core.log('ping to addresses other than the gateway and DNS is not forwarded: Node.js has no ICMP socket');
     }
-    this.core.dropCounter.count('icmp-forward-unsupported');
+    this.core.dropCounter.count('icmp-forward-unsupported', undefined, frame);
   }
 
   /** Answers an echo request with exactly the bytes the guest sent (never more: no host memory leaks out). */

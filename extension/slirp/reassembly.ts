@@ -1,4 +1,5 @@
 import type { Clock, TimerHandle } from '../pipeline/clock';
+import type { DropReason } from '../pipeline/drop-reasons';
 import type { DropCounter } from './drops';
 import { set16 } from '../wire/bytes';
 import { internetChecksum } from '../wire/checksum';
@@ -121,7 +122,7 @@ export class Reassembler {
     for (const d of [...this.pending.values()]) this.forget(d);
   }
 
-  private reject(d: PendingDatagram | undefined, reason: string): null {
+  private reject(d: PendingDatagram | undefined, reason: DropReason): null {
     this.drops.count(reason);
     if (d) this.forget(d);
     return null;

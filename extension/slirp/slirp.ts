@@ -1,5 +1,7 @@
 import { formatIpv4 } from '../wire/address';
 import type { Clock } from '../pipeline/clock';
+import type { DropReason } from '../pipeline/drop-reasons';
+import type { StageName } from '../pipeline/stages';
 import type { ProbeHub } from '../pipeline/probe';
 import { ETHERNET_MTU, type HostForward, type SlirpConfig } from './config';
 import { arpInput, arpRequest, ArpTable } from './arp';
@@ -53,9 +55,10 @@ export class Slirp implements SlirpCore {
   readonly clock: Clock;
   readonly probes: ProbeHub;
   readonly nat: NatTable;
-  readonly dropCounter = new DropCounter();
+  /** Counts this stack's drops and reports them to the VM's drop ledger (probes.drops). */
+  readonly dropCounter: DropCounter;
   /** Dropped frames by reason; a live view. */
-  readonly drops: Readonly<Record<string, number>> = this.dropCounter.counts;
+  readonly drops: Readonly<Record<string, number>>;
   readonly arpTable = new ArpTable();
   readonly reassembler: Reassembler;
   readonly dhcp: DhcpServer;
@@ -82,6 +85,8 @@ export class Slirp implements SlirpCore {
     this.config = opts.config;
     this.clock = opts.clock;
     this.probes = opts.probes;
+    this.dropCounter = new DropCounter(opts.probes.drops);
+    this.drops = this.dropCounter.counts;
     this.output = opts.output;
     this.logger = opts.log ?? (() => {});
     this.guestMacHint = opts.guestMac?.slice(0, 6);
@@ -175,19 +180,19 @@ export class Slirp implements SlirpCore {
 
   private slirp_dispatch(frame: Uint8Array): void {
     const eth = EthernetView.of(frame);
-    if (!eth) return this.drop('eth-truncated');
+    if (!eth) return this.drop('eth-truncated', frame);
     switch (eth.etherType) {
       case ETHERTYPE_ARP:
         return this.arp_input(frame);
       case ETHERTYPE_IPV4:
-        if (!this.config.ipv4) return this.drop('ipv4-disabled');
+        if (!this.config.ipv4) return this.drop('ipv4-disabled', frame);
         return this.ip_input(frame);
       case ETHERTYPE_IPV6:
-        return this.drop('ipv6-unsupported');
+        return this.drop('ipv6-unsupported', frame);
       case ETHERTYPE_VLAN:
-        return this.drop('eth-vlan-unsupported');
+        return this.drop('eth-vlan-unsupported', frame);
       default:
-        return this.drop('eth-unknown-type');
+        return this.drop('eth-unknown-type', frame);
     }
   }
 
@@ -195,7 +200,7 @@ export class Slirp implements SlirpCore {
     const p = this.probes.probes.arp_input;
     if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.arp_input(frame)))) return;
     const outcome = arpInput(frame, this.arpTable, (ip) => this.inNet(ip), (ip) => this.servesAddress(ip), this.config.gatewayMac);
-    if (outcome.drop) return this.drop(outcome.drop);
+    if (outcome.drop) return this.drop(outcome.drop as DropReason, frame);
     if (outcome.learned) this.flushArpPending();
     if (outcome.reply) this.net_slirp_send_packet(outcome.reply);
   }
@@ -204,37 +209,37 @@ export class Slirp implements SlirpCore {
     const p = this.probes.probes.ip_input;
     if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.ip_input(frame)))) return;
     const checked = Ipv4View.check(frame.subarray(ETH_HEADER_LENGTH));
-    if (typeof checked === 'string') return this.drop(checked);
+    if (typeof checked === 'string') return this.drop(checked as DropReason, frame);
     let ip = checked;
     const src = ip.source;
-    if (src === this.config.host || src === this.config.dns || this.isBroadcastOrMulticast(src)) return this.drop('ip-bad-source');
+    if (src === this.config.host || src === this.config.dns || this.isBroadcastOrMulticast(src)) return this.drop('ip-bad-source', frame);
     // Only an unconfigured DHCP client may speak from 0.0.0.0; any other source off the
     // guest network could never be answered (nothing would answer ARP for it).
-    if (src === 0 ? ip.protocol !== IPPROTO_UDP : !this.inNet(src)) return this.drop('ip-source-outside-net');
+    if (src === 0 ? ip.protocol !== IPPROTO_UDP : !this.inNet(src)) return this.drop('ip-source-outside-net', frame);
     if (src !== 0 && this.arpTable.learn(src, frame.subarray(6, 12))) this.flushArpPending();
     if (ip.ttl === 0) {
       this.icmp.sendError(ip.datagram, ICMP_TIME_EXCEEDED, 0, this.config.host);
-      return this.drop('ip-ttl-expired');
+      return this.drop('ip-ttl-expired', frame);
     }
     const reassembled = ip.isFragment;
     if (ip.isFragment) {
       const whole = this.reassembler.add(ip);
       if (!whole) return;
       const again = Ipv4View.check(whole);
-      if (typeof again === 'string') return this.drop(again);
+      if (typeof again === 'string') return this.drop(again as DropReason, frame);
       ip = again;
     }
     switch (ip.protocol) {
       case IPPROTO_TCP:
-        if (this.isBroadcastOrMulticast(ip.destination)) return this.drop('ip-broadcast');
+        if (this.isBroadcastOrMulticast(ip.destination)) return this.drop('ip-broadcast', frame);
         return this.tcp.input(ip.source, ip.destination, ip.payload, reassembled ? undefined : frame);
       case IPPROTO_UDP:
         return this.udp_input(frame, ip);
       case IPPROTO_ICMP:
-        if (this.isBroadcastOrMulticast(ip.destination)) return this.drop('ip-broadcast');
+        if (this.isBroadcastOrMulticast(ip.destination)) return this.drop('ip-broadcast', frame);
         return this.icmp.icmp_input(frame, ip);
       default:
-        return this.drop('ip-unsupported-protocol');
+        return this.drop('ip-unsupported-protocol', frame);
     }
   }
 
@@ -251,23 +256,23 @@ export class Slirp implements SlirpCore {
   }
 
   private udp_dispatch(frame: Uint8Array, ip: Ipv4View, checked: UdpView | string): void {
-    if (typeof checked === 'string') return this.drop(checked);
+    if (typeof checked === 'string') return this.drop(checked as DropReason, frame);
     const udp = checked;
     const src = ip.source;
     const dst = ip.destination;
     const sport = udp.sourcePort;
     const dport = udp.destinationPort;
-    if (sport === 0 || dport === 0) return this.drop('udp-bad-port');
+    if (sport === 0 || dport === 0) return this.drop('udp-bad-port', frame);
     if (dport === DHCP_SERVER_PORT && (dst === this.config.host || dst === 0xffffffff || dst === this.broadcast)) return this.bootp_input(frame, udp);
-    if (this.isBroadcastOrMulticast(dst)) return this.drop('udp-broadcast');
-    if (src === 0) return this.drop('ip-bad-source');
+    if (this.isBroadcastOrMulticast(dst)) return this.drop('udp-broadcast', frame);
+    if (src === 0) return this.drop('ip-bad-source', frame, 'udp_input');
     // Port 69 and the ports of live transfers are the built-in server's, as in libslirp (even with restrict=on).
     if (dst === this.config.host && this.tftp.owns(src, sport, dport)) return this.tftp_input(frame, ip, udp);
     if (this.udp.find(src, sport, dst, dport)) return this.udp.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, null);
     // restrict=on isolates as libslirp does: forwarding DNS would carry guest data out.
-    if (dst === this.config.dns && dport === DNS_PORT) return this.config.restrict ? this.drop('dns-restricted') : this.dns_input(frame, ip, udp);
+    if (dst === this.config.dns && dport === DNS_PORT) return this.config.restrict ? this.drop('dns-restricted', frame) : this.dns_input(frame, ip, udp);
     const host = this.hostAddressFor(dst);
-    if (host === null) return this.drop(this.config.restrict ? 'udp-restricted' : 'udp-unreachable');
+    if (host === null) return this.drop(this.config.restrict ? 'udp-restricted' : 'udp-unreachable', frame);
     this.udp.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, { address: host, port: dport, family: 4 });
   }
 
@@ -276,7 +281,7 @@ export class Slirp implements SlirpCore {
     if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.bootp_input(frame, udp)))) return;
     const reply = this.dhcp.handle(udp.payload);
     if (reply === null) return;
-    if (typeof reply === 'string') return this.drop(reply);
+    if (typeof reply === 'string') return this.drop(reply as DropReason, frame);
     const out = allocateFrame(8 + reply.message.length);
     out.set(reply.message, TRANSPORT_OFFSET + 8);
     if (reply.dstMac && reply.dst !== 0xffffffff) this.arpTable.learn(reply.dst, reply.dstMac);
@@ -293,9 +298,9 @@ export class Slirp implements SlirpCore {
     const p = this.probes.probes.dns_input;
     if (p.armed && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.dns_input(frame, ip, udp)))) return;
     const bad = validateDnsQuery(udp.payload);
-    if (bad) return this.drop(bad);
+    if (bad) return this.drop(bad as DropReason, frame);
     const upstream = this.dnsUpstream.current();
-    if (!upstream) return this.drop('dns-no-upstream');
+    if (!upstream) return this.drop('dns-no-upstream', frame);
     this.udp.send(frame, ip.datagram, ip.source, udp.sourcePort, ip.destination, DNS_PORT, udp.payload, upstream);
   }
 
@@ -400,8 +405,7 @@ export class Slirp implements SlirpCore {
     if (!mac) {
       const first = !this.arpPending.some((e) => e.dst === dst);
       if (this.arpPending.length >= MAX_ARP_PENDING) {
-        this.arpPending.shift();
-        this.drop('arp-unresolved');
+        this.drop('arp-unresolved', this.arpPending.shift()!.frame);
       }
       this.arpPending.push({ dst, frame, session });
       if (first) this.net_slirp_send_packet(arpRequest(this.config.gatewayMac, this.config.host, dst));
@@ -422,7 +426,7 @@ export class Slirp implements SlirpCore {
     try {
       this.output(frame);
     } catch (err) {
-      this.drop('output-error');
+      this.drop('output-error', frame);
       this.logger(`slirp: the net queue refused a frame: ${(err as Error).message}`);
     }
   }
@@ -542,8 +546,8 @@ export class Slirp implements SlirpCore {
     await new Promise<void>((r) => setImmediate(r));
   }
 
-  private drop(reason: string): void {
-    this.dropCounter.count(reason);
+  private drop(reason: DropReason, frame: Uint8Array, stage?: StageName): void {
+    this.dropCounter.count(reason, stage, frame);
   }
 }
 

@@ -2,6 +2,7 @@ import { formatIpv4 } from '../wire/address';
 import { constants } from 'node:fs';
 import { open, realpath, type FileHandle } from 'node:fs/promises';
 import type { TimerHandle } from '../pipeline/clock';
+import type { DropReason } from '../pipeline/drop-reasons';
 import { allocateFrame, TRANSPORT_OFFSET, type SlirpCore } from './core';
 import { refuseTftpName, resolveUnderRoot, TFTP_FILENAME_MAX } from './tftp-path';
 import { get16, set16 } from '../wire/bytes';
@@ -177,7 +178,7 @@ export class TftpServer {
   private readRequest(client: number, clientPort: number, msg: Uint8Array, existing: TftpSession | undefined): void {
     const req = parseRequest(msg);
     if (typeof req === 'string') {
-      this.count(`tftp-${req}`);
+      this.count(`tftp-${req}` as DropReason);
       const [code, text] = req === 'bad-mode' ? [ERR_ILLEGAL, 'Unsupported transfer mode'] : [ERR_ACCESS, 'Access violation'];
       return this.sendError(TFTP_PORT, client, clientPort, code, text);
     }
@@ -434,7 +435,7 @@ export class TftpServer {
     return this.rootReal;
   }
 
-  private count(reason: string): void {
+  private count(reason: DropReason): void {
     this.core.dropCounter.count(reason);
   }
 }

@@ -491,7 +491,7 @@ export class UdpNat {
     const key = flowKey(guestAddr, l.rule.guestPort, remoteAddr, rinfo.port);
     let flow = this.exact.get(key);
     if (!flow) {
-      if (this.core.nat.full) return this.core.dropCounter.count('nat-table-full');
+      if (this.core.nat.full) return this.core.dropCounter.count('nat-table-full', 'sorecvfrom');
       const peer: UdpPeer = { address: rinfo.address, port: rinfo.port, family: rinfo.family === 'IPv6' ? 6 : 4 };
       flow = this.newFlow('inbound', key, guestAddr, l.rule.guestPort, remoteAddr, rinfo.port, peer, l.socket, { addr: l.rule.hostAddr, port: l.listing.hostPort });
       if (!flow) return;

@@ -1,6 +1,8 @@
 import type * as net from 'node:net';
 import type { Clock } from '../../pipeline/clock';
+import { tcpDropReason } from '../../pipeline/drop-reasons';
 import type { ProbeHub } from '../../pipeline/probe';
+import type { StageName } from '../../pipeline/stages';
 import type { HostForward } from '../config';
 import type { TcpHost, TcpLayer } from '../tcp-contract';
 import { tcpChecksumValid } from './checksum';
@@ -131,8 +133,10 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     this.host.ipOutput(conn.remoteAddr, conn.guestAddr, 6, segment);
   }
 
-  drop(reason: string): void {
+  /** `stage` only where the reason is decided elsewhere than its usual stage (drop-reasons.ts). */
+  drop(reason: string, stage?: StageName): void {
     this.drops[reason] = (this.drops[reason] ?? 0) + 1;
+    this.host.probes.drops.drop(tcpDropReason(reason), stage);
   }
 
   challengeAllowed(): boolean {
@@ -219,7 +223,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
 
   private openFromGuest(src: number, dst: number, key: string, v: TcpSegmentView): void {
     if (this.liveCount() >= this.limits.maxConnections || this.host.nat.full) {
-      this.drop('max-connections');
+      this.drop('max-connections', 'soread');
       this.respondReset(src, dst, v);
       return;
     }
@@ -308,7 +312,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
   private acceptForwarded(rule: HostForward, socket: net.Socket): void {
     socket.on('error', () => {}); // until a connection owns it
     if (this.liveCount() >= this.limits.maxConnections || this.host.nat.full) {
-      this.drop('max-connections');
+      this.drop('max-connections', 'soread');
       socket.destroy();
       return;
     }

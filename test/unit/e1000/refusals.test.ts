@@ -15,7 +15,7 @@ test('TX descriptor with length 0 is counted; the rest of the packet still goes'
 });
 
 test('DMA outside guest RAM: TX buffer, TX ring, RX buffer, RX ring', () => {
-  const { drv, sent, nic } = readyBench();
+  const { drv, sent, nic, probes } = readyBench();
   drv.putTxDesc(0, legacyDesc(0x7fff0000, 100, CMD.EOP | CMD.RS));
   drv.bumpTdt(1);
   assert.equal(sent.length, 0);
@@ -37,6 +37,8 @@ test('DMA outside guest RAM: TX buffer, TX ring, RX buffer, RX ring', () => {
   drv.w(R.TDBAH, 1);
   drv.w(R.TDT, 3);
   assert.equal(nic.refusals['dma-outside-ram'], 5);
+  // Only the lost frames are drops: the TX packet and the RX frame with no readable descriptor.
+  assert.deepEqual(probes.drops.snapshot().map((d) => `${d.stage} ${d.reason} ${d.count}`), ['process_tx_desc tx-dma-outside-ram 1', 'e1000_receive_iov rx-dma-outside-ram 1']);
 });
 
 test('ring lengths not a multiple of 128: low bits ignored, counted', () => {
@@ -104,7 +106,7 @@ test('writes to read-only and unknown registers are counted and have no effect',
 });
 
 test('a TX packet over 64 KiB without TSO is dropped; so is TSO with MSS 0', () => {
-  const { drv, nic, sent } = readyBench();
+  const { drv, nic, sent, probes } = readyBench();
   // Nine 8 KiB descriptors of one packet (73 KiB).
   drv.setupTx(16);
   for (let i = 0; i < 9; i++) drv.putTxDesc(i, legacyDesc(0x80000, 0x2000, i === 8 ? CMD.EOP | CMD.RS : 0));
@@ -117,6 +119,7 @@ test('a TX packet over 64 KiB without TSO is dropped; so is TSO with MSS 0', () 
   drv.bumpTdt(2);
   assert.equal(nic.refusals['tso-mss-zero'], 1);
   assert.equal(sent.length, 0);
+  assert.deepEqual(probes.drops.snapshot().map((d) => `${d.stage} ${d.reason} ${d.count}`), ['process_tx_desc tx-packet-too-large 1', 'process_tx_desc tx-tso-bad-context 1']);
   // The next ordinary packet is unaffected.
   const f = ethFrame([1, 2, 3, 4, 5, 6], 64);
   drv.putTxDesc(11, legacyDesc(drv.putTxBuf(11, f), f.length, CMD.EOP));

@@ -71,7 +71,7 @@ test('buffer sizes from BSIZE/BSEX', async () => {
 });
 
 test('no free descriptors: frame missed, RNBC and MPC count, RXO raised', () => {
-  const { drv, nic } = ready(8);
+  const { drv, nic, probes } = ready(8);
   drv.w(R.IMS, ICR_BITS.RXO | ICR_BITS.RXT0);
   // 7 free descriptors (RDT = 7).
   for (let i = 0; i < 7; i++) assert.ok(nic.receive(ethFrame(ME, 100)));
@@ -79,6 +79,7 @@ test('no free descriptors: frame missed, RNBC and MPC count, RXO raised', () => 
   assert.equal(drv.r(R.RNBC), 1);
   assert.equal(drv.r(R.MPC), 1);
   assert.ok(drv.r(R.ICR) & ICR_BITS.RXO);
+  assert.deepEqual(probes.drops.snapshot(), [{ stage: 'e1000_receive_iov', reason: 'rx-ring-full', count: 1 }]);
   // The driver returns buffers: reception resumes.
   drv.w(R.RDT, 3);
   assert.ok(nic.receive(ethFrame(ME, 100)));
@@ -104,15 +105,16 @@ test('RXDMT0 when free descriptors fall to the RDMTS threshold (half by default)
 });
 
 test('oversize frames are dropped unless LPE, counted in ROC', () => {
-  const { drv, nic } = ready();
+  const { drv, nic, probes } = ready();
   assert.equal(nic.receive(ethFrame(ME, 1600)), false);
   assert.equal(drv.r(R.ROC), 1);
+  assert.equal(probes.drops.count('rx-oversize', 'e1000_receive_iov'), 1);
   drv.w(R.RCTL, drv.r(R.RCTL) | (1 << 5) | (1 << 25) | (1 << 16)); // LPE, 16 KiB buffers
   assert.equal(nic.receive(ethFrame(ME, 1600)), true);
 });
 
 test('RX disabled or link down: dropped', () => {
-  const { drv, nic } = ready();
+  const { drv, nic, probes } = ready();
   drv.w(R.RCTL, 0);
   assert.equal(nic.receive(ethFrame(ME, 100)), false);
   drv.w(R.RCTL, 0x8002);
@@ -121,10 +123,11 @@ test('RX disabled or link down: dropped', () => {
   nic.setLinkUp(true);
   assert.equal(nic.receive(ethFrame(ME, 100)), true);
   assert.equal(nic.stats.rxDisabled, 2);
+  assert.deepEqual(probes.drops.snapshot(), [{ stage: 'e1000_receive_iov', reason: 'rx-disabled', count: 2 }]);
 });
 
 test('filter: exact unicast (RAL/RAH), broadcast with BAM, others dropped', () => {
-  const { drv, nic } = ready();
+  const { drv, nic, probes } = ready();
   assert.ok(nic.receive(ethFrame(ME)));
   assert.ok(nic.receive(ethFrame(BCAST)));
   assert.equal(nic.receive(ethFrame([0x52, 0x54, 0, 0x12, 0x34, 0x57])), false);
@@ -140,6 +143,7 @@ test('filter: exact unicast (RAL/RAH), broadcast with BAM, others dropped', () =
   assert.equal(nic.receive(ethFrame(BCAST)), false);
   assert.equal(drv.r(R.BPRC), 1);
   assert.equal(nic.stats.rxFiltered, 3);
+  assert.deepEqual(probes.drops.snapshot(), [{ stage: 'e1000_receive_iov', reason: 'rx-filtered', count: 3 }]);
 });
 
 test('filter: multicast hash with MO offsets, MPE, UPE', () => {

@@ -172,7 +172,7 @@ test('TX does nothing while TCTL.EN is clear, then catches up when enabled', () 
 });
 
 test('link down: frames are consumed but not sent', () => {
-  const { drv, sent, nic } = ready();
+  const { drv, sent, nic, probes } = ready();
   nic.setLinkUp(false);
   const f = ethFrame([1, 2, 3, 4, 5, 6], 64);
   drv.putTxDesc(0, legacyDesc(drv.putTxBuf(0, f), f.length, CMD.EOP | CMD.RS));
@@ -180,4 +180,5 @@ test('link down: frames are consumed but not sent', () => {
   assert.equal(sent.length, 0);
   assert.equal(drv.r(R.TDH), 1);
   assert.equal(nic.stats.txDropped, 1);
+  assert.deepEqual(probes.drops.snapshot(), [{ stage: 'e1000_send_packet', reason: 'tx-link-down', count: 1 }]);
 });
