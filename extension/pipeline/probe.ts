@@ -45,6 +45,16 @@ export interface ProbeHit {
 export type ProbeListener = (hit: ProbeHit) => 'hold' | void;
 
 /**
+ * Network conditions at a stage (netem rules, pipeline/netem): `take` returns
+ * false to let the packet go on now, or true when it took it, to drop it or to
+ * call `release` later (once per copy) to carry it past the stage. Unlike a
+ * hold, taking a packet never pauses the machine.
+ */
+export interface PacketConditioner {
+  take(hit: ProbeHit, release: () => void): boolean;
+}
+
+/**
  * A probe sits at the entry of one stage. The hot path pays one branch on
  * `armed` when nothing listens:
  *
@@ -57,26 +67,46 @@ export class Probe {
   armed = false;
   hits = 0;
   private listeners: ProbeListener[] = [];
-  /** The frame being resumed past this probe: it must not stop here a second time. */
+  private conditioner: PacketConditioner | undefined;
+  /** The frame being resumed past a hold here: it must not stop here a second time (conditions still apply). */
   private resuming: Uint8Array | undefined;
+  /** The frame a conditioner is releasing past this probe: nothing here applies to it again. */
+  private releasing: Uint8Array | undefined;
 
   constructor(readonly stage: StageName, private readonly hub: ProbeHub) {}
 
-  /** Returns true when the packet is held; `resume` will be called to carry on. */
+  /** Returns true when the packet is held or taken; `resume` will be called to carry on. */
   fire(hit: ProbeHit, resume?: () => void): boolean {
     this.hits++;
-    if (this.resuming !== undefined && this.resuming === hit.frame) {
-      this.resuming = undefined;
+    const frame = hit.frame;
+    if (this.releasing !== undefined && this.releasing === frame) {
+      this.releasing = undefined;
       return false;
     }
-    let hold = false;
-    for (const l of this.listeners) if (l(hit) === 'hold') hold = true;
-    if (!hold || !resume) return false;
-    this.hub.hold(this, hit, () => {
-      this.resuming = hit.frame;
-      resume();
+    if (this.resuming !== undefined && this.resuming === frame) {
+      this.resuming = undefined;
+    } else {
+      let hold = false;
+      for (const l of this.listeners) if (l(hit) === 'hold') hold = true;
+      if (hold && resume) {
+        this.hub.hold(this, hit, () => {
+          this.resuming = frame;
+          resume();
+        });
+        return true;
+      }
+    }
+    const conditioner = this.conditioner;
+    if (!conditioner || !resume) return false;
+    return conditioner.take(hit, () => {
+      this.releasing = frame;
+      try {
+        resume();
+      } finally {
+        // A resume that does not come back through this probe must not leave the mark behind.
+        this.releasing = undefined;
+      }
     });
-    return true;
   }
 
   listen(listener: ProbeListener): () => void {
@@ -84,8 +114,14 @@ export class Probe {
     this.armed = true;
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
-      this.armed = this.listeners.length > 0;
+      this.armed = this.listeners.length > 0 || this.conditioner !== undefined;
     };
+  }
+
+  /** Puts network conditions on this stage (undefined takes them off). */
+  condition(conditioner: PacketConditioner | undefined): void {
+    this.conditioner = conditioner;
+    this.armed = this.listeners.length > 0 || conditioner !== undefined;
   }
 }
 

@@ -1,0 +1,5 @@
+export { NetworkConditions, MAX_RULES, type ConditionStatus, type NetworkConditionsOptions } from './conditions';
+export { parseNetemRule, NetemRuleError, ACTION_WORDS } from './parse';
+export { CONDITION_STAGES, conditionsAllowedAt } from './stages';
+export type { NetemRule, NetemActions } from './rule';
+export type { RuleCounters, DropReason } from './rule-state';
