@@ -2,6 +2,8 @@ import { formatIpv4 } from '../wire/address';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub, SessionInfo } from '../pipeline/probe';
 import type { SlirpConfig } from './config';
+import type { DropReason } from '../pipeline/drop-reasons';
+import type { StageName } from '../pipeline/stages';
 import type { DropCounter } from './drops';
 import type { NatSession, NatTable } from './nat';
 import { ETH_HEADER_LENGTH } from '../wire/ethernet';
@@ -49,11 +51,21 @@ export interface SlirpCore {
    * ip_output: `frame` came from allocateFrame and holds the transport header and
    * data from TRANSPORT_OFFSET; the IPv4 and Ethernet headers are written here.
    */
-  ipOutput(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void;
+  ip_output(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void;
   /** Host address a guest destination reaches, or null (restrict, disabled loopback, unknown virtual address). */
   hostAddressFor(guestDst: number): string | null;
   /** The guest's address (DHCP lease, else dhcpstart). */
   readonly guestAddress: number;
+}
+
+/** What the stage files (ip_input, udp_input, ip_output, if) share of the Slirp instance besides SlirpCore. */
+export interface SlirpStages extends SlirpCore {
+  /** True once close() began: nothing more is sent. */
+  readonly closed: boolean;
+  /** Runs a stage resumed after a probe held it: an exception there is counted as 'internal-error', never thrown. */
+  safely(fn: () => void): void;
+  /** Counts a refused frame; `stage` only where the reason is decided elsewhere than its usual stage (drop-reasons.ts). */
+  drop(reason: DropReason, frame: Uint8Array, stage?: StageName): void;
 }
 
 /**

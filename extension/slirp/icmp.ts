@@ -50,8 +50,8 @@ export class IcmpHandler {
     const src = ip.destination;
     const dst = ip.source;
     const p = this.core.probes.probes.icmp_reflect;
-    if (p.armed && p.fire({ stage: p.stage, frame: out }, () => this.core.ipOutput(out, src, dst, IPPROTO_ICMP))) return;
-    this.core.ipOutput(out, src, dst, IPPROTO_ICMP);
+    if (p.armed && p.fire({ stage: p.stage, frame: out }, () => this.core.ip_output(out, src, dst, IPPROTO_ICMP))) return;
+    this.core.ip_output(out, src, dst, IPPROTO_ICMP);
   }
 
   /**
@@ -74,7 +74,7 @@ export class IcmpHandler {
     set16(msg, 2, internetChecksum(msg));
     const dst = ((original[12]! << 24) | (original[13]! << 16) | (original[14]! << 8) | original[15]!) >>> 0;
     const p = this.core.probes.probes.icmp_reflect;
-    if (p.armed && p.fire({ stage: p.stage, frame: out }, () => this.core.ipOutput(out, src, dst, IPPROTO_ICMP))) return;
-    this.core.ipOutput(out, src, dst, IPPROTO_ICMP);
+    if (p.armed && p.fire({ stage: p.stage, frame: out }, () => this.core.ip_output(out, src, dst, IPPROTO_ICMP))) return;
+    this.core.ip_output(out, src, dst, IPPROTO_ICMP);
   }
 }

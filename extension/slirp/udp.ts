@@ -373,8 +373,8 @@ export class UdpNat {
   udp_output(frame: Uint8Array, src: number, srcPort: number, dst: number, dstPort: number, session?: NatSession): void {
     writeUdpHeader(frame.subarray(TRANSPORT_OFFSET), src, dst, srcPort, dstPort);
     const p = this.core.probes.probes.udp_output;
-    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.core.ipOutput(frame, src, dst, IPPROTO_UDP, session))) return;
-    this.core.ipOutput(frame, src, dst, IPPROTO_UDP, session);
+    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.core.ip_output(frame, src, dst, IPPROTO_UDP, session))) return;
+    this.core.ip_output(frame, src, dst, IPPROTO_UDP, session);
   }
 
   /** libslirp's so_expire: a socket whose (last) destination port is 53 lives 10 s, others 240 s. */
