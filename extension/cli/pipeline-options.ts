@@ -7,6 +7,7 @@ import { compileFilter, FilterSyntaxError } from '../pipeline/filter';
 import { DEFAULT_SNAPLEN } from '../pipeline/pcap';
 import type { StageName } from '../pipeline/stages';
 import { parseTraceSpec } from '../pipeline/trace';
+import { NETEM_HELP, NETEM_OPTIONS, parseNetemOptions, type NetemPlan } from './netem-options';
 import { UsageError } from './usage-error';
 
 export const PIPELINE_OPTIONS = {
@@ -15,6 +16,7 @@ export const PIPELINE_OPTIONS = {
   snaplen: { type: 'string' },
   trace: { type: 'string', multiple: true },
   break: { type: 'string', multiple: true },
+  ...NETEM_OPTIONS,
 } as const;
 
 export const PIPELINE_HELP = `
@@ -35,7 +37,7 @@ packet pipeline (stage names as in QEMU and libslirp; filters in Wireshark's dis
                        When stdin is not a terminal, commands are read from it line by
                        line (scripts); at its end the breakpoints are deleted and the VM
                        runs on. In the console, a piped stdin then feeds only the prompt.
-`;
+${NETEM_HELP}`;
 
 export interface CapturePlan {
   readonly file: string;
@@ -55,6 +57,7 @@ export interface PipelinePlan {
   /** Validated `STAGE [if EXPR]` specs. */
   readonly traces: readonly string[];
   readonly breaks: readonly BreakPlan[];
+  readonly netem: NetemPlan;
 }
 
 export interface PipelineValues {
@@ -63,6 +66,8 @@ export interface PipelineValues {
   snaplen?: string;
   trace?: string[];
   break?: string[];
+  netem?: string[];
+  'netem-seed'?: string;
 }
 
 /** Throws UsageError with one line that says which option is wrong and where. */
@@ -85,7 +90,7 @@ export function parsePipelineOptions(values: PipelineValues): PipelinePlan {
     return spec;
   });
   const breaks = (values.break ?? []).map(parseBreakSpec);
-  return { ...(capture ? { capture } : {}), traces, breaks };
+  return { ...(capture ? { capture } : {}), traces, breaks, netem: parseNetemOptions(values) };
 }
 
 function parseSnaplen(text: string): number {

@@ -5,6 +5,7 @@
  * once it is up, and closes it on the way out (the capture counts are printed).
  */
 import type { Writable } from 'node:stream';
+import { describeConditions, formatConditions, NetworkConditions } from '../pipeline/netem';
 import { BreakpointPrompt, type PausableVm } from './break-prompt';
 import { captureEngineOf, checkCaptureFile, startCliCapture, type CliCapture } from './capture';
 import { startControlServer, type ControlServer } from './control-socket';
@@ -33,6 +34,7 @@ export class RunPipeline {
   private prompt: BreakpointPrompt | undefined;
   private input: PromptInput | undefined;
   private control: ControlServer | undefined;
+  private conditions: NetworkConditions | undefined;
   private readonly stdin: NodeJS.ReadStream;
   private readonly stderr: Writable;
 
@@ -51,6 +53,12 @@ export class RunPipeline {
   async attach(vm: PipelineMachine): Promise<void> {
     const write = (text: string) => this.stderr.write(text);
     if (this.plan.capture) this.capture = startCliCapture(vm.probes, this.plan.capture, captureEngineOf(vm));
+    if (this.plan.netem.rules.length) {
+      const conditions = new NetworkConditions(vm.probes, vm.clock, { seed: this.plan.netem.seed });
+      for (const rule of this.plan.netem.rules) conditions.add(rule);
+      this.conditions = conditions;
+      write(`usernet: ${describeConditions(conditions)}\n`);
+    }
     if (this.plan.traces.length) this.stopTraces = startCliTraces(vm, this.plan.traces, (line) => write(`${line}\n`));
     if (this.input) {
       this.prompt = new BreakpointPrompt(vm, this.plan.breaks, { input: this.input, write, onEnd: this.stdin.isTTY ? 'quit' : 'delete' });
@@ -60,7 +68,7 @@ export class RunPipeline {
       });
     }
     try {
-      this.control = await startControlServer((request) => answer(vm, request));
+      this.control = await startControlServer((request) => answer(vm, request, this.conditions));
     } catch (e) {
       write(`usernet: no control socket (usernet sessions will not see this VM): ${(e as Error).message}\n`);
     }
@@ -74,16 +82,21 @@ export class RunPipeline {
     this.input?.close();
     await this.control?.close();
     this.control = undefined;
+    this.conditions?.dispose();
+    this.conditions = undefined;
     const capture = this.capture;
     this.capture = undefined;
     if (capture) this.stderr.write(`usernet: ${await capture.stop()}\n`);
   }
 }
 
-function answer(vm: PipelineMachine, request: string): string {
+function answer(vm: PipelineMachine, request: string, conditions: NetworkConditions | undefined): string {
   switch (request) {
-    case 'info usernet':
-      return vm.slirp ? vm.slirp.infoUsernet() : 'error: this VM has no user-mode network (slirp)\n';
+    case 'info usernet': {
+      if (!vm.slirp) return 'error: this VM has no user-mode network (slirp)\n';
+      // The conditions in force, with their counters, follow the NAT table (`usernet sessions`).
+      return conditions ? `${vm.slirp.infoUsernet()}${formatConditions(conditions.list(), conditions.seed)}` : vm.slirp.infoUsernet();
+    }
     case 'info status':
       return vm.paused ? 'paused\n' : 'running\n';
   }

@@ -3,9 +3,13 @@ import { parseArgs } from 'node:util';
 import { serveStream } from '../machine/stream-backend';
 import { DEFAULT_SLIRP_CONFIG } from '../slirp/config';
 import { parseNetdevUser } from '../slirp/netdev-options';
+import type { Slirp } from '../slirp/slirp';
+import { describeConditions, NetworkConditions } from '../pipeline/netem';
+import { NETEM_OPTIONS, parseNetemOptions } from './netem-options';
 import { UsageError } from './usage-error';
 
 export const SERVE_HELP = `usage: usernet serve (--socket PATH | --listen [HOST:]PORT) [--netdev OPTS] [--once]
+                     [--netem 'RULE']... [--netem-seed N]
 
 Listens first, then QEMU connects with
   -netdev stream,id=n0,server=off,addr.type=unix,addr.path=PATH -device e1000,netdev=n0
@@ -13,6 +17,7 @@ Listens first, then QEMU connects with
 each gets its own slirp with the --netdev options (QEMU's -netdev user syntax).
 When a QEMU goes away its slirp goes too (host sockets, hostfwd listeners);
 --once stops serving after the first one. Ctrl-C stops serving.
+Each guest gets the --netem conditions (see usernet run --help), seeded alike.
 `;
 
 export async function serveCommand(argv: string[]): Promise<number> {
@@ -25,6 +30,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
       listen: { type: 'string' },
       netdev: { type: 'string' },
       once: { type: 'boolean' },
+      ...NETEM_OPTIONS,
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -51,6 +57,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
       throw new UsageError(`--netdev: ${(e as Error).message}`);
     }
   }
+  const netem = parseNetemOptions(values);
+  const conditions = new Map<Slirp, NetworkConditions>();
   let goneOnce: (() => void) | undefined;
   const server = await serveStream({
     path: values.socket,
@@ -58,8 +66,19 @@ export async function serveCommand(argv: string[]): Promise<number> {
     port,
     config,
     log: (msg) => process.stderr.write(`usernet: ${msg}\n`),
-    onGuest: () => process.stderr.write('usernet: QEMU connected\n'),
-    onGuestGone: () => goneOnce?.(),
+    onGuest: (slirp) => {
+      process.stderr.write('usernet: QEMU connected\n');
+      if (!netem.rules.length) return;
+      const c = new NetworkConditions(slirp.probes, slirp.clock, { seed: netem.seed });
+      for (const rule of netem.rules) c.add(rule);
+      conditions.set(slirp, c);
+      process.stderr.write(`usernet: ${describeConditions(c)}\n`);
+    },
+    onGuestGone: (slirp) => {
+      conditions.get(slirp)?.dispose();
+      conditions.delete(slirp);
+      goneOnce?.();
+    },
   }).catch((e: NodeJS.ErrnoException) => {
     const why = e.code === 'EADDRINUSE' ? 'it is in use: choose another' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : e.message;
     throw new Error(`cannot listen on ${values.socket ?? values.listen}: ${why}`);

@@ -34,6 +34,8 @@ export const DROP_REASONS = {
   // The net queue.
   'netqueue-full': at('qemu_receive_packet', `frames for the guest wait in the net queue, at most 1024, while the guest has no RX buffers`),
   'netem-loss': at('qemu_send_packet', 'a network condition (netem loss) dropped it on purpose'),
+  'netem-mtu': at('qemu_send_packet', 'a network condition (netem mtu) dropped it: larger than the MTU it sets'),
+  'netem-limit': at('qemu_send_packet', 'a network condition held as many packets as its limit (delay and rate queues are bounded)'),
   // slirp: the link.
   'eth-truncated': at('slirp_input', 'shorter than an Ethernet header'),
   'eth-vlan-unsupported': at('slirp_input', 'an 802.1Q tagged frame: slirp has no VLANs'),

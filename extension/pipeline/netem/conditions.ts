@@ -9,7 +9,7 @@ import type { StageName } from '../stages';
 import { parseNetemRule } from './parse';
 import { freshSeed, ruleRandom } from './random';
 import type { NetemRule } from './rule';
-import { RuleState, type DropReason, type RuleCounters } from './rule-state';
+import { RuleState, type RuleCounters } from './rule-state';
 import { StageConditions, type ConditionObserver } from './stage-conditions';
 
 /** A rule in force, as lists and views show it. */
@@ -23,8 +23,6 @@ export interface ConditionStatus {
 export interface NetworkConditionsOptions {
   /** The seed of every decision; a fresh one (see `seed`) when absent. */
   readonly seed?: number;
-  /** Told of every packet a rule drops: where journeys learn their `dropped: netem loss`. */
-  readonly onDrop?: (hit: ProbeHit, reason: DropReason, rule: ConditionStatus) => void;
   /** Told of every packet a rule holds, and for how long. */
   readonly onHold?: (hit: ProbeHit, ms: number, rule: ConditionStatus) => void;
 }
@@ -43,9 +41,10 @@ export class NetworkConditions {
 
   constructor(private readonly hub: ProbeHub, private readonly clock: Clock, options: NetworkConditionsOptions = {}) {
     this.seed = options.seed ?? freshSeed();
-    const { onDrop, onHold } = options;
+    const { onHold } = options;
     this.observer = {
-      dropped: onDrop ? (hit, reason, rule) => onDrop(hit, reason, status(rule)) : () => {},
+      // The ledger tells journeys, `--drops` and the debugger: `dropped: netem-loss` at the rule's stage.
+      dropped: (hit, reason) => hub.drops.drop(reason, hit.stage, hit.frame),
       held: onHold ? (hit, ms, rule) => onHold(hit, ms, status(rule)) : () => {},
     };
   }

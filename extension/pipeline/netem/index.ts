@@ -2,4 +2,5 @@ export { NetworkConditions, MAX_RULES, type ConditionStatus, type NetworkConditi
 export { parseNetemRule, NetemRuleError, ACTION_WORDS } from './parse';
 export { CONDITION_STAGES, conditionsAllowedAt } from './stages';
 export type { NetemRule, NetemActions } from './rule';
-export type { RuleCounters, DropReason } from './rule-state';
+export type { RuleCounters, NetemDropReason } from './rule-state';
+export { describeConditions, formatConditions } from './format';

@@ -4,6 +4,7 @@
  * then delay (with reorder) and rate. `mtu` comes first: a packet too large
  * for the link never reaches the rest.
  */
+import type { DropReason } from '../drop-reasons';
 import type { ProbeHit } from '../probe';
 import { CorrelatedRandom, type Uniform } from './random';
 import { MAX_HELD_BYTES, type NetemRule } from './rule';
@@ -28,11 +29,12 @@ export interface RuleCounters {
   heldBytes: number;
 }
 
-export type DropReason = 'netem loss' | 'netem mtu' | 'netem limit';
+/** The drop reasons (drop-reasons.ts) a rule reports its discards under. */
+export type NetemDropReason = Extract<DropReason, 'netem-loss' | 'netem-mtu' | 'netem-limit'>;
 
 /** What happens to one packet: dropped (with why), or copies each leaving after a hold. */
 export type Decision =
-  | { readonly drop: DropReason }
+  | { readonly drop: NetemDropReason }
   | { readonly drop?: undefined; readonly holds: readonly number[] };
 
 const PASS: Decision = { holds: [0] };
@@ -70,16 +72,16 @@ export class RuleState {
     const a = this.rule.actions;
     const c = this.counters;
     c.matched++;
-    if (a.mtu !== undefined && datagramLength(frame) > a.mtu) return this.dropped('netem mtu');
+    if (a.mtu !== undefined && datagramLength(frame) > a.mtu) return this.dropped('netem-mtu');
     let copies = this.duplicate?.chance(a.duplicate!.p) ? 2 : 1;
     if (this.loss?.chance(a.loss!.p)) copies--;
-    if (copies === 0) return this.dropped('netem loss');
+    if (copies === 0) return this.dropped('netem-loss');
     if (copies === 2) c.duplicated++;
     if (this.corrupt?.chance(a.corrupt!.p) && flipBit(frame, this.uniform)) c.corrupted++;
     if (!this.delay && !this.bucket) return copies === 1 ? PASS : { holds: [0, 0] };
     if (c.held + copies > a.limit || c.heldBytes + copies * frame.length > MAX_HELD_BYTES) {
       c.overflowed++;
-      return this.dropped('netem limit');
+      return this.dropped('netem-limit');
     }
     const holds: number[] = [];
     for (let i = 0; i < copies; i++) holds.push(this.holdFor(frame.length, now));
@@ -127,7 +129,7 @@ export class RuleState {
     return Math.max(0, d.ms - d.jitterMs + this.delay!.next() * 2 * d.jitterMs);
   }
 
-  private dropped(reason: DropReason): Decision {
+  private dropped(reason: NetemDropReason): Decision {
     this.counters.dropped++;
     return { drop: reason };
   }

@@ -7,11 +7,11 @@
 import type { Clock } from '../clock';
 import type { PacketConditioner, ProbeHit } from '../probe';
 import { DelayQueue } from './delay-queue';
-import type { DropReason, RuleState } from './rule-state';
+import type { NetemDropReason, RuleState } from './rule-state';
 
-/** Where drops and holds are reported beyond the rule's counters (journeys, logs). */
+/** Where drops and holds are reported beyond the rule's counters (the drop ledger, journeys). */
 export interface ConditionObserver {
-  dropped(hit: ProbeHit, reason: DropReason, rule: RuleState): void;
+  dropped(hit: ProbeHit, reason: NetemDropReason, rule: RuleState): void;
   held(hit: ProbeHit, ms: number, rule: RuleState): void;
 }
 

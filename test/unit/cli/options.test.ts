@@ -12,7 +12,7 @@ const usageError = (fn: () => unknown, message: RegExp) =>
   assert.throws(fn, (e: unknown) => e instanceof UsageError && message.test(e.message) && !e.message.includes('\n'));
 
 test('no pipeline option: an empty plan', () => {
-  assert.deepEqual(parsePipelineOptions({}), { traces: [], breaks: [] });
+  assert.deepEqual(parsePipelineOptions({}), { traces: [], breaks: [], netem: { rules: [] } });
 });
 
 test('--pcap with filter and snap length', () => {

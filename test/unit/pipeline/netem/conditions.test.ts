@@ -29,7 +29,8 @@ describe('network conditions over 10,000 packets', () => {
     assert.equal(status!.counters.matched, N);
     assert.equal(status!.counters.dropped, N - h.delivered.length);
     assert.equal(h.drops.length, status!.counters.dropped);
-    assert.ok(h.drops.every((r) => r === 'netem loss'));
+    assert.ok(h.drops.every((r) => r === 'netem-loss'));
+    assert.equal(h.hub.drops.count('netem-loss', 'ip_input'), h.drops.length, 'counted at the rule\'s stage');
   });
 
   it('correlated loss keeps its rate and comes in bursts', () => {
@@ -105,7 +106,7 @@ describe('network conditions over 10,000 packets', () => {
     assert.ok(c.overflowed > 4000, `overflowed ${c.overflowed}`);
     assert.equal(c.dropped, c.overflowed);
     assert.equal(h.delivered.length + c.overflowed, N);
-    assert.ok(h.drops.every((r) => r === 'netem limit'));
+    assert.ok(h.drops.every((r) => r === 'netem-limit'));
   });
 
   it('corrupt 10% flips exactly one bit, past the IP header, in a tenth of the packets', () => {
@@ -139,7 +140,7 @@ describe('network conditions over 10,000 packets', () => {
     h.send('ip_input', numberedFrame(1, 576 - 28));
     h.send('ip_input', numberedFrame(2, 577 - 28));
     assert.deepEqual(h.delivered.map((d) => frameNumber(d.frame)), [1]);
-    assert.deepEqual(h.drops, ['netem mtu']);
+    assert.deepEqual(h.drops, ['netem-mtu']);
   });
 
   it('the same seed gives the same decisions; another seed others', () => {

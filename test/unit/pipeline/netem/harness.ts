@@ -24,7 +24,8 @@ export class StageHarness {
   readonly drops: string[] = [];
 
   constructor(seed = 1) {
-    this.conditions = new NetworkConditions(this.hub, this.clock, { seed, onDrop: (_hit, reason) => this.drops.push(reason) });
+    this.conditions = new NetworkConditions(this.hub, this.clock, { seed });
+    this.hub.drops.listen((d) => this.drops.push(d.reason));
   }
 
   send(stage: StageName, frame: Uint8Array): void {
