@@ -1,8 +1,8 @@
 /**
  * The same guest (the bundled bzImage + initramfs under qemu-system-x86_64,
  * TCG, -m 256, e1000) and the same QEMU on user-mode backends: QEMU's libslirp,
- * passt, and `usernet serve` (our slirp in its own node process), as it comes
- * (a jumbo link MTU) and with mtu=1500 (Ethernet's, like libslirp's).
+ * passt, and `usernet serve` (our slirp in its own node process), with mtu=9000
+ * (the bundled guest's jumbo link) and with mtu=1500 (Ethernet's, like libslirp's).
  * One VM per backend, all booted first; each round runs every figure on each
  * backend in turn (order rotating), so load on the machine falls on all alike.
  *
@@ -324,7 +324,7 @@ async function main(): Promise<void> {
       `Download: ${DOWNLOAD / 2 ** 20} MiB, timed from the request to the guest closing the connection. Upload: ${UPLOAD_MIB} MiB from /dev/zero through busybox nc, which writes ~1 KiB per loop, so the guest bounds it; the hostfwd row (${FWD_MIB} MiB from busybox httpd in the guest to a Node client on 127.0.0.1) is the better guest-to-host figure.`,
       'Connections/s: the whole guest loop timed, so each figure includes starting busybox wget in the guest (the same cost for every backend).',
       'passt runs with -a 10.0.2.15 -n 24 -g 10.0.2.2 so the guest commands are the same on all backends; its template interface is a tap device nobody reads inside the private namespace.',
-      `The guest applies the MTU its lease offers (DHCP option 26); QEMU's e1000 takes up to 16110. eth0's MTU after the lease: ${guests.map((g) => `${g.name} ${g.mtu}`).join(', ')}. usernet offers 9000 by default; passt offers 65520, more than the e1000 takes, so its guest keeps 1500; libslirp offers none. The mtu=1500 column is usernet like for like with libslirp's link.`,
+      `The guest applies the MTU its lease offers (DHCP option 26); QEMU's e1000 takes up to 16110. eth0's MTU after the lease: ${guests.map((g) => `${g.name} ${g.mtu}`).join(', ')}. usernet offers 9000 (the bundled guest's default, mtu=9000 here); passt offers 65520, more than the e1000 takes, so its guest keeps 1500; libslirp offers none. The mtu=1500 column is usernet like for like with libslirp's link.`,
       ...errorNotes.slice(0, 20),
     ],
     raw: samples,

@@ -20,7 +20,7 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
     name: 'backends',
     heading: 'QEMU backends: libslirp, passt, usernet serve',
     about:
-      'One guest (the bundled bzImage + initramfs under qemu-system-x86_64, TCG, -m 256, an e1000) on user-mode network backends: QEMU\'s own `-netdev user` (libslirp), passt over `-netdev stream`, and `usernet serve` — our slirp in a separate node process, as users run it — both as it comes (its DHCP lease offers a 9000-byte link MTU, which the guest applies) and with `mtu=1500` (Ethernet\'s MTU, libslirp\'s link exactly). The project\'s goal is at least 1.0x libslirp on every figure; the ratios below are what was measured, whatever they are.',
+      'One guest (the bundled bzImage + initramfs under qemu-system-x86_64, TCG, -m 256, an e1000) on user-mode network backends: QEMU\'s own `-netdev user` (libslirp), passt over `-netdev stream`, and `usernet serve` — our slirp in a separate node process, as users run it — both with `mtu=9000` (the jumbo link the bundled guest gets by default, offered in its DHCP lease, which the guest applies) and with `mtu=1500` (Ethernet\'s MTU, libslirp\'s link exactly). The project\'s goal is at least 1.0x libslirp on every figure; the ratios below are what was measured, whatever they are.',
   },
   {
     name: 'serve-cpu',
@@ -32,7 +32,7 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
     name: 'serve-cpu-mss8960',
     heading: 'usernet serve without a VM, on the jumbo link its lease offers',
     about:
-      'The same measurement with the synthetic guest announcing MSS 8960, the 9000-byte link MTU that `usernet serve` offers in its DHCP lease by default (passt takes the same MSS).',
+      'The same measurement with the synthetic guest announcing MSS 8960, the 9000-byte link MTU that the bundled guest\'s DHCP lease offers by default (passt takes the same MSS).',
   },
   {
     name: 'stream-echo',

@@ -3,7 +3,7 @@
  * way their users start them:
  *   libslirp  QEMU's own `-netdev user`
  *   passt     a passt process, QEMU on `-netdev stream` to its socket
- *   usernet   `usernet serve` (our slirp) as a separate node process, same netdev
+ *   usernet   `usernet serve` (our slirp) as a separate node process, same netdev, mtu=9000 (the bundled guest's jumbo link)
  *   usernet-mtu1500  the same with mtu=1500: the guest keeps Ethernet's MTU, as on libslirp
  * Each yields QEMU's -netdev argument (id n0) and a hostfwd of `fwdPort` to the guest's port 80.
  */
@@ -80,7 +80,7 @@ export async function startBackend(name: BackendName, fwdPort: number, usernetRo
     const args = existsSync(built) ? [join(root, 'bin', 'usernet.js')] : ['--import', 'tsx', join(root, 'extension', 'cli.ts')];
     // BENCH_SERVE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the serve process (NODE_OPTIONS refuses --cpu-prof).
     const nodeArgs = (process.env.BENCH_SERVE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-    const netdev = `user,hostfwd=tcp:127.0.0.1:${fwdPort}-:80${name === 'usernet-mtu1500' ? ',mtu=1500' : ''}`;
+    const netdev = `user,hostfwd=tcp:127.0.0.1:${fwdPort}-:80${name === 'usernet-mtu1500' ? ',mtu=1500' : ',mtu=9000'}`;
     child = spawn(process.execPath, [...nodeArgs, ...args, 'serve', '--socket', sock, '--netdev', netdev], { stdio: ['ignore', 'pipe', 'pipe'], cwd: root });
   }
   const out = watch(child);

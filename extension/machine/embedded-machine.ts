@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { PausableClock } from '../pipeline/clock';
 import { ProbeHub } from '../pipeline/probe';
 import type { E1000 } from '../e1000/e1000';
-import { DEFAULT_SLIRP_CONFIG, type SlirpConfig } from '../slirp/config';
+import { DEFAULT_SLIRP_CONFIG, forBundledGuest, type SlirpConfig } from '../slirp/config';
 import { Slirp } from '../slirp/slirp';
 import { plugE1000 } from './e1000-pci';
 import { bundledGuest, GUEST_PROMPT, GUEST_READY, readFileOrExplain } from './guest-image';
@@ -135,7 +135,8 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
     const progress = options.onProgress ?? (() => {});
     const { bzImage, initrd, bios, vgaBios, append, memoryMiB, nicModel } = g;
     const mac = parseMac(options.mac ?? DEFAULT_MAC);
-    this.wireNetwork(nicModel, mac, options.netdev ?? DEFAULT_SLIRP_CONFIG);
+    const netdev = options.netdev ?? DEFAULT_SLIRP_CONFIG;
+    this.wireNetwork(nicModel, mac, this.bundled ? forBundledGuest(netdev) : netdev);
     // hostfwd rules bind now: a port in use fails the start with the reason.
     await this.slirp?.start();
 

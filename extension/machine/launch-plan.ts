@@ -10,7 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { buildQemuArgv, diagnose, findEngineDirective, parseProfile, resolveProfilePath, type LaunchPlan, type ProfileDiagnostic } from '../profile';
-import type { SlirpConfig } from '../slirp/config';
+import { forBundledGuest, type SlirpConfig } from '../slirp/config';
 import { parseNetdevUser } from '../slirp/netdev-options';
 import type { EmbeddedOptions, NicModel } from './embedded-machine';
 import { argvToProfileText, wordIndexAt } from './argv-text';
@@ -161,10 +161,11 @@ function qemuFromPlan(req: RunRequest, text: string, parsed: LaunchPlan, cwd: st
     notes.push('no kernel or disk image given: booting the bundled guest');
   }
   const network = plan.network;
-  const slirp = network.source === 'none' ? undefined : slirpConfigOf(network.netdevId, network.userOptions);
   const program = req.qemuPath ?? req.envQemu ?? plan.program ?? 'qemu-system-x86_64';
   const kernel = resolvePath(plan.kernel);
   const bundledGuest = kernel === req.bundled.bzImage && resolvePath(plan.initrd) === req.bundled.initrd;
+  const netdev = network.source === 'none' ? undefined : slirpConfigOf(network.netdevId, network.userOptions);
+  const slirp = netdev && bundledGuest ? forBundledGuest(netdev) : netdev;
   const hasDisplayChoice = plan.nographic || plan.options.some((o) => o.name === '-display' || o.name === '-vnc' || o.name === '-spice');
   return {
     engine: 'qemu',

@@ -187,7 +187,7 @@ export const NETDEV_USER_SUBOPTIONS: ReadonlyArray<{ name: string; value: string
   { name: 'ip', value: 'addr[/mask]', summary: 'Old name of net=.' },
   { name: 'dns-upstream', value: 'addr[:port]', summary: 'Usernet: the resolver 10.0.2.3 forwards to (default: the first nameserver of /etc/resolv.conf).' },
   { name: 'disable-host-loopback', value: 'on|off', summary: 'Usernet: stop 10.0.2.2 from reaching the host\'s 127.0.0.1 (libslirp\'s disable_host_loopback).' },
-  { name: 'mtu', value: '576-65520', summary: 'Usernet: the guest link\'s MTU, offered by DHCP (default 9000, a jumbo link; 1500 is libslirp\'s). A guest that keeps 1500 still works.' },
+  { name: 'mtu', value: '576-65520', summary: 'Usernet: the guest link\'s MTU, offered by DHCP unless 1500 (default 1500, libslirp\'s lease; 9000, a jumbo link, for the bundled guest). A guest that keeps 1500 still works.' },
   { name: 'hostfwd', value: '[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport', summary: 'Forward a host port to the guest (the only way in). May repeat.' },
   { name: 'guestfwd', value: '[tcp]:server:port-cmd:command|tcp:host:port', summary: 'Forward guest connections to server:port to a host command or TCP endpoint. May repeat.' },
 ];

@@ -55,17 +55,21 @@ export interface SlirpConfig {
    * link is virtual, so nothing on it needs Ethernet's 1500: a jumbo MTU cuts
    * the frames, interrupts and ACKs per byte for the guest (passt does the same).
    * A guest that keeps 1500 still works: TCP segments follow the MSS the guest
-   * announces and other datagrams are fragmented to 1500.
+   * announces and other datagrams are fragmented to 1500. 1500 (libslirp's
+   * lease) unless `mtu=` says otherwise; the bundled guest gets JUMBO_MTU
+   * (see forBundledGuest).
    */
   readonly mtu: number;
+  /** Whether `mtu=` was given: then the MTU is the user's, whatever the guest. */
+  readonly mtuGiven?: boolean;
   /** Options accepted for QEMU compatibility that this stack does not implement (e.g. 'smb'). */
   readonly unsupportedOptions?: readonly string[];
 }
 
-/** Ethernet's MTU: what every guest takes, whatever it did with the DHCP lease. */
+/** Ethernet's MTU: what every guest takes, whatever it did with the DHCP lease; libslirp's link. */
 export const ETHERNET_MTU = 1500;
-/** The jumbo MTU offered by default: the common size every e1000-family NIC (and virtio) accepts. */
-export const DEFAULT_GUEST_MTU = 9000;
+/** The bundled guest's link: the common jumbo size every e1000-family NIC (and virtio) accepts. */
+export const JUMBO_MTU = 9000;
 /** The `mtu=` range: from the IPv4 datagram size every host must accept up to passt's largest. */
 export const MIN_GUEST_MTU = 576;
 export const MAX_GUEST_MTU = 65520;
@@ -90,6 +94,18 @@ export const DEFAULT_SLIRP_CONFIG: SlirpConfig = {
   hostForwards: [],
   guestForwards: [],
   disableHostLoopback: false,
-  mtu: DEFAULT_GUEST_MTU,
+  mtu: ETHERNET_MTU,
   gatewayMac: new Uint8Array([0x52, 0x55, 0x0a, 0x00, 0x02, 0x02]),
 };
+
+/**
+ * The bundled guest's link: jumbo unless `mtu=` chose. Only the bundled guest
+ * gets it by default because it applies the lease's MTU with its link down
+ * (its udhcpc script); a guest that changes the MTU of a running e1000 (a
+ * Debian 12 image's dhclient) resets the NIC once at boot, a network outage
+ * right when its boot services use the network. So other guests get
+ * libslirp's lease.
+ */
+export function forBundledGuest(config: SlirpConfig): SlirpConfig {
+  return config.mtuGiven ? config : { ...config, mtu: JUMBO_MTU };
+}

@@ -165,8 +165,11 @@ export class DhcpServer {
     if (type !== DhcpMessageType.NAK) {
       const mask = c.prefixLength === 0 ? 0 : (0xffffffff << (32 - c.prefixLength)) >>> 0;
       w.putU32(DhcpOption.SUBNET_MASK, mask);
-      w.putU32(DhcpOption.ROUTER, c.host);
-      w.putU32(DhcpOption.DNS, c.dns);
+      // A restricted guest reaches nothing beyond the host's own services: libslirp's lease then names no router and no DNS.
+      if (!c.restrict) {
+        w.putU32(DhcpOption.ROUTER, c.host);
+        w.putU32(DhcpOption.DNS, c.dns);
+      }
       if (!inform) w.putU32(DhcpOption.LEASE_TIME, DHCP_LEASE_SECONDS);
       // libslirp sends no MTU option: with mtu=1500 the lease is exactly libslirp's.
       if (c.mtu !== ETHERNET_MTU) w.putU16(DhcpOption.INTERFACE_MTU, c.mtu);

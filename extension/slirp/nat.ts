@@ -112,8 +112,9 @@ export class NatTable extends EventEmitter<NatTableEvents> {
   /** The text of QEMU's `info usernet`, byte for byte in its layout. */
   infoUsernet(netdevId: string, nowMs: number): string {
     const row = (state: string, fd: number, sa: string, sp: number | string, da: string, dp: number | string, rq: number, sq: number) =>
-      `  ${state.padEnd(19)} ${String(fd).padStart(3)} ${sa.padStart(15)} ${String(sp).padStart(5)} ${da.padStart(15)} ${String(dp).padStart(5)} ${String(rq).padStart(5)} ${String(sq).padStart(5)}`;
-    const host = (a: string) => (a === '0.0.0.0' ? '*' : a);
+      `${`  ${state}`.padEnd(19)} ${String(fd).padStart(3)} ${sa.padStart(15)} ${String(sp).padStart(5)} ${da.padStart(15)} ${String(dp).padStart(5)} ${String(rq).padStart(5)} ${String(sq).padStart(5)}`;
+    // QEMU prints a wildcard bind (INADDR_ANY) as '*'.
+    const host = (a: string) => (a === '0.0.0.0' || a === '' || a === '::' ? '*' : a);
     const lines = [`Hub -1 (${netdevId}):`, '  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ'];
     for (const f of this.forwards) {
       lines.push(row(`${f.protocol.toUpperCase()}[HOST_FORWARD]`, f.fd, host(f.hostAddr), f.hostPort, formatIpv4(f.guestAddr), f.guestPort, 0, 0));

@@ -429,6 +429,7 @@ export function parseNetdevUser(spec: string): SlirpConfig {
     disableHostLoopback: single.has('disable-host-loopback') ? parseBool(single.get('disable-host-loopback')!) : false,
     dnsUpstream: upT?.value,
     mtu,
+    ...(mtuT ? { mtuGiven: true } : {}),
     unsupportedOptions: unsupported,
   };
 }

@@ -40,6 +40,8 @@ test('the bundled guest under QEMU: kernel, initrd, console append, 128 MiB, e10
   assert.equal(start.program, 'qemu-system-x86_64');
   assert.equal(start.bundledGuest, true);
   assert.equal(start.slirp?.id, 'net0');
+  assert.equal(start.slirp?.mtu, 9000, 'the bundled guest gets the jumbo link');
+  assert.equal(qemu(planRun(request({ engine: 'qemu', flags: { netdev: 'user,mtu=1500' } }))).slirp?.mtu, 1500, 'mtu= wins');
   const tcg = start.buildArgs(SOCKETS, { kvm: false }).args;
   const pair = (name: string) => tcg[tcg.indexOf(name) + 1];
   assert.equal(pair('-kernel'), BUNDLED.bzImage);
@@ -76,6 +78,8 @@ test('a cloud image with a cloud-init seed passes through unchanged; relative pa
   assert.equal(start.kvm, undefined, 'no accelerator named: KVM is tried where usable');
   assert.equal(qemu(planRun(profile('# usernet: engine=qemu\n-accel tcg -hda cloud.img'))).kvm, false);
   assert.equal(start.bundledGuest, false);
+  assert.equal(start.slirp?.mtu, 1500, "a guest that is not ours gets libslirp's lease (no MTU option)");
+  assert.equal(qemu(planRun(profile('# usernet: engine=qemu\n-hda cloud.img -nic user,mtu=9000'))).slirp?.mtu, 9000, 'a jumbo link for anyone who asks');
   assert.deepEqual(start.notes, []);
   const args = start.buildArgs(SOCKETS, { kvm: false }).args;
   const at = args.indexOf('-hda');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_GUEST_MTU, ip4 } from '../../../extension/slirp/config';
+import { DEFAULT_SLIRP_CONFIG, forBundledGuest, ip4, JUMBO_MTU } from '../../../extension/slirp/config';
 import { parseDhcpOptions } from '../../../extension/wire/dhcp';
 import { GUEST_IP, guestDhcp, HOST_IP } from './helpers/frames';
 import { ipOf, makeGuest, udpOf } from './helpers/harness';
@@ -72,7 +72,7 @@ test('DORA: DISCOVER gets an OFFER of 10.0.2.15 with libslirp options; REQUEST g
   assert.equal(g.slirp.guestAddress, GUEST_IP);
 });
 
-test('the lease offers the link MTU (option 26) unless it is 1500 (as libslirp): jumbo by default, mtu=N as given', () => {
+test('the lease offers the link MTU (option 26) unless it is 1500: libslirp\'s lease by default, jumbo for the bundled guest, mtu=N as given', () => {
   const mtuOf = (config: Parameters<typeof makeGuest>[0]) => {
     const g = makeGuest(config);
     g.slirp.input(guestDhcp({ type: 1 }));
@@ -82,8 +82,10 @@ test('the lease offers the link MTU (option 26) unless it is 1500 (as libslirp):
     const v = ack!.opts.get(26);
     return v && ((v[0]! << 8) | v[1]!);
   };
-  assert.equal(mtuOf({}), DEFAULT_GUEST_MTU);
-  assert.equal(DEFAULT_GUEST_MTU, 9000);
+  assert.equal(mtuOf({}), undefined, "a guest that is not ours gets libslirp's lease");
+  assert.equal(mtuOf({ mtu: forBundledGuest(DEFAULT_SLIRP_CONFIG).mtu }), 9000);
+  assert.equal(JUMBO_MTU, 9000);
+  assert.equal(forBundledGuest({ ...DEFAULT_SLIRP_CONFIG, mtu: 1500, mtuGiven: true }).mtu, 1500, 'mtu= wins over the bundled guest\'s default');
   assert.equal(mtuOf({ mtu: 65520 }), 65520);
   assert.equal(mtuOf({ mtu: 1280 }), 1280);
   assert.equal(mtuOf({ mtu: 1500 }), undefined);
@@ -157,7 +159,7 @@ test('16 leases, then DISCOVER from a 17th MAC gets nothing; the same MAC keeps 
 });
 
 test('hostname, domain, search list (option 119, RFC 3397), TFTP server name and bootfile', () => {
-  const g = makeGuest({ hostname: 'vm1', domainName: 'example.test', dnsSearch: ['a.example', 'b.example.test'], tftpServerName: 'tftp.example', bootFile: 'pxelinux.0' });
+  const g = makeGuest({ mtu: 9000, hostname: 'vm1', domainName: 'example.test', dnsSearch: ['a.example', 'b.example.test'], tftpServerName: 'tftp.example', bootFile: 'pxelinux.0' });
   g.slirp.input(guestDhcp({ type: 1 }));
   const offer = reply(g.out[0]!);
   assert.deepEqual(offer.optionCodes, [53, 54, 1, 3, 6, 51, 26, 12, 15, 119, 66, 67]);
@@ -217,4 +219,18 @@ test('DHCP shorter than the BOOTP header or without the magic cookie is dropped'
   assert.equal(g.slirp.drops['dhcp-truncated'], 1);
   assert.equal(g.slirp.drops['dhcp-bad-cookie'], 1);
   assert.equal(g.out.length, 0);
+});
+
+test('restrict=on: the lease names no router and no DNS server (as libslirp), the address and mask stay', () => {
+  const codesOf = (restrict: boolean) => {
+    const g = makeGuest({ restrict });
+    g.slirp.input(guestDhcp({ type: 1 }));
+    g.slirp.input(guestDhcp({ type: 3, requested: GUEST_IP, serverId: HOST_IP }));
+    const [offer, ack] = g.out.map(reply);
+    assert.equal(ack!.yiaddr, GUEST_IP);
+    assert.deepEqual(offer!.optionCodes, ack!.optionCodes, 'OFFER and ACK agree');
+    return ack!.optionCodes;
+  };
+  assert.deepEqual(codesOf(false), [53, 54, 1, 3, 6, 51]);
+  assert.deepEqual(codesOf(true), [53, 54, 1, 51]);
 });

@@ -20,7 +20,8 @@ test('an empty spec and a bare "user" give QEMU defaults', () => {
     assert.equal(c.ipv6Net, 'fec0::');
     assert.equal(c.ipv6Host, 'fec0::2');
     assert.deepEqual(c.hostForwards, []);
-    assert.equal(c.mtu, 9000, 'a jumbo link MTU unless mtu= says otherwise');
+    assert.equal(c.mtu, 1500, "libslirp's link unless mtu= says otherwise");
+    assert.equal(c.mtuGiven, undefined);
   }
 });
 

@@ -246,8 +246,8 @@ test('udp hostfwd: a host datagram reaches the guest (after ARP), the reply goes
     const lines = text.split('\n');
     assert.equal(lines[0], 'Hub -1 (user.0):');
     assert.equal(lines[1], '  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ');
-    assert.equal(lines[2], `  ${'UDP[HOST_FORWARD]'.padEnd(19)}  -1 ${'127.0.0.1'.padStart(15)} ${String(port).padStart(5)} ${'10.0.2.15'.padStart(15)}  5353     0     0`);
-    assert.equal(lines[3], `  ${'UDP[240 sec]'.padEnd(19)}  -1 ${'127.0.0.1'.padStart(15)} ${String(port).padStart(5)} ${'10.0.2.15'.padStart(15)}  5353     0     0`);
+    assert.equal(lines[2], `${'  UDP[HOST_FORWARD]'.padEnd(19)}  -1 ${'127.0.0.1'.padStart(15)} ${String(port).padStart(5)} ${'10.0.2.15'.padStart(15)}  5353     0     0`);
+    assert.equal(lines[3], `${'  UDP[240 sec]'.padEnd(19)}  -1 ${'127.0.0.1'.padStart(15)} ${String(port).padStart(5)} ${'10.0.2.15'.padStart(15)}  5353     0     0`);
     assert.equal(g.slirp.removeHostForward(`udp:127.0.0.1:${port}`), true);
     assert.equal(g.slirp.nat.size, 0);
     assert.equal(g.slirp.nat.forwards.length, 0);

@@ -4,6 +4,7 @@ import type { GuestOffer } from './support/guest-tcp';
 import { pattern } from './support/harness';
 import { HostServer } from './support/host-server';
 import { checkSegmentSizes, MTU } from './support/segment-audit';
+import { DEFAULT_SLIRP_CONFIG, forBundledGuest } from '../../../../extension/slirp/config';
 import { SlirpGuest } from './support/slirp-guest';
 
 const BULK = 150_000;
@@ -80,10 +81,10 @@ test('through the real Slirp, with guest data out of order (SACK blocks beside t
   }
 });
 
-test('through the real Slirp on its default jumbo link, a guest that applied the MTU gets 9000-byte datagrams, never fragments', async () => {
+test('through the real Slirp on the bundled guest\'s jumbo link, a guest that applied the MTU gets 9000-byte datagrams, never fragments', async () => {
   const server = new HostServer((s) => s.end(pattern(BULK, 99)));
   const port = await server.start();
-  const net = new SlirpGuest();
+  const net = new SlirpGuest(forBundledGuest(DEFAULT_SLIRP_CONFIG));
   try {
     assert.equal(net.slirp.config.mtu, 9000);
     const g = net.connect(port, { mss: 8960, windowScale: 7, timestamps: true, sackPermitted: true });

@@ -33,9 +33,9 @@ export class SlirpGuest {
   dropFromGuest: (segment: Uint8Array) => boolean = () => false;
   private guest: GuestTcp | undefined;
 
-  constructor() {
+  constructor(config = DEFAULT_SLIRP_CONFIG) {
     this.slirp = new Slirp({
-      config: DEFAULT_SLIRP_CONFIG,
+      config,
       clock: this.clock,
       probes: new ProbeHub(),
       guestMac: GUEST_MAC,
