@@ -56,7 +56,7 @@ export const DROP_REASONS = {
   'ip-bad-checksum': at('ip_input', 'bad IPv4 header checksum'),
   'ip-bad-source': at('ip_input', "a source that cannot be the guest's (the gateway, DNS, broadcast, multicast)"),
   'ip-source-outside-net': at('ip_input', 'a source outside the guest network'),
-  'ip-ttl-expired': at('ip_input', 'TTL 0 (answered with ICMP time exceeded)'),
+  'ip-ttl-expired': at('ip_input', 'TTL 0, or 1 on a datagram forwarded off the guest network (answered with ICMP time exceeded from the gateway)'),
   'ip-broadcast': at('ip_input', 'TCP or ICMP to a broadcast or multicast address'),
   'ip-unsupported-protocol': at('ip_input', 'a protocol other than TCP, UDP and ICMP'),
   'frag-bad-length': at('ip_input', 'a fragment that is not a multiple of 8 bytes before the last'),
@@ -124,7 +124,8 @@ export const DROP_REASONS = {
   'dns-bad-label': at('dns_input', 'a name with a reserved label type'),
   'dns-label-loop': at('dns_input', 'a name whose compression pointers loop or point forward'),
   'dns-name-too-long': at('dns_input', 'a name longer than 255 bytes'),
-  'dns-no-upstream': at('dns_input', 'no resolver to forward to (resolv.conf names none)'),
+  'dns-no-upstream': at('dns_input', 'no resolver to forward to (resolv.conf names none): answered SERVFAIL'),
+  'dns-upstream-refused': at('sosendto', 'the resolver\'s port is closed: the waiting queries are answered SERVFAIL'),
   // slirp: TCP (the segment's checks, then its connection's).
   'tcp-truncated-header': at('tcp_input', 'shorter than a TCP header'),
   'tcp-bad-data-offset': at('tcp_input', 'data offset below 20 bytes or past the segment'),

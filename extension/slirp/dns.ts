@@ -27,6 +27,30 @@ export function validateDnsQuery(msg: Uint8Array): string | null {
   return null;
 }
 
+/** RFC 1035 RCODE 2: the server could not answer (here: the upstream resolver is dead or missing). */
+const RCODE_SERVER_FAILURE = 2;
+
+/**
+ * The SERVFAIL answer to a query that validateDnsQuery accepted: its header and
+ * questions, flagged as a response with no records. A guest's resolver takes it
+ * at once and moves on (next server or an error), whether or not its socket
+ * would have heard an ICMP port unreachable.
+ */
+export function servfailFor(query: Uint8Array): Uint8Array {
+  const dns = DnsView.of(query);
+  let end = DNS_HEADER_LENGTH;
+  for (let i = 0; dns && i < dns.questionCount; i++) {
+    const name = readDnsName(query, end);
+    if (typeof name === 'string' || name.next + 4 > query.length) break;
+    end = name.next + 4;
+  }
+  const answer = query.slice(0, Math.min(end, query.length));
+  answer[2] = 0x80 | (query[2]! & 0x79); // QR, keeping the opcode and RD
+  answer[3] = 0x80 | RCODE_SERVER_FAILURE; // RA
+  answer.fill(0, 6, 12); // no answer, authority or additional records
+  return answer;
+}
+
 export interface DnsServerAddress {
   readonly address: string;
   readonly port: number;

@@ -46,7 +46,10 @@ export class IpInput {
     // guest network could never be answered (nothing would answer ARP for it).
     if (src === 0 ? ip.protocol !== IPPROTO_UDP : !this.net.inNet(src)) return this.s.drop('ip-source-outside-net', frame);
     if (src !== 0 && this.arpTable.learn(src, frame.subarray(6, 12))) this.ifOut.flushArpPending();
-    if (ip.ttl === 0) {
+    // A datagram the gateway would forward off the guest network spends a hop here; the
+    // gateway tells when none is left (RFC 1812 5.3.1), so traceroute's hop 1 is 10.0.2.2.
+    const forwarded = !this.net.inNet(ip.destination) && !this.net.isBroadcastOrMulticast(ip.destination);
+    if (ip.ttl === 0 || (forwarded && ip.ttl === 1)) {
       this.upper.icmp.sendError(ip.datagram, ICMP_TIME_EXCEEDED, 0, config.host);
       return this.s.drop('ip-ttl-expired', frame);
     }

@@ -3,6 +3,7 @@ import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import type { TimerHandle } from '../pipeline/clock';
 import type { HostForward } from './config';
+import { servfailFor } from './dns';
 import { allocateFrame, sessionInfo, TRANSPORT_OFFSET, type SlirpCore } from './core';
 import type { IcmpHandler } from './icmp';
 import type { NatSession } from './nat';
@@ -11,7 +12,10 @@ import { ICMP_UNREACHABLE, ICMP_UNREACH_HOST, ICMP_UNREACH_PORT } from '../wire/
 import { IPPROTO_UDP } from '../wire/ipv4';
 import { UDP_HEADER_LENGTH, writeUdpHeader } from '../wire/udp';
 
-/** libslirp's SO_EXPIRE and SO_EXPIREFAST: 240 s for UDP flows, 10 s for DNS. */
+/**
+ * libslirp's SO_EXPIRE and SO_EXPIREFAST: 240 s for UDP flows, 10 s for DNS and
+ * for flows that only ever got ICMP errors back (a traceroute's probes).
+ */
 export const UDP_EXPIRE_MS = 240_000;
 export const UDP_EXPIRE_DNS_MS = 10_000;
 /** Datagrams held per flow while the VM is paused or the socket is still connecting. */
@@ -63,6 +67,10 @@ interface UdpFlow {
   pendingReceive: HeldDatagram[];
   /** The last guest datagram's IP header and first bytes, quoted in ICMP errors. */
   lastQuote?: Uint8Array;
+  /** An ICMP error was sent to the guest for this flow. */
+  errored: boolean;
+  /** 'dns' flows: queries sent upstream and not answered yet (bounded), answered SERVFAIL if it refuses. */
+  awaiting: Uint8Array[];
   /**
    * 'port' flows: host addresses the guest reached through a virtual address
    * (127.0.0.1 through 10.0.2.2, the resolver through 10.0.2.3), so replies
@@ -97,9 +105,9 @@ const unmapV4 = (address: string) => (address.startsWith('::ffff:') ? address.sl
  * The cost: Node exposes no IP_RECVERR, and the kernel reports ICMP errors only
  * to connected UDP sockets, so a closed port behind an unconnected socket stays
  * silent (as in libslirp). Queries to the DNS address 10.0.2.3:53 therefore keep
- * a connected socket per flow: a dead resolver (ECONNREFUSED) becomes an ICMP
- * port unreachable from 10.0.2.3, which libslirp never sends, and the guest's
- * resolver moves on at once instead of waiting out its timeout.
+ * a connected socket per flow: a dead resolver (ECONNREFUSED, reported on the
+ * socket or by the next send) answers every query waiting on it with SERVFAIL,
+ * so the guest's resolver moves on at once instead of waiting out its timeout.
  *
  * Inbound flows of udp hostfwd rules share the rule's socket.
  */
@@ -176,23 +184,55 @@ export class UdpNat {
     this.touch(flow);
     const copy = Buffer.from(data);
     if (flow.kind === 'dns') {
+      if (flow.awaiting.length >= MAX_QUEUED_PER_FLOW) flow.awaiting.shift();
+      flow.awaiting.push(copy);
       if (!flow.connected) {
         if (flow.pendingSend.length >= MAX_QUEUED_PER_FLOW) return this.core.dropCounter.count('udp-queue-full');
         flow.pendingSend.push(copy);
         return;
       }
-      flow.socket.send(copy, (err) => err && this.core.dropCounter.count('udp-send-error'));
+      flow.socket.send(copy, (err) => err && this.dnsSendFailed(flow, err));
       return;
     }
-    flow.socket.send(copy, peer.port, peer.address, (err) => err && this.sendFailed(flow, err, quote, dst));
+    flow.socket.send(copy, peer.port, peer.address, (err) => err && this.sendFailed(flow, err, quote));
   }
 
-  /** sosendto failed: as libslirp, an unreachable network or host is told to the guest. */
-  private sendFailed(flow: UdpFlow, err: NodeJS.ErrnoException, quote: Uint8Array, dst: number): void {
+  /**
+   * sosendto failed: as libslirp, an unreachable network or host is told to the
+   * guest, by the gateway that found no way on (RFC 1812 4.3.2.4).
+   */
+  private sendFailed(flow: UdpFlow, err: NodeJS.ErrnoException, quote: Uint8Array): void {
     this.core.dropCounter.count('udp-send-error');
     if (flow.closed || flow.kind !== 'port') return;
-    if (err.code === 'ENETUNREACH') this.icmp.sendError(quote, ICMP_UNREACHABLE, ICMP_UNREACH_NET, dst);
-    else if (err.code === 'EHOSTUNREACH') this.icmp.sendError(quote, ICMP_UNREACHABLE, ICMP_UNREACH_HOST, dst);
+    const code = err.code === 'ENETUNREACH' ? ICMP_UNREACH_NET : err.code === 'EHOSTUNREACH' ? ICMP_UNREACH_HOST : undefined;
+    if (code !== undefined) this.sendErrorFor(flow, quote, code, this.core.config.host);
+  }
+
+  /** An ICMP error to the guest about `flow`; a flow that hears nothing else expires soon. */
+  private sendErrorFor(flow: UdpFlow, quote: Uint8Array, code: number, src: number): void {
+    this.icmp.sendError(quote, ICMP_UNREACHABLE, code, src);
+    flow.errored = true;
+    this.touch(flow);
+  }
+
+  private dnsSendFailed(flow: UdpFlow, err: NodeJS.ErrnoException): void {
+    if (err.code === 'ECONNREFUSED') return this.upstreamRefused(flow);
+    this.core.dropCounter.count('udp-send-error');
+  }
+
+  /** The resolver's port is closed: every query waiting on it gets SERVFAIL now. */
+  private upstreamRefused(flow: UdpFlow): void {
+    this.core.dropCounter.count('dns-upstream-refused');
+    const queries = flow.awaiting;
+    flow.awaiting = [];
+    for (const q of queries) this.received(flow, Buffer.from(servfailFor(q)), flow.session.remoteAddr, flow.session.remotePort);
+  }
+
+  /** A datagram to the guest from one of our own addresses (not through a host socket). */
+  answer(payload: Uint8Array, src: number, srcPort: number, dst: number, dstPort: number): void {
+    const frame = allocateFrame(UDP_HEADER_LENGTH + payload.length);
+    frame.set(payload, TRANSPORT_OFFSET + UDP_HEADER_LENGTH);
+    this.udp_output(frame, src, srcPort, dst, dstPort);
   }
 
   /** The guest port's unconnected socket, opened on its first datagram. */
@@ -221,7 +261,10 @@ export class UdpNat {
     if (!flow) return undefined;
     this.exact.set(key, flow);
     const s = flow.session;
-    socket.on('message', (msg) => this.received(flow, msg, s.remoteAddr, s.remotePort));
+    socket.on('message', (msg) => {
+      if (msg.length >= 2) flow.awaiting = flow.awaiting.filter((q) => q[0] !== msg[0] || q[1] !== msg[1]);
+      this.received(flow, msg, s.remoteAddr, s.remotePort);
+    });
     socket.on('error', (err: NodeJS.ErrnoException) => this.socketError(flow, err));
     socket.connect(peer.port, peer.address, () => {
       if (flow.closed) return;
@@ -229,7 +272,7 @@ export class UdpNat {
       this.noteLocalAddress(flow);
       const queued = flow.pendingSend;
       flow.pendingSend = [];
-      for (const m of queued) socket.send(m, (err) => err && this.core.dropCounter.count('udp-send-error'));
+      for (const m of queued) socket.send(m, (err) => err && this.dnsSendFailed(flow, err));
     });
     this.armSweep();
     return flow;
@@ -287,6 +330,8 @@ export class UdpNat {
       pendingReceive: [],
       virtualPeers: new Map(),
       closed: false,
+      errored: false,
+      awaiting: [],
     };
     if (!this.core.nat.add(session)) {
       if (kind !== 'inbound') socket.close();
@@ -300,9 +345,10 @@ export class UdpNat {
   private socketError(flow: UdpFlow, err: NodeJS.ErrnoException): void {
     if (flow.closed) return;
     if (err.code === 'ECONNREFUSED') {
+      if (flow.kind === 'dns') return this.upstreamRefused(flow);
       // The host said "port unreachable": tell the guest, from the address it talked to.
       this.core.dropCounter.count('udp-port-unreachable');
-      if (flow.lastQuote) this.icmp.sendError(flow.lastQuote, ICMP_UNREACHABLE, ICMP_UNREACH_PORT, flow.session.remoteAddr);
+      if (flow.lastQuote) this.sendErrorFor(flow, flow.lastQuote, ICMP_UNREACH_PORT, flow.session.remoteAddr);
       return;
     }
     this.core.dropCounter.count('udp-socket-error');
@@ -377,10 +423,14 @@ export class UdpNat {
     this.core.ip_output(frame, src, dst, IPPROTO_UDP, session);
   }
 
-  /** libslirp's so_expire: a socket whose (last) destination port is 53 lives 10 s, others 240 s. */
+  /**
+   * libslirp's so_expire: a socket whose (last) destination port is 53 lives 10 s, others 240 s;
+   * one that only ever got ICMP errors back (a traceroute's probes) 10 s as well.
+   */
   private touch(flow: UdpFlow): void {
     const now = this.core.clock.now();
-    const lifetime = flow.kind !== 'inbound' && flow.session.remotePort === 53 ? UDP_EXPIRE_DNS_MS : UDP_EXPIRE_MS;
+    const fast = flow.session.remotePort === 53 || (flow.errored && flow.session.packetsIn === 0);
+    const lifetime = flow.kind !== 'inbound' && fast ? UDP_EXPIRE_DNS_MS : UDP_EXPIRE_MS;
     flow.session.lastActivity = now;
     flow.session.expiresAt = now + lifetime;
     this.core.nat.changed(flow.session);

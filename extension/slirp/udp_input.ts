@@ -10,7 +10,7 @@ import { UdpView } from '../wire/udp';
 import type { ArpTable } from './arp';
 import { allocateFrame, sessionInfo, TRANSPORT_OFFSET, type SlirpStages } from './core';
 import type { DhcpServer } from './dhcp';
-import { validateDnsQuery, type DnsUpstream } from './dns';
+import { servfailFor, validateDnsQuery, type DnsUpstream } from './dns';
 import type { GuestNetwork } from './guest-network';
 import type { TftpServer } from './tftp';
 import type { UdpNat } from './udp';
@@ -89,7 +89,11 @@ export class UdpInput {
     const bad = validateDnsQuery(udp.payload);
     if (bad) return this.s.drop(bad as DropReason, frame);
     const upstream = this.services.dnsUpstream.current();
-    if (!upstream) return this.s.drop('dns-no-upstream', frame);
+    if (!upstream) {
+      // Nobody to ask: the guest hears so now rather than after its resolver's timeout.
+      this.s.drop('dns-no-upstream', frame);
+      return this.services.udp.answer(servfailFor(udp.payload), ip.destination, DNS_PORT, ip.source, udp.sourcePort);
+    }
     this.services.udp.send(frame, ip.datagram, ip.source, udp.sourcePort, ip.destination, DNS_PORT, udp.payload, upstream);
   }
 }

@@ -1,6 +1,7 @@
 import type { ProbeHit } from '../probe';
 import { get16, get32 } from '../../wire/bytes';
 import { BOOTP_FIXED_LENGTH, DHCP_MAGIC, DHCP_OPTIONS_OFFSET } from '../../wire/dhcp';
+import { DNS_HEADER_LENGTH } from '../../wire/dns';
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from '../../wire/ethernet';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../wire/ipv4';
 import { IPPROTO_DSTOPTS, IPPROTO_FRAGMENT, IPPROTO_HOPOPTS, IPPROTO_ICMPV6, IPPROTO_ROUTING } from '../../wire/ipv6';
@@ -158,6 +159,7 @@ export class PacketView {
         if (thl < 20) return;
         this.transport = 'tcp';
         this.l4Off = off;
+        this.decodeTcpApp(off + thl);
         return;
       }
       case IPPROTO_UDP:
@@ -177,6 +179,21 @@ export class PacketView {
         this.l4Off = off;
         return;
     }
+  }
+
+  /**
+   * DNS over TCP (RFC 1035 4.2.2): a two-byte length, then the message. As in
+   * Wireshark, a port-53 segment that starts a message is `dns`.
+   */
+  private decodeTcpApp(off: number): void {
+    const f = this.frame;
+    if (get16(f, this.l4Off) !== DNS_PORT && get16(f, this.l4Off + 2) !== DNS_PORT) return;
+    if (off + 2 + DNS_HEADER_LENGTH > this.l3CapturedEnd) return;
+    const length = get16(f, off);
+    if (length < DNS_HEADER_LENGTH) return;
+    this.app = 'dns';
+    this.appOff = off + 2;
+    this.appEnd = Math.min(this.l3CapturedEnd, this.appOff + length);
   }
 
   private decodeUdpApp(off: number): void {

@@ -268,9 +268,10 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
       }
       this.drop(`connect-${outcome.code}`);
       if (outcome.code === 'EHOSTUNREACH' || outcome.code === 'ENETUNREACH') {
-        // As libslirp: unreachable is reported by ICMP, refusal by RST.
+        // As libslirp: unreachable is reported by ICMP, refusal by RST. The router that
+        // found no way on says it (RFC 1812 4.3.2.4): the gateway, not the unreachable host.
         const code = outcome.code === 'EHOSTUNREACH' ? ICMP_HOST_UNREACHABLE : ICMP_NET_UNREACHABLE;
-        this.host.ipOutput(dst, src, 1, icmpUnreachable(src, dst, code, synHead, synLength));
+        this.host.ipOutput(this.host.config.host, src, 1, icmpUnreachable(src, dst, code, synHead, synLength));
         conn.connectFailed(false);
       } else {
         conn.connectFailed(true);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { compileFilter, completeField, evaluateField, FIELD_CATALOG, FilterSyntaxError } from '../../../extension/pipeline/filter';
 import type { ProbeHit } from '../../../extension/pipeline/probe';
+import * as F from './frames';
 import * as P from './packets';
 
 const hit = (frame: Uint8Array, extra: Partial<ProbeHit> = {}): ProbeHit => ({ stage: 'slirp_input', frame, ...extra });
@@ -105,6 +106,23 @@ test('filter table: each expression matches exactly its packets', () => {
     // The frame-only entry point agrees.
     assert.deepEqual(Object.entries(P.ALL).filter(([, frame]) => f.matchesFrame(frame)).map(([n]) => n).sort(), [...expected].sort(), text);
   }
+});
+
+test('dns matches DNS over TCP too (as Wireshark): a port-53 segment that starts a message, its fields read after the length', () => {
+  const query = F.dnsQuery(0xcafe, 'tcp.example.test');
+  const segment = (payload: number[], sport = 40000, dport = 53) =>
+    F.ipv4Frame({ src: '10.0.2.15', dst: '10.0.2.3', proto: 6 }, F.tcp({ sport, dport, seq: 1, ack: 1, flags: F.TCP.PSH | F.TCP.ACK, payload }));
+  const overTcp = segment([query.length >> 8, query.length & 255, ...query]);
+  const answerBack = segment([query.length >> 8, query.length & 255, ...query], 53, 40000);
+  for (const text of ['dns', 'tcp && dns', 'dns.id == 0xcafe', 'dns.qry.name contains "example"', 'dns.flags.response == 0']) {
+    assert.equal(compileFilter(text).matches(hit(overTcp)), true, text);
+    assert.equal(compileFilter(text).matchesFrame(overTcp), true, text);
+  }
+  assert.equal(compileFilter('dns').matches(hit(answerBack)), true, 'from port 53 too');
+  // Not DNS: a bare ACK on port 53, a segment too short for a header, another port.
+  assert.equal(compileFilter('dns').matches(hit(segment([]))), false);
+  assert.equal(compileFilter('dns').matches(hit(segment([0, 4, 1, 2, 3, 4]))), false);
+  assert.equal(compileFilter('dns').matches(hit(segment([query.length >> 8, query.length & 255, ...query], 40000, 5353))), false);
 });
 
 test('multi-value fields: == is "any", != is "all differ" and needs the field', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ip4 } from '../../../extension/slirp/config';
-import { arp, checksum, eth, GUEST_IP, GUEST_MAC, HOST_IP, DNS_IP, icmpEcho, ipv4 } from './helpers/frames';
+import { arp, checksum, eth, GUEST_IP, GUEST_MAC, HOST_IP, DNS_IP, icmpEcho, ipv4, udp } from './helpers/frames';
 import { ipOf, isIcmp, makeGuest } from './helpers/harness';
 
 test('ARP requests for the gateway and the DNS are answered with 52:55 MACs', () => {
@@ -151,4 +151,23 @@ test('TCP segments are handed to the TCP layer with addresses', () => {
   const g = makeGuest();
   g.slirp.input(eth(0x0800, ipv4({ dst: HOST_IP, protocol: 6, payload: new Array(20).fill(0) })));
   assert.deepEqual(g.tcp.segments, [{ src: GUEST_IP, dst: HOST_IP, length: 20 }]);
+});
+
+test('the gateway forwards off the guest network: a datagram arriving with TTL 1 gets time exceeded from 10.0.2.2 (traceroute hop 1), nothing leaves', () => {
+  const g = makeGuest();
+  const outside = ip4(192, 0, 2, 1);
+  const probe = ipv4({ src: GUEST_IP, dst: outside, protocol: 17, ttl: 1, payload: udp(GUEST_IP, outside, 40000, 33434, [1, 2, 3, 4]) });
+  g.slirp.input(eth(0x0800, probe));
+  assert.equal(g.slirp.drops['ip-ttl-expired'], 1);
+  assert.equal(g.slirp.nat.size, 0, 'no host socket for it');
+  const ip = ipOf(g.out.at(-1)!);
+  assert.equal(ip.source, HOST_IP);
+  assert.equal(ip.destination, GUEST_IP);
+  assert.deepEqual([ip.payload[0], ip.payload[1]], [11, 0], 'time exceeded in transit');
+  assert.deepEqual([...ip.payload.subarray(8, 28)], [...probe.subarray(0, 20)], 'quoting the probe');
+  // Addressed to the gateway or DNS itself (on the link, not forwarded), TTL 1 is enough: a ping is answered.
+  g.slirp.input(eth(0x0800, ipv4({ src: GUEST_IP, dst: DNS_IP, protocol: 1, ttl: 1, payload: icmpEcho(7, 1, [9]) })));
+  assert.equal(ipOf(g.out.at(-1)!).payload[0], 0, 'echo reply');
+  assert.equal(g.slirp.drops['ip-ttl-expired'], 1);
+  void g.slirp.close();
 });

@@ -120,19 +120,40 @@ test('DNS to 10.0.2.3 is forwarded to dns-upstream and answered from 10.0.2.3:53
   }
 });
 
-test('DNS to a resolver that is not listening: ICMP port unreachable from 10.0.2.3, not from the host resolver', async () => {
+test('DNS to a resolver that is not listening: every query is answered SERVFAIL from 10.0.2.3 at once, never left to time out', async () => {
   const port = await closedPort();
   const g = makeGuest({ dnsUpstream: `127.0.0.1:${port}` });
   try {
-    const frame = guestUdp(DNS_IP, 33334, 53, dnsQuery('example.test'));
-    g.slirp.input(frame);
-    setTimeout(() => g.slirp.input(frame), 50);
-    const icmp = await g.waitFor(isIcmp);
-    assert.equal(ipOf(icmp).source, DNS_IP);
-    assert.equal(ipOf(icmp).payload[0], 3);
+    // Repeated rounds on one guest port (the refusal comes back on the socket, or with the next send) and on new ports.
+    for (const [round, srcPort] of [[1, 33334], [2, 33334], [3, 33334], [4, 33335], [5, 33334]] as const) {
+      const query = dnsQuery('example.test', 0x5100 + round);
+      const answered = g.waitFor((f) => ipOf(f).protocol === 17 && udpOf(f).destinationPort === srcPort && udpOf(f).payload[1] === round, 5000);
+      g.slirp.input(guestUdp(DNS_IP, srcPort, 53, query));
+      const reply = await answered;
+      assert.equal(ipOf(reply).source, DNS_IP);
+      assert.equal(udpOf(reply).sourcePort, 53);
+      const dns = udpOf(reply).payload;
+      assert.deepEqual([...dns.subarray(0, 2)], [...query.subarray(0, 2)], `round ${round}: the query's id`);
+      assert.equal(dns[2]! & 0x81, 0x81, 'a response, recursion desired kept');
+      assert.equal(dns[3]! & 0x0f, 2, 'SERVFAIL');
+      assert.deepEqual([...dns.subarray(4, 12)], [0, 1, 0, 0, 0, 0, 0, 0], 'the question, no records');
+      assert.deepEqual([...dns.subarray(12)], [...query.subarray(12)], 'the question echoed');
+    }
+    assert.equal(g.out.filter(isIcmp).length, 0, 'no ICMP besides');
+    assert.equal(g.slirp.drops['dns-upstream-refused'] >= 5, true);
   } finally {
     await g.slirp.close();
   }
+});
+
+test('DNS with no upstream at all (no nameserver): SERVFAIL at once', () => {
+  const g = makeGuest();
+  g.slirp.input(guestUdp(DNS_IP, 40000, 53, dnsQuery('example.test', 0x7777)));
+  assert.equal(g.slirp.drops['dns-no-upstream'], 1);
+  const reply = udpOf(g.out.at(-1)!);
+  assert.equal(reply.sourcePort, 53);
+  assert.deepEqual([...reply.payload.subarray(0, 4)], [0x77, 0x77, 0x81, 0x82]);
+  void g.slirp.close();
 });
 
 test('malformed DNS queries are dropped before any socket opens', () => {
