@@ -7,7 +7,6 @@ import { dirname, join } from 'node:path';
 import { writeProbeLocations } from './probe-locations.mjs';
 
 const watch = process.argv.includes('--watch');
-const production = process.argv.includes('--production');
 
 const node = {
   bundle: true,
@@ -15,7 +14,6 @@ const node = {
   target: 'node20',
   format: 'cjs',
   sourcemap: true,
-  minify: production,
   logLevel: 'warning',
   // v86 is loaded at run time from node_modules (its wasm sits beside it).
   external: ['vscode', 'v86'],
@@ -28,7 +26,7 @@ const entries = [
   { ...node, entryPoints: { 'profile-server': 'extension/profile/server-main.ts' }, outdir: 'dist' },
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true,
-    minify: production, logLevel: 'warning',
+    logLevel: 'warning',
     entryPoints: { console: 'webview/console/main.ts' }, outdir: 'dist/webview',
     loader: { '.css': 'css' },
   },

@@ -8,6 +8,7 @@
 import { BreakpointManager, type StopEvent } from '../pipeline/breakpoints';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
+import type { GuestNetworkAddresses } from '../pipeline/stage-path';
 import { runPromptCommand, stopHeadline, type BreakpointRow } from './break-commands';
 import { captureEngineOf } from './capture';
 import type { BreakPlan } from './pipeline-options';
@@ -17,7 +18,8 @@ import type { PromptInput } from './prompt-input';
 export interface PausableVm {
   readonly probes: ProbeHub;
   readonly clock: Clock;
-  readonly slirp?: { infoUsernet(): string } | undefined;
+  /** Its config's host= and dns= place the built-in servers in the call stack of a stop. */
+  readonly slirp?: { infoUsernet(): string; readonly config?: GuestNetworkAddresses } | undefined;
   pause(): Promise<void>;
   resume(): Promise<void>;
 }
@@ -45,7 +47,7 @@ export class BreakpointPrompt {
 
   constructor(private readonly vm: PausableVm, breaks: readonly BreakPlan[], private readonly options: BreakpointPromptOptions) {
     this.quitRequested = new Promise((resolve) => (this.resolveQuit = resolve));
-    this.manager = new BreakpointManager(vm.probes, { clock: vm.clock, engine: captureEngineOf(vm) });
+    this.manager = new BreakpointManager(vm.probes, { clock: vm.clock, engine: captureEngineOf(vm), network: vm.slirp?.config });
     const statuses = this.manager.set(breaks.map((b) => ({ stage: b.stage, ...(b.condition ? { condition: b.condition } : {}) })));
     const bad = statuses.find((s) => !s.verified);
     // The options were checked before boot; this only guards against the two drifting apart.

@@ -7,12 +7,15 @@ import type { QemuStart } from '../machine/launch-plan';
 import { QemuMachine } from '../machine/qemu-machine';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
+import type { GuestNetworkAddresses } from '../pipeline/stage-path';
 import type { HostForward } from '../slirp/config';
 import type { NatTable } from '../slirp/nat';
 import type { Slirp } from '../slirp/slirp';
 
 export interface RuntimeSlirp {
   readonly nat: NatTable;
+  /** Where the gateway and the DNS server are (host=, dns=): the call stack of a stop follows them. */
+  readonly config: GuestNetworkAddresses;
   /** The guest's DHCP lease, once it has one. */
   readonly leasedAddress: number | undefined;
   addHostForward(spec: string): Promise<void>;
@@ -47,6 +50,7 @@ export const startMachine: MachineFactory = (options) => (options.qemu ? startQe
 function runtimeSlirp(slirp: Slirp | undefined): RuntimeSlirp | undefined {
   return slirp && {
     nat: slirp.nat,
+    config: slirp.config,
     get leasedAddress() {
       return slirp.dhcp.acknowledgedAddress;
     },

@@ -69,9 +69,7 @@ export const REG = {
   FFVT: 0x9800,
 } as const;
 
-export const MTA_DWORDS = 128;
 export const RA_ENTRIES = 16;
-export const VFTA_DWORDS = 128;
 
 /** Statistics registers (read-only, clear on read). */
 export const STAT = {
@@ -300,9 +298,3 @@ export const RXD_ERR = {
 export const DESC_SIZE = 16;
 /** Ring lengths are in units of 128 bytes (8 descriptors); the low 7 bits are ignored. */
 export const RING_LEN_MASK = 0x000f_ff80;
-
-/** Register names for the debugger and refusal messages. */
-export const REGISTER_NAMES: ReadonlyMap<number, string> = new Map([
-  ...Object.entries(REG).map(([k, v]) => [v, k] as const),
-  ...Object.entries(STAT).map(([k, v]) => [v, k] as const),
-]);

@@ -21,15 +21,33 @@ export interface NetQueueStats {
  */
 export const MAX_PENDING_TO_NIC = 1024;
 
+/**
+ * Frame order is kept in each direction, as on a wire: a frame held by a
+ * breakpoint (at qemu_send_packet, or on the way in at qemu_receive_packet or
+ * e1000_receive_iov) stalls the frames behind it until it is released, so 1, 2,
+ * 3 with 1 held still arrive as 1, 2, 3. Network conditions (netem) that take
+ * a frame do not stall the queue: reordering is then what was asked for.
+ */
 export class NetQueue {
   readonly stats: NetQueueStats = { toBackend: 0, toNic: 0, nicRefused: 0, nicFull: 0 };
   private pendingToNic: Uint8Array[] = [];
+  /**
+   * Frames from the guest behind one held at qemu_send_packet. Bounded by the
+   * TX ring: a hold pauses the machine, so the NIC sends at most what its ring
+   * already held.
+   */
+  private pendingToBackend: Uint8Array[] = [];
+  /** The frame held on its way to the NIC (or to the backend) that the others wait behind. */
+  private heldToNic: Uint8Array | undefined;
+  private heldToBackend: Uint8Array | undefined;
   private flushScheduled = false;
   private backend: (frame: Uint8Array) => void = () => {};
   private nic: (frame: Uint8Array) => boolean = () => false;
   private nicCanReceive: (length: number) => boolean = () => true;
 
-  constructor(private readonly probes: ProbeHub) {}
+  constructor(private readonly probes: ProbeHub) {
+    probes.observeReleases(() => this.released());
+  }
 
   attachBackend(deliver: (frame: Uint8Array) => void): void {
     this.backend = deliver;
@@ -46,10 +64,18 @@ export class NetQueue {
     if (this.pendingToNic.length) this.scheduleFlush();
   }
 
-  /** qemu_send_packet: a frame the guest transmitted. */
+  /** A frame the guest transmitted: it waits while an earlier one is held, else goes through qemu_send_packet. */
   fromNic(frame: Uint8Array): void {
+    if (this.heldToBackend) this.pendingToBackend.push(frame);
+    else this.qemu_send_packet(frame);
+  }
+
+  private qemu_send_packet(frame: Uint8Array): void {
     const p = this.probes.probes.qemu_send_packet;
-    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.fromNic(frame))) return;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.qemu_send_packet(frame))) {
+      if (this.probes.isHeld(frame)) this.heldToBackend = frame;
+      return;
+    }
     this.stats.toBackend++;
     this.backend(frame);
   }
@@ -89,21 +115,46 @@ export class NetQueue {
     this.flushScheduled = false;
     let i = 0;
     const frames = this.pendingToNic;
-    for (; i < frames.length; i++) {
+    for (; i < frames.length && !this.heldToNic; i++) {
       if (!this.nicCanReceive(frames[i].length)) {
         this.stats.nicFull++;
         break;
       }
-      this.deliverToNic(frames[i]);
+      this.qemu_receive_packet(frames[i]);
     }
     frames.splice(0, i);
   }
 
-  /** qemu_receive_packet. */
-  private deliverToNic(frame: Uint8Array): void {
+  /** qemu_receive_packet. A frame held here, or by the NIC at e1000_receive_iov, stalls the queue. */
+  private qemu_receive_packet(frame: Uint8Array): void {
     const p = this.probes.probes.qemu_receive_packet;
-    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.deliverToNic(frame))) return;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.qemu_receive_packet(frame))) {
+      if (this.probes.isHeld(frame)) this.heldToNic = frame;
+      return;
+    }
     this.stats.toNic++;
     if (!this.nic(frame)) this.stats.nicRefused++;
+    if (this.probes.isHeld(frame)) this.heldToNic = frame;
+  }
+
+  /** Held packets were released: the frames that waited behind ours go on, in order. */
+  private released(): void {
+    if (this.heldToNic && !this.probes.isHeld(this.heldToNic)) {
+      this.heldToNic = undefined;
+      if (this.pendingToNic.length) this.scheduleFlush();
+    }
+    if (this.heldToBackend && !this.probes.isHeld(this.heldToBackend)) {
+      this.heldToBackend = undefined;
+      const waiting = this.pendingToBackend;
+      this.pendingToBackend = [];
+      for (let i = 0; i < waiting.length; i++) {
+        if (this.heldToBackend) {
+          // Held again (another breakpoint hit): the rest waits once more, still in order.
+          this.pendingToBackend = waiting.slice(i).concat(this.pendingToBackend);
+          return;
+        }
+        this.qemu_send_packet(waiting[i]!);
+      }
+    }
   }
 }

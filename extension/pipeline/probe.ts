@@ -141,6 +141,7 @@ export class ProbeHub {
   readonly drops = new DropLedger();
   private held: HeldPacket[] = [];
   private holdObservers = new Set<(held: HeldPacket) => void>();
+  private releaseObservers = new Set<() => void>();
   onHold: (held: HeldPacket) => void = () => {};
 
   constructor() {
@@ -166,11 +167,26 @@ export class ProbeHub {
     return () => this.holdObservers.delete(observer);
   }
 
+  /**
+   * Tells `observer` after held packets were released: the net queue then
+   * delivers the frames that waited behind a held one. Returns the unsubscribe function.
+   */
+  observeReleases(observer: () => void): () => void {
+    this.releaseObservers.add(observer);
+    return () => this.releaseObservers.delete(observer);
+  }
+
+  /** True while `frame` is held at some stage. */
+  isHeld(frame: Uint8Array): boolean {
+    return this.held.some((h) => h.hit.frame === frame);
+  }
+
   /** Releases every held packet, oldest first. */
   releaseAll(): void {
     const held = this.held;
     this.held = [];
     for (const h of held) h.resume();
+    if (held.length) for (const observe of this.releaseObservers) observe();
   }
 
   get heldPackets(): readonly HeldPacket[] {

@@ -13,15 +13,19 @@ import { lookupField, PacketView, type FieldDef } from './dissect';
 import type { ProbeHit } from './probe';
 import { stageRunsUnder, type PipelineEngine, type StageName } from './stages';
 
-/** The addresses the built-in servers answer on (host byte order): they tell DNS queries from other UDP. */
+/**
+ * The addresses the built-in servers answer on (host byte order): they tell DNS
+ * queries from other UDP. Named as in the slirp's configuration (host=, dns=),
+ * so that configuration is passed as it is.
+ */
 export interface GuestNetworkAddresses {
   /** The gateway, where DHCP and TFTP are served (10.0.2.2 by default). */
-  readonly gateway: number;
+  readonly host: number;
   /** The DNS address, forwarded to the host's resolver (10.0.2.3 by default). */
   readonly dns: number;
 }
 
-export const DEFAULT_GUEST_NETWORK: GuestNetworkAddresses = { gateway: 0x0a000202, dns: 0x0a000203 };
+export const DEFAULT_GUEST_NETWORK: GuestNetworkAddresses = { host: 0x0a000202, dns: 0x0a000203 };
 
 
 /**
@@ -137,13 +141,14 @@ function parentOf(stage: StageName, facts: PacketFacts): StageName | undefined {
 /** A UDP datagram toward the guest from the DHCP server (port 67) or the TFTP server (the gateway's port 69). */
 function madeByBuiltinServer(facts: PacketFacts): boolean {
   const sport = facts.get(UDP_SRCPORT);
-  if (sport === DHCP_SERVER_PORT || (sport === TFTP_PORT && facts.get(IP_SRC) === facts.network.gateway)) return true;
+  if (sport === DHCP_SERVER_PORT || (sport === TFTP_PORT && facts.get(IP_SRC) === facts.network.host)) return true;
   return SESSION_REPORTING.has(facts.stopStage) && facts.hit.session === undefined;
 }
 
 export interface StagePathOptions {
   /** Only stages this engine runs are in a chain (default embedded: all of them). */
   readonly engine?: PipelineEngine;
+  /** The slirp's host= and dns= (default 10.0.2.2 and 10.0.2.3): a non-default net= moves them. */
   readonly network?: GuestNetworkAddresses;
 }
 

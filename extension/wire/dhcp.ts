@@ -6,7 +6,6 @@ export const DHCP_OPTIONS_OFFSET = 240;
 export const DHCP_MAGIC = 0x63825363;
 export const BOOTP_REQUEST = 1;
 export const BOOTP_REPLY = 2;
-export const BOOTP_FLAG_BROADCAST = 0x8000;
 
 export const DhcpMessageType = {
   DISCOVER: 1,

@@ -31,5 +31,3 @@ export function applyOp(op: CompareOp, c: number): boolean {
     case 'ge': return c >= 0;
   }
 }
-
-export const OP_SYMBOLS: Readonly<Record<CompareOp, string>> = { eq: '==', ne: '!=', lt: '<', gt: '>', le: '<=', ge: '>=' };

@@ -28,10 +28,12 @@ export class FakeMachine implements RuntimeMachine {
   private exitListeners: (() => void)[] = [];
   readonly slirp: RuntimeSlirp;
 
-  constructor() {
+  /** `network`: the slirp's host= and dns= (10.0.2.2 and 10.0.2.3 unless given). */
+  constructor(network = { host: ip4(10, 0, 2, 2), dns: ip4(10, 0, 2, 3) }) {
     const self = this;
     this.slirp = {
       nat: this.nat,
+      config: network,
       get leasedAddress() {
         return self.leasedAddress;
       },

@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { VmRuntime, type RuntimeStop } from '../../../extension/debug/vm-runtime';
 import type { VmStateBody } from '../../../extension/debug/protocol';
 import { FakeMachine, fakeFactory, TX_DHCP, TX_UDP } from './fake-machine';
+import * as F from '../pipeline/frames';
 import * as P from '../pipeline/packets';
+import { parseNetdevUser } from '../../../extension/slirp/netdev-options';
 
 const PLAN = { machine: {}, notes: [] };
 
@@ -276,5 +278,24 @@ test('stage counters and captures: hits are reported, frames land in the pcap', 
   const pcap = readFileSync(file);
   assert.equal(pcap.readUInt32LE(0), 0xa1b2c3d4);
   assert.equal(pcap.length, 24 + 16 + P.dhcpDiscover.length);
+  await rt.terminate();
+});
+
+test('with net=10.9.0.0/24 a stop on a query to the DNS address (10.9.0.3) shows dns_input in its call stack', async () => {
+  const config = parseNetdevUser('net=10.9.0.0/24');
+  const machine = new FakeMachine(config);
+  const rt = new VmRuntime({ startMachine: fakeFactory(machine), stagePollMs: 10_000 });
+  rt.setBreakpoints([{ name: 'sosendto' }]);
+  const stops: RuntimeStop[] = [];
+  rt.on('stopped', (s) => stops.push(s));
+  await rt.start(PLAN);
+  const query = F.ipv4Frame({ src: '10.9.0.15', dst: '10.9.0.3', proto: 17 }, F.udp(33333, 53, F.dnsQuery(0xbeef, 'www.example.com')));
+  machine.send(query, [...TX_UDP.slice(0, -1), 'dns_input', 'sosendto']);
+  assert.equal(stops.length, 1);
+  assert.deepEqual(stops[0]!.event!.stageChain.slice(-3), ['udp_input', 'dns_input', 'sosendto']);
+  // 10.0.2.3 is an ordinary address on this network: its query is plain UDP.
+  await rt.continue();
+  machine.send(P.dnsQuery, TX_UDP);
+  assert.deepEqual(stops[1]!.event!.stageChain.slice(-3), ['ip_input', 'udp_input', 'sosendto']);
   await rt.terminate();
 });

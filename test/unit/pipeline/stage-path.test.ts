@@ -88,7 +88,7 @@ for (const engine of ['embedded', 'qemu'] as PipelineEngine[]) {
 
 test('stagePath: the DNS address is the configured one', () => {
   const hit: ProbeHit = { stage: 'sosendto', frame: P.dnsQueryElsewhere, session: UDP_SESSION };
-  const network = { gateway: 0x0a000202, dns: 0x08080808 };
+  const network = { host: 0x0a000202, dns: 0x08080808 };
   assert.deepEqual(stagePath('sosendto', hit, { network }).slice(-3), ['udp_input', 'dns_input', 'sosendto']);
   assert.deepEqual(stagePath('sosendto', { ...hit, frame: P.dnsQuery }, { network }).slice(-3), ['ip_input', 'udp_input', 'sosendto']);
 });
