@@ -8,6 +8,7 @@ import { DEFAULT_SNAPLEN } from '../pipeline/pcap';
 import type { StageName } from '../pipeline/stages';
 import { parseTraceSpec } from '../pipeline/trace';
 import { NETEM_HELP, NETEM_OPTIONS, parseNetemOptions, type NetemPlan } from './netem-options';
+import type { JourneyPlan } from './journeys';
 import { UsageError } from './usage-error';
 
 export const PIPELINE_OPTIONS = {
@@ -17,6 +18,9 @@ export const PIPELINE_OPTIONS = {
   trace: { type: 'string', multiple: true },
   break: { type: 'string', multiple: true },
   ...NETEM_OPTIONS,
+  journey: { type: 'string' },
+  drops: { type: 'boolean' },
+  json: { type: 'boolean' },
 } as const;
 
 export const PIPELINE_HELP = `
@@ -37,6 +41,13 @@ packet pipeline (stage names as in QEMU and libslirp; filters in Wireshark's dis
                        When stdin is not a terminal, commands are read from it line by
                        line (scripts); at its end the breakpoints are deleted and the VM
                        runs on. In the console, a piped stdin then feeds only the prompt.
+  --journey F          print the journey of every frame matching F on stderr once it ends:
+                       a packet line, then one line per stage crossed (VM seconds, what the
+                       stage did: forwarded, answered, sent, delivered, dropped: REASON...),
+                       the NAT mapping, and the request a reply answers. '' is every frame.
+  --drops              print every discarded frame with its stage and reason
+                       (docs/drop-reasons.md lists them)
+  --json               --journey and --drops print JSON lines instead
 ${NETEM_HELP}`;
 
 export interface CapturePlan {
@@ -58,6 +69,7 @@ export interface PipelinePlan {
   readonly traces: readonly string[];
   readonly breaks: readonly BreakPlan[];
   readonly netem: NetemPlan;
+  readonly journeys?: JourneyPlan;
 }
 
 export interface PipelineValues {
@@ -68,6 +80,9 @@ export interface PipelineValues {
   break?: string[];
   netem?: string[];
   'netem-seed'?: string;
+  journey?: string;
+  drops?: boolean;
+  json?: boolean;
 }
 
 /** Throws UsageError with one line that says which option is wrong and where. */
@@ -90,7 +105,12 @@ export function parsePipelineOptions(values: PipelineValues): PipelinePlan {
     return spec;
   });
   const breaks = (values.break ?? []).map(parseBreakSpec);
-  return { ...(capture ? { capture } : {}), traces, breaks, netem: parseNetemOptions(values) };
+  if (values.json && values.journey === undefined && !values.drops) throw new UsageError('--json needs --journey FILTER or --drops');
+  if (values.journey !== undefined && values.journey.trim() !== '') checkFilter('--journey', values.journey);
+  const journeys: JourneyPlan | undefined = values.journey !== undefined || values.drops
+    ? { ...(values.journey !== undefined ? { journey: values.journey } : {}), drops: values.drops ?? false, json: values.json ?? false }
+    : undefined;
+  return { ...(capture ? { capture } : {}), traces, breaks, netem: parseNetemOptions(values), ...(journeys ? { journeys } : {}) };
 }
 
 function parseSnaplen(text: string): number {

@@ -11,6 +11,7 @@ import { captureEngineOf, checkCaptureFile, startCliCapture, type CliCapture } f
 import { startControlServer, type ControlServer } from './control-socket';
 import type { PipelinePlan } from './pipeline-options';
 import { LineInput, TerminalInput, type PromptInput } from './prompt-input';
+import { startCliJourneys } from './journeys';
 import { startCliTraces } from './trace';
 
 /** What the tools need of a machine: probes, clock, slirp, pause and resume (both engines have them). */
@@ -31,6 +32,7 @@ export class RunPipeline {
   private resolveQuit!: (status: number) => void;
   private capture: CliCapture | undefined;
   private stopTraces: (() => void) | undefined;
+  private stopJourneys: (() => void) | undefined;
   private prompt: BreakpointPrompt | undefined;
   private input: PromptInput | undefined;
   private control: ControlServer | undefined;
@@ -60,6 +62,7 @@ export class RunPipeline {
       write(`usernet: ${describeConditions(conditions)}\n`);
     }
     if (this.plan.traces.length) this.stopTraces = startCliTraces(vm, this.plan.traces, (line) => write(`${line}\n`));
+    if (this.plan.journeys) this.stopJourneys = startCliJourneys(vm, this.plan.journeys, captureEngineOf(vm), (line) => write(`${line}\n`));
     if (this.input) {
       this.prompt = new BreakpointPrompt(vm, this.plan.breaks, { input: this.input, write, onEnd: this.stdin.isTTY ? 'quit' : 'delete' });
       void this.prompt.quitRequested.then(() => {
@@ -77,6 +80,8 @@ export class RunPipeline {
   async close(): Promise<void> {
     this.stopTraces?.();
     this.stopTraces = undefined;
+    this.stopJourneys?.();
+    this.stopJourneys = undefined;
     this.prompt?.dispose();
     this.prompt = undefined;
     this.input?.close();

@@ -132,6 +132,77 @@ test('--trace prints a line per matching packet on stderr', { skip, timeout: 120
   assert.match(r.stdout, /lease of 10\.0\.2\.15 obtained/);
 });
 
+/** The journeys printed on stderr: the packet line, then "  TIME STAGE  VERDICT" lines. */
+function journeysOf(stderr: string): { head: string; steps: { stage: string; verdict: string }[]; nat?: string }[] {
+  return stderr.split(/\n(?=journey \d)/).filter((b) => b.startsWith('journey ')).map((block) => {
+    const [head, ...rest] = block.split('\n');
+    const steps = rest.flatMap((l) => {
+      const m = /^ {2}\d+\.\d{6} (\S+) {2}(.*)$/.exec(l);
+      return m ? [{ stage: m[1]!, verdict: m[2]! }] : [];
+    });
+    const nat = rest.find((l) => l.startsWith('  nat '));
+    return { head: head!, steps, ...(nat ? { nat } : {}) };
+  });
+}
+
+const UP = 'udhcpc -i eth0 -q -n >/dev/null 2>&1';
+
+test('--journey on a ping: the request through the NIC to icmp_input, answered; the reply through the stages back to the NIC', { skip, timeout: 120_000 }, async () => {
+  const r = await usernet(['run', '-q', '--journey', 'icmp', '--exec', `${UP}; ping -c1 -W5 10.0.2.2`]);
+  assert.equal(r.status, 0, show(r));
+  const js = journeysOf(r.stderr);
+  const request = js.find((j) => / tx 10\.0\.2\.15 -> 10\.0\.2\.2 ICMP echo request/.test(j.head));
+  assert.ok(request, show(r));
+  assert.deepEqual(request.steps.map((s) => s.stage), ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'icmp_input']);
+  assert.match(request.steps.at(-1)!.verdict, /^answered \(reply: journey \d+\)$/);
+  const id = /^journey (\d+)/.exec(request.head)![1];
+  const reply = js.find((j) => j.head.includes(`(reply to ${id}) 10.0.2.2 -> 10.0.2.15 ICMP echo reply`));
+  assert.ok(reply, show(r));
+  assert.deepEqual(reply.steps.map((s) => s.stage), ['icmp_reflect', 'ip_output', 'if_output', 'net_slirp_send_packet', 'qemu_receive_packet', 'e1000_receive_iov', 'set_ics']);
+  assert.equal(reply.steps.at(-1)!.verdict, 'delivered');
+  assert.ok(js.every((j) => /ICMP/.test(j.head)), 'the filter keeps other frames out');
+});
+
+test('--journey on a wget: the guest segments reach the host socket with their NAT mapping; the data comes back from soread to the NIC', { skip, timeout: 120_000 }, async () => {
+  const server = createServer((s: Socket) => s.end('HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nhello'));
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const port = (server.address() as AddressInfo).port;
+  try {
+    const r = await usernet(['run', '-q', '--journey', `tcp.port == ${port}`, '--exec', `${UP}; wget -q -O - http://10.0.2.2:${port}/`]);
+    assert.equal(r.status, 0, show(r));
+    assert.match(r.stdout, /hello/);
+    const js = journeysOf(r.stderr);
+    const syn = js.find((j) => / tx .*TCP \[SYN\]/.test(j.head));
+    assert.ok(syn, show(r));
+    assert.deepEqual(syn.steps.slice(3).map((s) => s.stage), ['e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input']);
+    assert.match(syn.steps.at(-1)!.verdict, /^answered \(reply: journey \d+\)$/);
+    const request = js.find((j) => / tx .*len=[1-9]/.test(j.head) && j.steps.at(-1)?.stage === 'sosend');
+    assert.ok(request, `the GET reaches the host socket\n${show(r)}`);
+    assert.equal(request.steps.at(-1)!.verdict, 'sent');
+    assert.match(request.nat ?? '', new RegExp(`^  nat tcp 10\\.0\\.2\\.15:\\d+ <-> 127\\.0\\.0\\.1:${port} \\(session \\d+\\)$`));
+    const data = js.find((j) => / rx .*len=[1-9]/.test(j.head) && j.steps[0]?.stage === 'soread');
+    assert.ok(data, `the answer comes from the host socket\n${show(r)}`);
+    assert.deepEqual(data.steps.map((s) => s.stage).slice(0, 7), ['soread', 'tcp_output', 'ip_output', 'if_output', 'net_slirp_send_packet', 'qemu_receive_packet', 'e1000_receive_iov']);
+  } finally {
+    server.close();
+  }
+});
+
+test('--drops reports bad frames at the stage that drops them, with the reason; --json makes JSON lines', { skip, timeout: 120_000 }, async () => {
+  // An echo request to a multicast group and a connection the host refuses.
+  const r = await usernet(['run', '-q', '--drops', '--json', '--exec', `${UP}; ping -c1 -W1 224.0.0.9; echo x | nc 10.0.2.2 1; true`]);
+  assert.equal(r.status, 0, show(r));
+  const drops = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const multicast = drops.find((d) => d.drop === 'ip-broadcast');
+  assert.ok(multicast, show(r));
+  assert.equal(multicast.stage, 'ip_input');
+  assert.match(String(multicast.summary), /^10\.0\.2\.15 -> 224\.0\.0\.9 ICMP echo request/);
+  assert.equal(typeof multicast.journey, 'number');
+  const refused = drops.find((d) => d.drop === 'tcp-connect-refused');
+  assert.ok(refused, show(r));
+  assert.equal(refused.stage, 'sosend');
+});
+
 test('--break driven through a pipe: print a field, continue; the end of input lets the VM run on', { skip, timeout: 120_000 }, async () => {
   const r = await usernet(['run', '-q', '--break', 'udp_input if udp.dstport == 67', '--exec', 'udhcpc -i eth0 -q -n'], {
     input: 'print udp.dstport\ninfo\np udp.dstprot\ncontinue\n',

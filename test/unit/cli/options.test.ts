@@ -49,6 +49,14 @@ test('--break: STAGE or STAGE if EXPR, one stage each', () => {
   assert.equal(parsePipelineOptions({ break: ['tcp_input', 'sosend if tcp.port == 80'] }).breaks.length, 2);
 });
 
+test('--journey, --drops and --json: the filter is checked before anything boots; --json needs one of the others', () => {
+  assert.deepEqual(parsePipelineOptions({ journey: 'icmp', json: true }).journeys, { journey: 'icmp', drops: false, json: true });
+  assert.deepEqual(parsePipelineOptions({ drops: true }).journeys, { drops: true, json: false });
+  assert.deepEqual(parsePipelineOptions({ journey: '' }).journeys, { journey: '', drops: false, json: false });
+  usageError(() => parsePipelineOptions({ journey: 'tcp.prot == 80' }), /^--journey 'tcp\.prot == 80': unknown field 'tcp\.prot' \(did you mean 'tcp\.port'\?\)/);
+  usageError(() => parsePipelineOptions({ json: true }), /^--json needs --journey FILTER or --drops$/);
+});
+
 test('the capture file is created up front; a path that cannot be is a usage error that says why', () => {
   const dir = mkdtempSync(join(tmpdir(), 'usernet-cli-'));
   try {
