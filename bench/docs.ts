@@ -72,7 +72,7 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
   {
     name: 'fuzz',
     heading: 'Fuzzing the slirp',
-    about: 'Mutated frames (extension/slirp/fuzz) into a whole Slirp with its real TCP layer; the run fails if anything escapes input(), the stack catches an internal error, a frame it sends is malformed, or a bound is broken.',
+    about: 'Mutated frames (test/support/fuzz/frame-mutator.ts) into a whole Slirp with its real TCP layer; the run fails if anything escapes input(), the stack catches an internal error, a frame it sends is malformed, or a bound is broken.',
   },
 ];
 

@@ -1,5 +1,5 @@
 /**
- * A long run of the slirp fuzz harness: mutated frames (extension/slirp/fuzz)
+ * A long run of the slirp fuzz harness: mutated frames (test/support/fuzz/frame-mutator.ts)
  * into a whole Slirp with its real TCP layer, for N seconds. Reports frames/s
  * and every drop reason reached; exits non-zero if anything escapes input()
  * (a throw), if the stack caught an internal error, if a frame it sent is
@@ -13,11 +13,9 @@ import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { ProbeHub } from '../extension/pipeline/probe';
 import { DEFAULT_SLIRP_CONFIG } from '../extension/slirp/config';
-import { FrameMutator } from '../extension/slirp/fuzz/mutator';
+import { FrameMutator } from '../test/support/fuzz/frame-mutator';
+import { malformedReason } from '../test/support/fuzz/well-formed';
 import { Slirp } from '../extension/slirp/slirp';
-import { internetChecksum } from '../extension/wire/checksum';
-import { Ipv4View } from '../extension/wire/ipv4';
-import { UdpView } from '../extension/wire/udp';
 import { containmentProblem } from '../test/support/containment';
 import { checksum, eth, GUEST_IP, GUEST_MAC, HOST_IP, ipv4, pseudoSum, u16, u32 } from '../test/unit/slirp/helpers/frames';
 import { ManualClock } from '../test/unit/slirp/helpers/manual-clock';
@@ -49,21 +47,6 @@ function seeds(echoPort: number): Uint8Array[] {
     tcpSeg(echoPort, 0x11, 1065),
     tcpSeg(echoPort, 0x04, 1001),
   ];
-}
-
-function checkWellFormed(f: Uint8Array): string | null {
-  if (f.length < 14) return 'frame shorter than an Ethernet header';
-  const type = (f[12]! << 8) | f[13]!;
-  if (type === 0x0806) return f.length >= 42 ? null : 'short ARP';
-  if (type !== 0x0800) return `ethertype 0x${type.toString(16)}`;
-  const ip = Ipv4View.check(f.subarray(14));
-  if (typeof ip === 'string') return `bad IPv4: ${ip}`;
-  if (ip.totalLength !== f.length - 14) return 'bytes beyond the datagram';
-  if (ip.totalLength > 1500) return 'larger than the guest MTU';
-  if (ip.isFragment) return null;
-  if (ip.protocol === 1 && internetChecksum(ip.payload) !== 0) return 'bad ICMP checksum';
-  if (ip.protocol === 17 && typeof UdpView.check(ip.payload, ip.source, ip.destination) === 'string') return 'bad UDP datagram';
-  return null;
 }
 
 async function main(): Promise<void> {
@@ -115,7 +98,7 @@ async function main(): Promise<void> {
       if (m.below(50) === 0) clock.advance(m.below(20_000));
       if (out.length) {
         for (const f of out) {
-          const bad = checkWellFormed(f);
+          const bad = malformedReason(f, 1500);
           if (bad) failures.push(`emitted a malformed frame (${bad}) after input ${Buffer.from(frame).toString('hex')}`);
         }
         emitted += out.length;

@@ -1,12 +1,13 @@
 // Runs the tests with Node's built-in runner (TypeScript through tsx).
-// `node scripts/test.mjs [unit|guest|e2e ...]` picks tiers; no argument runs unit + guest.
+// `node scripts/test.mjs [unit|guest|fuzz|e2e ...]` picks tiers; no argument runs unit + guest + fuzz
+// (fuzz: a bounded coverage-guided run of every target, test/fuzz).
 // As root, everything runs inside a private network namespace (scripts/netns-run.sh),
 // so nothing a test or its guest sends can leave this machine's loopback.
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
-const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'guest'];
+const tiers = process.argv.slice(2).length ? process.argv.slice(2) : ['unit', 'guest', 'fuzz'];
 const files = [];
 function collect(dir) {
   if (!existsSync(dir)) return;

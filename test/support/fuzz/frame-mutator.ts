@@ -1,5 +1,5 @@
-import { set16 } from '../../wire/bytes';
-import { internetChecksum, transportChecksum } from '../../wire/checksum';
+import { set16 } from '../../../extension/wire/bytes';
+import { internetChecksum, transportChecksum } from '../../../extension/wire/checksum';
 
 /**
  * Mutates Ethernet frames for fuzzing the stack, the way libslirp's fuzzers do:
