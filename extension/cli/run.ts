@@ -4,11 +4,15 @@ import type { EmbeddedMachine, NicModel } from '../machine/embedded-machine';
 import { startEngine, type RunningMachine } from '../machine/engine-start';
 import { LaunchPlanError } from '../machine/launch-plan';
 import { planLaunchRequest } from '../machine/run-request';
+import { waitForShell } from '../machine/shell-wait';
 import { Progress } from './progress';
 import { EXIT_TIMEOUT, UsageError } from './usage-error';
 import { attachTerminal } from './terminal';
 import { PIPELINE_HELP, PIPELINE_OPTIONS, parsePipelineOptions } from './pipeline-options';
 import { RunPipeline } from './pipeline-tools';
+
+/** How long an image of the user's may take to show a shell when --timeout does not say (a cloud image's first boot is slow under TCG). */
+const SHELL_WAIT_MS = 15 * 60_000;
 
 export const RUN_HELP = `usage: usernet run [options]
        usernet run [options] --profile FILE.qemu
@@ -33,7 +37,12 @@ options (QEMU's meaning where QEMU has the option):
   --netdev OPTS        QEMU -netdev user options, e.g. 'user,hostfwd=tcp::2222-:22'
   --nic MODEL          e1000 (default), virtio or ne2k (v86's own), none
   --mac ADDR           the NIC's MAC address (default 52:54:00:12:34:56)
-  --exec CMD           run CMD in the guest shell, print its output, exit with its status
+  --exec CMD           run CMD in the guest shell once it is ready, stream its
+                       output, exit with its status
+  --prompt REGEX       a guest that is not the bundled one is ready when its
+                       console's last line matches REGEX (default '[#$] $': a
+                       root or user shell prompt)
+  --login USER         at a login prompt, log in as USER (no password)
   --timeout S          give up after S seconds (exit status ${EXIT_TIMEOUT})
   --no-snapshot        boot cold instead of restoring the cached post-boot snapshot
   -q, --quiet          no progress or timing lines on stderr
@@ -63,6 +72,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       engine: { type: 'string' },
       qemu: { type: 'string' },
       exec: { type: 'string' },
+      prompt: { type: 'string' },
+      login: { type: 'string' },
       timeout: { type: 'string' },
       'no-snapshot': { type: 'boolean' },
       quiet: { type: 'boolean', short: 'q' },
@@ -86,6 +97,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     flags: { kernel: values.kernel, initrd: values.initrd, append: values.append, memoryMiB, netdev: values.netdev, nic: values.nic as NicModel | undefined, mac: values.mac },
     snapshot: values['no-snapshot'] ? 'off' : 'use',
   });
+  const prompt = values.prompt === undefined ? undefined : promptPattern(values.prompt);
+  if (values.login !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(values.login)) throw new UsageError(`--login expects a user name, got '${values.login}'`);
   const pipeline = new RunPipeline(parsePipelineOptions(values), { exec: values.exec !== undefined });
 
   const progress = new Progress(process.stderr, values.quiet);
@@ -104,6 +117,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
   const work = (async () => {
     for (const note of launch.notes) process.stderr.write(`usernet: ${note}\n`);
+    const t0 = performance.now();
     vm = await startEngine(launch, {
       onProgress: (m) => progress.update(m),
       onLog: (m) => process.stderr.write(`usernet: ${m}\n`),
@@ -113,11 +127,20 @@ export async function runCommand(argv: string[]): Promise<number> {
       process.stderr.write(`\nusernet: the VM is gone: ${report}\n`);
       resolveDied(/exited with status 0\b/.test(report) ? 0 : 1);
     });
-    progress.done(`guest ready in ${(vm.bootMs / 1000).toFixed(1)} s (${vm.bootNote})`);
+    let ready = 'guest ready';
+    // The bundled guest is ready at its known prompt; another image when its console shows a shell.
+    if (launch.engine === 'qemu' && !launch.bundledGuest) {
+      const shell = await waitForShell(vm.serial, {
+        prompt, login: values.login, loginPromptIsReady: values.exec === undefined,
+        timeoutMs: timeoutS ? timeoutS * 1000 : SHELL_WAIT_MS, onProgress: (m) => progress.update(m),
+      });
+      if (shell.kind === 'login') ready = 'guest at its login prompt (log in here, or give --login USER)';
+    }
+    progress.done(`${ready} in ${((performance.now() - t0) / 1000).toFixed(1)} s (${vm.bootNote})`);
     await pipeline.attach(pipelineView(vm));
     if (values.exec !== undefined) {
-      const r = await vm.exec(values.exec, timeoutS ? timeoutS * 1000 : 24 * 3600_000);
-      process.stdout.write(r.output);
+      // Streamed as it comes, bytes as the guest wrote them.
+      const r = await vm.exec(values.exec, timeoutS ? timeoutS * 1000 : 24 * 3600_000, (text) => process.stdout.write(Buffer.from(text, 'latin1')));
       return r.status;
     }
     return attachTerminal(pipelineView(vm), { mayRead: pipeline.consoleMayRead });
@@ -132,6 +155,14 @@ export async function runCommand(argv: string[]): Promise<number> {
     signalled.dispose();
     await pipeline.close();
     await vm?.stop().catch(() => {});
+  }
+}
+
+function promptPattern(text: string): RegExp {
+  try {
+    return new RegExp(text);
+  } catch (e) {
+    throw new UsageError(`--prompt: ${(e as Error).message}`);
   }
 }
 

@@ -223,8 +223,8 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
   }
 
   /** Runs a command in the (bundled) guest's shell. */
-  exec(command: string, timeoutMs = 60_000) {
-    return this.serial.exec(command, timeoutMs);
+  exec(command: string, timeoutMs = 60_000, onOutput?: (text: string) => void) {
+    return this.serial.exec(command, timeoutMs, onOutput);
   }
 
   async stop(): Promise<void> {

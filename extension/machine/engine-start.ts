@@ -21,7 +21,8 @@ export interface RunningMachine {
   readonly bootMs: number;
   /** How it came up: "restored from snapshot", "cold boot", "QEMU, TCG"... */
   readonly bootNote: string;
-  exec(command: string, timeoutMs?: number): Promise<ExecResult>;
+  /** Runs a command in the guest's shell; `onOutput` streams its output as it comes. */
+  exec(command: string, timeoutMs?: number, onOutput?: (text: string) => void): Promise<ExecResult>;
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
@@ -53,7 +54,7 @@ export async function startEngine(start: EngineStart, hooks: EngineHooks = {}): 
       clock: vm.clock,
       bootMs: vm.bootInfo.ms,
       bootNote: vm.bootInfo.restored ? 'restored from snapshot' : 'cold boot',
-      exec: (command, timeoutMs) => vm.exec(command, timeoutMs),
+      exec: (command, timeoutMs, onOutput) => vm.exec(command, timeoutMs, onOutput),
       pause: () => vm.pause(),
       resume: () => vm.resume(),
       stop: () => vm.stop(),
@@ -87,7 +88,7 @@ export async function startEngine(start: EngineStart, hooks: EngineHooks = {}): 
     clock: vm.clock,
     bootMs: vm.bootInfo.ms,
     bootNote: `QEMU, ${vm.bootInfo.accelerator === 'kvm' ? 'KVM' : 'TCG'}`,
-    exec: (command, timeoutMs) => vm.exec(command, timeoutMs),
+    exec: (command, timeoutMs, onOutput) => vm.exec(command, timeoutMs, onOutput),
     pause: () => vm.pause(),
     resume: () => vm.resume(),
     stop: () => vm.stop(),

@@ -14,7 +14,7 @@ import { forBundledGuest, type SlirpConfig } from '../slirp/config';
 import { parseNetdevUser } from '../slirp/netdev-options';
 import type { EmbeddedOptions, NicModel } from './embedded-machine';
 import { argvToProfileText, wordIndexAt } from './argv-text';
-import type { QemuSockets } from './qemu-machine';
+import type { QemuAccel, QemuSockets } from './qemu-machine';
 
 export type EngineKind = 'embedded' | 'qemu';
 
@@ -66,7 +66,7 @@ export interface QemuStart {
   /** False when the profile chose another accelerator (-accel tcg): then KVM is not tried. */
   readonly kvm?: false;
   /** QEMU's argv (without the program) for our sockets and accelerator. */
-  buildArgs(sockets: QemuSockets, accel: { kvm: boolean }): { args: string[]; warnings: string[] };
+  buildArgs(sockets: QemuSockets, accel: QemuAccel): { args: string[]; warnings: string[] };
   readonly notes: string[];
 }
 
@@ -176,7 +176,7 @@ function qemuFromPlan(req: RunRequest, text: string, parsed: LaunchPlan, cwd: st
     ...(plan.accel !== undefined && plan.accel !== 'kvm' ? { kvm: false as const } : {}),
     notes,
     buildArgs: (sockets, accel) => {
-      const argv = buildQemuArgv(plan, { netdevSocket: sockets.net, serialSocket: sockets.serial, qmpSocket: sockets.qmp, kvmUsable: accel.kvm, defaultProgram: program });
+      const argv = buildQemuArgv(plan, { netdevSocket: sockets.net, serialSocket: sockets.serial, qmpSocket: sockets.qmp, kvmUsable: accel.kvm, kvmFailure: accel.kvmFailure, defaultProgram: program });
       // No window: Usernet shows the serial console (QEMU would otherwise look for a display).
       const args = hasDisplayChoice ? argv.args : [...argv.args, '-display', 'none'];
       return { args, warnings: argv.warnings };

@@ -29,11 +29,17 @@ export interface QemuSockets {
   qmp: string;
 }
 
+/** Whether to use KVM; after a KVM start failed, QEMU's reason (for the one message about it). */
+export interface QemuAccel {
+  readonly kvm: boolean;
+  readonly kvmFailure?: string;
+}
+
 export interface QemuOptions {
   /** qemu-system-x86_64 unless a setting names another binary. */
   qemuPath?: string;
   /** The command line minus the program, given the socket paths and whether to use KVM. */
-  buildArgs: (sockets: QemuSockets, accel: { kvm: boolean }) => string[];
+  buildArgs: (sockets: QemuSockets, accel: QemuAccel) => string[];
   /** Our slirp's configuration; undefined when the guest has no user network. */
   slirp: SlirpConfig | undefined;
   /** QEMU's working directory: relative paths in its arguments start here. */
@@ -197,15 +203,15 @@ export class QemuMachine extends EventEmitter<Events> {
         progress(`starting ${program}${kvm ? ' with KVM' : ' under TCG'}`);
         // What a KVM attempt says is only worth showing if that attempt is the one that runs.
         const held: string[] = [];
-        attempt = await startAttempt(program, full, sockets(1), kvm, kvm ? (m) => held.push(m) : log);
+        attempt = await startAttempt(program, full, sockets(1), { kvm }, kvm ? (m) => held.push(m) : log);
         held.forEach(log);
       } catch (e) {
         if (!(kvm && e instanceof StartFailure && e.exitedEarly)) throw e;
         // /dev/kvm may open yet be unusable (nested virtualisation without the MSRs QEMU needs).
+        // The reason goes to buildArgs, whose one accelerator message says it and what runs instead.
         kvm = false;
-        log(`KVM is present but QEMU could not use it (${firstErrorLine(e.output) || 'no message'})`);
         progress(`starting ${program} under TCG`);
-        attempt = await startAttempt(program, full, sockets(2), false, log);
+        attempt = await startAttempt(program, full, sockets(2), { kvm: false, kvmFailure: firstErrorLine(e.output) || 'it gave no message' }, log);
       }
     } catch (e) {
       rmSync(dir, { recursive: true, force: true });
@@ -259,8 +265,8 @@ export class QemuMachine extends EventEmitter<Events> {
     this.emit('resumed');
   }
 
-  exec(command: string, timeoutMs = 60_000) {
-    return this.raceDeath(this.serial.exec(command, timeoutMs));
+  exec(command: string, timeoutMs = 60_000, onOutput?: (text: string) => void) {
+    return this.raceDeath(this.serial.exec(command, timeoutMs, onOutput));
   }
 
   /** Asks QEMU to quit, then kills it if it has not gone within `graceMs`; our sockets and files go too. */
@@ -284,7 +290,7 @@ export class QemuMachine extends EventEmitter<Events> {
 }
 
 /** One QEMU process wired to a fresh backend; on failure nothing is left running. */
-async function startAttempt(program: string, opts: QemuOptions, sockets: QemuSockets, kvm: boolean, log: (m: string) => void): Promise<Attempt> {
+async function startAttempt(program: string, opts: QemuOptions, sockets: QemuSockets, accel: QemuAccel, log: (m: string) => void): Promise<Attempt> {
   let guestSlirp: Slirp | undefined;
   let guestReady: () => void = () => {};
   let guestFailed: (e: Error) => void = () => {};
@@ -307,7 +313,7 @@ async function startAttempt(program: string, opts: QemuOptions, sockets: QemuSoc
     onGuestFailed: (e) => guestFailed(new StartFailure(`${e.message}: choose another hostfwd port`, false, '')),
   });
 
-  const args = opts.buildArgs(sockets, { kvm });
+  const args = opts.buildArgs(sockets, accel);
   const frozenByUs = !args.includes('-S');
   const output = new OutputTail();
   let child: ChildProcess;

@@ -83,23 +83,43 @@ export class SerialConsole extends EventEmitter<{ data: [Uint8Array] }> {
    * Runs `command` in the guest's shell and returns what it printed and its
    * exit status. Echo is turned off first so the command's own text does not
    * mix with its output; the markers are built by printf so that they never
-   * appear in the command text itself.
+   * appear in the command text itself. `onOutput` receives the output as it
+   * comes, in pieces that add up to the returned output.
    */
-  async exec(command: string, timeoutMs: number): Promise<ExecResult> {
+  async exec(command: string, timeoutMs: number, onOutput?: (text: string) => void): Promise<ExecResult> {
     this.write('stty -echo\n');
     const tag = Math.random().toString(36).slice(2, 10);
     const begin = `@@${tag}-BEGIN@@`;
     const endRe = new RegExp(`@@${tag}-END (\\d+)@@`);
     const started = this.end;
-    this.write(`printf '@@%s-BEGIN@@\\n' ${tag}; (${command}\n); printf '\\n@@%s-END %d@@\\n' ${tag} $?\n`);
-    await this.waitUntil(() => endRe.test(this.since(started)), timeoutMs, `the end of "${command}"`);
-    const text = this.since(started);
-    const b = text.indexOf(begin);
+    const body = (text: string): string | undefined => {
+      const b = text.indexOf(begin);
+      if (b < 0) return undefined;
+      const after = text.slice(b + begin.length).replace(/\r\n/g, '\n');
+      return after.startsWith('\n') ? after.slice(1) : after;
+    };
+    let streamed = 0;
+    // Whole lines only, and never the last newline: the one before the end marker is ours.
+    const stream = () => {
+      const text = body(this.since(started));
+      if (text === undefined || endRe.test(text)) return;
+      const safe = text.slice(0, Math.max(0, text.lastIndexOf('\n')));
+      if (safe.length > streamed) onOutput!(safe.slice(streamed));
+      streamed = Math.max(streamed, safe.length);
+    };
+    if (onOutput) this.on('data', stream);
+    try {
+      this.write(`printf '@@%s-BEGIN@@\\n' ${tag}; (${command}\n); printf '\\n@@%s-END %d@@\\n' ${tag} $?\n`);
+      await this.waitUntil(() => endRe.test(this.since(started)), timeoutMs, `the end of "${command}"`);
+    } finally {
+      if (onOutput) this.off('data', stream);
+    }
+    const text = body(this.since(started)) ?? this.since(started).replace(/\r\n/g, '\n');
     const m = endRe.exec(text)!;
-    let output = text.slice(b < 0 ? 0 : b + begin.length, m.index).replace(/\r\n/g, '\n');
-    if (output.startsWith('\n')) output = output.slice(1);
+    let output = text.slice(0, m.index);
     // The newline printf puts before the end marker is ours, not the command's.
     if (output.endsWith('\n')) output = output.slice(0, -1);
+    if (onOutput && output.length > streamed) onOutput(output.slice(streamed));
     return { output, status: Number(m[1]) };
   }
 

@@ -16,8 +16,10 @@ export interface QemuArgvOptions {
   readonly serialSocket: string;
   /** Unix socket QEMU listens on for QMP. */
   readonly qmpSocket: string;
-  /** /dev/kvm exists and is readable and writable by us. */
+  /** /dev/kvm exists and is readable and writable by us (and QEMU did not fail with it). */
   readonly kvmUsable: boolean;
+  /** Why QEMU could not use a /dev/kvm that opened (its first error line): said instead of "not usable". */
+  readonly kvmFailure?: string;
   /** The binary to run when the profile names none. */
   readonly defaultProgram?: string;
 }
@@ -49,11 +51,15 @@ export function buildQemuArgv(plan: LaunchPlan, options: QemuArgvOptions): QemuA
   // The accelerator: an explicit non-KVM choice is respected; KVM when the host allows it.
   const asked = plan.accel;
   const accelerator = asked !== undefined && asked !== 'kvm' ? asked : options.kvmUsable ? 'kvm' : 'tcg';
+  // One message for the accelerator: the true reason, and what runs instead (-cpu host included).
+  const cpuHost = accelerator !== 'kvm' && plan.options.some((o) => o.name === '-cpu' && parseOptionList(o.argument?.value ?? '')[0]?.value === 'host');
+  const instead = `running under TCG emulation, which is many times slower${cpuHost ? ', with -cpu max for -cpu host (it needs KVM)' : ''}`;
   if (accelerator === 'tcg' && asked !== 'tcg') {
-    warnings.push(asked === 'kvm'
-      ? 'KVM was asked for but /dev/kvm is not usable (missing, or no read/write access: join the kvm group): running under TCG emulation, which is many times slower'
-      : '/dev/kvm is not usable: running under TCG emulation, which is many times slower than KVM');
-  }
+    const why = options.kvmFailure !== undefined
+      ? `/dev/kvm opened but QEMU could not use it (${options.kvmFailure})`
+      : '/dev/kvm is not usable (missing, or no read/write access: join the kvm group)';
+    warnings.push(`${asked === 'kvm' ? 'KVM was asked for but ' : ''}${why}: ${instead}`);
+  } else if (cpuHost) warnings.push('-cpu host needs KVM: using -cpu max under TCG');
   const overrideAccel = asked === undefined || asked === 'kvm';
 
   const network = plan.network;
@@ -112,7 +118,6 @@ export function buildQemuArgv(plan: LaunchPlan, options: QemuArgvOptions): QemuA
         continue;
       case '-cpu':
         if (accelerator !== 'kvm' && parseOptionList(value!)[0]?.value === 'host') {
-          warnings.push('-cpu host needs KVM: using -cpu max under TCG');
           args.push('-cpu', value!.replace(/^host/, 'max'));
         } else args.push('-cpu', value!);
         continue;

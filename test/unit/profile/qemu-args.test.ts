@@ -39,6 +39,22 @@ test('without usable /dev/kvm: TCG, -cpu host becomes max, and a warning says it
   assert.deepEqual(argv('qemu-system-x86_64 -m 512', false).args.slice(0, 2), ['-accel', 'tcg']);
 });
 
+test('-enable-kvm -cpu host with an unusable KVM: one message, the true reason and what runs instead', () => {
+  const failed = argv('qemu-system-x86_64 -enable-kvm -cpu host -m 1G', false, { kvmFailure: 'error: failed to set MSR 0x10a to 0x69' });
+  assert.deepEqual(failed.warnings, [
+    'KVM was asked for but /dev/kvm opened but QEMU could not use it (error: failed to set MSR 0x10a to 0x69): running under TCG emulation, which is many times slower, with -cpu max for -cpu host (it needs KVM)',
+  ]);
+  assert.doesNotMatch(failed.warnings[0]!, /not usable/, 'no claim that contradicts the reason');
+  assert.deepEqual(failed.args.slice(failed.args.indexOf('-cpu'), failed.args.indexOf('-cpu') + 2), ['-cpu', 'max']);
+  // No /dev/kvm at all: the same one message with that reason.
+  assert.deepEqual(argv('qemu-system-x86_64 -enable-kvm -cpu host', false).warnings, [
+    'KVM was asked for but /dev/kvm is not usable (missing, or no read/write access: join the kvm group): running under TCG emulation, which is many times slower, with -cpu max for -cpu host (it needs KVM)',
+  ]);
+  // TCG chosen by the profile: only the CPU is said.
+  assert.deepEqual(argv('qemu-system-x86_64 -accel tcg -cpu host').warnings, ['-cpu host needs KVM: using -cpu max under TCG']);
+  assert.deepEqual(argv('qemu-system-x86_64 -enable-kvm -cpu host').warnings, [], 'KVM works: nothing to say');
+});
+
 test('an explicit TCG choice is respected even where KVM is usable', () => {
   const result = argv('qemu-system-x86_64 -accel tcg,thread=multi -cpu qemu64', true);
   assert.equal(result.accelerator, 'tcg');
