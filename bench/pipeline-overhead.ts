@@ -9,6 +9,9 @@
  *            stop's stage chain is derived from the stop)
  *   5 bp     five such breakpoints on stages the download crosses
  *   pcap     the net-queue capture to a file (`usernet run --pcap`)
+ *   journey  journeys recorded for a filter that never matches (`usernet run --journey F`):
+ *            every stage armed, the filter read once per frame
+ *   journey all  every frame's journey recorded (what `usernet run --drops` runs), none printed
  *
  * One untimed download first warms the JIT and the guest's page cache; then
  * each round runs every configuration in a shuffled order, and each is compared
@@ -32,6 +35,8 @@ import { plumbingArgs, QemuMachine } from '../extension/machine/qemu-machine';
 import type { PipelineEngine } from '../extension/pipeline/stages';
 import { DEFAULT_SLIRP_CONFIG } from '../extension/slirp/config';
 import { BreakpointManager } from '../extension/pipeline/breakpoints';
+import { compileFilter } from '../extension/pipeline/filter';
+import { JourneyRecorder } from '../extension/pipeline/journey-recorder';
 import { containmentProblem } from '../test/support/containment';
 import { mbPerSecond, startTimedHttp } from './lib/host-peers';
 import { machineInfo, progress, publish, runBench } from './lib/report';
@@ -85,8 +90,10 @@ async function recoverShell(vm: BenchVm): Promise<void> {
 }
 
 /** 'none again' is "none" measured twice a round: its cost against "none" is the noise floor of the run. */
-type Config = 'none' | 'none again' | '1 bp' | '5 bp' | 'pcap';
-const CONFIGS: Config[] = ['none', 'none again', '1 bp', '5 bp', 'pcap'];
+type Config = 'none' | 'none again' | '1 bp' | '5 bp' | 'pcap' | 'journey' | 'journey all';
+const CONFIGS: Config[] = ['none', 'none again', '1 bp', '5 bp', 'pcap', 'journey', 'journey all'];
+/** The journey filter: no frame of the download matches it. */
+const JOURNEY_FILTER = 'ip.addr == 10.9.9.9';
 
 /** A fixed-seed shuffle per round: no configuration keeps a place (after "none", say) across rounds. */
 function roundOrder(round: number): Config[] {
@@ -112,6 +119,17 @@ interface Sample {
 /** Arms what `config` needs; returns the function that disarms it (and checks nothing stopped). */
 function arm(vm: BenchVm, config: Config, dir: string): () => Promise<void> {
   if (config === 'none' || config === 'none again') return async () => {};
+  if (config === 'journey' || config === 'journey all') {
+    const filter = config === 'journey' ? compileFilter(JOURNEY_FILTER) : undefined;
+    const recorder = new JourneyRecorder(vm.probes, { clock: vm.clock, engine: ENGINE, ...(filter ? { filter } : {}) });
+    let recorded = 0;
+    recorder.listen((e) => void (e.type === 'end' && recorded++));
+    const stop = recorder.start();
+    return async () => {
+      stop();
+      if (config === 'journey' && recorded) throw new Error(`${recorded} journeys recorded: the filter matched`);
+    };
+  }
   if (config === 'pcap') {
     const capture = startCliCapture(vm.probes, { file: join(dir, 'bench.pcap') }, ENGINE);
     return async () => void (await capture.stop());
@@ -209,6 +227,8 @@ async function main(): Promise<void> {
     c === 'none' ? '—' : pct(pairedCost(c, (s) => s.mbps, true)),
     c === 'none' ? '—' : pct(pairedCost(c, (s) => s.cpuMsPerMiB, false)),
   ]);
+  const journey = pairedCost('journey', (s) => s.mbps, true);
+  const journeyCpu = pairedCost('journey', (s) => s.cpuMsPerMiB, false);
   const oneBp = pairedCost('1 bp', (s) => s.mbps, true);
   const oneBpCpu = pairedCost('1 bp', (s) => s.cpuMsPerMiB, false);
   const noise = pairedCost('none again', (s) => s.mbps, true);
@@ -221,7 +241,7 @@ async function main(): Promise<void> {
     command: `scripts/netns-run.sh node --import tsx bench/pipeline-overhead.ts${process.argv.slice(2).length ? ` ${process.argv.slice(2).join(' ')}` : ''}`,
     date: new Date().toISOString(),
     machine: machineInfo(),
-    params: { engine: ENGINE, rounds: ROUNDS, bytes: BYTES, oneBreakpoint: ONE_BREAKPOINT, fiveBreakpoints: FIVE_BREAKPOINTS },
+    params: { engine: ENGINE, rounds: ROUNDS, bytes: BYTES, oneBreakpoint: ONE_BREAKPOINT, fiveBreakpoints: FIVE_BREAKPOINTS, journeyFilter: JOURNEY_FILTER },
     tables: [{
       caption: `${fmt(BYTES / 2 ** 20)} MiB wget from 10.0.2.2 in one VM session (${ENGINE === 'embedded' ? 'v86' : 'QEMU TCG on our slirp in this process'}), ${ROUNDS} rounds (median [min-max]; time cost = none / config - 1; CPU = this process's user+system time per MiB${ENGINE === 'embedded' ? ' (emulator included)' : ' (the stack and the probes only)'}, cost = config / none - 1; paired = median over rounds of the cost against that round's "none")`,
       headers: ['probes', 'download MB/s', 'throughput vs none', 'time cost', 'CPU ms per MiB', 'CPU cost', 'time cost, paired', 'CPU cost, paired'],
@@ -238,6 +258,7 @@ async function main(): Promise<void> {
     }],
     notes: [
       `goal: a non-matching breakpoint costs at most 5% (paired medians): by throughput ${verdict(oneBp)}, by CPU time ${verdict(oneBpCpu)}; the same download measured twice ("none again") differs by ${pct(noise)} / ${pct(cpuNoise)}: smaller differences are noise`,
+      `goal: journeys on for a filter cost at most 5% (paired medians): by throughput ${verdict(journey)}, by CPU time ${verdict(journeyCpu)}`,
       `load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} on ${machineInfo().cpus} CPUs (wall-clock figures are only as steady as the machine)`,
       ...failures.map((f) => `round ${f.round} ${f.config} failed: ${f.error}`),
     ],

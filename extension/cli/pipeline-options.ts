@@ -26,7 +26,9 @@ export const PIPELINE_OPTIONS = {
 export const PIPELINE_HELP = `
 packet pipeline (stage names as in QEMU and libslirp; filters in Wireshark's display-filter syntax):
   --pcap FILE          capture every frame at the net queue (qemu_send_packet, qemu_receive_packet)
-                       into FILE, as QEMU's filter-dump; counts are printed on exit
+                       into FILE, as QEMU's filter-dump; counts are printed on exit.
+                       FILE.pcapng is pcapng: an interface per capture point and a
+                       comment per frame with its journey, stage and NAT mapping
   --capture-filter F   only capture frames matching F, e.g. 'tcp.port == 80 || dns'
   --snaplen N          cut captured frames to N bytes (default ${DEFAULT_SNAPLEN})
   --trace 'STAGE [if F]'

@@ -54,7 +54,7 @@ export class RunPipeline {
 
   async attach(vm: PipelineMachine): Promise<void> {
     const write = (text: string) => this.stderr.write(text);
-    if (this.plan.capture) this.capture = startCliCapture(vm.probes, this.plan.capture, captureEngineOf(vm));
+    if (this.plan.capture) this.capture = startCliCapture(vm.probes, this.plan.capture, captureEngineOf(vm), vm.clock);
     if (this.plan.netem.rules.length) {
       const conditions = new NetworkConditions(vm.probes, vm.clock, { seed: this.plan.netem.seed });
       for (const rule of this.plan.netem.rules) conditions.add(rule);

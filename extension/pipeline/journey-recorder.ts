@@ -76,6 +76,8 @@ export class JourneyRecorder {
   private readonly txByFlow = new Map<string, Open>();
   private prelude: JourneyStep[] = [];
   private lastHit: Open | undefined;
+  /** The journey closed last and its buffers: a listener after this one at the closing stage (a capture) still asks for it. */
+  private closedLast: { journey: Open; buffers: Uint8Array[] } | undefined;
   private listeners: Array<(e: RecorderEvent) => void> = [];
   private readonly stops: Array<() => void> = [];
   private sweeper: ReturnType<typeof setInterval> | undefined;
@@ -86,6 +88,8 @@ export class JourneyRecorder {
   start(): () => void {
     for (const s of STAGES) {
       const stage = s.name;
+      // Every MMIO access, not a packet's step: arming it would only cost.
+      if (stage === 'address_space_rw') continue;
       const position = stagePosition(stage);
       this.stops.push(this.hub.probes[stage].listen((hit) => this.onHit(stage, position.direction, position.index, hit)));
     }
@@ -118,7 +122,7 @@ export class JourneyRecorder {
 
   /** The open journey of a held frame: the debugger shows it at a stop. */
   journeyOf(frame: Uint8Array): Journey | undefined {
-    const j = this.byBuffer.get(frame);
+    const j = this.byBuffer.get(frame) ?? (this.closedLast?.buffers.includes(frame) ? this.closedLast.journey : undefined);
     return j && !j.ignored ? j : undefined;
   }
 
@@ -126,7 +130,6 @@ export class JourneyRecorder {
 
   private onHit(stage: StageName, direction: Direction, index: number, hit: ProbeHit): void {
     const time = this.options.clock.now();
-    if (stage === 'address_space_rw') return;
     if (stage === 'e1000_mmio_write') {
       if (hit.register?.offset === TDT) this.prelude = [{ stage, time, verdict: { kind: 'forwarded' } }];
       return;
@@ -294,7 +297,8 @@ export class JourneyRecorder {
     j.closed = true;
     this.open.delete(j);
     for (const b of j.buffers) if (this.byBuffer.get(b) === j) this.byBuffer.delete(b);
-    j.buffers.length = 0;
+    this.closedLast = { journey: j, buffers: j.buffers };
+    j.buffers = [];
     if (this.latest[j.direction] === j) this.latest[j.direction] = undefined;
     if (j.ignored || !j.decided) return;
     const last = j.steps[j.steps.length - 1];

@@ -123,3 +123,14 @@ export function journeyJson(j: Journey, origin = 0): Record<string, unknown> {
     steps: j.steps.map((s) => ({ stage: s.stage, time: +((s.time - origin) / 1000).toFixed(6), verdict: verdictText(s.verdict), ...(s.held ? { held: true } : {}) })),
   };
 }
+
+/** A captured frame's pcapng comment: "stage qemu_send_packet; journey 12; nat tcp 10.0.2.15:40000 <-> 93.184.216.34:80 (session 3)". */
+export function captureComment(stage: StageName, j: Journey | undefined): string {
+  const parts = [`stage ${stage}`];
+  if (j) {
+    parts.push(`journey ${j.id}`);
+    if (j.replyTo !== undefined) parts.push(`reply to ${j.replyTo}`);
+    if (j.nat) parts.push(`nat ${j.nat.protocol} ${j.nat.guest} <-> ${j.nat.host} (session ${j.nat.session})`);
+  }
+  return parts.join('; ');
+}

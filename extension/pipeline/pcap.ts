@@ -1,10 +1,13 @@
 import { closeSync, createWriteStream, openSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { compileFilter, type CompiledFilter } from './filter';
+import { PcapngWriter } from './pcapng';
 import type { ProbeHit, ProbeHub } from './probe';
 import { STAGES, type PipelineEngine, type StageName } from './stages';
 
 /**
+ * Captures: classic libpcap files here, pcapng in pcapng.ts, chosen by the file name.
+ *
  * Classic libpcap files (what tcpdump -w writes): a 24-byte header, then per
  * frame a 16-byte record header and the captured bytes. Written little-endian
  * with magic 0xa1b2c3d4, so readers see microsecond timestamps.
@@ -113,6 +116,20 @@ export interface CaptureOptions {
   readonly maxBuffered?: number;
   /** Timestamp source in microseconds since the epoch. */
   readonly now?: () => number;
+  /**
+   * pcapng (an interface per stage, a comment per frame) or classic pcap. By
+   * default pcapng when the file name ends in .pcapng, else pcap: QEMU's
+   * filter-dump and most tools that take `-w x.pcap` write classic pcap.
+   */
+  readonly format?: CaptureFormat;
+  /** pcapng only: the comment of a frame (its journey, stage and NAT mapping). */
+  readonly annotate?: (hit: ProbeHit) => string | undefined;
+}
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+export function captureFormatOf(file: string | undefined): CaptureFormat {
+  return file?.toLowerCase().endsWith('.pcapng') ? 'pcapng' : 'pcap';
 }
 
 export type CaptureEngine = PipelineEngine;
@@ -159,15 +176,19 @@ export function attachCapture(hub: ProbeHub, options: CaptureOptions): Capture {
       throw err;
     }
   }
-  const writer = new PcapWriter(stream, snaplen, options.maxBuffered);
+  const format = options.format ?? captureFormatOf(options.file);
+  const ng = format === 'pcapng' ? new PcapngWriter(stream, snaplen, options.maxBuffered) : undefined;
+  const writer = ng ?? new PcapWriter(stream, snaplen, options.maxBuffered);
   const now = options.now ?? wallClockMicros;
+  const annotate = options.annotate;
   const onFrame = (hit: ProbeHit) => {
     if (hit.frame.length === 0) return;
     if (filter && !filter.matches(hit)) {
       writer.stats.filtered++;
       return;
     }
-    writer.write(hit.frame, now());
+    if (ng) ng.write(hit.frame, hit.stage, now(), annotate?.(hit));
+    else (writer as PcapWriter).write(hit.frame, now());
   };
   const stages = options.stages ?? captureStages(options.engine);
   const unlisten = stages.map((s) => hub.probes[s].listen(onFrame));
