@@ -1,17 +1,18 @@
 /** The NAT table as the sessions view receives it ('usernet.sessions'). */
 import { formatIpv4 } from '../wire/address';
-import type { ForwardListing, NatSession } from '../slirp/nat';
+import { guestAddrText, remoteAddrText, type ForwardListing, type NatSession } from '../slirp/nat';
 import type { ForwardRow, SessionRow } from './protocol';
 
-const endpoint = (addr: string, port: number, protocol: string) => (protocol === 'icmp' ? addr : `${addr}:${port}`);
+/** addr:port, with an IPv6 address in brackets as in URLs ([fec0::2]:80). */
+const endpoint = (addr: string, port: number, protocol: string) => (protocol === 'icmp' ? addr : addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);
 
 export function sessionRow(s: NatSession, nowMs: number): SessionRow {
   const row: SessionRow = {
     id: s.id,
     protocol: s.protocol,
     state: s.state,
-    guest: endpoint(formatIpv4(s.guestAddr), s.guestPort, s.protocol),
-    remote: endpoint(formatIpv4(s.remoteAddr), s.remotePort, s.protocol),
+    guest: endpoint(guestAddrText(s), s.guestPort, s.protocol),
+    remote: endpoint(remoteAddrText(s), s.remotePort, s.protocol),
     host: endpoint(s.hostPeerAddr, s.hostPeerPort, s.protocol),
     inbound: s.inbound,
     bytesOut: s.bytesOut,

@@ -82,6 +82,8 @@ class SessionSnapshot implements SessionInfo {
   private readonly guestIp: number;
   private readonly hostPeer: string;
   private readonly remoteIp: number;
+  private readonly guest6: string | undefined;
+  private readonly remote6: string | undefined;
 
   constructor(s: NatSession) {
     this.id = s.id;
@@ -92,15 +94,17 @@ class SessionSnapshot implements SessionInfo {
     this.guestIp = s.guestAddr;
     this.hostPeer = s.hostPeerAddr;
     this.remoteIp = s.remoteAddr;
+    this.guest6 = s.guestAddr6;
+    this.remote6 = s.remoteAddr6;
   }
 
   get guestAddr(): string {
-    return formatIpv4(this.guestIp);
+    return this.guest6 ?? formatIpv4(this.guestIp);
   }
 
   /** The host-side peer; before the host socket is open, the address the guest asked for. */
   get hostAddr(): string {
-    return this.hostPeer || formatIpv4(this.remoteIp);
+    return this.hostPeer || (this.remote6 ?? formatIpv4(this.remoteIp));
   }
 }
 

@@ -25,6 +25,9 @@ export interface NatSession extends FlowCounters {
   readonly guestPort: number;
   /** The address the guest talks to (10.0.2.2 stands for host loopback). */
   readonly remoteAddr: number;
+  /** IPv6 flows: the guest's and the remote address as text (guestAddr and remoteAddr are then 0). */
+  readonly guestAddr6?: string;
+  remoteAddr6?: string;
   readonly remotePort: number;
   /** The host socket's own local address and port, as `info usernet` shows for forwards. */
   hostLocalAddr: string;
@@ -52,6 +55,11 @@ export interface NatTableEvents {
   change: [NatSession];
   close: [NatSession];
 }
+
+/** The guest's address of a flow as text, whatever its family. */
+export const guestAddrText = (s: Pick<NatSession, 'guestAddr' | 'guestAddr6'>): string => s.guestAddr6 ?? formatIpv4(s.guestAddr);
+/** The remote address of a flow as text, whatever its family. */
+export const remoteAddrText = (s: Pick<NatSession, 'remoteAddr' | 'remoteAddr6'>): string => s.remoteAddr6 ?? formatIpv4(s.remoteAddr);
 
 /** A listening hostfwd rule, shown as TCP[HOST_FORWARD] / UDP[HOST_FORWARD]. */
 export interface ForwardListing {
@@ -124,10 +132,10 @@ export class NatTable extends EventEmitter<NatTableEvents> {
         s.protocol === 'tcp' ? `TCP[${s.state}]` : `${s.protocol.toUpperCase()}[${Math.max(0, Math.round(((s.expiresAt ?? nowMs) - nowMs) / 1000))} sec]`;
       const ports = s.protocol === 'icmp';
       if (s.inbound) {
-        lines.push(row(label, s.fd, host(s.hostLocalAddr), s.hostLocalPort, formatIpv4(s.guestAddr), s.guestPort, s.recvQ, s.sendQ));
+        lines.push(row(label, s.fd, host(s.hostLocalAddr), s.hostLocalPort, guestAddrText(s), s.guestPort, s.recvQ, s.sendQ));
       } else {
         lines.push(
-          row(label, s.fd, formatIpv4(s.guestAddr), ports ? '-' : s.guestPort, formatIpv4(s.remoteAddr), ports ? '-' : s.remotePort, s.recvQ, s.sendQ),
+          row(label, s.fd, guestAddrText(s), ports ? '-' : s.guestPort, remoteAddrText(s), ports ? '-' : s.remotePort, s.recvQ, s.sendQ),
         );
       }
     }

@@ -14,6 +14,7 @@ import { IcmpHandler } from './icmp';
 import { IfOutput } from './if';
 import { IpInput } from './ip_input';
 import { IpOutput } from './ip_output';
+import { Ip6Stack } from './ip6_input';
 import { NatTable, type NatSession } from './nat';
 import { parseHostForwardRule, NetdevOptionError } from './netdev-options';
 import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly';
@@ -21,6 +22,7 @@ import type { TcpHost, TcpLayer } from './tcp-contract';
 import { TcpStack } from './tcp/tcp-stack';
 import { TftpServer } from './tftp';
 import { UdpNat } from './udp';
+import { Udp6 } from './udp6';
 import { UdpInput } from './udp_input';
 import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from '../wire/ethernet';
 import { DNS_PORT } from '../wire/ports';
@@ -71,6 +73,9 @@ export class Slirp implements SlirpStages {
   private readonly udp: UdpNat;
   private readonly tftp: TftpServer;
   private readonly tcp: TcpLayer;
+  /** The IPv6 half (ipv6=on, the default): neighbour discovery, ICMPv6, DHCPv6, UDP over IPv6. */
+  readonly ip6: Ip6Stack | undefined;
+  private readonly udp6: Udp6 | undefined;
   private pausedFlag = false;
   private closedFlag = false;
   private warnedInternal = false;
@@ -107,6 +112,22 @@ export class Slirp implements SlirpStages {
     this.tcp = (opts.tcp ?? ((h) => new TcpStack(h)))(host);
     const udpIn = new UdpInput(this, this.net, { udp: this.udp, dhcp: this.dhcp, tftp: this.tftp, dnsUpstream: this.dnsUpstream, arpTable: this.arpTable });
     this.ipIn = new IpInput(this, this.net, this.arpTable, this.reassembler, this.ifOut, { tcp: this.tcp, udp: udpIn, icmp: this.icmp });
+    if (this.config.ipv6) {
+      let udp6: Udp6 | undefined;
+      this.ip6 = new Ip6Stack({
+        config: this.config,
+        clock: this.clock,
+        probes: this.probes,
+        dropCounter: this.dropCounter,
+        reassembler: this.reassembler,
+        guestMac: opts.guestMac?.slice(0, 6),
+        log: this.logger,
+        send: (frame, session) => this.ifOut.net_slirp_send_packet(frame, session),
+        safely: (fn) => this.safely(fn),
+        udp: (frame, ip) => udp6!.udp6_input(frame, ip),
+      });
+      this.udp6 = udp6 = new Udp6({ core: this.ip6.core, nat: this.nat, paused: () => this.paused, dnsUpstream: () => this.dnsUpstream.current() });
+    }
   }
 
   get paused(): boolean {
@@ -178,7 +199,8 @@ export class Slirp implements SlirpStages {
         if (!this.config.ipv4) return this.drop('ipv4-disabled', frame);
         return this.ipIn.ip_input(frame);
       case ETHERTYPE_IPV6:
-        return this.drop('ipv6-unsupported', frame);
+        if (!this.ip6) return this.drop('ipv6-disabled', frame);
+        return this.ip6.ip6_input(frame);
       case ETHERTYPE_VLAN:
         return this.drop('eth-vlan-unsupported', frame);
       default:
@@ -231,6 +253,7 @@ export class Slirp implements SlirpStages {
     this.pausedFlag = false;
     this.tcp.resume();
     this.udp.resume();
+    this.udp6?.resume();
     this.tftp.resume();
   }
 
@@ -279,6 +302,8 @@ export class Slirp implements SlirpStages {
     this.closedFlag = true;
     this.tcp.close();
     this.udp.close();
+    this.udp6?.close();
+    this.ip6?.close();
     this.tftp.close();
     this.dnsUpstream.close();
     this.reassembler.clear();

@@ -1,6 +1,7 @@
 import { get16, set16 } from './bytes';
 import { transportChecksum } from './checksum';
 import { IPPROTO_UDP } from './ipv4';
+import { ipv6TransportChecksum } from './ipv6';
 
 export const UDP_HEADER_LENGTH = 8;
 
@@ -17,6 +18,17 @@ export class UdpView {
     const bytes = ipPayload.subarray(0, length);
     // A zero checksum means the sender did not compute one (allowed over IPv4).
     if (get16(bytes, 6) !== 0 && transportChecksum(src, dst, IPPROTO_UDP, bytes) !== 0) return 'udp-bad-checksum';
+    return new UdpView(bytes);
+  }
+
+  /** `check` over IPv6, where the checksum is mandatory (RFC 8200 8.1): a zero one is refused. */
+  static check6(ipPayload: Uint8Array, src: Uint8Array, dst: Uint8Array): UdpView | string {
+    if (ipPayload.length < UDP_HEADER_LENGTH) return 'udp-truncated';
+    const length = get16(ipPayload, 4);
+    if (length < UDP_HEADER_LENGTH) return 'udp-bad-length';
+    if (length > ipPayload.length) return 'udp-length-exceeds-ip';
+    const bytes = ipPayload.subarray(0, length);
+    if (get16(bytes, 6) === 0 || ipv6TransportChecksum(src, dst, IPPROTO_UDP, bytes) !== 0) return 'udp-bad-checksum';
     return new UdpView(bytes);
   }
 
@@ -47,5 +59,15 @@ export function writeUdpHeader(bytes: Uint8Array, src: number, dst: number, srcP
   set16(bytes, 6, 0);
   const sum = transportChecksum(src, dst, IPPROTO_UDP, bytes);
   // A computed zero is sent as all ones: zero means "no checksum".
+  set16(bytes, 6, sum === 0 ? 0xffff : sum);
+}
+
+/** writeUdpHeader over IPv6. */
+export function writeUdp6Header(bytes: Uint8Array, src: Uint8Array, dst: Uint8Array, srcPort: number, dstPort: number): void {
+  set16(bytes, 0, srcPort);
+  set16(bytes, 2, dstPort);
+  set16(bytes, 4, bytes.length);
+  set16(bytes, 6, 0);
+  const sum = ipv6TransportChecksum(src, dst, IPPROTO_UDP, bytes);
   set16(bytes, 6, sum === 0 ? 0xffff : sum);
 }
