@@ -15,6 +15,7 @@ import { IfOutput } from './if';
 import { IpInput } from './ip_input';
 import { IpOutput } from './ip_output';
 import { Ip6Stack } from './ip6_input';
+import { Tcp6 } from './tcp6';
 import { NatTable, type NatSession } from './nat';
 import { parseHostForwardRule, NetdevOptionError } from './netdev-options';
 import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly';
@@ -73,9 +74,10 @@ export class Slirp implements SlirpStages {
   private readonly udp: UdpNat;
   private readonly tftp: TftpServer;
   private readonly tcp: TcpLayer;
-  /** The IPv6 half (ipv6=on, the default): neighbour discovery, ICMPv6, DHCPv6, UDP over IPv6. */
+  /** The IPv6 half (ipv6=on, the default): neighbour discovery, ICMPv6, DHCPv6, UDP and TCP over IPv6. */
   readonly ip6: Ip6Stack | undefined;
   private readonly udp6: Udp6 | undefined;
+  private readonly tcp6: Tcp6 | undefined;
   private pausedFlag = false;
   private closedFlag = false;
   private warnedInternal = false;
@@ -114,6 +116,7 @@ export class Slirp implements SlirpStages {
     this.ipIn = new IpInput(this, this.net, this.arpTable, this.reassembler, this.ifOut, { tcp: this.tcp, udp: udpIn, icmp: this.icmp });
     if (this.config.ipv6) {
       let udp6: Udp6 | undefined;
+      let tcp6: Tcp6 | undefined;
       this.ip6 = new Ip6Stack({
         config: this.config,
         clock: this.clock,
@@ -125,8 +128,10 @@ export class Slirp implements SlirpStages {
         send: (frame, session) => this.ifOut.net_slirp_send_packet(frame, session),
         safely: (fn) => this.safely(fn),
         udp: (frame, ip) => udp6!.udp6_input(frame, ip),
+        tcp: (frame, ip) => tcp6!.input(frame, ip),
       });
       this.udp6 = udp6 = new Udp6({ core: this.ip6.core, nat: this.nat, paused: () => this.paused, dnsUpstream: () => this.dnsUpstream.current() });
+      this.tcp6 = tcp6 = new Tcp6({ core: this.ip6.core, nat: this.nat, hostAddressFor: (dst) => udp6!.hostAddressFor(dst), dnsUpstream: () => this.dnsUpstream.current() });
     }
   }
 
@@ -246,12 +251,14 @@ export class Slirp implements SlirpStages {
     if (this.pausedFlag) return;
     this.pausedFlag = true;
     this.tcp.pause();
+    this.tcp6?.pause();
   }
 
   resume(): void {
     if (!this.pausedFlag) return;
     this.pausedFlag = false;
     this.tcp.resume();
+    this.tcp6?.resume();
     this.udp.resume();
     this.udp6?.resume();
     this.tftp.resume();
@@ -301,6 +308,7 @@ export class Slirp implements SlirpStages {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.tcp.close();
+    this.tcp6?.close();
     this.udp.close();
     this.udp6?.close();
     this.ip6?.close();

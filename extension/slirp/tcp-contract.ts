@@ -31,6 +31,11 @@ export interface TcpHost {
    * headers (eth, ip, tcp). Optional: without it the probe sees no frame.
    */
   previewFrame?(src: number, dst: number, protocol: number, payload: Uint8Array): Uint8Array;
+  /**
+   * For a TCP layer over IPv6 (tcp6.ts), where addresses are numeric handles:
+   * the text of the address a handle stands for, shown in the NAT table.
+   */
+  addressText?(addr: number): string;
 }
 
 /** The TCP layer as the slirp core sees it. */

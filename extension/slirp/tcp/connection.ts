@@ -77,6 +77,9 @@ export class TcpConnection implements NatSession {
   readonly remoteAddr: number;
   readonly remotePort: number;
   readonly inbound: boolean;
+  /** Over IPv6 (tcp6.ts): the addresses as text, guestAddr and remoteAddr being only handles for them. */
+  guestAddr6: string | undefined;
+  remoteAddr6: string | undefined;
   hostLocalAddr = '';
   hostLocalPort = 0;
   hostPeerAddr = '';

@@ -282,6 +282,10 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
   }
 
   private register(key: string, conn: TcpConnection): void {
+    if (this.host.addressText) {
+      conn.guestAddr6 = this.host.addressText(conn.guestAddr);
+      conn.remoteAddr6 = this.host.addressText(conn.remoteAddr);
+    }
     this.connections.set(key, conn);
     this.keys.set(conn, key);
     this.host.nat.add(conn);

@@ -4,6 +4,8 @@ import { FrameMutator, fixChecksums } from '../../support/fuzz/frame-mutator';
 import { malformedReason } from '../../support/fuzz/well-formed';
 import { Ipv4View } from '../../../extension/wire/ipv4';
 import { internetChecksum } from '../../../extension/wire/checksum';
+import { parseIpv6, solicitedNodeMulticast } from '../../../extension/wire/ipv6-address';
+import { DNS6, frame6, GUEST6, GUEST6_LL, HOST6, icmp6, udp6 } from './helpers/frames6';
 import { eth, HOST_IP, ipv4 } from './helpers/frames';
 import { fuzzSeeds } from './helpers/fuzz-seeds';
 import { makeGuest } from './helpers/harness';
@@ -22,6 +24,22 @@ function seeds(): Uint8Array[] {
   return [
     ...fuzzSeeds(),
     eth(0x0800, ipv4({ dst: HOST_IP, protocol: 6, payload: new Array(20).fill(0).map((_, i) => (i === 12 ? 0x50 : i === 13 ? 2 : 0)) })),
+    ...ipv6Seeds(),
+  ];
+}
+
+/** IPv6: a router and a neighbour solicitation, an echo, a fragment, DHCPv6 and DNS. */
+function ipv6Seeds(): Uint8Array[] {
+  const allRouters = parseIpv6('ff02::2')!;
+  const nsDst = solicitedNodeMulticast(HOST6);
+  const dhcp = parseIpv6('ff02::1:2')!;
+  return [
+    frame6({ src: GUEST6_LL, dst: allRouters, nextHeader: 58, hopLimit: 255, payload: icmp6(GUEST6_LL, allRouters, 133, 0, [0, 0, 0, 0, 1, 1, 2, 0, 0, 0, 0, 1]) }),
+    frame6({ dst: nsDst, nextHeader: 58, hopLimit: 255, payload: icmp6(GUEST6, nsDst, 135, 0, [0, 0, 0, 0, ...HOST6, 1, 1, 2, 0, 0, 0, 0, 1]) }),
+    frame6({ dst: DNS6, nextHeader: 58, payload: icmp6(GUEST6, DNS6, 128, 0, [0, 1, 0, 1, 9, 9, 9, 9]) }),
+    frame6({ dst: HOST6, nextHeader: 44, payload: [58, 0, 0, 1, 0, 0, 0, 9, ...icmp6(GUEST6, HOST6, 128, 0, new Array(20).fill(7))] }),
+    frame6({ src: GUEST6_LL, dst: dhcp, nextHeader: 17, payload: udp6(GUEST6_LL, dhcp, 546, 547, [11, 0, 0, 1, 0, 6, 0, 2, 0, 23]) }),
+    frame6({ dst: HOST6, nextHeader: 6, payload: new Array(20).fill(0).map((_, i) => (i === 12 ? 0x50 : i === 13 ? 2 : 0)) }),
   ];
 }
 

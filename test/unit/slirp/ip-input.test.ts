@@ -37,7 +37,7 @@ test('Ethernet: short frames, unknown ethertypes, IPv6 and VLAN are counted', ()
   g.slirp.input(eth(0x1234, [1, 2, 3]));
   g.slirp.input(eth(0x86dd, new Array(40).fill(0)));
   g.slirp.input(eth(0x8100, new Array(40).fill(0)));
-  assert.deepEqual({ ...g.slirp.drops }, { 'eth-truncated': 1, 'eth-unknown-type': 1, 'ipv6-unsupported': 1, 'eth-vlan-unsupported': 1 });
+  assert.deepEqual({ ...g.slirp.drops }, { 'eth-truncated': 1, 'eth-unknown-type': 1, 'ipv6-bad-version': 1, 'eth-vlan-unsupported': 1 });
 });
 
 test('IPv4 header checks: version, IHL, lying total length, checksum, options overrunning', () => {
