@@ -6,6 +6,7 @@
 import { lookupField } from '../pipeline/dissect';
 import { compileFilter, evaluateField, FilterSyntaxError } from '../pipeline/filter';
 import type { ProbeHit } from '../pipeline/probe';
+import { NETEM_HELP } from './netem-control';
 
 export class EvaluateError extends Error {}
 
@@ -27,6 +28,7 @@ export const HELP_TEXT = [
   '  FILTER               a display filter, answered true or false: tcp.flags.syn == 1 && ip.dst == 10.0.2.2',
   'At any time:',
   '  info usernet         the NAT table, as the QEMU monitor prints it',
+  NETEM_HELP,
   '  help                 this text',
   'Breakpoints: add a function breakpoint named after a stage (tcp_input, udp_input, slirp_input, e1000_send_packet, ...);',
   'its condition is a display filter, its hit count and log message work as usual ({tcp.dstport} in a log message).',

@@ -9,6 +9,7 @@ import { parseMac } from '../machine/embedded-machine';
 import { LaunchPlanError } from '../machine/launch-plan';
 import { planLaunchRequest } from '../machine/run-request';
 import { parseNetdevUser } from '../slirp/netdev-options';
+import { parseNetemRule } from '../pipeline/netem';
 import type { MachineOptions } from './machine-port';
 
 export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -33,6 +34,10 @@ export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArgum
   qemuPath?: string;
   /** How long a cold boot may take (ms). */
   bootTimeoutMs?: number;
+  /** Network conditions from the start: netem rules, `STAGE [if FILTER]: ACTIONS`. */
+  conditions?: string[];
+  /** The seed of every netem decision, so a run replays. */
+  netemSeed?: number;
 }
 
 export class LaunchError extends Error {}
@@ -42,6 +47,7 @@ export interface LaunchPlan {
   /** Which engine runs the guest: under 'qemu' only the slirp stages are ours. */
   readonly engine?: 'embedded' | 'qemu';
   readonly capture?: { file: string; filter?: string };
+  readonly netem?: { readonly rules: readonly string[]; readonly seed?: number };
   /** Things accepted but not acted on, told to the user in the Debug Console. */
   readonly notes: string[];
 }
@@ -54,6 +60,32 @@ const str = (v: unknown, name: string): string | undefined => {
 };
 
 export function planLaunch(args: UsernetLaunchArguments): LaunchPlan {
+  const netem = planNetem(args);
+  const plan = planMachine(args);
+  return netem ? { ...plan, netem } : plan;
+}
+
+/** `conditions` and `netemSeed`: each rule checked, its error at its column. */
+function planNetem(args: UsernetLaunchArguments): LaunchPlan['netem'] {
+  const { conditions, netemSeed } = args;
+  if (conditions === undefined && netemSeed === undefined) return undefined;
+  if (conditions !== undefined && (!Array.isArray(conditions) || conditions.some((c) => typeof c !== 'string'))) {
+    throw new LaunchError(`launch attribute 'conditions' must be a list of rules such as "tcp_input: loss 5%"`);
+  }
+  (conditions ?? []).forEach((rule, i) => {
+    try {
+      parseNetemRule(rule);
+    } catch (e) {
+      throw new LaunchError(`launch attribute 'conditions[${i}]' ("${rule}"): ${(e as Error).message}`);
+    }
+  });
+  if (netemSeed !== undefined && (typeof netemSeed !== 'number' || !Number.isInteger(netemSeed) || netemSeed < 0 || netemSeed > 0xffffffff)) {
+    throw new LaunchError(`launch attribute 'netemSeed' must be a whole number from 0 to 4294967295 (got ${JSON.stringify(netemSeed)})`);
+  }
+  return { rules: conditions ?? [], ...(netemSeed !== undefined ? { seed: netemSeed } : {}) };
+}
+
+function planMachine(args: UsernetLaunchArguments): LaunchPlan {
   const notes: string[] = [];
   const engine = args.engine ?? 'embedded';
   if (engine !== 'embedded' && engine !== 'qemu') {

@@ -11,8 +11,8 @@ export interface UsernetEvents {
   'usernet.serial': { seq: number; data: string /* base64 */ };
   /** The NAT table, batched: at most a few per second, only when something changed. */
   'usernet.sessions': { sessions: SessionRow[]; forwards: ForwardRow[] };
-  /** Per-stage hit counters, batched like sessions. */
-  'usernet.stages': { hits: Record<string, number> };
+  /** Per-stage hit counters and the network conditions in force, batched like sessions. */
+  'usernet.stages': { hits: Record<string, number>; conditions?: ConditionsBody };
   'usernet.vmState': VmStateBody;
 }
 
@@ -61,6 +61,20 @@ export interface UsernetRequests {
   'usernet.startCapture': { args: { file: string; filter?: string; snaplen?: number }; result: void };
   'usernet.stopCapture': { args: Record<string, never>; result: { captured: number; file?: string } };
   'usernet.infoUsernet': { args: Record<string, never>; result: { text: string } };
+  /** Network conditions (netem rules): list, add one, remove one, clear. */
+  'usernet.netem': { args: NetemRequestArgs; result: ConditionsBody };
+}
+
+export type NetemRequestArgs =
+  | { action: 'list' }
+  | { action: 'add'; rule: string /* "tcp_input if tcp.port == 80: loss 5%" */ }
+  | { action: 'remove'; id: number }
+  | { action: 'clear' };
+
+/** The rules in force, each with its counters (what `netem` lists in the Debug Console). */
+export interface ConditionsBody {
+  seed: number;
+  rules: Array<{ id: number; text: string; stage: string; counters: Record<string, number> }>;
 }
 
 export type UsernetEventName = keyof UsernetEvents;

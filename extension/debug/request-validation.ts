@@ -14,6 +14,25 @@ const ok = <K extends UsernetRequestName>(args: Args<K>): Checked<K> => ({ ok: t
 const refuse = <K extends UsernetRequestName>(reason: string): Checked<K> => ({ ok: false, reason });
 
 const MAX_SPEC = 256;
+const MAX_RULE = 4096;
+
+export function checkNetem(v: unknown): Checked<'usernet.netem'> {
+  const usage = 'netem needs { action: "list" | "clear" } or { action: "add", rule } or { action: "remove", id }';
+  if (!isObject(v)) return refuse(usage);
+  switch (v.action) {
+    case 'list':
+    case 'clear':
+      return ok({ action: v.action });
+    case 'add':
+      if (typeof v.rule !== 'string' || v.rule.trim() === '') return refuse('netem add needs { rule: "STAGE [if FILTER]: ACTIONS" }');
+      if (v.rule.length > MAX_RULE) return refuse(`netem rule is too long (${v.rule.length} characters)`);
+      return ok({ action: 'add', rule: v.rule });
+    case 'remove':
+      return Number.isSafeInteger(v.id) && (v.id as number) > 0 ? ok({ action: 'remove', id: v.id as number }) : refuse('netem remove needs { id: a positive integer }');
+    default:
+      return refuse(usage);
+  }
+}
 const MAX_PATH = 4096;
 const MAX_FILTER = 4096;
 const MAX_SNAPLEN = 262144;

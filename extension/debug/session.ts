@@ -13,7 +13,7 @@ import { LaunchError, planLaunch, type UsernetLaunchArguments } from './launch-a
 import { buildScopes } from './packet-scopes';
 import { ProbeLocations } from './probe-locations';
 import type { UsernetEventName, UsernetEvents } from './protocol';
-import { checkAddForward, checkCloseSession, checkNoArgs, checkRemoveForward, checkSerialInput, checkStartCapture } from './request-validation';
+import { checkAddForward, checkCloseSession, checkNetem, checkNoArgs, checkRemoveForward, checkSerialInput, checkStartCapture } from './request-validation';
 import { bundleSourceMap, SourceStore } from './source-store';
 import { buildStackFrames, type PacketFrame } from './stack-frames';
 import { VariableStore } from './variable-store';
@@ -353,6 +353,10 @@ export class UsernetDebugSession extends LoggingDebugSession {
       case 'usernet.stopCapture':
         return this.withArgs(response, checkNoArgs(args), async () => {
           response.body = await this.runtime.stopCapture();
+        });
+      case 'usernet.netem':
+        return this.withArgs(response, checkNetem(args), (a) => {
+          response.body = this.runtime.netemRequest(a);
         });
       case 'usernet.infoUsernet':
         return this.withArgs(response, checkNoArgs(args), () => {

@@ -13,9 +13,10 @@ import { ProbeHub } from '../pipeline/probe';
 import { STAGES, type StageName } from '../pipeline/stages';
 import { describeHitBriefly } from '../pipeline/trace';
 import { ChangeBatcher, type BatchTimers } from './change-batcher';
-import { evaluateExpression, type EvaluateResult } from './evaluate';
+import { EvaluateError, evaluateExpression, type EvaluateResult } from './evaluate';
 import type { LaunchPlan } from './launch-args';
 import type { MachineFactory, RuntimeMachine } from './machine-port';
+import { NetemControl, type ConditionsBody } from './netem-control';
 import { MemoryError, packetMemoryReference, parsePacketMemoryReference, readPacketMemory } from './packet-memory';
 import type { ForwardRow, SessionRow, UsernetEvents, UsernetRequests, VmStateBody } from './protocol';
 import { forwardRow, sessionRow } from './session-rows';
@@ -93,6 +94,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   private readonly sessionsBatch: ChangeBatcher<UsernetEvents['usernet.sessions']>;
   private readonly stagesBatch: ChangeBatcher<UsernetEvents['usernet.stages']>;
   private readonly stateBatch: ChangeBatcher<VmStateBody>;
+  /** Network conditions (netem rules) of this session. */
+  readonly netem = new NetemControl();
 
   constructor(private readonly options: VmRuntimeOptions) {
     super();
@@ -133,6 +136,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   async start(plan: LaunchPlan): Promise<void> {
     if (this.machine) throw new RuntimeError('the VM is already running');
     this.plan = plan;
+    this.netem.configure(plan.netem?.rules ?? [], plan.netem?.seed);
     this.failure = undefined;
     this.dropForeignBreakpoints();
     this.setState('booting');
@@ -161,6 +165,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
 
   private attach(machine: RuntimeMachine): void {
     this.newManager(machine);
+    this.netem.attach(machine.probes, machine.clock);
     machine.onExit(() => {
       if (this.machine !== machine) return;
       this.detach();
@@ -201,6 +206,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     this.stagePoll = undefined;
     this.manager?.dispose();
     this.manager = undefined;
+    this.netem.detach();
     this.machine = undefined;
     this.current = undefined;
     this.stepWanted = false;
@@ -406,6 +412,14 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   evaluate(expression: string, context?: string): EvaluateResult {
+    const netem = /^\s*netem(?:\s+([\s\S]*))?$/.exec(expression);
+    if (netem && context !== 'hover') {
+      try {
+        return { result: this.netem.command(netem[1] ?? '') };
+      } catch (e) {
+        throw new EvaluateError((e as Error).message);
+      }
+    }
     return evaluateExpression(expression, { hit: this.current?.event?.hit, infoUsernet: () => this.machine?.slirp?.infoUsernet() }, context);
   }
 
@@ -498,10 +512,21 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     return { sessions: slirp.nat.list().map((s) => sessionRow(s, now)), forwards: slirp.nat.forwards.map(forwardRow) };
   }
 
-  private stagesSnapshot(): { hits: Record<string, number> } {
+  private stagesSnapshot(): UsernetEvents['usernet.stages'] {
     const hits: Record<string, number> = {};
     const probes = this.machine?.probes.probes;
     if (probes) for (const s of STAGES) if (probes[s.name].hits) hits[s.name] = probes[s.name].hits;
-    return { hits };
+    // The conditions in force ride along, counters and all: the Stages view and the status bar show them.
+    return { hits, conditions: this.netem.body };
+  }
+
+  /** The `usernet.netem` request: list, add, remove or clear; answers with what is in force then. */
+  netemRequest(args: UsernetRequests['usernet.netem']['args']): ConditionsBody {
+    if (args.action === 'add') this.netem.add(args.rule);
+    else if (args.action === 'remove') {
+      if (!this.netem.remove(args.id)) throw new RuntimeError(`no network condition #${args.id}`);
+    } else if (args.action === 'clear') this.netem.clear();
+    this.stagesBatch.poke();
+    return this.netem.body;
   }
 }
