@@ -1,5 +1,4 @@
 /** The NAT table as the sessions view receives it ('usernet.sessions'). */
-import { formatIpv4 } from '../wire/address';
 import { guestAddrText, remoteAddrText, type ForwardListing, type NatSession } from '../slirp/nat';
 import type { ForwardRow, SessionRow } from './protocol';
 
@@ -29,5 +28,5 @@ export function sessionRow(s: NatSession, nowMs: number): SessionRow {
 }
 
 export function forwardRow(f: ForwardListing): ForwardRow {
-  return { protocol: f.protocol, hostAddr: f.hostAddr, hostPort: f.hostPort, guestAddr: formatIpv4(f.guestAddr), guestPort: f.guestPort };
+  return { protocol: f.protocol, hostAddr: f.hostAddr, hostPort: f.hostPort, guestAddr: guestAddrText(f), guestPort: f.guestPort };
 }

@@ -8,6 +8,7 @@
  */
 import { ETHERTYPE_ARP } from '../wire/ethernet';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
+import { DHCPV6_SERVER_PORT } from '../wire/dhcpv6';
 import { DHCP_SERVER_PORT, DNS_PORT, TFTP_PORT } from '../wire/ports';
 import { lookupField, PacketView, type FieldDef } from './dissect';
 import type { ProbeHit } from './probe';
@@ -104,6 +105,10 @@ const IP_DST = field('ip.dst');
 const UDP_SRCPORT = field('udp.srcport');
 const UDP_DSTPORT = field('udp.dstport');
 const TCP_LEN = field('tcp.len');
+const IPV6_NXT = field('ipv6.nxt');
+const ICMPV6_TYPE = field('icmpv6.type');
+/** The stage that made an ICMPv6 message for the guest, by its type (the stack sends no others). */
+const ICMPV6_MAKERS: Readonly<Record<number, StageName>> = { 129: 'icmp6_send_echoreply', 134: 'ndp_send_ra', 135: 'ndp_send_ns', 136: 'ndp_send_na' };
 
 /** What the path depends on: the stop, and header fields read through the dissector on first use. */
 class PacketFacts {
@@ -117,6 +122,11 @@ class PacketFacts {
     return typeof value === 'number' ? value : undefined;
   }
 
+  /** An IPv6 frame: its network-layer stages are the ip6_* ones. */
+  get isIpv6(): boolean {
+    return this.get(IPV6_NXT) !== undefined;
+  }
+
   get isArp(): boolean {
     this.view ??= new PacketView(this.hit.frame, this.hit).layers();
     return this.view.etherType === ETHERTYPE_ARP;
@@ -128,11 +138,26 @@ function parentOf(stage: StageName, facts: PacketFacts): StageName | undefined {
   const { hit, network } = facts;
   switch (stage) {
     case 'sosendto': {
+      if (facts.isIpv6) return facts.get(UDP_DSTPORT) === DNS_PORT ? 'dns_input' : 'udp6_input';
       // The guest's frame is shown at sosendto; the session says ICMP when it is not.
       const proto = facts.get(IP_PROTO) ?? (hit.session?.protocol === 'icmp' ? IPPROTO_ICMP : IPPROTO_UDP);
       if (proto === IPPROTO_ICMP) return 'icmp_input';
       return facts.get(UDP_DSTPORT) === DNS_PORT && facts.get(IP_DST) === network.dns ? 'dns_input' : 'udp_input';
     }
+    case 'tcp_input':
+      return facts.isIpv6 ? 'ip6_input' : 'ip_input';
+    case 'dns_input':
+    case 'tftp_input':
+      return facts.isIpv6 ? 'udp6_input' : 'udp_input';
+    case 'ip6_output': {
+      const nxt = facts.get(IPV6_NXT);
+      if (nxt === IPPROTO_TCP) return 'tcp_output';
+      if (nxt === IPPROTO_UDP) return madeByBuiltinServer(facts) ? undefined : 'udp6_output';
+      const type = facts.get(ICMPV6_TYPE);
+      return type === undefined ? undefined : type < 128 ? 'icmp6_send_error' : ICMPV6_MAKERS[type];
+    }
+    case 'if_output':
+      return facts.isIpv6 ? 'ip6_output' : 'ip_output';
     case 'tcp_output':
       return (facts.get(TCP_LEN) ?? 0) > 0 ? 'soread' : undefined;
     case 'udp_output':
@@ -154,7 +179,7 @@ function parentOf(stage: StageName, facts: PacketFacts): StageName | undefined {
 /** A UDP datagram toward the guest from the DHCP server (port 67) or the TFTP server (the gateway's port 69). */
 function madeByBuiltinServer(facts: PacketFacts): boolean {
   const sport = facts.get(UDP_SRCPORT);
-  if (sport === DHCP_SERVER_PORT || (sport === TFTP_PORT && facts.get(IP_SRC) === facts.network.host)) return true;
+  if (sport === DHCP_SERVER_PORT || sport === DHCPV6_SERVER_PORT || (sport === TFTP_PORT && facts.get(IP_SRC) === facts.network.host)) return true;
   return SESSION_REPORTING.has(facts.stopStage) && facts.hit.session === undefined;
 }
 

@@ -12,6 +12,7 @@ import { parseOptionList, type OptionItem } from './option-list';
 import { formatIpv4 } from '../wire/address';
 import { inNetwork, parseIpv4, parsePrefix } from './ipv4';
 import type { ProblemSeverity } from './plan';
+import { parseIpv6 } from '../wire/ipv6-address';
 
 export interface NetdevIssue {
   readonly code: string;
@@ -173,11 +174,12 @@ function checkHostForward(rule: string, base: number, issue: Report): HostForwar
     return undefined;
   }
   let at = protoEnd + 1;
-  const hostAddrEnd = rule.indexOf(':', at);
+  // An IPv6 address is written in brackets: tcp:[::1]:2222-:22.
+  const hostAddrEnd = rule[at] === '[' ? rule.indexOf(']:', at) + 1 || -1 : rule.indexOf(':', at);
   if (hostAddrEnd < 0) return whole(`hostfwd=${rule} is missing the host address field (it may be empty: tcp::2222-:22)`);
   const hostAddr = rule.slice(at, hostAddrEnd);
-  if (hostAddr !== '' && parseIpv4(hostAddr) === undefined) {
-    issue('bad-hostfwd', `hostfwd host address "${hostAddr}" is not an IPv4 address (leave it empty for 127.0.0.1, or write 0.0.0.0 for every interface)`, base + at, base + hostAddrEnd);
+  if (hostAddr !== '' && !isAddress(hostAddr)) {
+    issue('bad-hostfwd', `hostfwd host address "${hostAddr}" is not an IPv4 address or a bracketed IPv6 one (leave it empty for 127.0.0.1, or write 0.0.0.0 for every interface)`, base + at, base + hostAddrEnd);
     return undefined;
   }
   at = hostAddrEnd + 1;
@@ -195,8 +197,8 @@ function checkHostForward(rule: string, base: number, issue: Report): HostForwar
   const guestColon = rule.lastIndexOf(':');
   if (guestColon < at) return whole(`hostfwd=${rule} is missing the guest side ([guestaddr]:guestport)`);
   const guestAddr = rule.slice(at, guestColon);
-  if (guestAddr !== '' && parseIpv4(guestAddr) === undefined) {
-    issue('bad-hostfwd', `hostfwd guest address "${guestAddr}" is not an IPv4 address (leave it empty for the DHCP guest)`, base + at, base + guestColon);
+  if (guestAddr !== '' && !isAddress(guestAddr)) {
+    issue('bad-hostfwd', `hostfwd guest address "${guestAddr}" is not an IPv4 address or a bracketed IPv6 one (leave it empty for the DHCP guest)`, base + at, base + guestColon);
     return undefined;
   }
   const guestPortText = rule.slice(guestColon + 1);
@@ -209,6 +211,11 @@ function checkHostForward(rule: string, base: number, issue: Report): HostForwar
     protocol: protocol === 'udp' ? 'udp' : 'tcp', hostAddr, hostPort, guestAddr, guestPort,
     start: base, end: base + rule.length, hostPortStart, hostPortEnd,
   };
+}
+
+/** An IPv4 address, or an IPv6 one in brackets ([::1]). */
+function isAddress(text: string): boolean {
+  return text.startsWith('[') && text.endsWith(']') ? parseIpv6(text.slice(1, -1)) !== null : parseIpv4(text) !== undefined;
 }
 
 /** QEMU's slirp_guestfwd: `[tcp]:server:port-dev` where dev is `cmd:COMMAND` or a chardev. */

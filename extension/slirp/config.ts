@@ -10,6 +10,8 @@ export interface HostForward {
   readonly hostPort: number;
   /** Guest address; 0 means the first DHCP address (dhcpstart), as QEMU does. */
   readonly guestAddr: number;
+  /** An IPv6 guest address (`hostfwd=tcp::2222-[fec0::15]:22`), instead of guestAddr. */
+  readonly guestAddr6?: string;
   readonly guestPort: number;
 }
 

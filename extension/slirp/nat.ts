@@ -67,6 +67,8 @@ export interface ForwardListing {
   readonly hostAddr: string;
   readonly hostPort: number;
   readonly guestAddr: number;
+  /** A rule to an IPv6 guest address: its text (guestAddr is then only a handle). */
+  readonly guestAddr6?: string;
   readonly guestPort: number;
   readonly fd: number;
 }
@@ -125,7 +127,7 @@ export class NatTable extends EventEmitter<NatTableEvents> {
     const host = (a: string) => (a === '0.0.0.0' || a === '' || a === '::' ? '*' : a);
     const lines = [`Hub -1 (${netdevId}):`, '  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ'];
     for (const f of this.forwards) {
-      lines.push(row(`${f.protocol.toUpperCase()}[HOST_FORWARD]`, f.fd, host(f.hostAddr), f.hostPort, formatIpv4(f.guestAddr), f.guestPort, 0, 0));
+      lines.push(row(`${f.protocol.toUpperCase()}[HOST_FORWARD]`, f.fd, host(f.hostAddr), f.hostPort, guestAddrText(f), f.guestPort, 0, 0));
     }
     for (const s of this.sessions.values()) {
       const label =

@@ -159,32 +159,33 @@ const HOSTFWD_SYNTAX = 'expected [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guest
 function parseHostForward(t: Token): HostForward {
   const spec = t.value ?? '';
   const what = `hostfwd=${spec}`;
-  const dash = spec.indexOf('-');
-  if (dash < 0) return fail(`bad ${what}: ${HOSTFWD_SYNTAX}`, t);
-  const hostPart = spec.slice(0, dash).split(':');
-  const guestPart = spec.slice(dash + 1).split(':');
+  // [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport; an IPv6 address in brackets ([::1]).
+  const m = /^(?:([^:[\]]*):)?(\[[^\]]*\]|[^:[\]]*):([^:-]*)-(\[[^\]]*\]|[^:[\]]*):([^:]*)$/.exec(spec);
+  if (!m) return fail(`bad ${what}: ${HOSTFWD_SYNTAX}`, t);
+  const [, p, hostAddrText, hostPortText, guestAddrText, guestPortText] = m as unknown as [string, string | undefined, string, string, string, string];
   let protocol: 'tcp' | 'udp' = 'tcp';
-  if (hostPart.length === 3) {
-    const p = hostPart.shift()!;
-    if (p === 'udp' || p === 'tcp') protocol = p;
-    else if (p !== '') return fail(`bad protocol '${p}' in ${what}: expected tcp or udp`, t);
-  }
-  if (hostPart.length !== 2 || guestPart.length !== 2) return fail(`bad ${what}: ${HOSTFWD_SYNTAX}`, t);
-  const [hostAddrText, hostPortText] = hostPart as [string, string];
-  const [guestAddrText, guestPortText] = guestPart as [string, string];
+  if (p === 'udp' || p === 'tcp') protocol = p;
+  else if (p !== undefined && p !== '') return fail(`bad protocol '${p}' in ${what}: expected tcp or udp`, t);
   // An empty host address binds loopback only: exposing the guest to the LAN must be asked for (0.0.0.0).
-  const hostAddr = hostAddrText === '' ? '127.0.0.1' : hostAddrText;
-  if (!isIPv4(hostAddr)) return fail(`bad host address '${hostAddrText}' in ${what}`, t);
+  const bracketed = (a: string) => a.startsWith('[');
+  const hostAddr = hostAddrText === '' ? '127.0.0.1' : bracketed(hostAddrText) ? hostAddrText.slice(1, -1) : hostAddrText;
+  if (bracketed(hostAddrText) ? parseIp6(hostAddr) === null : !isIPv4(hostAddr)) return fail(`bad host address '${hostAddrText}' in ${what}`, t);
   const hostPort = parsePort(hostPortText, true);
   if (hostPort === null) return fail(`bad host port '${hostPortText}' in ${what}: expected 0-65535`, t);
+  const guestPort = parsePort(guestPortText, false);
+  if (guestPort === null) return fail(`bad guest port '${guestPortText}' in ${what}: expected 1-65535`, t);
+  if (bracketed(guestAddrText)) {
+    const g6 = parseIp6(guestAddrText.slice(1, -1));
+    if (g6 === null) return fail(`bad guest address '${guestAddrText}' in ${what}`, t);
+    if (protocol === 'udp') return fail(`udp hostfwd to an IPv6 guest address is not supported in ${what}: forward to the guest's IPv4 address`, t);
+    return { protocol, hostAddr, hostPort, guestAddr: 0, guestAddr6: formatIpv6(g6), guestPort };
+  }
   let guestAddr = 0;
   if (guestAddrText !== '') {
     const g = parseIp4(guestAddrText);
     if (g === null) return fail(`bad guest address '${guestAddrText}' in ${what}`, t);
     guestAddr = g;
   }
-  const guestPort = parsePort(guestPortText, false);
-  if (guestPort === null) return fail(`bad guest port '${guestPortText}' in ${what}: expected 1-65535`, t);
   return { protocol, hostAddr, hostPort, guestAddr, guestPort };
 }
 

@@ -271,6 +271,10 @@ export class Slirp implements SlirpStages {
   }
 
   private async addHostForwardRule(rule: HostForward): Promise<void> {
+    if (rule.guestAddr6 !== undefined) {
+      if (!this.tcp6) throw new NetdevOptionError(`hostfwd to the IPv6 guest address ${rule.guestAddr6} needs ipv6=on`, 'hostfwd', 0, 0);
+      return this.tcp6.addHostForward(rule);
+    }
     if (rule.protocol === 'udp') return this.udp.addHostForward(rule);
     return this.tcp.addHostForward(rule);
   }
@@ -278,7 +282,8 @@ export class Slirp implements SlirpStages {
   /** Removes a rule given as QEMU's hostfwd_remove takes it ("[tcp|udp]:[hostaddr]:hostport") or as fields. */
   removeHostForward(spec: string | Pick<HostForward, 'protocol' | 'hostAddr' | 'hostPort'>): boolean {
     const rule = typeof spec === 'string' ? parseHostForwardRemoval(spec) : spec;
-    return rule.protocol === 'udp' ? this.udp.removeHostForward(rule) : this.tcp.removeHostForward(rule);
+    if (rule.protocol === 'udp') return this.udp.removeHostForward(rule);
+    return this.tcp.removeHostForward(rule) || (this.tcp6?.stack.removeHostForward(rule) ?? false);
   }
 
   /** The ports udp hostfwd rules are bound to, in order (useful when hostport was 0). */

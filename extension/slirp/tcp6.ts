@@ -3,7 +3,7 @@ import { ETH_HEADER_LENGTH, ETHERTYPE_IPV6 } from '../wire/ethernet';
 import { ICMPV6_UNREACHABLE, ICMPV6_UNREACH_ADDRESS, ICMPV6_UNREACH_NO_ROUTE } from '../wire/icmpv6';
 import { IPPROTO_TCP } from '../wire/ipv4';
 import { IPV6_HEADER_LENGTH, ipv6TransportChecksum, type Ipv6View, writeIpv6HeaderAt } from '../wire/ipv6';
-import { formatIpv6 } from '../wire/ipv6-address';
+import { formatIpv6, parseIpv6 } from '../wire/ipv6-address';
 import { set16 } from '../wire/bytes';
 import type { DnsServerAddress } from './dns';
 import { type Ip6Core, TRANSPORT6_OFFSET, allocateFrame6 } from './ip6';
@@ -42,7 +42,8 @@ export class Tcp6 {
   constructor(private readonly d: Tcp6Deps) {
     const core = d.core;
     const host: TcpHost = {
-      config: core.config,
+      // The stack speaks to the guest from config.host on inbound (hostfwd) connections: the gateway's handle here.
+      config: { ...core.config, host: this.handleOf(core.addresses.host)! },
       clock: core.clock,
       probes: core.probes,
       nat: d.nat,
@@ -85,8 +86,12 @@ export class Tcp6 {
     this.stack.close();
   }
 
+  /** A hostfwd rule to an IPv6 guest address (`[fec0::15]:22`): the stack knows it by its handle. */
   addHostForward(rule: HostForward): Promise<void> {
-    return this.stack.addHostForward(rule);
+    const guest = parseIpv6(rule.guestAddr6 ?? '');
+    const handle = guest && this.handleOf(guest);
+    if (!handle) return Promise.reject(new Error(`hostfwd: bad IPv6 guest address ${rule.guestAddr6}`));
+    return this.stack.addHostForward({ ...rule, guestAddr: handle });
   }
 
   /** The handle of an address, made on first sight; undefined once the table is full. */

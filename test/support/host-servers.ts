@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
+import { parseIpv6 } from '../../extension/wire/ipv6-address';
 
 export interface Running {
   port: number;
@@ -115,7 +116,9 @@ export async function startDnsServer(records: Record<string, string>): Promise<R
     const qtype = msg.readUInt16BE(off + 1);
     queries.push(name);
     const addr = records[name];
-    const answer = addr && qtype === 1;
+    // An IPv4 record answers A queries, an IPv6 one AAAA queries.
+    const v6 = addr?.includes(':') ?? false;
+    const answer = addr && qtype === (v6 ? 28 : 1);
     const header = Buffer.alloc(12);
     header.writeUInt16BE(msg.readUInt16BE(0), 0);
     header.writeUInt16BE(0x8180 | (addr ? 0 : 3), 2); // response, RD+RA, NXDOMAIN when unknown
@@ -124,13 +127,14 @@ export async function startDnsServer(records: Record<string, string>): Promise<R
     const question = msg.subarray(12, qEnd);
     const parts = [header, question];
     if (answer) {
-      const rr = Buffer.alloc(16);
+      const data = v6 ? Buffer.from(parseIpv6(addr)!) : Buffer.from(addr.split('.').map(Number));
+      const rr = Buffer.alloc(12 + data.length);
       rr.writeUInt16BE(0xc00c, 0);
-      rr.writeUInt16BE(1, 2);
+      rr.writeUInt16BE(qtype, 2);
       rr.writeUInt16BE(1, 4);
       rr.writeUInt32BE(60, 6);
-      rr.writeUInt16BE(4, 10);
-      addr.split('.').forEach((o, i) => rr.writeUInt8(Number(o), 12 + i));
+      rr.writeUInt16BE(data.length, 10);
+      data.copy(rr, 12);
       parts.push(rr);
     }
     sock.send(Buffer.concat(parts), rinfo.port, rinfo.address);

@@ -61,6 +61,7 @@ export class HostForwarder {
           hostAddr: addr.address,
           hostPort: addr.port,
           guestAddr: this.guestAddrFor(rule),
+          guestAddr6: rule.guestAddr6,
           guestPort: rule.guestPort,
           fd: typeof fd === 'number' ? fd : -1,
         };

@@ -102,3 +102,16 @@ test('stagePath: every chain stays in its direction, in stage order, and follows
     for (let i = 1; i < path.length; i++) assert.ok(STAGE_PARENTS[path[i]!].includes(path[i - 1]!), `${row.name}: ${path[i - 1]} -> ${path[i]}`);
   }
 });
+
+test('IPv6 frames take the ip6_* stages: an echo reply at if_output came through icmp6_send_echoreply and ip6_output', async () => {
+  const { frame6, icmp6, GUEST6, HOST6 } = await import('../slirp/helpers/frames6');
+  const reply = frame6({ src: HOST6, dst: GUEST6, nextHeader: 58, payload: icmp6(HOST6, GUEST6, 129, 0, [0, 1, 0, 1]) });
+  const hit = (stage: StageName, frame: Uint8Array): ProbeHit => ({ stage, frame });
+  assert.deepEqual(stagePath('if_output', hit('if_output', reply)), ['icmp6_send_echoreply', 'ip6_output', 'if_output']);
+  const ra = frame6({ src: HOST6, dst: GUEST6, nextHeader: 58, payload: icmp6(HOST6, GUEST6, 134, 0, new Array(12).fill(0)) });
+  assert.deepEqual(stagePath('ip6_output', hit('ip6_output', ra)), ['ndp_send_ra', 'ip6_output']);
+  const request = frame6({ dst: HOST6, nextHeader: 58, payload: icmp6(GUEST6, HOST6, 128, 0, [0, 1, 0, 1]) });
+  assert.deepEqual(stagePath('icmp6_input', hit('icmp6_input', request)).slice(-3), ['slirp_input', 'ip6_input', 'icmp6_input']);
+  const syn = frame6({ dst: HOST6, nextHeader: 6, payload: new Array(20).fill(0) });
+  assert.deepEqual(stagePath('tcp_input', hit('tcp_input', syn)).slice(-2), ['ip6_input', 'tcp_input']);
+});

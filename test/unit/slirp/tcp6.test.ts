@@ -5,6 +5,8 @@ import { formatIpv6 } from '../../../extension/wire/ipv6-address';
 import { checksum, u16 } from './helpers/frames';
 import { frame6, GUEST6, HOST6, ip6Fields, pseudoSum6 } from './helpers/frames6';
 import { makeGuest } from './helpers/harness';
+import { parseHostForwardRule } from '../../../extension/slirp/netdev-options';
+import { checkNetdevUser } from '../../../extension/profile/netdev-check';
 
 /** A TCP segment (no options but MSS) with its checksum over the IPv6 pseudo-header. */
 function tcp6(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, seq: number, ack: number, flags: number, data: number[] = []): number[] {
@@ -69,6 +71,40 @@ test('TCP over IPv6 with a bad checksum is dropped; a closed port is refused wit
     g.slirp.input(frame6({ dst: HOST6, nextHeader: 6, payload: tcp6(GUEST6, HOST6, 50002, port, 1, 0, 0x02) }));
     const rst = await g.waitFor((f) => isTcp6(f) && (ip6Fields(f).payload[13]! & 0x04) !== 0, 5000);
     assert.equal(formatIpv6(ip6Fields(rst).src), 'fec0::2');
+  } finally {
+    await g.slirp.close();
+  }
+});
+
+test('hostfwd takes IPv6 addresses in brackets, on the host side and the guest side', () => {
+  assert.deepEqual(parseHostForwardRule('tcp:[::1]:2222-:22'), { protocol: 'tcp', hostAddr: '::1', hostPort: 2222, guestAddr: 0, guestPort: 22 });
+  assert.deepEqual(parseHostForwardRule('tcp::2222-[fec0::15]:22'), { protocol: 'tcp', hostAddr: '127.0.0.1', hostPort: 2222, guestAddr: 0, guestAddr6: 'fec0::15', guestPort: 22 });
+  assert.throws(() => parseHostForwardRule('tcp:[::1:2222-:22'), /expected \[tcp\|udp\]/);
+  assert.throws(() => parseHostForwardRule('tcp:::1:2222-:22'), /expected \[tcp\|udp\]/);
+  assert.throws(() => parseHostForwardRule('tcp:[fe80::zz]:2222-:22'), /bad host address/);
+  assert.throws(() => parseHostForwardRule('udp::5353-[fec0::15]:53'), /not supported/);
+  // The .qemu language server agrees.
+  assert.deepEqual(checkNetdevUser('id=n0,hostfwd=tcp:[::1]:2222-[fec0::15]:22').issues, []);
+  assert.match(JSON.stringify(checkNetdevUser('id=n0,hostfwd=tcp:[nope]:2222-:22')), /not an IPv4 address or a bracketed IPv6 one/);
+});
+
+test('a hostfwd rule to an IPv6 guest address opens the guest connection over IPv6', async () => {
+  const g = makeGuest();
+  try {
+    await g.slirp.addHostForward('tcp:[::1]:0-[fec0::5054:ff:fe12:3456]:22');
+    const listing = g.slirp.nat.forwards.find((f) => f.guestAddr6 === 'fec0::5054:ff:fe12:3456');
+    assert.ok(listing);
+    assert.match(g.slirp.infoUsernet(), /TCP\[HOST_FORWARD\]\s+-?\d+\s+::1\s+\d+\s+fec0::5054:ff:fe12:3456\s+22/);
+    const sock = net.connect(listing.hostPort, '::1');
+    sock.on('error', () => {});
+    const syn = await g.waitFor(isTcp6);
+    const ip = ip6Fields(syn);
+    assert.equal(formatIpv6(ip.dst), 'fec0::5054:ff:fe12:3456');
+    assert.equal(formatIpv6(ip.src), 'fec0::2');
+    assert.equal(ip.payload[13], 0x02, 'SYN to the guest');
+    assert.equal((ip.payload[2]! << 8) | ip.payload[3]!, 22);
+    assert.equal(checksum(ip.payload, pseudoSum6(ip.src, ip.dst, 6, ip.payload.length)), 0);
+    sock.destroy();
   } finally {
     await g.slirp.close();
   }
