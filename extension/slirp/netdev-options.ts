@@ -1,5 +1,5 @@
 import { formatIpv4 } from '../wire/address';
-import { formatIpv6 } from '../wire/ipv6-address';
+import { formatIpv6, parseIpv6 } from '../wire/ipv6-address';
 import { isIPv4, isIPv6 } from 'node:net';
 import { DEFAULT_SLIRP_CONFIG, MAX_GUEST_MTU, MIN_GUEST_MTU, type GuestForward, type HostForward, type SlirpConfig } from './config';
 
@@ -115,30 +115,6 @@ function parsePort(text: string, allowZero: boolean): number | null {
   return n;
 }
 
-/** IPv6 text to 16 bytes, or null. */
-export function parseIp6(text: string): Uint8Array | null {
-  if (!isIPv6(text)) return null;
-  let s = text;
-  const bytes = new Uint8Array(16);
-  // An embedded IPv4 tail (::ffff:1.2.3.4) becomes two groups.
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(s);
-  if (v4) {
-    const a = parseIp4(v4[1]!);
-    if (a === null) return null;
-    s = s.slice(0, -v4[1]!.length) + `${(a >>> 16).toString(16)}:${(a & 0xffff).toString(16)}`;
-  }
-  const [head, tail] = s.includes('::') ? s.split('::') : [s, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined ? (tail ? tail.split(':') : []) : [];
-  const groups = tail !== undefined ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  if (groups.length !== 8) return null;
-  groups.forEach((g, i) => {
-    const n = parseInt(g, 16);
-    bytes[i * 2] = n >> 8;
-    bytes[i * 2 + 1] = n & 255;
-  });
-  return bytes;
-}
 
 function samePrefix(a: Uint8Array, b: Uint8Array, prefix: number): boolean {
   for (let bit = 0; bit < prefix; bit++) {
@@ -169,13 +145,13 @@ function parseHostForward(t: Token): HostForward {
   // An empty host address binds loopback only: exposing the guest to the LAN must be asked for (0.0.0.0).
   const bracketed = (a: string) => a.startsWith('[');
   const hostAddr = hostAddrText === '' ? '127.0.0.1' : bracketed(hostAddrText) ? hostAddrText.slice(1, -1) : hostAddrText;
-  if (bracketed(hostAddrText) ? parseIp6(hostAddr) === null : !isIPv4(hostAddr)) return fail(`bad host address '${hostAddrText}' in ${what}`, t);
+  if (bracketed(hostAddrText) ? parseIpv6(hostAddr) === null : !isIPv4(hostAddr)) return fail(`bad host address '${hostAddrText}' in ${what}`, t);
   const hostPort = parsePort(hostPortText, true);
   if (hostPort === null) return fail(`bad host port '${hostPortText}' in ${what}: expected 0-65535`, t);
   const guestPort = parsePort(guestPortText, false);
   if (guestPort === null) return fail(`bad guest port '${guestPortText}' in ${what}: expected 1-65535`, t);
   if (bracketed(guestAddrText)) {
-    const g6 = parseIp6(guestAddrText.slice(1, -1));
+    const g6 = parseIpv6(guestAddrText.slice(1, -1));
     if (g6 === null) return fail(`bad guest address '${guestAddrText}' in ${what}`, t);
     if (protocol === 'udp') return fail(`udp hostfwd to an IPv6 guest address is not supported in ${what}: forward to the guest's IPv4 address`, t);
     return { protocol, hostAddr, hostPort, guestAddr: 0, guestAddr6: formatIpv6(g6), guestPort };
@@ -338,7 +314,7 @@ export function parseNetdevUser(spec: string): SlirpConfig {
   if (single.has('ipv6-net') && single.has('ipv6-prefix')) fail(`ipv6-net and ipv6-prefix cannot both be given`, single.get('ipv6-prefix'), true);
   if (v6netT) {
     const [a, len] = v6netT.value!.split('/', 2) as [string, string | undefined];
-    if (!parseIp6(a)) fail(`bad IPv6 address '${a}' in ${v6netT.key}`, v6netT);
+    if (!parseIpv6(a)) fail(`bad IPv6 address '${a}' in ${v6netT.key}`, v6netT);
     ipv6Net = a;
     if (len !== undefined) {
       if (v6netT.key === 'ipv6-prefix') fail(`ipv6-prefix takes no /length: use ipv6-prefixlen or ipv6-net`, v6netT);
@@ -352,7 +328,7 @@ export function parseNetdevUser(spec: string): SlirpConfig {
     if (!/^\d{1,3}$/.test(plT.value!) || Number(plT.value) > 126) fail(`bad IPv6 prefix length ${plT.value} in ipv6-prefixlen: expected 0-126`, plT);
     ipv6PrefixLength = Number(plT.value);
   }
-  const netBytes = parseIp6(ipv6Net)!;
+  const netBytes = parseIpv6(ipv6Net)!;
   for (let bit = ipv6PrefixLength; bit < 128; bit++) netBytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
   ipv6Net = formatIpv6(netBytes);
   const v6addr = (key: string, low: number): string => {
@@ -362,7 +338,7 @@ export function parseNetdevUser(spec: string): SlirpConfig {
       b[15] = low;
       return formatIpv6(b);
     }
-    const a = parseIp6(t.value!);
+    const a = parseIpv6(t.value!);
     if (!a) return fail(`bad IPv6 address '${t.value}' in ${key}`, t);
     if (!samePrefix(a, netBytes, ipv6PrefixLength)) return fail(`${key} ${t.value} is outside ipv6-net ${ipv6Net}/${ipv6PrefixLength}`, t);
     return formatIpv6(a);
