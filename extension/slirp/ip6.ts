@@ -3,7 +3,7 @@ import type { ProbeHub } from '../pipeline/probe';
 import { ETH_HEADER_LENGTH } from '../wire/ethernet';
 import { IPV4_MIN_HEADER } from '../wire/ipv4';
 import { IPV6_HEADER_LENGTH } from '../wire/ipv6';
-import { ipv6Equal, ipv6InPrefix, ipv6WithInterfaceId, isIpv6LinkLocal, linkLocalFromMac, parseIpv6 } from '../wire/ipv6-address';
+import { formatIpv6, ipv6Equal, ipv6InPrefix, ipv6WithInterfaceId, isIpv6LinkLocal, linkLocalFromMac, parseIpv6 } from '../wire/ipv6-address';
 import type { SlirpConfig } from './config';
 import { allocateFrame } from './core';
 import type { DropCounter } from './drops';
@@ -100,4 +100,34 @@ export interface Ip6Core {
   readonly guestAddress: Uint8Array;
   /** Runs `fn` so that an exception drops the frame (counted) instead of escaping. */
   safely(fn: () => void): void;
+}
+
+/** Distinct IPv6 addresses that may get a handle before new ones are refused (a bound on the table). */
+export const MAX_IPV6_HANDLES = 4096;
+
+/**
+ * Numbers standing for IPv6 addresses, for the layers written for IPv4's
+ * 32-bit addresses (the TCP stack, the TFTP server): each address gets the
+ * next small number on first sight, and keeps it.
+ */
+export class Ipv6Handles {
+  private readonly byText = new Map<string, number>();
+  private readonly addresses: Uint8Array[] = [new Uint8Array(16)];
+
+  /** The handle of an address, made on first sight; undefined once the table is full. */
+  handleOf(addr: Uint8Array): number | undefined {
+    const key = formatIpv6(addr);
+    let h = this.byText.get(key);
+    if (h === undefined) {
+      if (this.addresses.length > MAX_IPV6_HANDLES) return undefined;
+      h = this.addresses.length;
+      this.addresses.push(addr.slice(0, 16));
+      this.byText.set(key, h);
+    }
+    return h;
+  }
+
+  addressOf(handle: number): Uint8Array | undefined {
+    return handle > 0 ? this.addresses[handle] : undefined;
+  }
 }

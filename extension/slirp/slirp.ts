@@ -5,7 +5,9 @@ import type { StageName } from '../pipeline/stages';
 import type { ProbeHub } from '../pipeline/probe';
 import type { HostForward, SlirpConfig } from './config';
 import { arpInput, ArpTable } from './arp';
-import type { SlirpStages } from './core';
+import { TRANSPORT_OFFSET, type SlirpStages } from './core';
+import { Ipv6Handles } from './ip6';
+import { UDP_HEADER_LENGTH } from '../wire/udp';
 import { DhcpServer } from './dhcp';
 import { DnsUpstream } from './dns';
 import { DropCounter } from './drops';
@@ -78,6 +80,7 @@ export class Slirp implements SlirpStages {
   readonly ip6: Ip6Stack | undefined;
   private readonly udp6: Udp6 | undefined;
   private readonly tcp6: Tcp6 | undefined;
+  private readonly tftp6: TftpServer | undefined;
   private pausedFlag = false;
   private closedFlag = false;
   private warnedInternal = false;
@@ -130,8 +133,16 @@ export class Slirp implements SlirpStages {
         udp: (frame, ip) => udp6!.udp6_input(frame, ip),
         tcp: (frame, ip) => tcp6!.input(frame, ip),
       });
-      this.udp6 = udp6 = new Udp6({ core: this.ip6.core, nat: this.nat, paused: () => this.paused, dnsUpstream: () => this.dnsUpstream.current() });
-      this.tcp6 = tcp6 = new Tcp6({ core: this.ip6.core, nat: this.nat, hostAddressFor: (dst) => udp6!.hostAddressFor(dst), dnsUpstream: () => this.dnsUpstream.current() });
+      // TFTP and TCP over IPv6 run the IPv4 code with handles for the addresses.
+      const handles = new Ipv6Handles();
+      const gateway = this.ip6.addresses.host;
+      this.tftp6 = new TftpServer(this, (frame, srcPort, dst, dstPort) => {
+        const to = handles.addressOf(dst);
+        if (to) udp6!.udp6_output(frame.subarray(TRANSPORT_OFFSET + UDP_HEADER_LENGTH), gateway, srcPort, to, dstPort);
+      });
+      const tftp = { server: this.tftp6, handles };
+      this.udp6 = udp6 = new Udp6({ core: this.ip6.core, nat: this.nat, paused: () => this.paused, dnsUpstream: () => this.dnsUpstream.current(), tftp });
+      this.tcp6 = tcp6 = new Tcp6({ core: this.ip6.core, nat: this.nat, handles, hostAddressFor: (dst) => udp6!.hostAddressFor(dst), dnsUpstream: () => this.dnsUpstream.current() });
     }
   }
 
@@ -262,6 +273,7 @@ export class Slirp implements SlirpStages {
     this.udp.resume();
     this.udp6?.resume();
     this.tftp.resume();
+    this.tftp6?.resume();
   }
 
   /** Adds a hostfwd rule in QEMU syntax ("tcp:127.0.0.1:2222-:22"); rejects with a reason the user can act on. */
@@ -318,6 +330,7 @@ export class Slirp implements SlirpStages {
     this.udp6?.close();
     this.ip6?.close();
     this.tftp.close();
+    this.tftp6?.close();
     this.dnsUpstream.close();
     this.reassembler.clear();
     this.ifOut.clear();

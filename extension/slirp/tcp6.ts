@@ -6,17 +6,17 @@ import { IPV6_HEADER_LENGTH, ipv6TransportChecksum, type Ipv6View, writeIpv6Head
 import { formatIpv6, parseIpv6 } from '../wire/ipv6-address';
 import { set16 } from '../wire/bytes';
 import type { DnsServerAddress } from './dns';
-import { type Ip6Core, TRANSPORT6_OFFSET, allocateFrame6 } from './ip6';
+import { type Ip6Core, type Ipv6Handles, TRANSPORT6_OFFSET, allocateFrame6 } from './ip6';
 import type { NatTable } from './nat';
 import type { TcpHost } from './tcp-contract';
 import { TcpStack } from './tcp/tcp-stack';
 
-/** Distinct IPv6 addresses a guest's TCP may name before new ones are refused (a bound on the handle table). */
-export const MAX_TCP6_ADDRESSES = 4096;
 const ICMP_NET_UNREACHABLE = 0;
 
 export interface Tcp6Deps {
   readonly core: Ip6Core;
+  /** The handles the TCP stack knows IPv6 addresses by (shared with TFTP over IPv6). */
+  readonly handles: Ipv6Handles;
   readonly nat: NatTable;
   /** Where a guest destination goes on the host (as UDP over IPv6 maps it), or null. */
   hostAddressFor(dst: Uint8Array): string | null;
@@ -34,8 +34,6 @@ export interface Tcp6Deps {
  */
 export class Tcp6 {
   readonly stack: TcpStack;
-  private readonly handles = new Map<string, number>();
-  private readonly addresses: Uint8Array[] = [new Uint8Array(16)];
   private builtTransport: Uint8Array | undefined;
   private builtFrame: Uint8Array | undefined;
 
@@ -57,7 +55,7 @@ export class Tcp6 {
       hostAddressFor: (h) => this.hostAddressFor(h),
       guestAddress: () => this.handleOf(core.guestAddress) ?? 0,
       previewFrame: (src, dst, protocol, payload) => this.preview(src, dst, protocol, payload),
-      addressText: (h) => formatIpv6(this.addresses[h] ?? new Uint8Array(16)),
+      addressText: (h) => formatIpv6(this.d.handles.addressOf(h) ?? new Uint8Array(16)),
     };
     // The IPv6 header is 20 bytes longer than IPv4's: the MSS offered is that much smaller.
     this.stack = new TcpStack(host, { mss: core.config.mtu - IPV6_HEADER_LENGTH - 20, verifyChecksum: false });
@@ -94,21 +92,12 @@ export class Tcp6 {
     return this.stack.addHostForward({ ...rule, guestAddr: handle });
   }
 
-  /** The handle of an address, made on first sight; undefined once the table is full. */
   private handleOf(addr: Uint8Array): number | undefined {
-    const key = formatIpv6(addr);
-    let h = this.handles.get(key);
-    if (h === undefined) {
-      if (this.addresses.length > MAX_TCP6_ADDRESSES) return undefined;
-      h = this.addresses.length;
-      this.addresses.push(addr.slice());
-      this.handles.set(key, h);
-    }
-    return h;
+    return this.d.handles.handleOf(addr);
   }
 
   private hostAddressFor(h: number): string | null {
-    const dst = this.addresses[h];
+    const dst = this.d.handles.addressOf(h);
     if (!dst) return null;
     const a = this.d.core.addresses;
     if (a.isDns(dst)) {
@@ -120,8 +109,8 @@ export class Tcp6 {
   }
 
   private ipOutput(src: number, dst: number, protocol: number, payload: Uint8Array): void {
-    const from = this.addresses[src];
-    const to = this.addresses[dst];
+    const from = this.d.handles.addressOf(src);
+    const to = this.d.handles.addressOf(dst);
     if (!from || !to) return;
     if (protocol !== IPPROTO_TCP) return this.unreachable(from, to, payload);
     const frame = this.frameOf(payload);
@@ -160,8 +149,8 @@ export class Tcp6 {
   private preview(src: number, dst: number, protocol: number, payload: Uint8Array): Uint8Array {
     const frame = allocateFrame6(payload.length);
     frame.set(payload, TRANSPORT6_OFFSET);
-    const from = this.addresses[src] ?? new Uint8Array(16);
-    const to = this.addresses[dst] ?? new Uint8Array(16);
+    const from = this.d.handles.addressOf(src) ?? new Uint8Array(16);
+    const to = this.d.handles.addressOf(dst) ?? new Uint8Array(16);
     writeIpv6HeaderAt(frame, ETH_HEADER_LENGTH, from, to, protocol, payload.length);
     frame[12] = ETHERTYPE_IPV6 >>> 8;
     frame[13] = ETHERTYPE_IPV6 & 0xff;

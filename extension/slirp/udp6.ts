@@ -12,7 +12,8 @@ import { UDP_HEADER_LENGTH, UdpView, writeUdp6Header } from '../wire/udp';
 import { sessionInfo } from './core';
 import { dhcpv6Reply } from './dhcpv6';
 import { validateDnsQuery, type DnsServerAddress } from './dns';
-import { type Ip6Core, TRANSPORT6_OFFSET, allocateFrame6 } from './ip6';
+import { type Ip6Core, type Ipv6Handles, TRANSPORT6_OFFSET, allocateFrame6 } from './ip6';
+import type { TftpServer } from './tftp';
 import type { NatSession, NatTable } from './nat';
 
 /** As over IPv4 (udp.ts): libslirp's SO_EXPIRE and SO_EXPIREFAST. */
@@ -48,6 +49,8 @@ export interface Udp6Deps {
   paused(): boolean;
   /** The resolver queries to the DNS address go to (dns= upstream, else resolv.conf). */
   dnsUpstream(): DnsServerAddress | null;
+  /** The TFTP server of IPv6 guests (tftp.ts over address handles): port 69 and live transfers at the gateway. */
+  readonly tftp?: { readonly server: TftpServer; readonly handles: Ipv6Handles };
 }
 
 /**
@@ -93,6 +96,9 @@ export class Udp6 {
     if (dport === DHCPV6_SERVER_PORT && (ipv6Equal(dst, ALL_DHCP_AGENTS) || a.isOwn(dst))) return this.dhcpv6_input(frame, ip, udp);
     if (isIpv6Multicast(dst)) return this.drop('udp-multicast', frame, 'udp6_input');
     if (isIpv6Unspecified(ip.source)) return this.drop('ipv6-bad-source', frame, 'udp6_input');
+    const tftp = this.d.tftp;
+    const client = tftp && a.isHost(dst) ? tftp.handles.handleOf(ip.source) : undefined;
+    if (client !== undefined && tftp!.server.owns(client, sport, dport)) return this.tftp_input(frame, client, udp);
     if (a.isDns(dst) && dport === DNS_PORT) return this.core.config.restrict ? this.drop('dns-restricted', frame, 'udp6_input') : this.dns_input(frame, ip, udp);
     const host = this.hostAddressFor(dst);
     if (host === null) {
@@ -125,6 +131,12 @@ export class Udp6 {
     if (typeof reply === 'string') return this.drop(reply, frame);
     // From the link-local address: a client that has no global address yet must be able to answer.
     this.udp6_output(reply, a.linkLocalHost, DHCPV6_SERVER_PORT, ip.source, udp.sourcePort);
+  }
+
+  private tftp_input(frame: Uint8Array, client: number, udp: UdpView): void {
+    const p = this.core.probes.probes.tftp_input;
+    if (p.armed && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.tftp_input(frame, client, udp)))) return;
+    this.d.tftp!.server.input(client, udp.sourcePort, udp.destinationPort, udp.payload);
   }
 
   private dns_input(frame: Uint8Array, ip: Ipv6View, udp: UdpView): void {

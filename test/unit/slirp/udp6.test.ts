@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { formatIpv6, parseIpv6 } from '../../../extension/wire/ipv6-address';
 import { dnsQuery, u16 } from './helpers/frames';
@@ -92,4 +95,32 @@ test('restrict=on, a zero UDP checksum, and addresses no host can reach are refu
   assert.equal(formatIpv6(ip6Fields(unreachable[0]!).src), 'fec0::2', 'from the gateway');
   assert.equal(open.slirp.nat.size, 0);
   await open.slirp.close();
+});
+
+test('TFTP over IPv6: a read request to fec0::2 port 69 is served from tftp= and acknowledged block by block', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'usernet-tftp6-'));
+  const file = Buffer.alloc(700, 0x5a);
+  writeFileSync(join(root, 'boot.bin'), file);
+  const g = makeGuest({ tftpRoot: root });
+  try {
+    const rrq = [0, 1, ...Buffer.from('boot.bin'), 0, ...Buffer.from('octet'), 0];
+    g.slirp.input(frame6({ dst: HOST6, nextHeader: 17, payload: udp6(GUEST6, HOST6, 42000, 69, rrq) }));
+    const data1 = await g.waitFor(isUdp6To(42000));
+    const ip = ip6Fields(data1);
+    assert.equal(formatIpv6(ip.src), 'fec0::2');
+    assert.ok(udpChecksumOk(data1));
+    const serverPort = (ip.payload[0]! << 8) | ip.payload[1]!;
+    assert.deepEqual([...ip.payload.subarray(8, 12)], [0, 3, 0, 1], 'DATA block 1');
+    assert.equal(ip.payload.length - 12, 512);
+    g.out.length = 0;
+    g.slirp.input(frame6({ dst: HOST6, nextHeader: 17, payload: udp6(GUEST6, HOST6, 42000, serverPort, [0, 4, 0, 1]) }));
+    const data2 = await g.waitFor(isUdp6To(42000));
+    const p2 = ip6Fields(data2).payload;
+    assert.deepEqual([...p2.subarray(8, 12)], [0, 3, 0, 2], 'DATA block 2');
+    assert.equal(p2.length - 12, 700 - 512);
+    assert.equal(g.slirp.tftpSessions, 0, 'the IPv4 server saw nothing');
+  } finally {
+    await g.slirp.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 });
