@@ -95,8 +95,9 @@ export class Icmp6 {
     if (typeof checked === 'string') return this.drop(checked, frame);
     const type = checked.type;
     if (isNdpType(type)) return this.ndp_input(frame, ip);
-    if (isIpv6Unspecified(ip.source)) return this.drop('ipv6-bad-source', frame);
     if (type === ICMPV6_ECHO_REQUEST) {
+      // Only neighbour discovery and MLD may speak from the unspecified address: an echo could not be answered.
+      if (isIpv6Unspecified(ip.source)) return this.drop('ipv6-bad-source', frame);
       if (ip.payload.length < ICMPV6_HEADER_LENGTH) return this.drop('icmpv6-truncated', frame);
       if (this.core.addresses.isOwn(ip.destination)) return this.icmp6_send_echoreply(ip);
       if (isIpv6Multicast(ip.destination)) return this.drop('icmpv6-multicast-echo', frame);

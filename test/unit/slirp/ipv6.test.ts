@@ -276,6 +276,11 @@ test('bad IPv6 input is dropped and counted, never thrown', () => {
     g.slirp.input(f);
   }
   assert.equal(g.slirp.drops['internal-error'] ?? 0, 0);
+  // An MLD report from the unspecified address (sent while a Linux guest's address is tentative) is no forgery.
+  const mldDst = parseIpv6('ff02::16')!;
+  const unspecified = parseIpv6('::')!;
+  g.slirp.input(frame6({ src: unspecified, dst: mldDst, nextHeader: 58, hopLimit: 1, payload: icmp6(unspecified, mldDst, 143, 0, [0, 0, 0, 0]) }));
+  assert.equal(g.slirp.drops['icmpv6-unsupported-type'], 1);
 });
 
 test('ipv6=off turns IPv6 off: nothing is answered, no advertisement goes out', () => {
