@@ -8,6 +8,8 @@
  *   1 bp   one conditional breakpoint on e1000_receive_iov that never holds
  *          (only its stage is armed)
  *   5 bp   five such breakpoints on RX stages
+ *   journey      journeys recorded for a filter that never matches (every stage armed)
+ *   journey all  every packet's journey recorded
  *
  * Deterministic input; each configuration is timed several rounds and the
  * median is kept. Prints microseconds per packet and the ratio to "none".
@@ -16,6 +18,9 @@
  */
 import { parseArgs } from 'node:util';
 import { BreakpointManager, type BreakpointSpec } from '../extension/pipeline/breakpoints';
+import type { Clock } from '../extension/pipeline/clock';
+import { compileFilter } from '../extension/pipeline/filter';
+import { JourneyRecorder } from '../extension/pipeline/journey-recorder';
 import { ProbeHub, type Probe } from '../extension/pipeline/probe';
 import type { StageName } from '../extension/pipeline/stages';
 
@@ -73,33 +78,60 @@ function onePacket(probes: ProbeHub['probes'], seq: number): void {
   sink += frame[41]!;
 }
 
-function run(specs: readonly BreakpointSpec[], packets: number): number {
-  const hub = new ProbeHub();
+const clock: Clock = { now: () => performance.now(), setTimeout: () => ({ id: 0 }), clearTimeout: () => {} };
+
+/** Journeys for `filter` (every packet when absent); the disarm function checks how many were recorded. */
+function armJourneys(hub: ProbeHub, filter: string | undefined, expectAny: boolean): () => void {
+  const recorder = new JourneyRecorder(hub, { clock, ...(filter ? { filter: compileFilter(filter) } : {}) });
+  let ended = 0;
+  recorder.listen((e) => void (e.type === 'end' && ended++));
+  const stop = recorder.start();
+  return () => {
+    stop();
+    if (expectAny !== ended > 0) throw new Error(`${ended} journeys recorded`);
+  };
+}
+
+function armBreakpoints(hub: ProbeHub, specs: readonly BreakpointSpec[]): () => void {
   const manager = new BreakpointManager(hub);
   const status = manager.set(specs);
   if (status.some((s) => !s.verified)) throw new Error(`breakpoint refused: ${JSON.stringify(status)}`);
   let stops = 0;
   manager.onStop = () => stops++;
+  return () => {
+    manager.dispose();
+    if (stops) throw new Error('a breakpoint that should never match stopped');
+  };
+}
+
+function run(arm: (hub: ProbeHub) => () => void, packets: number): number {
+  const hub = new ProbeHub();
+  const disarm = arm(hub);
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < packets; i++) onePacket(hub.probes, i);
   const ns = Number(process.hrtime.bigint() - t0);
-  manager.dispose();
-  if (stops) throw new Error('a breakpoint that should never match stopped');
+  disarm();
   return ns / 1000 / packets;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const configs: Array<[string, readonly BreakpointSpec[]]> = [['none', []], ['1 bp', ONE], ['5 bp', FIVE]];
+const configs: Array<[string, (hub: ProbeHub) => () => void]> = [
+  ['none', (hub) => armBreakpoints(hub, [])],
+  ['1 bp', (hub) => armBreakpoints(hub, ONE)],
+  ['5 bp', (hub) => armBreakpoints(hub, FIVE)],
+  ['journey', (hub) => armJourneys(hub, 'ip.addr == 10.9.9.9', false)],
+  ['journey all', (hub) => armJourneys(hub, undefined, true)],
+];
 
 // Warm up every path so the JIT has seen them all before timing.
-for (const [, specs] of configs) run(specs, Math.min(PACKETS, 20000));
+for (const [, arm] of configs) run(arm, Math.min(PACKETS, 20000));
 const samples = new Map<string, number[]>(configs.map(([name]) => [name, []]));
-for (let r = 0; r < ROUNDS; r++) for (const [name, specs] of configs) samples.get(name)!.push(run(specs, PACKETS));
+for (let r = 0; r < ROUNDS; r++) for (const [name, arm] of configs) samples.get(name)!.push(run(arm, PACKETS));
 
 const base = median(samples.get('none')!);
 console.log(`probe cost: ${PACKETS} packets x ${ROUNDS} rounds, 8 RX stages, node ${process.version}`);
 for (const [name] of configs) {
   const us = median(samples.get(name)!);
-  console.log(`${name.padEnd(5)} ${us.toFixed(3).padStart(7)} us/packet  x${(us / base).toFixed(2)}  (+${(us - base).toFixed(3)} us)`);
+  console.log(`${name.padEnd(11)} ${us.toFixed(3).padStart(7)} us/packet  x${(us / base).toFixed(2)}  (+${(us - base).toFixed(3)} us)`);
 }
 if (sink === -1) console.log(sink);

@@ -129,6 +129,15 @@ export class JourneyRecorder {
   // ---- probes ----
 
   private onHit(stage: StageName, direction: Direction, index: number, hit: ProbeHit): void {
+    const frame = hit.frame;
+    // The common case of a filter that does not match: a frame already known to be of no interest goes on.
+    const known = frame.length > 0 ? this.byBuffer.get(frame) : undefined;
+    if (known !== undefined && known.ignored && known.direction === direction && index > known.lastIndex) {
+      known.lastIndex = index;
+      this.latest[direction] = this.lastHit = known;
+      if (direction === 'tx' && TX_SOCKET.has(stage)) this.close(known);
+      return;
+    }
     const time = this.options.clock.now();
     if (stage === 'e1000_mmio_write') {
       if (hit.register?.offset === TDT) this.prelude = [{ stage, time, verdict: { kind: 'forwarded' } }];
@@ -141,15 +150,14 @@ export class JourneyRecorder {
     if (stage === 'set_ics') {
       const j = this.lastHit;
       if (j && j.direction === 'rx' && j.lastIndex === index - 1 && !j.closed) {
-        this.step(j, stage, index, time);
+        if (!j.ignored) this.step(j, stage, index, time);
         this.close(j);
       }
       return;
     }
-    const frame = hit.frame;
     let j: Open | undefined;
     if (frame.length > 0) {
-      j = this.byBuffer.get(frame);
+      j = known;
       if (j && (j.direction !== direction || index <= j.lastIndex)) j = undefined;
     }
     if (!j) {
