@@ -30,7 +30,12 @@ before(async () => {
   http = createHttpServer((_req, res) => void res.writeHead(200, { 'content-length': FILE.length }).end(FILE));
   http.listen(0, '::1');
   await once(http, 'listening');
-  const file = join(dir, 'guest.qemu');
+  vm = await startQemu('user,id=n0');
+});
+
+/** The bundled guest under QEMU with these -netdev options. */
+function startQemu(netdev: string): Promise<RunningMachine> {
+  const file = join(dir, `guest-${netdev.replace(/\W/g, '_')}.qemu`);
   writeFileSync(
     file,
     [
@@ -38,12 +43,12 @@ before(async () => {
       'qemu-system-x86_64 -accel tcg -m 128 -nographic \\',
       `  -kernel ${ROOT}/media/guest/bzImage -initrd ${ROOT}/media/guest/initramfs.cpio.gz \\`,
       `  -append 'console=ttyS0 quiet' \\`,
-      '  -netdev user,id=n0 -device e1000,netdev=n0,mac=52:54:00:12:34:56',
+      `  -netdev ${netdev} -device e1000,netdev=n0,mac=52:54:00:12:34:56`,
       '',
     ].join('\n'),
   );
-  vm = await startEngine(planLaunchRequest({ profile: file }), { onLog: () => {} });
-});
+  return startEngine(planLaunchRequest({ profile: file }), { onLog: () => {} });
+}
 after(async () => {
   await vm?.stop();
   http?.close();
@@ -64,4 +69,18 @@ test('under QEMU the guest takes fec0::/64 by SLAAC, ping6 reaches fec0::2 and f
   assert.deepEqual([...ping.matchAll(/(\d+)% packet loss/g)].map((m) => Number(m[1])), [0, 0], ping);
   const got = await sh(vm, `wget -q -O - http://[fec0::2]:${(http.address() as AddressInfo).port}/f | md5sum`, 120_000);
   assert.equal(got.trim().split(/\s+/)[0], md5(FILE));
+});
+
+test('ipv6=off turns IPv6 off: no router answers, the guest keeps only its link-local address', { skip, timeout: 120_000 }, async () => {
+  const off = await startQemu('user,id=n0,ipv6=off');
+  try {
+    await sh(off, 'ip link set eth0 up; sleep 6');
+    const out = await sh(off, 'ip -6 addr show eth0; ip -6 route; ping6 -c 1 -W 2 fe80::2%eth0 >/dev/null 2>&1 && echo answered || echo silent');
+    assert.doesNotMatch(out, /fec0::/, out);
+    assert.doesNotMatch(out, /default via/, out);
+    assert.match(out, /inet6 fe80::5054:ff:fe12:3456\/64 scope link/, out);
+    assert.match(out, /silent/, out);
+  } finally {
+    await off.stop();
+  }
 });
