@@ -5,6 +5,13 @@
  * Both sides validate what they receive (see isSerialInput etc.).
  */
 
+/** Discards counted at one stage for one reason (docs/drop-reasons.md), for the Drops node. */
+export interface DropRow {
+  readonly stage: string;
+  readonly reason: string;
+  readonly count: number;
+}
+
 /** Events, adapter -> extension. */
 export interface UsernetEvents {
   /** Guest serial output. `seq` counts chunks so the UI can detect gaps. */
@@ -12,7 +19,7 @@ export interface UsernetEvents {
   /** The NAT table, batched: at most a few per second, only when something changed. */
   'usernet.sessions': { sessions: SessionRow[]; forwards: ForwardRow[] };
   /** Per-stage hit counters and the network conditions in force, batched like sessions. */
-  'usernet.stages': { hits: Record<string, number>; conditions?: ConditionsBody };
+  'usernet.stages': { hits: Record<string, number>; conditions?: ConditionsBody; drops?: DropRow[] };
   'usernet.vmState': VmStateBody;
 }
 

@@ -517,7 +517,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     const probes = this.machine?.probes.probes;
     if (probes) for (const s of STAGES) if (probes[s.name].hits) hits[s.name] = probes[s.name].hits;
     // The conditions in force ride along, counters and all: the Stages view and the status bar show them.
-    return { hits, conditions: this.netem.body };
+    const drops = this.machine?.probes.drops.snapshot() ?? [];
+    return { hits, conditions: this.netem.body, ...(drops.length ? { drops } : {}) };
   }
 
   /** The `usernet.netem` request: list, add, remove or clear; answers with what is in force then. */

@@ -2,7 +2,7 @@
  * Checks on the bodies of the adapter's custom events (extension/debug/protocol.ts)
  * before the UI trusts them: a body that does not fit is dropped and logged.
  */
-import type { ForwardRow, SessionRow, UsernetEvents, VmStateBody } from '../debug/protocol';
+import type { DropRow, ForwardRow, SessionRow, UsernetEvents, VmStateBody } from '../debug/protocol';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -35,7 +35,15 @@ export function isSessionsBody(v: unknown): v is UsernetEvents['usernet.sessions
 }
 
 export function isStagesBody(v: unknown): v is UsernetEvents['usernet.stages'] {
-  return isObject(v) && isObject(v.hits) && Object.values(v.hits).every(isCount);
+  return isObject(v) && isObject(v.hits) && Object.values(v.hits).every(isCount)
+    && (v.drops === undefined || (Array.isArray(v.drops) && v.drops.length <= MAX_DROP_ROWS && v.drops.every(isDropRow)));
+}
+
+/** Stages times reasons, with room to spare: more is not an adapter of ours. */
+const MAX_DROP_ROWS = 1024;
+
+function isDropRow(v: unknown): v is DropRow {
+  return isObject(v) && isShortText(v.stage) && isShortText(v.reason) && isCount(v.count);
 }
 
 export function isVmStateBody(v: unknown): v is VmStateBody {

@@ -3,9 +3,11 @@
  * counter the adapter reports and a checkbox that is a function breakpoint on
  * that stage. The checkboxes mirror vscode.debug.breakpoints both ways: tick
  * one here and a breakpoint appears in the Breakpoints view; add or remove one
- * there and the box follows.
+ * there and the box follows. A last node, Drops, lists the frames discarded
+ * by stage and reason, with their counts.
  */
 import * as vscode from 'vscode';
+import { DROP_REASONS, isDropReason } from '../pipeline/drop-reasons';
 import { STAGES, isStageName, type Direction, type StageInfo } from '../pipeline/stages';
 import { RefreshBatcher } from './refresh-batcher';
 import type { VmSessions } from './vm-sessions';
@@ -14,7 +16,9 @@ export const STAGES_VIEW_ID = 'usernet.stages';
 
 export type StagesNode =
   | { kind: 'direction'; direction: Direction }
-  | { kind: 'stage'; stage: StageInfo };
+  | { kind: 'stage'; stage: StageInfo }
+  | { kind: 'drops' }
+  | { kind: 'drop'; stage: string; reason: string; count: number };
 
 const DIRECTION_LABELS: Record<Direction, string> = {
   tx: 'TX: guest → host',
@@ -78,7 +82,8 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
   }
 
   getChildren(node?: StagesNode): StagesNode[] {
-    if (!node) return [{ kind: 'direction', direction: 'tx' }, { kind: 'direction', direction: 'rx' }];
+    if (!node) return [{ kind: 'direction', direction: 'tx' }, { kind: 'direction', direction: 'rx' }, { kind: 'drops' }];
+    if (node.kind === 'drops') return (this.vms.current?.drops ?? []).map((d) => ({ kind: 'drop', ...d }));
     if (node.kind !== 'direction') return [];
     return STAGES.filter((s) => s.direction === node.direction).map((stage) => ({ kind: 'stage', stage }));
   }
@@ -88,6 +93,25 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
       const item = new vscode.TreeItem(DIRECTION_LABELS[node.direction], vscode.TreeItemCollapsibleState.Expanded);
       item.id = `direction:${node.direction}`;
       item.contextValue = 'usernet.direction';
+      return item;
+    }
+    if (node.kind === 'drops') {
+      const drops = this.vms.current?.drops ?? [];
+      const total = drops.reduce((n, d) => n + d.count, 0);
+      const item = new vscode.TreeItem('Drops', drops.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+      item.id = 'drops';
+      item.description = `${total} ${total === 1 ? 'frame' : 'frames'}`;
+      item.tooltip = 'Frames discarded, by stage and reason (docs/drop-reasons.md)';
+      item.contextValue = 'usernet.drops';
+      return item;
+    }
+    if (node.kind === 'drop') {
+      const item = new vscode.TreeItem(node.reason, vscode.TreeItemCollapsibleState.None);
+      item.id = `drop:${node.stage}:${node.reason}`;
+      item.description = `${node.stage} · ${node.count}`;
+      const info = isDropReason(node.reason) ? DROP_REASONS[node.reason].summary : undefined;
+      item.tooltip = `${node.count} dropped at ${node.stage}: ${node.reason}${info ? ` (${info})` : ''}`;
+      item.contextValue = 'usernet.drop';
       return item;
     }
     const s = node.stage;

@@ -4,7 +4,7 @@
  * Every view reads from here instead of listening to DAP on its own.
  */
 import * as vscode from 'vscode';
-import type { ForwardRow, SessionRow, VmStateBody } from '../debug/protocol';
+import type { DropRow, ForwardRow, SessionRow, VmStateBody } from '../debug/protocol';
 import { isSerialBody, isSessionsBody, isStagesBody, isVmStateBody } from './event-guards';
 import type { Log } from './log';
 
@@ -15,6 +15,8 @@ export class Vm {
   sessions: SessionRow[] = [];
   forwards: ForwardRow[] = [];
   hits: Record<string, number> = {};
+  /** Discards by stage and reason, pipeline order. */
+  drops: DropRow[] = [];
   /** The last serial chunk number, to notice chunks that never arrived. */
   lastSerialSeq = -1;
   readonly startedAt = Date.now();
@@ -113,6 +115,7 @@ export class VmSessions implements vscode.Disposable {
       case 'usernet.stages':
         if (!isStagesBody(body)) return this.refuse(e.event, body);
         vm.hits = { ...vm.hits, ...body.hits };
+        if (body.drops) vm.drops = body.drops;
         this.changed.fire({ vm, what: 'stages' });
         return;
       case 'usernet.vmState':

@@ -87,3 +87,22 @@ test('hit counters come from the current VM, batched', (t) => {
   assert.equal(tree.getTreeItem(stageNode('arp_input')).description, '');
   tree.dispose();
 });
+
+test('a Drops node lists the discards by stage and reason with their counts; a malformed list is refused', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const { tree } = setup();
+  const session = fake.startSession(new FakeDebugSession());
+  advance(t, 1000);
+  const dropsNode = () => tree.getChildren().find((n) => n.kind === 'drops')!;
+  assert.equal(tree.getTreeItem(dropsNode()).description, '0 frames');
+  assert.deepEqual(tree.getChildren(dropsNode()), []);
+  fake.event(session, 'usernet.stages', { hits: {}, drops: [{ stage: 'ip_input', reason: 'ip-bad-checksum', count: 2 }, { stage: 'udp_input', reason: 'udp-bad-checksum', count: 1 }] });
+  fake.event(session, 'usernet.stages', { hits: {}, drops: [{ stage: 'ip_input', reason: 'ip-bad-checksum', count: -4 }] }); // malformed: refused
+  advance(t, 50);
+  assert.equal(tree.getTreeItem(dropsNode()).label, 'Drops');
+  assert.equal(tree.getTreeItem(dropsNode()).description, '3 frames');
+  const rows = tree.getChildren(dropsNode()).map((n) => tree.getTreeItem(n));
+  assert.deepEqual(rows.map((r) => [r.label, r.description]), [['ip-bad-checksum', 'ip_input · 2'], ['udp-bad-checksum', 'udp_input · 1']]);
+  assert.match(String(rows[0]!.tooltip), /^2 dropped at ip_input: ip-bad-checksum \(bad IPv4 header checksum\)$/);
+  tree.dispose();
+});
