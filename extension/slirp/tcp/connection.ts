@@ -3,18 +3,16 @@ import type { ProbeHub, SessionInfo } from '../../pipeline/probe';
 import { sessionInfo } from '../core';
 import type { NatSession } from '../nat';
 import { ByteQueue } from './byte-queue';
+import { NewReno } from './congestion';
 import type { TcpLimits } from './limits';
-import { ProbeGate } from './probe-gate';
 import { ReassemblyQueue } from './reassembly';
 import { RttEstimator } from './rtt';
 import { SackScoreboard } from './sack-scoreboard';
 import { ACK, buildSegment, FIN, optionsLength, PSH, RST, SYN, type OutgoingOptions, type SegmentFields, type TcpOptions, type TcpSegmentView } from './segment';
 import { seqAdd, seqDiff, seqGeq, seqGt, seqLeq, seqLt } from './seq';
-import { abortStream, fdOf, type HostStream } from './host-stream';
+import { HostPipe } from './host-pipe';
+import type { HostStream } from './host-stream';
 import { ConnectionTimer } from './timer';
-
-/** The largest window TCP can express (65535 << 14): more congestion window than that is never usable. */
-const MAX_CWND = 65535 * 2 ** 14;
 
 /** State names as `info usernet` prints them. */
 export type TcpState =
@@ -66,8 +64,14 @@ function windowShiftFor(bytes: number): number {
 /**
  * One TCP connection between the guest and a host stream: the RFC 793 state
  * machine with RFC 7323 options, SACK (RFC 2018), RFC 6298 retransmission,
- * NewReno recovery, persist and keepalive. It is also the NAT session the
- * table lists.
+ * persist and keepalive. It is also the NAT session the table lists.
+ * Congestion control is NewReno's (congestion.ts), the RTO the estimator's
+ * (rtt.ts), and every byte to or from the host goes through the HostPipe
+ * (host-pipe.ts): nothing here touches a Node stream.
+ *
+ * Over ~400 lines: input processing, the send loop and the timers share the
+ * sequence space of one connection; the next cut is an I/O-free TcpSocket
+ * (segments in, segments out) with the session view and counters outside.
  */
 export class TcpConnection implements NatSession {
   readonly protocol = 'tcp' as const;
@@ -124,11 +128,7 @@ export class TcpConnection implements NatSession {
     fill: (dst: Uint8Array, at: number) => void;
   };
   private finQueued = false;
-  private cwnd: number;
-  private ssthresh = 0x7fffffff;
-  private dupAcks = 0;
-  private inRecovery = false;
-  private recover = 0;
+  private readonly cc: NewReno;
   private rexmitNext = 0;
   private readonly scoreboard = new SackScoreboard();
   private readonly rtt: RttEstimator;
@@ -152,14 +152,8 @@ export class TcpConnection implements NatSession {
   private lastAckSent = 0;
   private guestFinished = false;
 
-  // The host side.
-  private stream: HostStream | undefined;
-  private streamOpen = false;
-  private reading = false;
-  private hostCorked = false;
-  private hostEnded = false;
-  private readonly sosendGate = new ProbeGate();
-  private readonly soreadGate = new ProbeGate();
+  /** The host side: the Node stream, its probes and flow control. */
+  private readonly pipe: HostPipe;
   /** SYN-ACK sent (passive open) or SYN sent (active): the handshake is under way with the guest. */
   private synSent = false;
   private keepaliveProbesSent = 0;
@@ -189,7 +183,7 @@ export class TcpConnection implements NatSession {
     this.sndUna = this.sndNxt = this.sndMax = this.iss;
     this.bufSeq = seqAdd(this.iss, 1);
     this.mss = L.mss;
-    this.cwnd = L.initialCwndSegments * L.mss;
+    this.cc = new NewReno(L.initialCwndSegments * L.mss);
     this.rtt = new RttEstimator(L.initialRtoMs, L.minRtoMs, L.maxRtoMs);
     this.ooo = new ReassemblyQueue(L.oooSegments);
     this.rexmtTimer = new ConnectionTimer(owner.clock, () => this.onRexmtTimer());
@@ -207,25 +201,37 @@ export class TcpConnection implements NatSession {
       fill: (dst: Uint8Array, at: number) => this.sendBuffer.copyOut(out.fillOffset, out.fillLength, dst, at),
     };
     this.out = out;
+    const conn = this;
+    this.pipe = new HostPipe(owner.probes, {
+      data: (chunk) => this.queueForGuest(chunk),
+      end: () => this.hostEnd(),
+      drain: () => this.maybeWindowUpdate(),
+      error: () => this.hostError(),
+      readingMayChange: () => this.updateReading(),
+      get open() {
+        return conn.state !== 'CLOSED';
+      },
+      sessionInfo: () => this.sessionInfo(),
+    });
   }
 
   // ---- NAT session view ----
 
   get recvQ(): number {
-    return this.sendBuffer.length + this.soreadGate.waitingBytes;
+    return this.sendBuffer.length + this.pipe.heldFromHost;
   }
 
   get sendQ(): number {
-    return (this.stream && !this.stream.destroyed ? this.stream.writableLength : 0) + this.sosendGate.waitingBytes;
+    return this.pipe.backlog;
   }
 
   get fd(): number {
-    return this.stream ? fdOf(this.stream) : -1;
+    return this.pipe.fd;
   }
 
   /** Host reading is on (false while paused by flow control or the VM). */
   get hostReading(): boolean {
-    return this.reading;
+    return this.pipe.isReading;
   }
 
   get halfOpen(): boolean {
@@ -281,7 +287,7 @@ export class TcpConnection implements NatSession {
     this.mss = Math.max(64, Math.min(L.mss, o.mss > 0 ? o.mss : 536));
     // The initial window counts segments of the MSS in use (RFC 6928), not of ours: a guest
     // that kept a 1500 MTU under our jumbo one gets 10 segments of its size, not 60.
-    this.cwnd = L.initialCwndSegments * this.mss;
+    this.cc.setInitialWindow(L.initialCwndSegments * this.mss);
     this.wsOn = o.windowScale >= 0;
     if (this.wsOn) {
       this.sndScale = o.windowScale;
@@ -295,33 +301,14 @@ export class TcpConnection implements NatSession {
   }
 
   private attachStream(stream: HostStream): void {
-    this.stream = stream;
-    this.streamOpen = true;
-    const sock = stream as unknown as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number };
-    this.hostLocalAddr = sock.localAddress ?? '';
-    this.hostLocalPort = sock.localPort ?? 0;
-    this.hostPeerAddr ||= sock.remoteAddress ?? '';
-    this.hostPeerPort ||= sock.remotePort ?? 0;
-    stream.pause();
-    this.reading = false;
-    stream.on('data', (chunk: Buffer) => this.fromHost(chunk));
-    stream.on('end', () => this.soreadGate.then(() => this.hostEnd()));
-    stream.on('drain', () => this.maybeWindowUpdate());
-    stream.on('error', () => this.hostError());
-    stream.on('close', () => this.hostClosed());
+    const ends = this.pipe.attach(stream);
+    this.hostLocalAddr = ends.localAddress;
+    this.hostLocalPort = ends.localPort;
+    this.hostPeerAddr ||= ends.remoteAddress;
+    this.hostPeerPort ||= ends.remotePort;
   }
 
   // ---- from the host ----
-
-  private fromHost(chunk: Buffer): void {
-    const p = this.owner.probes.probes.soread;
-    if (!p.armed && !this.soreadGate.busy) {
-      this.queueForGuest(chunk);
-      return;
-    }
-    this.soreadGate.pass(p, { stage: 'soread', frame: new Uint8Array(0), payload: chunk, session: this.sessionInfo() }, () => this.queueForGuest(chunk));
-    this.updateReading();
-  }
 
   private queueForGuest(chunk: Buffer): void {
     if (this.state === 'CLOSED' || this.finQueued) return;
@@ -332,7 +319,6 @@ export class TcpConnection implements NatSession {
   }
 
   private hostEnd(): void {
-    this.hostEnded = true;
     if (this.state === 'CLOSED' || this.finQueued) return;
     this.finQueued = true;
     if (this.state === 'ESTABLISHED') this.setState('FIN_WAIT_1');
@@ -346,68 +332,21 @@ export class TcpConnection implements NatSession {
     if (this.state !== 'CLOSED') this.abort(true);
   }
 
-  private hostClosed(): void {
-    this.streamOpen = false;
-    this.reading = false;
-    if (this.state === 'CLOSED') return;
-    // A stream closed without its 'end' (a killed command, a destroyed socket) still ends toward the guest.
-    if (!this.hostEnded) this.soreadGate.then(() => this.hostEnd());
-  }
-
   /** Reads from the host only while there is room toward the guest and the guest's window is open. */
   updateReading(): void {
-    const s = this.stream;
-    if (!s || !this.streamOpen) return;
-    const want =
+    this.pipe.setReading(
       !this.owner.paused &&
-      !this.soreadGate.busy &&
-      !this.hostEnded &&
-      (this.state === 'ESTABLISHED' || this.state === 'CLOSE_WAIT') &&
-      this.sendBuffer.length < this.owner.limits.sendBufferBytes &&
-      !(this.sndWnd === 0 && this.sendBuffer.length > 0);
-    if (want && !this.reading) {
-      this.reading = true;
-      s.resume();
-    } else if (!want && this.reading) {
-      this.reading = false;
-      s.pause();
-    }
+        this.pipe.canRead &&
+        (this.state === 'ESTABLISHED' || this.state === 'CLOSE_WAIT') &&
+        this.sendBuffer.length < this.owner.limits.sendBufferBytes &&
+        !(this.sndWnd === 0 && this.sendBuffer.length > 0),
+    );
   }
 
   // ---- toward the host ----
 
   private toHost(data: Uint8Array): void {
-    // The frame buffer is the NIC's and will be reused: the socket keeps a copy.
-    const copy = Buffer.from(data);
-    const p = this.owner.probes.probes.sosend;
-    if (!p.armed && !this.sosendGate.busy) {
-      this.writeHost(copy);
-      return;
-    }
-    this.sosendGate.pass(p, { stage: 'sosend', frame: new Uint8Array(0), payload: copy, session: this.sessionInfo() }, () => this.writeHost(copy));
-  }
-
-  private writeHost(data: Buffer): void {
-    const s = this.stream;
-    if (!s || !this.streamOpen || s.writableEnded) return;
-    // The segments of one turn of the event loop leave in one writev, not one write each.
-    if (!this.hostCorked) {
-      this.hostCorked = true;
-      s.cork();
-      setImmediate(this.uncorkHost);
-    }
-    s.write(data);
-  }
-
-  private readonly uncorkHost = (): void => {
-    this.hostCorked = false;
-    this.stream?.uncork();
-  };
-
-  private endHost(): void {
-    this.sosendGate.then(() => {
-      if (this.stream && this.streamOpen && !this.stream.writableEnded) this.stream.end();
-    });
+    this.pipe.write(data);
   }
 
   /** Bytes from the guest not yet taken by the host: what shrinks our window. */
@@ -574,7 +513,7 @@ export class TcpConnection implements NatSession {
   private established(): void {
     this.retransmits = 0;
     this.rtt.backoff = 0;
-    this.cwnd = Math.max(this.cwnd, this.owner.limits.initialCwndSegments * this.mss);
+    this.cc.setInitialWindow(this.owner.limits.initialCwndSegments * this.mss, true);
     this.setState(this.finQueued ? 'FIN_WAIT_1' : 'ESTABLISHED');
     if (this.owner.limits.keepaliveIdleMs > 0) this.keepaliveTimer.start(this.owner.limits.keepaliveIdleMs);
     this.updateReading();
@@ -643,25 +582,11 @@ export class TcpConnection implements NatSession {
     this.rtt.backoff = 0;
     this.retransmits = 0;
 
-    if (this.inRecovery) {
-      if (seqGeq(ack, this.recover)) {
-        this.inRecovery = false;
-        this.cwnd = Math.min(this.ssthresh, Math.max(this.flightSize() - acked, 0) + this.mss);
-        this.cwnd = Math.max(this.cwnd, 2 * this.mss);
-      } else {
-        // NewReno partial ACK: the next hole is lost too.
-        this.cwnd = Math.max(this.cwnd - acked + this.mss, this.mss);
-        this.sndUna = ack;
-        this.retransmitAt(ack);
-      }
-    } else if (this.cwnd < this.ssthresh) {
-      // Byte counting (RFC 3465, as Linux does): a guest acks every few dozen segments at
-      // once, and one MSS per ACK left the window opening linearly, each round trip a stall.
-      this.cwnd = Math.min(this.cwnd + acked, MAX_CWND);
-    } else {
-      this.cwnd = Math.min(this.cwnd + Math.max(1, Math.floor((this.mss * Math.min(acked, this.cwnd)) / this.cwnd)), MAX_CWND);
+    if (this.cc.onAck(ack, acked, this.flightSize(), this.mss)) {
+      // NewReno partial ACK: the next hole is lost too.
+      this.sndUna = ack;
+      this.retransmitAt(ack);
     }
-    this.dupAcks = 0;
     this.sndUna = ack;
     if (seqLt(this.sndNxt, ack)) this.sndNxt = ack;
     if (seqLt(this.rexmitNext, ack)) this.rexmitNext = ack;
@@ -690,17 +615,13 @@ export class TcpConnection implements NatSession {
   }
 
   private duplicateAck(): void {
-    this.dupAcks++;
-    if (this.inRecovery) {
-      this.cwnd += this.mss;
+    const dupAcks = this.cc.onDuplicateAck(this.mss);
+    if (this.cc.inRecovery) {
       if (this.sackOn) this.retransmitNextHole();
       return;
     }
-    if (this.dupAcks === 3 || (this.sackOn && this.dupAcks < 3 && this.scoreboard.sackedAbove(seqAdd(this.sndUna, 3 * this.mss)))) {
-      this.ssthresh = Math.max(this.flightSize() >> 1, 2 * this.mss);
-      this.recover = this.sndMax;
-      this.inRecovery = true;
-      this.cwnd = this.ssthresh + 3 * this.mss;
+    if (dupAcks === 3 || (this.sackOn && dupAcks < 3 && this.scoreboard.sackedAbove(seqAdd(this.sndUna, 3 * this.mss)))) {
+      this.cc.enterRecovery(this.flightSize(), this.sndMax, this.mss);
       this.rttTiming = false;
       this.rexmitNext = this.sndUna;
       this.retransmitAt(this.sndUna);
@@ -783,7 +704,7 @@ export class TcpConnection implements NatSession {
 
   private guestFin(): void {
     this.guestFinished = true;
-    this.endHost();
+    this.pipe.end();
     switch (this.state) {
       case 'ESTABLISHED':
         this.setState('CLOSE_WAIT');
@@ -822,7 +743,7 @@ export class TcpConnection implements NatSession {
         }
         const off = seqDiff(this.sndNxt, this.bufSeq);
         const avail = this.sendBuffer.length - off;
-        const usable = seqDiff(seqAdd(this.sndUna, Math.min(this.sndWnd, this.cwnd)), this.sndNxt);
+        const usable = seqDiff(seqAdd(this.sndUna, Math.min(this.sndWnd, this.cc.cwnd)), this.sndNxt);
         let len = Math.max(0, Math.min(avail, room, usable));
         if (len > 0 && this.sackOn && seqLt(this.sndNxt, this.sndMax)) {
           const nextSacked = this.scoreboard.nextSackedAfter(this.sndNxt);
@@ -1026,10 +947,7 @@ export class TcpConnection implements NatSession {
     }
     if (this.sndMax === this.sndUna) return;
     if (++this.retransmits > L.maxRetransmits) return this.abort(true);
-    this.ssthresh = Math.max(this.flightSize() >> 1, 2 * this.mss);
-    this.cwnd = this.mss;
-    this.inRecovery = false;
-    this.dupAcks = 0;
+    this.cc.onTimeout(this.flightSize(), this.mss);
     this.rtt.backoff++;
     this.rttTiming = false;
     this.scoreboard.clear();
@@ -1078,7 +996,7 @@ export class TcpConnection implements NatSession {
   abort(notifyGuest: boolean): void {
     if (this.state === 'CLOSED') return;
     if (notifyGuest && this.state !== 'TIME_WAIT') this.resetGuest();
-    if (this.stream && this.streamOpen) abortStream(this.stream);
+    this.pipe.abort();
     this.release();
   }
 
@@ -1111,10 +1029,8 @@ export class TcpConnection implements NatSession {
     this.notifyTimer.stop();
     this.sendBuffer.clear();
     this.ooo.clear();
-    this.sosendGate.clear();
-    this.soreadGate.clear();
     // A normal ending has both halves closed: the stream finishes writing and closes by itself.
-    if (this.stream && this.streamOpen && !(this.hostEnded && this.stream.writableEnded)) abortStream(this.stream);
+    this.pipe.release();
     this.owner.released(this);
   }
 
