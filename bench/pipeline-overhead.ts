@@ -32,7 +32,7 @@ import { startCliCapture } from '../extension/cli/capture';
 import { EmbeddedMachine } from '../extension/machine/embedded-machine';
 import { bundledGuest } from '../extension/machine/guest-image';
 import { plumbingArgs, QemuMachine } from '../extension/machine/qemu-machine';
-import type { PipelineEngine } from '../extension/pipeline/stages';
+import type { EngineKind } from '../extension/pipeline/stages';
 import { DEFAULT_SLIRP_CONFIG } from '../extension/slirp/config';
 import { BreakpointManager } from '../extension/pipeline/breakpoints';
 import { compileFilter } from '../extension/pipeline/filter';
@@ -48,7 +48,7 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const BYTES = Number(values.mib) * 2 ** 20;
 if (values.engine !== 'embedded' && values.engine !== 'qemu') throw new Error(`--engine: expected embedded or qemu, got "${values.engine}"`);
-const ENGINE: PipelineEngine = values.engine;
+const ENGINE: EngineKind = values.engine;
 
 /**
  * Conditions that never hold for the download (no such ports or addresses), on

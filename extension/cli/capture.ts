@@ -3,7 +3,8 @@ import { closeSync, openSync } from 'node:fs';
 import type { Clock } from '../pipeline/clock';
 import { captureComment } from '../pipeline/journey';
 import { JourneyRecorder } from '../pipeline/journey-recorder';
-import { attachCapture, captureFormatOf, type CaptureEngine, type CaptureStats } from '../pipeline/pcap';
+import { attachCapture, captureFormatOf, type CaptureStats } from '../pipeline/pcap';
+import type { EngineKind } from '../pipeline/stages';
 import { QemuMachine } from '../machine/qemu-machine';
 import type { ProbeHit, ProbeHub } from '../pipeline/probe';
 import type { CapturePlan } from './pipeline-options';
@@ -30,7 +31,7 @@ export interface CliCapture {
 }
 
 /** The engine behind a machine the pipeline tools were given (run.ts hands over the engine object). */
-export function captureEngineOf(machine: object): CaptureEngine {
+export function captureEngineOf(machine: object): EngineKind {
   return machine instanceof QemuMachine ? 'qemu' : 'embedded';
 }
 
@@ -40,7 +41,7 @@ export function captureEngineOf(machine: object): CaptureEngine {
  * recorder then follows every frame (it listens before the capture does, so
  * the frame's journey is known when it is written).
  */
-export function startCliCapture(probes: ProbeHub, plan: CapturePlan, engine: CaptureEngine = 'embedded', clock?: Clock): CliCapture {
+export function startCliCapture(probes: ProbeHub, plan: CapturePlan, engine: EngineKind = 'embedded', clock?: Clock): CliCapture {
   const recorder = clock && captureFormatOf(plan.file) === 'pcapng' ? new JourneyRecorder(probes, { clock, engine }) : undefined;
   const stopRecorder = recorder?.start();
   const capture = attachCapture(probes, {

@@ -9,7 +9,7 @@ import { compileFilter } from '../pipeline/filter';
 import { formatJourney, journeyJson } from '../pipeline/journey';
 import { JourneyRecorder, type JourneyDrop } from '../pipeline/journey-recorder';
 import type { ProbeHub } from '../pipeline/probe';
-import type { PipelineEngine } from '../pipeline/stages';
+import type { EngineKind } from '../pipeline/stages';
 
 export interface JourneyPlan {
   /** Display filter of the frames whose journeys are printed; '' for every frame. */
@@ -37,7 +37,7 @@ export function dropJson(d: JourneyDrop, origin: number): Record<string, unknown
 }
 
 /** Starts the recorders the plan asks for; returns the function that prints what is still open and stops them. */
-export function startCliJourneys(vm: { probes: ProbeHub; clock: Clock }, plan: JourneyPlan, engine: PipelineEngine, write: (line: string) => void): () => void {
+export function startCliJourneys(vm: { probes: ProbeHub; clock: Clock }, plan: JourneyPlan, engine: EngineKind, write: (line: string) => void): () => void {
   const origin = vm.clock.now();
   const out = (o: Record<string, unknown>, text: string) => write(plan.json ? JSON.stringify(o) : text);
   const recorders: JourneyRecorder[] = [];

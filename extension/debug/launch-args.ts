@@ -8,12 +8,13 @@ import type { NicModel } from '../machine/embedded-machine';
 import { parseMac } from '../machine/embedded-machine';
 import { LaunchPlanError } from '../machine/launch-plan';
 import { planLaunchRequest } from '../machine/run-request';
+import type { EngineKind } from '../pipeline/stages';
 import { parseNetdevUser } from '../slirp/netdev-options';
 import { parseNetemRule } from '../pipeline/netem';
 import type { MachineOptions } from './machine-port';
 
 export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArguments {
-  engine?: 'embedded' | 'qemu';
+  engine?: EngineKind;
   kernel?: string;
   initrd?: string;
   append?: string;
@@ -45,7 +46,7 @@ export class LaunchError extends Error {}
 export interface LaunchPlan {
   readonly machine: MachineOptions;
   /** Which engine runs the guest: under 'qemu' only the slirp stages are ours. */
-  readonly engine?: 'embedded' | 'qemu';
+  readonly engine?: EngineKind;
   readonly capture?: { file: string; filter?: string };
   readonly netem?: { readonly rules: readonly string[]; readonly seed?: number };
   /** Things accepted but not acted on, told to the user in the Debug Console. */

@@ -7,7 +7,8 @@ import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
 import type { Slirp } from '../slirp/slirp';
 import { EmbeddedMachine } from './embedded-machine';
-import type { EngineKind, EngineStart } from './launch-plan';
+import type { EngineKind } from '../pipeline/stages';
+import type { EngineStart } from './launch-plan';
 import { QemuMachine } from './qemu-machine';
 import type { ExecResult, SerialConsole } from './serial-console';
 

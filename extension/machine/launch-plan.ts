@@ -15,8 +15,7 @@ import { parseNetdevUser } from '../slirp/netdev-options';
 import type { EmbeddedOptions, NicModel } from './embedded-machine';
 import { argvToProfileText, wordIndexAt } from './argv-text';
 import type { QemuAccel, QemuSockets } from './qemu-machine';
-
-export type EngineKind = 'embedded' | 'qemu';
+import type { EngineKind } from '../pipeline/stages';
 
 /** The CLI's own machine options (`usernet run --kernel ... -m ... --netdev ...`). */
 export interface MachineFlags {

@@ -6,7 +6,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { bundledGuest } from './guest-image';
-import { LaunchPlanError, planRun, type EngineKind, type EngineStart, type MachineFlags } from './launch-plan';
+import type { EngineKind } from '../pipeline/stages';
+import { LaunchPlanError, planRun, type EngineStart, type MachineFlags } from './launch-plan';
 
 export interface CliLaunch {
   /** --engine as typed (checked here). */

@@ -25,7 +25,7 @@ import type { CompiledFilter } from './filter';
 import type { Journey, JourneyEvent, JourneyStep } from './journey';
 import type { HeldPacket, ProbeHit, ProbeHub } from './probe';
 import { stagePosition } from './stage-chain';
-import { STAGES, type Direction, type PipelineEngine, type StageName } from './stages';
+import { STAGES, type Direction, type EngineKind, type StageName } from './stages';
 
 /** A journey closes after this long without a step (VM milliseconds). */
 export const IDLE_MS = 200;
@@ -41,7 +41,7 @@ export interface JourneyRecorderOptions {
   /** Only frames matching it are recorded (all when absent). */
   readonly filter?: CompiledFilter;
   /** Under QEMU the NIC is QEMU's: a frame for the guest is delivered once slirp hands it over. */
-  readonly engine?: PipelineEngine;
+  readonly engine?: EngineKind;
 }
 
 /** A drop as the recorder reports it, with the journey it ended when it could tell which. */

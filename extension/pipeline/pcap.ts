@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import { compileFilter, type CompiledFilter } from './filter';
 import { PcapngWriter } from './pcapng';
 import type { ProbeHit, ProbeHub } from './probe';
-import { STAGES, type PipelineEngine, type StageName } from './stages';
+import { STAGES, type EngineKind, type StageName } from './stages';
 
 /**
  * Captures: classic libpcap files here, pcapng in pcapng.ts, chosen by the file name.
@@ -112,7 +112,7 @@ export interface CaptureOptions {
   /** The stages to capture at; by default those captureStages(engine) names. */
   readonly stages?: readonly StageName[];
   /** Which engine fires the probes: under QEMU the net queue is not ours. Embedded by default. */
-  readonly engine?: CaptureEngine;
+  readonly engine?: EngineKind;
   readonly maxBuffered?: number;
   /** Timestamp source in microseconds since the epoch. */
   readonly now?: () => number;
@@ -132,7 +132,6 @@ export function captureFormatOf(file: string | undefined): CaptureFormat {
   return file?.toLowerCase().endsWith('.pcapng') ? 'pcapng' : 'pcap';
 }
 
-export type CaptureEngine = PipelineEngine;
 
 /**
  * Where a capture listens by default: the net queue between NIC and backend,
@@ -141,7 +140,7 @@ export type CaptureEngine = PipelineEngine;
  * edge of our slirp on the same path (net_slirp_receive, net_slirp_send_packet):
  * the same frames, one step further in.
  */
-export function captureStages(engine: CaptureEngine = 'embedded'): readonly StageName[] {
+export function captureStages(engine: EngineKind = 'embedded'): readonly StageName[] {
   const owner = engine === 'qemu' ? 'slirp' : 'netqueue';
   return STAGES.filter((s) => s.layer === 'queue' && s.owner === owner).map((s) => s.name);
 }

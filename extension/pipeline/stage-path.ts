@@ -12,7 +12,7 @@ import { DHCPV6_SERVER_PORT } from '../wire/dhcpv6';
 import { DHCP_SERVER_PORT, DNS_PORT, TFTP_PORT } from '../wire/ports';
 import { lookupField, PacketView, type FieldDef } from './dissect';
 import type { ProbeHit } from './probe';
-import { stageRunsUnder, type PipelineEngine, type StageName } from './stages';
+import { stageRunsUnder, type EngineKind, type StageName } from './stages';
 
 /**
  * The addresses the built-in servers answer on (host byte order): they tell DNS
@@ -185,7 +185,7 @@ function madeByBuiltinServer(facts: PacketFacts): boolean {
 
 export interface StagePathOptions {
   /** Only stages this engine runs are in a chain (default embedded: all of them). */
-  readonly engine?: PipelineEngine;
+  readonly engine?: EngineKind;
   /** The slirp's host= and dns= (default 10.0.2.2 and 10.0.2.3): a non-default net= moves them. */
   readonly network?: GuestNetworkAddresses;
 }

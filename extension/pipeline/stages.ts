@@ -121,13 +121,16 @@ export function isStageName(name: string): name is StageName {
   return STAGE_BY_NAME.has(name);
 }
 
-/** Which engine runs the guest. */
-export type PipelineEngine = 'embedded' | 'qemu';
+/**
+ * Which engine runs the guest: 'embedded' (v86 with our e1000, every stage ours)
+ * or 'qemu' (QEMU's NIC, our slirp behind -netdev stream). Declared once, here.
+ */
+export type EngineKind = 'embedded' | 'qemu';
 
 /**
  * Whether `stage` runs under `engine`: under QEMU the NIC and the net queue are
  * QEMU's own, so their probes never fire and no packet is seen crossing them.
  */
-export function stageRunsUnder(engine: PipelineEngine, stage: StageName): boolean {
+export function stageRunsUnder(engine: EngineKind, stage: StageName): boolean {
   return engine === 'embedded' || STAGE_BY_NAME.get(stage)!.owner === 'slirp';
 }

@@ -6,7 +6,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { parseProfile } from './parser';
 import { validatePlan, type NetdevUserChecker } from './validate';
-import { checkEngineSupport, type EngineKind } from './engine-support';
+import type { EngineKind } from '../pipeline/stages';
+import { checkEngineSupport } from './engine-support';
 import { findEngineDirective } from './engine-directive';
 import type { FileReference, ProblemSeverity, ProfileProblem } from './plan';
 import type { SourceRange } from './source-range';

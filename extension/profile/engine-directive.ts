@@ -3,7 +3,7 @@
  * `# usernet: engine=qemu`. It wins over the `usernet.profileEngine` setting.
  */
 import type { LexResult, ProfileComment } from './lexer';
-import type { EngineKind } from './engine-support';
+import type { EngineKind } from '../pipeline/stages';
 
 export interface EngineDirective {
   readonly engine?: EngineKind;

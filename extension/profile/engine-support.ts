@@ -3,11 +3,11 @@
  * a bundled i386 guest: it boots a kernel (bundled or -kernel), with RAM, one
  * user network on an e1000, and a serial console. Everything else needs QEMU.
  */
+import type { EngineKind } from '../pipeline/stages';
 import type { LineMap } from './source-range';
 import type { LaunchPlan, ParsedOption, ProblemSeverity, ProfileProblem } from './plan';
 import { parseOptionList } from './option-list';
 
-export type EngineKind = 'embedded' | 'qemu';
 
 export const ENGINE_HINT = 'not supported by the embedded engine (use engine: qemu)';
 

@@ -6,7 +6,7 @@ export { lexProfile, type ProfileWord, type LexResult } from './lexer';
 export { parseProfile, type ParseResult } from './parser';
 export type { LaunchPlan, NetworkPlan, DriveSpec, NetdevSpec, NicSpec, PassthroughOption, ProfileProblem } from './plan';
 export { diagnose, resolveProfilePath, type DiagnoseOptions, type ProfileDiagnostic } from './diagnostics';
-export { checkEngineSupport, embeddedLimitation, type EngineKind } from './engine-support';
+export { checkEngineSupport, embeddedLimitation } from './engine-support';
 export { findEngineDirective } from './engine-directive';
 export { buildQemuArgv, type QemuArgv, type QemuArgvOptions, type UserNetworkForSlirp } from './qemu-args';
 export { LAUNCH_COMMAND, DEBUG_COMMAND } from './server-commands';

@@ -18,7 +18,7 @@ import { completeProfile, type CompletionEntry } from './completion';
 import { hoverProfile } from './hover';
 import { lexProfile } from './lexer';
 import { findEngineDirective } from './engine-directive';
-import type { EngineKind } from './engine-support';
+import type { EngineKind } from '../pipeline/stages';
 
 import { LAUNCH_COMMAND, DEBUG_COMMAND } from './server-commands';
 

@@ -6,7 +6,8 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { DEBUG_COMMAND, findEngineDirective, lexProfile, LAUNCH_COMMAND, type EngineKind } from '../profile';
+import type { EngineKind } from '../pipeline/stages';
+import { DEBUG_COMMAND, findEngineDirective, lexProfile, LAUNCH_COMMAND } from '../profile';
 import type { Log } from './log';
 import { isProfileDocument, profileEngineSetting } from './profile-language';
 import { DEBUG_TYPE } from './vm-sessions';

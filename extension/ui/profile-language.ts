@@ -3,7 +3,7 @@
  * setting that says which engine a profile without `# usernet: engine=` runs on.
  */
 import * as vscode from 'vscode';
-import type { EngineKind } from '../profile';
+import type { EngineKind } from '../pipeline/stages';
 
 /** The language id of QEMU command lines (package.json "languages"). */
 export const PROFILE_LANGUAGE = 'qemu-cmdline';

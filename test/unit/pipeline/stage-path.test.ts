@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { ProbeHit, SessionInfo } from '../../../extension/pipeline/probe';
 import { stagePath, STAGE_PARENTS } from '../../../extension/pipeline/stage-path';
-import { RX_STAGES, STAGE_BY_NAME, TX_STAGES, type PipelineEngine, type StageName } from '../../../extension/pipeline/stages';
+import { RX_STAGES, STAGE_BY_NAME, TX_STAGES, type EngineKind, type StageName } from '../../../extension/pipeline/stages';
 import * as P from './packets';
 
 const EMPTY = new Uint8Array(0);
@@ -76,7 +76,7 @@ const ROWS: Row[] = [
   { name: 'an interrupt', stage: 'set_ics', frame: EMPTY, embedded: ['set_ics'] },
 ];
 
-for (const engine of ['embedded', 'qemu'] as PipelineEngine[]) {
+for (const engine of ['embedded', 'qemu'] as EngineKind[]) {
   test(`stagePath under the ${engine} engine: the stages each kind of packet crossed, oldest first`, () => {
     for (const row of ROWS) {
       const hit: ProbeHit = { stage: row.stage, frame: row.frame, session: row.session, payload: row.payload };
