@@ -23,7 +23,7 @@ export const VM_THREAD_ID = 1;
 /** Frame ids carry their stop: a frame of an earlier stop is recognised as stale. */
 const FRAMES_PER_STOP = 1000;
 
-const STOP_REASONS: Readonly<Record<RuntimeStop['reason'], string>> = { breakpoint: 'function breakpoint', step: 'step', pause: 'pause' };
+const STOP_REASONS: Readonly<Record<RuntimeStop['reason'], string>> = { breakpoint: 'function breakpoint', step: 'step', pause: 'pause', drop: 'exception' };
 
 export interface UsernetSessionOptions {
   readonly startMachine?: MachineFactory;
@@ -121,7 +121,13 @@ export class UsernetDebugSession extends LoggingDebugSession {
       supportsRestartRequest: true,
       supportsSteppingGranularity: false,
       supportsDelayedStackTraceLoading: false,
-      exceptionBreakpointFilters: [],
+      exceptionBreakpointFilters: [{
+        filter: 'drop',
+        label: 'Break on drop',
+        description: 'Stop the VM at the stage that discards a packet',
+        supportsCondition: true,
+        conditionDescription: 'one drop reason, e.g. udp-bad-checksum (docs/drop-reasons.md); empty for every drop',
+      }],
     };
     this.sendResponse(response);
     // Breakpoints may come before the VM is up: the runtime checks them now and arms them at boot.
@@ -215,8 +221,12 @@ export class UsernetDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse): void {
-    response.body = { breakpoints: [] };
+  protected override setExceptionBreakPointsRequest(response: DebugProtocol.SetExceptionBreakpointsResponse, args: DebugProtocol.SetExceptionBreakpointsArguments): void {
+    const option = args.filterOptions?.find((o) => o.filterId === 'drop');
+    const on = option !== undefined || args.filters.includes('drop');
+    const reason = option?.condition?.trim() || undefined;
+    const problem = this.runtime.setDropBreak(on ? reason : null);
+    response.body = { breakpoints: on ? [{ verified: problem === undefined, ...(problem ? { message: problem } : {}) }] : [] };
     this.sendResponse(response);
   }
 

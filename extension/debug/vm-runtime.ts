@@ -8,6 +8,7 @@ import { formatIpv4 } from '../wire/address';
 import { EventEmitter } from 'node:events';
 import { BreakpointManager, type BreakpointStatus, type StopEvent } from '../pipeline/breakpoints';
 import { summarize } from '../pipeline/dissect';
+import { isDropReason, type DropReason } from '../pipeline/drop-reasons';
 import { attachCapture, type Capture } from '../pipeline/pcap';
 import { ProbeHub } from '../pipeline/probe';
 import { STAGES, type StageName } from '../pipeline/stages';
@@ -32,7 +33,7 @@ export interface StageBreakpoint {
 export interface RuntimeStop {
   /** Counts stops; names the held bytes ("packet:<id>") and dies with the stop. */
   readonly id: number;
-  readonly reason: 'breakpoint' | 'step' | 'pause';
+  readonly reason: 'breakpoint' | 'step' | 'pause' | 'drop';
   readonly breakpointId?: number;
   /** The packet event; undefined when the VM was paused with no packet in flight. */
   readonly event?: StopEvent;
@@ -77,6 +78,8 @@ type State = VmStateBody['state'];
 export class VmRuntime extends EventEmitter<RuntimeEvents> {
   private machine: RuntimeMachine | undefined;
   private manager: BreakpointManager | undefined;
+  /** Break on drop: every reason (undefined), one, or off (null). */
+  private dropBreak: DropReason | undefined | null = null;
   private plan: LaunchPlan | undefined;
   private breakpoints: { id: number; spec: StageBreakpoint }[] = [];
   private nextBreakpointId = 1;
@@ -197,6 +200,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     manager.onStop = (event) => this.onPacketStop(event);
     manager.onLog = (message) => this.emit('output', message.endsWith('\n') ? message : `${message}\n`, 'stdout');
     manager.set(this.breakpoints.map(({ id, spec }) => ({ id, stage: spec.name, condition: spec.condition, hitCondition: spec.hitCondition, logMessage: spec.logMessage })));
+    manager.breakOnDrop(this.dropBreak);
     this.manager = manager;
   }
 
@@ -284,6 +288,14 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     if (changed.length) this.emit('breakpointsChanged', changed);
   }
 
+  /** DAP's exception breakpoint "drop": null turns it off; a reason outside the list is refused with a message. */
+  setDropBreak(reason: string | undefined | null): string | undefined {
+    if (typeof reason === 'string' && !isDropReason(reason)) return `unknown drop reason '${reason}' (docs/drop-reasons.md lists them)`;
+    this.dropBreak = reason as DropReason | undefined | null;
+    this.manager?.breakOnDrop(this.dropBreak);
+    return undefined;
+  }
+
   // ---- execution control ----------------------------------------------------
 
   private onPacketStop(event: StopEvent): void {
@@ -295,7 +307,9 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
       reason,
       ...(event.breakpointId !== undefined ? { breakpointId: event.breakpointId } : {}),
       event,
-      description: `${event.hit.stage}: ${describeHitBriefly(event.hit)}`,
+      description: event.dropReason
+        ? `dropped at ${event.hit.stage}: ${event.dropReason}${event.hit.frame.length ? ` (${describeHitBriefly(event.hit)})` : ''}`
+        : `${event.hit.stage}: ${describeHitBriefly(event.hit)}`,
     };
     if (stop.breakpointId !== undefined) this.stopHits.set(stop.breakpointId, this.stopsOf(stop.breakpointId) + 1);
     this.current = stop;

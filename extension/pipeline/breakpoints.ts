@@ -1,4 +1,5 @@
 import type { Clock } from './clock';
+import type { DropReason } from './drop-reasons';
 import { compileFilter, FilterSyntaxError, type CompiledFilter } from './filter';
 import { parseHitCondition, type HitPredicate } from './hit-condition';
 import { compileLogMessage, type LogTemplate } from './logpoint';
@@ -24,7 +25,7 @@ export interface BreakpointStatus {
   readonly message?: string;
 }
 
-export type StopReason = 'breakpoint' | 'step' | 'pause';
+export type StopReason = 'breakpoint' | 'step' | 'pause' | 'drop';
 
 export interface StopEvent {
   readonly reason: StopReason;
@@ -33,6 +34,8 @@ export interface StopEvent {
   readonly hit: ProbeHit;
   /** Stages this packet crossed in its direction under the engine, oldest first; the stopping stage is last. */
   readonly stageChain: readonly StageName[];
+  /** Set when reason is 'drop': why the stage discarded the packet (drop-reasons.ts). */
+  readonly dropReason?: DropReason;
 }
 
 interface Breakpoint {
@@ -85,6 +88,7 @@ export class BreakpointManager {
   /** The stop being shown; its trail lets a step follow the held packet. */
   private stop: { event: StopEvent; trail: StageTrail } | undefined;
   private readonly unobserve: () => void;
+  private stopBreakingOnDrop: (() => void) | undefined;
 
   constructor(private readonly hub: ProbeHub, private readonly options: BreakpointManagerOptions = {}) {
     this.unobserve = hub.observeHolds((held) => this.held(held));
@@ -152,7 +156,25 @@ export class BreakpointManager {
     return startTrace(this.hub, spec, onLine, this.options.clock);
   }
 
+  /**
+   * "Break on drop": stops the VM at the stage that discards a packet, for every
+   * reason (undefined) or one; null turns it off. The packet is gone: continuing
+   * lets the VM run on, stepping has nothing to follow.
+   */
+  breakOnDrop(reason: DropReason | undefined | null): void {
+    this.stopBreakingOnDrop?.();
+    this.stopBreakingOnDrop = undefined;
+    if (reason === null) return;
+    this.stopBreakingOnDrop = this.hub.drops.listen((d) => {
+      if ((reason !== undefined && d.reason !== reason) || this.stop || this.pendingStop) return;
+      const hit: ProbeHit = { stage: d.stage, frame: d.frame ?? new Uint8Array(0) };
+      this.pendingStop = { reason: 'drop', hit, stageChain: this.pathTo(d.stage, hit), dropReason: d.reason };
+      this.hub.hold(this.hub.probes[d.stage], hit, () => {});
+    });
+  }
+
   dispose(): void {
+    this.stopBreakingOnDrop?.();
     this.unobserve();
     for (const off of this.armed.values()) off();
     this.armed.clear();

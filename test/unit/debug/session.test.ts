@@ -50,12 +50,28 @@ test('initialize announces the capabilities; launch reports progress, running st
     assert.equal(caps[c], true, c);
   }
   assert.equal(caps.supportsSteppingGranularity, false);
-  assert.deepEqual(caps.exceptionBreakpointFilters, []);
+  assert.deepEqual(caps.exceptionBreakpointFilters?.map((f) => [f.filter, f.label, f.supportsCondition]), [['drop', 'Break on drop', true]]);
   const names = events.map((e) => e.event);
   assert.ok(names.indexOf('progressStart') < names.indexOf('progressEnd'));
   const states = events.filter((e) => e.event === 'usernet.vmState').map((e) => e.body.state);
   assert.deepEqual(states.slice(0, 2), ['booting', 'running']);
   assert.ok(events.some((e) => e.event === 'output' && /"captureFilter" is ignored without "pcap"/.test(e.body.output)));
+  await dc.disconnectRequest({});
+});
+
+test('Break on drop: a reason outside the list is refused; a drop of the chosen reason stops the VM with stage and reason', async () => {
+  const { machine, dc } = await launched();
+  const bad = await dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'drop', condition: 'udp-bad-chksum' }] });
+  assert.equal(bad.body?.breakpoints?.[0]?.verified, false);
+  assert.match(bad.body?.breakpoints?.[0]?.message ?? '', /unknown drop reason 'udp-bad-chksum'/);
+  const good = await dc.setExceptionBreakpointsRequest({ filters: [], filterOptions: [{ filterId: 'drop', condition: 'udp-bad-checksum' }] });
+  assert.equal(good.body?.breakpoints?.[0]?.verified, true);
+  const stopped = dc.waitForEvent('stopped');
+  machine.probes.drops.drop('ip-bad-checksum');
+  machine.probes.drops.drop('udp-bad-checksum');
+  const e = await stopped;
+  assert.equal(e.body.reason, 'exception');
+  assert.match(e.body.description, /^dropped at udp_input: udp-bad-checksum/);
   await dc.disconnectRequest({});
 });
 

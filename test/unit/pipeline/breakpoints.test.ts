@@ -303,3 +303,32 @@ test('trace prints "time stage summary" for matching packets', () => {
     (e: unknown) => e instanceof FilterSyntaxError && e.column === 25 && e.message === "expected a value after '==' at column 25");
   assert.throws(() => mgr.trace('tcp_input when tcp', () => {}), (e: unknown) => e instanceof FilterSyntaxError && e.column === 11);
 });
+
+test('break on drop: a drop of the chosen reason stops at its stage with the reason; other reasons and null do not', () => {
+  const hub = new ProbeHub();
+  const manager = new BreakpointManager(hub);
+  const stops: StopEvent[] = [];
+  manager.onStop = (e) => stops.push(e);
+  manager.breakOnDrop('udp-bad-checksum');
+  hub.drops.drop('ip-bad-checksum');
+  assert.equal(stops.length, 0);
+  const frame = new Uint8Array(60);
+  hub.drops.drop('udp-bad-checksum', undefined, frame);
+  assert.equal(stops.length, 1);
+  assert.equal(stops[0]!.reason, 'drop');
+  assert.equal(stops[0]!.dropReason, 'udp-bad-checksum');
+  assert.equal(stops[0]!.hit.stage, 'udp_input');
+  assert.equal(stops[0]!.hit.frame, frame);
+  assert.equal(stops[0]!.stageChain.at(-1), 'udp_input');
+  assert.equal(hub.heldPackets.length, 1, 'the VM is held at the dropping stage');
+  manager.continue();
+  assert.equal(hub.heldPackets.length, 0);
+  manager.breakOnDrop(undefined);
+  hub.drops.drop('eth-truncated');
+  assert.equal(stops.length, 2, 'every reason when none is named');
+  manager.continue();
+  manager.breakOnDrop(null);
+  hub.drops.drop('udp-bad-checksum');
+  assert.equal(stops.length, 2, 'off');
+  manager.dispose();
+});
