@@ -44,7 +44,9 @@ export function servfailFor(query: Uint8Array): Uint8Array {
     if (typeof name === 'string' || name.next + 4 > query.length) break;
     end = name.next + 4;
   }
-  const answer = query.slice(0, Math.min(end, query.length));
+  // A copy whatever the query is: Buffer's slice() is a view (the answer would overwrite the
+  // query) and its fill() throws where a Uint8Array's clamps (on a query shorter than a header).
+  const answer = new Uint8Array(query.subarray(0, Math.min(end, query.length)));
   answer[2] = 0x80 | (query[2]! & 0x79); // QR, keeping the opcode and RD
   answer[3] = 0x80 | RCODE_SERVER_FAILURE; // RA
   answer.fill(0, 6, 12); // no answer, authority or additional records

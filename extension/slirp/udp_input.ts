@@ -57,9 +57,10 @@ export class UdpInput {
     if (src === 0) return this.s.drop('ip-bad-source', frame, 'udp_input');
     // Port 69 and the ports of live transfers are the built-in server's, as in libslirp (even with restrict=on).
     if (dst === config.host && tftp.owns(src, sport, dport)) return this.tftp_input(frame, ip, udp);
-    if (nat.find(src, sport, dst, dport)) return nat.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, null);
-    // restrict=on isolates as libslirp does: forwarding DNS would carry guest data out.
+    // restrict=on isolates as libslirp does: forwarding DNS would carry guest data out. Every
+    // query is checked, the ones on a flow already open too (an empty one used to pass).
     if (dst === config.dns && dport === DNS_PORT) return config.restrict ? this.s.drop('dns-restricted', frame) : this.dns_input(frame, ip, udp);
+    if (nat.find(src, sport, dst, dport)) return nat.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, null);
     const host = this.s.hostAddressFor(dst);
     if (host === null) return this.s.drop(config.restrict ? 'udp-restricted' : 'udp-unreachable', frame);
     nat.send(frame, ip.datagram, src, sport, dst, dport, udp.payload, { address: host, port: dport, family: 4 });

@@ -28,7 +28,15 @@ for (const [name, target] of Object.entries(targets)) {
     const instance = await target.open();
     try {
       for (const input of seeds) instance.run(input);
-      for (const file of regressions) assert.doesNotThrow(() => instance.run(new Uint8Array(readFileSync(join(dir, file)))), `${name}/${file}`);
+      // Each found input runs a few times with pauses: what it broke may only show in a later
+      // callback (a socket's error), which node:test reports as a failure of this test.
+      for (const file of regressions) {
+        const input = new Uint8Array(readFileSync(join(dir, file)));
+        for (let i = 0; i < 5; i++) {
+          assert.doesNotThrow(() => instance.run(input), `${name}/${file}`);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
     } finally {
       await instance.close();
     }

@@ -146,6 +146,32 @@ test('DNS to a resolver that is not listening: every query is answered SERVFAIL 
   }
 });
 
+test('a malformed query on a DNS flow already open is dropped too, and a refused resolver never throws (found by fuzzing)', async () => {
+  // The fuzzer's dns target: an empty datagram on the 4-tuple of an earlier query skipped the
+  // checks, waited for its answer, and when the resolver refused, its SERVFAIL threw from a socket callback.
+  const port = await closedPort();
+  const g = makeGuest({ dnsUpstream: `127.0.0.1:${port}` });
+  const uncaught: Error[] = [];
+  const onUncaught = (e: Error) => void uncaught.push(e);
+  process.prependListener('uncaughtException', onUncaught);
+  try {
+    for (let round = 1; round <= 3; round++) {
+      const answered = g.waitFor((f) => ipOf(f).protocol === 17 && udpOf(f).destinationPort === 33340 && udpOf(f).payload[1] === round, 5000);
+      g.slirp.input(guestUdp(DNS_IP, 33340, 53, dnsQuery('example.test', 0x5200 + round)));
+      g.slirp.input(guestUdp(DNS_IP, 33340, 53, []));
+      g.slirp.input(guestUdp(DNS_IP, 33340, 53, [0x52, round, 0x81, 0, 0, 1]));
+      await answered;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(uncaught.map((e) => e.message), []);
+    assert.equal(g.slirp.drops['dns-truncated'], 6, 'the empty and the short datagrams, every round');
+    assert.equal(g.slirp.drops['internal-error'], undefined);
+  } finally {
+    process.removeListener('uncaughtException', onUncaught);
+    await g.slirp.close();
+  }
+});
+
 test('DNS with no upstream at all (no nameserver): SERVFAIL at once', () => {
   const g = makeGuest();
   g.slirp.input(guestUdp(DNS_IP, 40000, 53, dnsQuery('example.test', 0x7777)));
