@@ -7,6 +7,7 @@
  * broadcast), so nothing leaves the host's loopback whatever the bytes say.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SlirpConfig } from '../../../extension/slirp/config';
@@ -35,9 +36,10 @@ interface SlirpTargetSpec {
   frame(message: Uint8Array, seen: Seen): Uint8Array | undefined;
 }
 
-/** What the slirp has answered so far that later messages may need (a TFTP transfer's port). */
+/** What later messages may need: a TFTP transfer's port, the loopback echo server's. */
 interface Seen {
   transferPort: number;
+  echoPort: number;
 }
 
 function slirpTarget(spec: SlirpTargetSpec): FuzzTarget {
@@ -45,14 +47,17 @@ function slirpTarget(spec: SlirpTargetSpec): FuzzTarget {
     about: spec.about,
     maxLength: spec.maxLength ?? 4096,
     dictionary: spec.dictionary,
-    open(): FuzzInstance {
+    async open(): Promise<FuzzInstance> {
       const tftpRoot = mkdtempSync(join(tmpdir(), 'usernet-fuzz-tftp-'));
       writeFileSync(join(tftpRoot, 'a'), Buffer.alloc(1300, 0x61));
       writeFileSync(join(tftpRoot, 'b'), '');
       const config = { dnsUpstream: '127.0.0.1:9', hostname: 'fuzz', dnsSearch: ['a.test'], tftpRoot, ...spec.config };
       const g = makeGuest(config, spec.realTcp ? { ...LIMITS, tcp: (h) => new TcpStack(h) } : LIMITS);
       const mtu = g.slirp.config.mtu;
-      const seen: Seen = { transferPort: 69 };
+      // A loopback echo server, so guest connections get established and carry data.
+      const echo = createServer((c) => c.on('error', () => {}).pipe(c));
+      await new Promise<void>((r) => echo.listen(0, '127.0.0.1', r));
+      const seen: Seen = { transferPort: 69, echoPort: (echo.address() as AddressInfo).port };
       return {
         run(data: Uint8Array): void {
           for (const m of messages(data)) {
@@ -75,6 +80,7 @@ function slirpTarget(spec: SlirpTargetSpec): FuzzTarget {
         },
         async close(): Promise<void> {
           await g.slirp.close();
+          await new Promise((r) => echo.close(r));
           rmSync(tftpRoot, { recursive: true, force: true });
         },
       };
@@ -120,10 +126,15 @@ export const slirpTargets: Record<string, FuzzTarget> = {
     frame: (m) => datagram(17, pick(m), m.subarray(1)),
   }),
   tcp: slirpTarget({
-    about: 'TCP segments into the real TCP layer, a conversation per input: the first byte of each picks 10.0.2.2 or 10.0.2.3',
+    about: 'TCP segments into the real TCP layer, a conversation per input: the first byte of each picks 10.0.2.2 or 10.0.2.3; port 8080 on 10.0.2.2 is a loopback echo server',
     realTcp: true,
-    dictionary: [[2, 4, 5, 0xb4], [3, 3, 7], [4, 2], [8, 10], [5, 10], [1], [0x50, 0x02], [0x50, 0x10], [0x50, 0x18], [0x50, 0x11], [0x50, 0x04]],
-    frame: (m) => datagram(6, pick(m) === DNS_IP ? DNS_IP : HOST_IP, m.subarray(1)),
+    dictionary: [[2, 4, 5, 0xb4], [3, 3, 7], [4, 2], [8, 10], [5, 10], [1], [0x50, 0x02], [0x50, 0x10], [0x50, 0x18], [0x50, 0x11], [0x50, 0x04], [0x1f, 0x90]],
+    frame(m, seen) {
+      // Port 8080 (the captured HTTP fetch's) is the echo server's.
+      const seg = m.slice(1);
+      if (seg.length >= 4 && seg[2] === 0x1f && seg[3] === 0x90) seg.set([seen.echoPort >> 8, seen.echoPort & 0xff], 2);
+      return datagram(6, pick(m) === DNS_IP ? DNS_IP : HOST_IP, seg);
+    },
   }),
   icmp: slirpTarget({
     about: 'ICMP messages (echo, errors quoting a datagram, anything): the first byte picks the destination',

@@ -4,22 +4,11 @@
  * labels) or copied from another corpus entry, and the target's dictionary of
  * magic values. Deterministic for a seed, so a run can be replayed.
  */
-export class ByteMutator {
-  private state: number;
+import { SeededRandom } from './seeded-random';
 
+export class ByteMutator extends SeededRandom {
   constructor(seed: number, private readonly dictionary: readonly Uint8Array[] = []) {
-    this.state = seed >>> 0 || 1;
-  }
-
-  /** xorshift32. */
-  below(n: number): number {
-    let x = this.state;
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return n <= 0 ? 0 : this.state % n;
+    super(seed);
   }
 
   /** 1 to 8 stacked mutations of a copy of `input`, never longer than `maxLength`. */

@@ -53,7 +53,6 @@ export function loadCorpus(dir: string): Uint8Array[] {
 
 export async function runEngine(o: EngineOptions, progress: (r: EngineReport) => void): Promise<EngineReport> {
   // The bundle is CommonJS written for this run: required, not imported, so its counters stay in this worker.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { targets } = require(o.bundle) as { targets: Record<string, FuzzTarget> };
   const target = targets[o.target];
   if (!target) throw new Error(`no fuzz target '${o.target}'`);

@@ -1,5 +1,6 @@
 import { set16 } from '../../../extension/wire/bytes';
 import { internetChecksum, transportChecksum } from '../../../extension/wire/checksum';
+import { SeededRandom } from './seeded-random';
 
 /**
  * Mutates Ethernet frames for fuzzing the stack, the way libslirp's fuzzers do:
@@ -7,30 +8,9 @@ import { internetChecksum, transportChecksum } from '../../../extension/wire/che
  * the mutation reaches past the checksum checks into the parsers behind them.
  * Deterministic for a seed, so a failure can be replayed.
  */
-export class FrameMutator {
-  private state: number;
-
+export class FrameMutator extends SeededRandom {
   constructor(seed = 0x9e3779b9) {
-    this.state = seed >>> 0 || 1;
-  }
-
-  /** xorshift32: fast, seedable, good enough to pick edits. */
-  next(): number {
-    let x = this.state;
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    this.state = x >>> 0;
-    return this.state;
-  }
-
-  below(n: number): number {
-    return n <= 0 ? 0 : this.next() % n;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    return items[this.below(items.length)]!;
+    super(seed);
   }
 
   /** 1-4 random edits of a copy of `frame`; `others` feed splices. Checksums are fixed unless `keepChecksums`. */
