@@ -72,6 +72,8 @@ export interface Observed {
   guestToHost: string;
   hostToGuest: string;
   refusedFast: boolean;
+  /** traceroute's first hop toward an outside address (none is reachable in the test's namespace). */
+  firstHop: string;
 }
 
 export interface ScenarioContext {
@@ -118,7 +120,11 @@ export async function observeNetwork(vm: GuestShell, ctx: ScenarioContext): Prom
   const r = await vm.exec(`echo x | nc 10.0.2.2 ${closed}`, 30_000);
   const refusedFast = r.status !== 0 && performance.now() - t0 < 10_000;
 
-  return { lease, mtu, pingLoss, nslookup, guestToHost, hostToGuest, refusedFast };
+  // The gateway answers for the hop it is (time exceeded, or unreachable from 10.0.2.2), RFC 1812.
+  const trace = await vm.exec('traceroute -n -m 1 -q 1 -w 3 192.0.2.1 2>&1', 30_000);
+  const firstHop = /^\s*1\s+(\S+)/m.exec(trace.output)?.[1] ?? trace.output;
+
+  return { lease, mtu, pingLoss, nslookup, guestToHost, hostToGuest, refusedFast, firstHop };
 }
 
 /** The observations every backend must give (QEMU's own user network included). */
@@ -130,4 +136,5 @@ export function assertExpected(o: Observed, ctx: ScenarioContext): void {
   assert.equal(o.guestToHost, 'hello from the guest\n');
   assert.equal(o.hostToGuest, 'hello from the host\n');
   assert.equal(o.refusedFast, true);
+  assert.equal(o.firstHop, '10.0.2.2');
 }

@@ -992,6 +992,13 @@ export class TcpConnection implements NatSession {
     this.release();
   }
 
+  /** The slirp closes (the VM or QEMU went away): the host peer sees FIN, as under libslirp, not RST. */
+  shutdown(): void {
+    if (this.state === 'CLOSED') return;
+    this.pipe.finish();
+    this.release();
+  }
+
   /** Resets both sides; `notifyGuest` sends RST to the guest. */
   abort(notifyGuest: boolean): void {
     if (this.state === 'CLOSED') return;

@@ -7,7 +7,7 @@
  * rest of the connection goes on. The TCP state machine knows none of this.
  */
 import type { ProbeHub, SessionInfo } from '../../pipeline/probe';
-import { abortStream, fdOf, type HostStream } from './host-stream';
+import { abortStream, fdOf, finishStream, type HostStream } from './host-stream';
 import { ProbeGate } from './probe-gate';
 
 /** What the pipe tells the connection. */
@@ -150,6 +150,12 @@ export class HostPipe {
     this.sosendGate.then(() => {
       if (this.stream && this.streamOpen && !this.stream.writableEnded) this.stream.end();
     });
+  }
+
+  /** Ends the host side gracefully (FIN after what was written); the stream is no longer ours. */
+  finish(): void {
+    if (this.stream && this.streamOpen) finishStream(this.stream);
+    this.streamOpen = false;
   }
 
   /** Resets the host side (the guest reset, or the connection was given up). */

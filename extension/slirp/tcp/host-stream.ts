@@ -77,6 +77,20 @@ export function spawnCommand(command: string, done: (outcome: ConnectOutcome) =>
   return stream;
 }
 
+/**
+ * Ends gracefully, as libslirp's close() of a socket it still has: what was
+ * written goes out, then FIN, then the socket closes. Nothing more is read.
+ */
+export function finishStream(stream: HostStream): void {
+  stream.removeAllListeners('data');
+  stream.removeAllListeners('end');
+  stream.on('error', () => {});
+  // Unread data left in the kernel when the socket closes would turn its FIN into RST.
+  stream.resume();
+  if (stream instanceof net.Socket) stream.destroySoon();
+  else stream.end(() => stream.destroy());
+}
+
 /** Closes abruptly; a TCP peer sees RST where Node supports it. */
 export function abortStream(stream: HostStream): void {
   const s = stream as Partial<net.Socket>;

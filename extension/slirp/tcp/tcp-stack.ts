@@ -117,7 +117,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
 
   close(): void {
     this.forwarder.closeAll();
-    for (const c of [...this.connections.values()]) c.abort(false);
+    for (const c of [...this.connections.values()]) c.shutdown();
   }
 
   /** The frame a segment will go out in, for an armed tcp_output probe. */

@@ -145,3 +145,24 @@ test('session.close() from the table aborts both sides', async () => {
     await server.stop();
   }
 });
+
+test('the slirp closing (the VM or QEMU gone) ends host connections with FIN, as libslirp, not RST; data written before still arrives', async () => {
+  const h = new Harness();
+  const server = new HostServer();
+  try {
+    const g = await established(h, server);
+    g.write(pattern(4000, 8));
+    await h.run(() => server.bytes().length === 4000, 'guest data reached the host');
+    server.sockets[0]!.write('unread by anyone');
+    await new Promise((r) => setTimeout(r, 50));
+    h.close();
+    await h.run(() => server.ended.size === 1, 'host sees the end', 5000);
+    server.sockets[0]!.end();
+    await h.run(() => server.closed.size === 1, 'both halves closed', 5000);
+    assert.deepEqual(server.errors, [], 'no ECONNRESET: a FIN, not a RST');
+    assert.ok(server.bytes().equals(pattern(4000, 8)));
+    assert.equal(h.stack.connectionCount, 0);
+  } finally {
+    await server.stop();
+  }
+});
