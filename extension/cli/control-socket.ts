@@ -4,7 +4,7 @@
  * The socket lives in $XDG_RUNTIME_DIR/usernet/<pid>.sock, or
  * /tmp/usernet-<uid>/<pid>.sock; the directory is the user's alone (0700).
  */
-import { chmodSync, mkdirSync, readdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readlinkSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 
@@ -76,8 +76,24 @@ export async function startControlServer(handler: ControlHandler, path = control
   };
 }
 
-/** The pids of the running VMs whose sockets are in `dir`; sockets of dead processes are removed. */
+/** A process's network namespace (Linux), or undefined where /proc does not tell. */
+export function netnsOf(pid: number | 'self'): string | undefined {
+  try {
+    return readlinkSync(`/proc/${pid}/ns/net`);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The pids of the running VMs whose sockets are in `dir`, of this network
+ * namespace only: a VM of another namespace has its forwards and sessions
+ * there, out of this one's reach (the socket file itself is reachable from
+ * any namespace, so the namespace is asked of /proc). Sockets of dead
+ * processes are removed.
+ */
 export function runningVms(dir = controlDir()): number[] {
+  const ours = netnsOf('self');
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -89,8 +105,10 @@ export function runningVms(dir = controlDir()): number[] {
     const m = /^(\d+)\.sock$/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (isAlive(pid)) pids.push(pid);
-    else {
+    if (isAlive(pid)) {
+      const theirs = netnsOf(pid);
+      if (ours === undefined || theirs === undefined || theirs === ours) pids.push(pid);
+    } else {
       try {
         unlinkSync(join(dir, name));
       } catch {}

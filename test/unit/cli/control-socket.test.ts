@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, test } from 'node:test';
-import { askControl, controlDir, controlSocketPath, runningVms, startControlServer } from '../../../extension/cli/control-socket';
+import { askControl, controlDir, controlSocketPath, netnsOf, runningVms, startControlServer } from '../../../extension/cli/control-socket';
 
 const runtime = mkdtempSync(join(tmpdir(), 'usernet-run-'));
 after(() => rmSync(runtime, { recursive: true, force: true }));
@@ -39,6 +39,30 @@ test('runningVms lists live pids and removes sockets of dead processes', async (
   assert.equal(existsSync(join(dir, `${DEAD_PID}.sock`)), false);
   assert.deepEqual(runningVms(join(dir, 'missing')), []);
   await server.close();
+});
+
+/** Why a process cannot be put in a network namespace of its own here, or undefined. */
+function unshareProblem(): string | undefined {
+  const r = spawnSync('unshare', ['--net', 'true'], { stdio: 'ignore' });
+  return r.error || r.status !== 0 ? 'unshare --net is not permitted here (needs root or user namespaces)' : undefined;
+}
+
+test('runningVms lists only VMs of this network namespace; another namespace\'s socket stays', { skip: unshareProblem() }, async () => {
+  const dir = join(runtime, 'netns');
+  mkdirSync(dir, { recursive: true });
+  // A process in a network namespace of its own stands for a usernet run there.
+  const other = spawn('unshare', ['--net', 'sleep', '30'], { stdio: 'ignore' });
+  try {
+    for (let i = 0; i < 100 && netnsOf(other.pid!) === netnsOf('self'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.notEqual(netnsOf(other.pid!), netnsOf('self'), 'the stand-in runs in another namespace');
+    writeFileSync(join(dir, `${other.pid}.sock`), '');
+    const server = await startControlServer(() => 'ok\n', controlSocketPath(process.pid, dir));
+    assert.deepEqual(runningVms(dir), [process.pid]);
+    assert.equal(existsSync(join(dir, `${other.pid}.sock`)), true, 'not removed: that VM is alive');
+    await server.close();
+  } finally {
+    other.kill();
+  }
 });
 
 function sessions(args: string[], env: NodeJS.ProcessEnv): Promise<{ status: number | null; stdout: string; stderr: string }> {
