@@ -4,12 +4,13 @@
 import * as vscode from 'vscode';
 import * as languageClient from 'vscode-languageclient/node';
 import { registerCommands } from './ui/commands';
-import { UsernetConfigurationProvider } from './ui/configuration-provider';
+import { dynamicConfigurations, UsernetConfigurationProvider } from './ui/configuration-provider';
 import { ConsolePanels } from './ui/console-panel';
 import { ProfileLanguageClient } from './ui/profile-client';
 import { registerProfileCommands } from './ui/profile-commands';
 import { UsernetAdapterFactory } from './ui/debug-adapter-factory';
 import { SessionsTree } from './ui/sessions-tree';
+import { registerStageCommands } from './ui/stage-commands';
 import { StagesTree } from './ui/stages-tree';
 import { VmStatusBar } from './ui/status-bar';
 import { VmNotifications } from './ui/vm-notifications';
@@ -20,7 +21,7 @@ let profileClient: ProfileLanguageClient | undefined;
 export function activate(context: vscode.ExtensionContext): void {
   const log = vscode.window.createOutputChannel('Usernet', { log: true });
   const vms = new VmSessions(log);
-  const consoles = new ConsolePanels(vms, context.extensionUri, log);
+  const consoles = new ConsolePanels(vms, context.extensionUri, log, undefined, context.globalStorageUri);
   const sessionsTree = new SessionsTree(vms);
   const stagesTree = new StagesTree(vms);
   profileClient = new ProfileLanguageClient(context.extensionUri, languageClient, log);
@@ -39,10 +40,11 @@ export function activate(context: vscode.ExtensionContext): void {
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new UsernetConfigurationProvider()),
     // Offers "Usernet VM" in the Run and Debug picker without a launch.json.
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, {
-      provideDebugConfigurations: () => new UsernetConfigurationProvider().provideDebugConfigurations(),
+      provideDebugConfigurations: dynamicConfigurations,
     }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     ...registerCommands({ vms, consoles, sessionsTree, log }),
     ...registerProfileCommands(log),
+    ...registerStageCommands(),
     profileClient,
   );
   log.info('Usernet is active');

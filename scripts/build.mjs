@@ -17,6 +17,8 @@ const node = {
   logLevel: 'warning',
   // v86 is loaded at run time from node_modules (its wasm sits beside it).
   external: ['vscode', 'v86'],
+  // jsonc-parser's UMD build requires its parts at run time, which a bundle cannot follow: take its ES build.
+  alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
 };
 
 const entries = [

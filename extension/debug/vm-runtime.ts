@@ -6,6 +6,7 @@
  */
 import { formatIpv4 } from '../wire/address';
 import { EventEmitter } from 'node:events';
+import { splitBreakpointName } from '../pipeline/breakpoint-name';
 import { BreakpointManager, type BreakpointStatus, type StopEvent } from '../pipeline/breakpoints';
 import { summarize } from '../pipeline/dissect';
 import { isDropReason, type DropReason } from '../pipeline/drop-reasons';
@@ -63,6 +64,13 @@ export function foreignStageMessage(stage: string): string | undefined {
 }
 
 export class RuntimeError extends Error {}
+
+/** The stage, condition and log message of a breakpoint whose name may say them GDB-style. */
+function stageSpec(spec: StageBreakpoint) {
+  const named = splitBreakpointName(spec.name, spec.condition);
+  const logMessage = spec.logMessage ?? named.logMessage;
+  return { ...named, hitCondition: spec.hitCondition, ...(logMessage !== undefined ? { logMessage } : {}) };
+}
 
 export interface VmRuntimeOptions {
   readonly startMachine: MachineFactory;
@@ -199,7 +207,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     const manager = new BreakpointManager(machine.probes, { clock: machine.clock, engine: this.plan?.engine ?? 'embedded', network: machine.slirp?.config });
     manager.onStop = (event) => this.onPacketStop(event);
     manager.onLog = (message) => this.emit('output', message.endsWith('\n') ? message : `${message}\n`, 'stdout');
-    manager.set(this.breakpoints.map(({ id, spec }) => ({ id, stage: spec.name, condition: spec.condition, hitCondition: spec.hitCondition, logMessage: spec.logMessage })));
+    manager.set(this.breakpoints.map(({ id, spec }) => ({ id, ...stageSpec(spec) })));
     manager.breakOnDrop(this.dropBreak);
     this.manager = manager;
   }
@@ -257,15 +265,9 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   /** Replaces the stage breakpoints; each comes back verified, or not with the reason. */
   setBreakpoints(specs: readonly StageBreakpoint[]): BreakpointStatus[] {
     const withIds = specs.map((spec) => ({ id: this.nextBreakpointId++, spec }));
-    const list = withIds.map(({ id, spec }) => ({
-      id,
-      stage: spec.name.trim(),
-      condition: spec.condition,
-      hitCondition: spec.hitCondition,
-      logMessage: spec.logMessage,
-    }));
+    const list = withIds.map(({ id, spec }) => ({ id, ...stageSpec(spec) }));
     // Under the QEMU engine its own stages never fire here: say so instead of arming them.
-    const foreign = list.map((b) => (this.plan?.engine === 'qemu' ? foreignStageMessage(b.stage) : undefined));
+    const foreign = list.map((b) => b.problem ?? (this.plan?.engine === 'qemu' ? foreignStageMessage(b.stage) : undefined));
     // Before launch there is no VM: a manager over an unplugged hub checks them the same way.
     const manager = this.manager ?? new BreakpointManager(new ProbeHub());
     const checked = manager.set(list.filter((_, i) => foreign[i] === undefined));
@@ -281,7 +283,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     if (this.plan?.engine !== 'qemu') return;
     const changed: BreakpointStatus[] = [];
     this.breakpoints = this.breakpoints.filter(({ id, spec }) => {
-      const message = foreignStageMessage(spec.name.trim());
+      const message = foreignStageMessage(splitBreakpointName(spec.name).stage);
       if (message) changed.push({ id, verified: false, message });
       return message === undefined;
     });

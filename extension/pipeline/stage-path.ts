@@ -31,15 +31,16 @@ export const DEFAULT_GUEST_NETWORK: GuestNetworkAddresses = { host: 0x0a000202, 
 
 /**
  * Which stages can come right before each one; none means a packet's chain
- * starts there. The register stages and set_ics belong to no packet's chain
- * (an MMIO write or an interrupt is not a packet's step), so they start their
- * own. Where a stage has several possible parents, or may start a chain, the
- * packet decides (parentOf).
+ * starts there. A transmit starts at the register write that moved TDT (or
+ * enabled TCTL), as in QEMU's backtrace of a sent frame: e1000_mmio_write ->
+ * start_xmit -> ... The access itself (address_space_rw) and set_ics belong
+ * to no packet's chain. Where a stage has several possible parents, or may
+ * start a chain, the packet decides (parentOf).
  */
 export const STAGE_PARENTS: Readonly<Record<StageName, readonly StageName[]>> = {
   address_space_rw: [],
   e1000_mmio_write: [],
-  start_xmit: [],
+  start_xmit: ['e1000_mmio_write'],
   process_tx_desc: ['start_xmit'],
   e1000_send_packet: ['process_tx_desc'],
   qemu_send_packet: ['e1000_send_packet'],

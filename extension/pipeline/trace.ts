@@ -54,6 +54,8 @@ export function describeHitBriefly(hit: ProbeHit): string {
     return `MMIO ${r.write ? 'write' : 'read'} 0x${r.offset.toString(16).padStart(4, '0')} = 0x${(r.value >>> 0).toString(16).padStart(8, '0')}`;
   }
   if (hit.frame.length === 0 && hit.descriptor) return `${hit.descriptor.ring.toUpperCase()} descriptor ${hit.descriptor.index}`;
+  // A stage before the frame is assembled (start_xmit) has none: that is not a truncated frame.
+  if (hit.frame.length === 0) return 'no frame at this stage yet';
   return summarize(hit.frame);
 }
 

@@ -19,10 +19,17 @@ export const DEFAULT_CONFIGURATION: vscode.DebugConfiguration = {
 
 const PATH_ATTRIBUTES = ['kernel', 'initrd', 'pcap', 'profile'] as const;
 
+/**
+ * What the Run and Debug picker offers without a launch.json (the Dynamic
+ * trigger). "create a launch.json file" writes package.json's
+ * initialConfigurations and adds what Initial-trigger providers return, so
+ * the provider below returns none there: one configuration, not the same twice.
+ */
+export function dynamicConfigurations(): vscode.DebugConfiguration[] {
+  return [{ ...DEFAULT_CONFIGURATION }];
+}
+
 export class UsernetConfigurationProvider implements vscode.DebugConfigurationProvider {
-  provideDebugConfigurations(): vscode.DebugConfiguration[] {
-    return [{ ...DEFAULT_CONFIGURATION }];
-  }
 
   resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration {
     // No launch.json (or an empty one): the profile in the editor, else the bundled guest.

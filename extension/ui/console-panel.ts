@@ -7,6 +7,7 @@
 import * as vscode from 'vscode';
 import { describeRefused, isWebviewMessage, type HostMessage, type WebviewMessage } from '../../webview/shared/protocol';
 import { consolePageHtml } from './console-html';
+import { CONSOLE_SETTINGS_SECTIONS, readConsoleSettings, type ConsoleSettings } from './console-settings';
 import { ConsoleStream, DEFAULT_LIMITS, type ConsoleStreamLimits } from './console-stream';
 import type { Log } from './log';
 import type { Vm, VmSessions } from './vm-sessions';
@@ -23,8 +24,15 @@ class VmConsole implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly log: Log,
     limits: ConsoleStreamLimits,
+    private readonly settings: () => Promise<ConsoleSettings>,
   ) {
     this.stream = new ConsoleStream((m) => this.post(m), limits);
+  }
+
+  /** Sends the font and key settings (on load and when the user changes them). */
+  settingsChanged(): void {
+    if (!this.panel) return;
+    this.settings().then((m) => this.post(m), (e: unknown) => this.log.warn(`console: settings: ${errorText(e)}`));
   }
 
   show(preserveFocus: boolean): void {
@@ -79,6 +87,7 @@ class VmConsole implements vscode.Disposable {
   private handle(m: WebviewMessage): void {
     switch (m.type) {
       case 'ready':
+        this.settingsChanged();
         this.stream.attach();
         this.stateChanged();
         return;
@@ -128,6 +137,8 @@ export class ConsolePanels implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly log: Log,
     private readonly limits: ConsoleStreamLimits = DEFAULT_LIMITS,
+    /** The extension's global storage: the user's keybindings.json is two folders up. */
+    private readonly globalStorageUri?: vscode.Uri,
   ) {
     this.disposables.push(
       vms.onSerialOutput(({ vm, bytes, missedChunks }) => {
@@ -142,6 +153,10 @@ export class ConsolePanels implements vscode.Disposable {
       }),
       vscode.window.onDidChangeActiveColorTheme(() => {
         for (const c of this.consoles.values()) c.themeChanged();
+      }),
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (!CONSOLE_SETTINGS_SECTIONS.some((s) => e.affectsConfiguration(s))) return;
+        for (const c of this.consoles.values()) c.settingsChanged();
       }),
     );
   }
@@ -163,7 +178,7 @@ export class ConsolePanels implements vscode.Disposable {
   private consoleFor(vm: Vm): VmConsole {
     let c = this.consoles.get(vm.id);
     if (!c) {
-      c = new VmConsole(vm, this.extensionUri, this.log, this.limits);
+      c = new VmConsole(vm, this.extensionUri, this.log, this.limits, () => readConsoleSettings(this.globalStorageUri, this.log));
       this.consoles.set(vm.id, c);
     }
     return c;

@@ -7,6 +7,7 @@
  * by stage and reason, with their counts.
  */
 import * as vscode from 'vscode';
+import { splitBreakpointName } from '../pipeline/breakpoint-name';
 import { DROP_REASONS, isDropReason } from '../pipeline/drop-reasons';
 import { STAGES, isStageName, type Direction, type StageInfo } from '../pipeline/stages';
 import { RefreshBatcher } from './refresh-batcher';
@@ -25,14 +26,16 @@ const DIRECTION_LABELS: Record<Direction, string> = {
   rx: 'RX: host → guest',
 };
 
-/** Function breakpoints on pipeline stages, by stage name. */
+/** Function breakpoints on pipeline stages (named `STAGE`, `STAGE if FILTER` or as logpoints), by stage name. */
 export function stageBreakpoints(): Map<string, vscode.FunctionBreakpoint[]> {
   const byStage = new Map<string, vscode.FunctionBreakpoint[]>();
   for (const bp of vscode.debug.breakpoints) {
-    if (!(bp instanceof vscode.FunctionBreakpoint) || !isStageName(bp.functionName)) continue;
-    const list = byStage.get(bp.functionName) ?? [];
+    if (!(bp instanceof vscode.FunctionBreakpoint)) continue;
+    const { stage } = splitBreakpointName(bp.functionName);
+    if (!isStageName(stage)) continue;
+    const list = byStage.get(stage) ?? [];
     list.push(bp);
-    byStage.set(bp.functionName, list);
+    byStage.set(stage, list);
   }
   return byStage;
 }
@@ -78,7 +81,7 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
     // VS Code cannot enable a breakpoint in place: replace a disabled one, keeping its condition.
     const old = existing[0];
     if (existing.length) vscode.debug.removeBreakpoints(existing);
-    vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint(stage, true, old?.condition, old?.hitCondition, old?.logMessage)]);
+    vscode.debug.addBreakpoints([new vscode.FunctionBreakpoint(old?.functionName ?? stage, true, old?.condition, old?.hitCondition, old?.logMessage)]);
   }
 
   getChildren(node?: StagesNode): StagesNode[] {
@@ -118,7 +121,9 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
     const bps = stageBreakpoints().get(s.name) ?? [];
     const on = bps.some((bp) => bp.enabled);
     const hits = this.vms.current?.hits[s.name];
-    const condition = bps.find((bp) => bp.enabled && bp.condition)?.condition;
+    const armed = bps.filter((bp) => bp.enabled).map((bp) => splitBreakpointName(bp.functionName, bp.condition));
+    const condition = armed.find((b) => b.condition)?.condition;
+    const logpoint = armed.find((b) => b.logMessage !== undefined)?.logMessage;
     const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.None);
     item.id = `stage:${s.name}`;
     item.checkboxState = {
@@ -128,6 +133,7 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
     const parts: string[] = [];
     if (hits !== undefined) parts.push(`${hits} ${hits === 1 ? 'hit' : 'hits'}`);
     if (condition) parts.push(`if ${condition}`);
+    if (logpoint !== undefined) parts.push(`log "${logpoint}"`);
     item.description = parts.join(' · ');
     item.tooltip = `${s.name}: ${s.description}\n(${s.owner === 'nic' ? 'e1000' : s.owner}, ${s.layer} layer)`;
     item.contextValue = on ? 'usernet.stage.armed' : 'usernet.stage';

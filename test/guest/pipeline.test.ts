@@ -81,7 +81,7 @@ test('conditional breakpoints, hit counts and logpoints on the guest', { skip, t
     assert.deepEqual(m.failures, []);
     assert.equal(m.stops.length, 1, 'the hit condition stops only the second request');
     assert.equal(m.stops[0]!.breakpointId, statuses[0]!.id);
-    assert.deepEqual(m.stops[0]!.stageChain, ['start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'icmp_input']);
+    assert.deepEqual(m.stops[0]!.stageChain, ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'icmp_input']);
     assert.deepEqual(upstreamHits(), upstreamBefore, 'the stages upstream of the breakpoints were not probed');
     assert.deepEqual(seen, [{ seq: '1', paused: true }]);
     assert.deepEqual(m.logs, ['echo 0 to 10.0.2.2', 'echo 1 to 10.0.2.2', 'echo 2 to 10.0.2.2', 'echo 3 to 10.0.2.2']);

@@ -61,6 +61,7 @@ export enum TreeItemCheckboxState { Unchecked = 0, Checked = 1 }
 export enum StatusBarAlignment { Left = 1, Right = 2 }
 export enum ViewColumn { Active = -1, Beside = -2, One = 1 }
 export enum ProgressLocation { SourceControl = 1, Window = 10, Notification = 15 }
+export enum QuickPickItemKind { Separator = -1, Default = 0 }
 export enum DebugConfigurationProviderTriggerKind { Initial = 1, Dynamic = 2 }
 
 export class ThemeIcon {
@@ -230,6 +231,8 @@ export const fake = {
   activeSessionChanged: new EventEmitter<FakeDebugSession | undefined>(),
   customEvent: new EventEmitter<{ session: FakeDebugSession; event: string; body: unknown }>(),
   colorTheme: new EventEmitter<unknown>(),
+  /** Fired with the changed setting keys, e.g. ['terminal.integrated.fontSize']. */
+  configurationChanged: new EventEmitter<{ affectsConfiguration(section: string): boolean }>(),
   activeSession: undefined as FakeDebugSession | undefined,
   panels: [] as FakeWebviewPanel[],
   treeViews: [] as FakeTreeView<unknown>[],
@@ -276,7 +279,7 @@ export const fake = {
   },
   /** A fresh extension host: no state, and nobody left listening from an earlier test. */
   reset(): void {
-    for (const e of [this.breakpointChanges, this.sessionStarted, this.sessionEnded, this.activeSessionChanged, this.customEvent, this.colorTheme, this.documentOpened]) e.dispose();
+    for (const e of [this.breakpointChanges, this.sessionStarted, this.sessionEnded, this.activeSessionChanged, this.customEvent, this.colorTheme, this.documentOpened, this.configurationChanged]) e.dispose();
     this.breakpoints = [];
     this.activeSession = undefined;
     this.panels = [];
@@ -430,6 +433,7 @@ export const workspace = {
     return fake.documents;
   },
   onDidOpenTextDocument: fake.documentOpened.event,
+  onDidChangeConfiguration: fake.configurationChanged.event,
   getWorkspaceFolder(uri: Uri): { uri: Uri; name: string; index: number } | undefined {
     return workspace.workspaceFolders?.find((f) => uri.scheme === f.uri.scheme && (uri.path + '/').startsWith(f.uri.path.replace(/\/$/, '') + '/'));
   },

@@ -7,7 +7,8 @@ import '@xterm/xterm/css/xterm.css';
 import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 import { base64ToBytes, bytesToBase64 } from '../shared/base64';
-import { describeRefused, isHostMessage, type HostMessage, type WebviewMessage } from '../shared/protocol';
+import { describeRefused, isHostMessage, type ConsoleFont, type HostMessage, type WebviewMessage } from '../shared/protocol';
+import { DEFAULT_KEYS_FOR_VSCODE, isVsCodeKey } from './key-routing';
 import { clipboardKeyHandler } from './keys';
 import { stampStyleNonces } from './nonce-styles';
 import { fontFromVariables, themeFromVariables } from './theme';
@@ -40,13 +41,21 @@ const status = document.getElementById('status')!;
 term.open(container);
 safeFit();
 
-term.attachCustomKeyEventHandler(clipboardKeyHandler({
+/** Until the host's settings arrive, the defaults of key-routing.ts apply. */
+let keysForVsCode: ReadonlySet<string> = new Set(DEFAULT_KEYS_FOR_VSCODE);
+let keysForGuest: ReadonlySet<string> = new Set();
+/** The user's terminal font; until it arrives (and for what it leaves unset) the editor's. */
+let userFont: ConsoleFont = {};
+
+const clipboardKeys = clipboardKeyHandler({
   hasSelection: () => term.hasSelection(),
   copySelection: () => {
     post({ type: 'copy', text: term.getSelection() });
     term.clearSelection();
   },
-}));
+});
+// false = xterm leaves the key alone: a VS Code key then bubbles up to the workbench, which runs its binding.
+term.attachCustomKeyEventHandler((e) => clipboardKeys(e) && !isVsCodeKey(e, keysForVsCode, keysForGuest));
 
 const encoder = new TextEncoder();
 /**
@@ -94,6 +103,12 @@ function handle(m: HostMessage): void {
     case 'state':
       showState(m.state, m.message);
       return;
+    case 'settings':
+      keysForVsCode = new Set(m.keysForVsCode);
+      keysForGuest = new Set(m.keysForGuest);
+      userFont = m.font;
+      applyTheme();
+      return;
   }
 }
 
@@ -104,9 +119,18 @@ function showState(state: string, message?: string): void {
 
 function applyTheme(): void {
   term.options.theme = themeFromVariables(cssVariable);
-  const font = fontFromVariables(cssVariable);
-  if (font.fontFamily && font.fontFamily !== term.options.fontFamily) term.options.fontFamily = font.fontFamily;
-  if (font.fontSize && font.fontSize !== term.options.fontSize) term.options.fontSize = font.fontSize;
+  const editor = fontFromVariables(cssVariable);
+  const wanted = {
+    fontFamily: userFont.family ?? editor.fontFamily,
+    fontSize: userFont.size ?? editor.fontSize,
+    lineHeight: userFont.lineHeight,
+    letterSpacing: userFont.letterSpacing,
+  };
+  for (const [k, v] of Object.entries(wanted) as [keyof typeof wanted, string | number | undefined][]) {
+    if (v !== undefined && v !== term.options[k]) (term.options as Record<string, unknown>)[k] = v;
+  }
+  // The DOM renderer draws runs of text, so the browser's own ligatures apply when the font has them.
+  container.style.fontVariantLigatures = userFont.ligatures ? 'normal' : 'none';
   safeFit();
 }
 

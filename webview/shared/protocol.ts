@@ -20,7 +20,18 @@ export type HostMessage =
   /** Re-read the theme's CSS variables (the colour theme changed). */
   | { type: 'theme' }
   /** The VM's state, shown in the console's status line. */
-  | { type: 'state'; state: string; message?: string };
+  | { type: 'state'; state: string; message?: string }
+  /** Which keys VS Code keeps and the terminal font, from the user's settings and key bindings. */
+  | { type: 'settings'; keysForVsCode: string[]; keysForGuest: string[]; font: ConsoleFont };
+
+/** The terminal.integrated.* font settings, as xterm takes them. */
+export interface ConsoleFont {
+  family?: string;
+  size?: number;
+  lineHeight?: number;
+  letterSpacing?: number;
+  ligatures?: boolean;
+}
 
 /** Webview -> extension host. */
 export type WebviewMessage =
@@ -55,9 +66,25 @@ export function isHostMessage(v: unknown): v is HostMessage {
       return true;
     case 'state':
       return typeof v.state === 'string' && v.state.length <= 32 && (v.message === undefined || typeof v.message === 'string');
+    case 'settings':
+      return isKeyList(v.keysForVsCode) && isKeyList(v.keysForGuest) && isFont(v.font);
     default:
       return false;
   }
+}
+
+const MAX_KEYS = 1000;
+const isKeyList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= MAX_KEYS && v.every((k) => typeof k === 'string' && k.length <= 64);
+const isOptional = (v: unknown, check: (v: unknown) => boolean) => v === undefined || check(v);
+const isIn = (min: number, max: number) => (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= min && v <= max;
+
+function isFont(v: unknown): v is ConsoleFont {
+  return isObject(v)
+    && isOptional(v.family, (f) => typeof f === 'string' && f.length <= 1000)
+    && isOptional(v.size, isIn(1, 200))
+    && isOptional(v.lineHeight, isIn(0.5, 5))
+    && isOptional(v.letterSpacing, isIn(-20, 20))
+    && isOptional(v.ligatures, (l) => typeof l === 'boolean');
 }
 
 export function isWebviewMessage(v: unknown): v is WebviewMessage {

@@ -70,7 +70,7 @@ test('next moves the held packet one stage; a packet released into another break
   await until(() => /Step, tcp_input/.test(t.out), 'the step');
   t.type('info\n');
   await until(() => /stage chain:/.test(t.out), 'info');
-  assert.match(t.out, /stage chain: start_xmit > process_tx_desc > e1000_send_packet > qemu_send_packet > net_slirp_receive > slirp_input > ip_input > tcp_input/);
+  assert.match(t.out, /stage chain: e1000_mmio_write > start_xmit > process_tx_desc > e1000_send_packet > qemu_send_packet > net_slirp_receive > slirp_input > ip_input > tcp_input/);
   t.type('c\n');
   await until(() => /Breakpoint 2, sosend/.test(t.out), 'the second breakpoint');
   await new Promise((r) => setTimeout(r, 20));

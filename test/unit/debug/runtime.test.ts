@@ -299,3 +299,31 @@ test('with net=10.9.0.0/24 a stop on a query to the DNS address (10.9.0.3) shows
   assert.deepEqual(stops[1]!.event!.stageChain.slice(-3), ['ip_input', 'udp_input', 'sosendto']);
   await rt.terminate();
 });
+
+test("a breakpoint named GDB-style, 'STAGE if FILTER', is the stage with that condition (and the condition field's too)", async () => {
+  const { machine, rt, stops } = await started();
+  const [both, typo, empty] = rt.setBreakpoints([
+    { name: 'udp_input if udp.dstport == 67', condition: 'udp.srcport == 68' },
+    { name: 'udp_input if udp.dstprot == 67' },
+    { name: 'udp_input if ' },
+  ]);
+  assert.equal(both!.verified, true, both!.message);
+  assert.equal(typo!.verified, false);
+  assert.match(typo!.message!, /udp\.dstport/, 'the filter error names the field it meant');
+  assert.equal(empty!.verified, false, 'an empty condition after if is refused');
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  assert.equal(stops.length, 1);
+  assert.equal(stops[0]!.event!.hit.stage, 'udp_input');
+  assert.equal(stops[0]!.breakpointId, both!.id);
+});
+
+test('a breakpoint named \'STAGE log "MESSAGE"\' is a logpoint: it prints and does not stop', async () => {
+  const { machine, rt, stops } = await started();
+  const out: string[] = [];
+  rt.on('output', (t) => out.push(t));
+  const [bp] = rt.setBreakpoints([{ name: 'udp_input if udp.dstport == 67 log "DHCP to {udp.dstport}"' }]);
+  assert.equal(bp!.verified, true, bp!.message);
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  assert.equal(stops.length, 0);
+  assert.deepEqual(out, ['DHCP to 67\n']);
+});

@@ -21,7 +21,7 @@ function setup(options?: BreakpointManagerOptions) {
 
 const armedStages = (hub: ProbeHub) => STAGES.filter((s) => hub.probes[s.name].armed).map((s) => s.name);
 /** What the guest's NIC and the net queue do before slirp sees a frame (embedded engine). */
-const TX_TO_SLIRP: StageName[] = ['start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input'];
+const TX_TO_SLIRP: StageName[] = ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input'];
 const RX_FROM_IP_OUTPUT: StageName[] = ['ip_output', 'if_output', 'net_slirp_send_packet', 'qemu_receive_packet', 'e1000_receive_iov'];
 
 test('probes are armed only for the breakpoints\' own stages', () => {
@@ -196,7 +196,7 @@ test('step from the last stage of a packet stops at the next frame in the same d
   assert.equal(stops[1]!.reason, 'step');
   assert.equal(stops[1]!.hit.stage, 'e1000_send_packet');
   assert.equal(stops[1]!.hit.frame, P.arpRequest);
-  assert.deepEqual(stops[1]!.stageChain, ['start_xmit', 'process_tx_desc', 'e1000_send_packet']);
+  assert.deepEqual(stops[1]!.stageChain, ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet']);
   mgr.continue();
 });
 

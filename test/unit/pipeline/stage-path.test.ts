@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { describeHitBriefly } from '../../../extension/pipeline/trace';
 import { test } from 'node:test';
 import type { ProbeHit, SessionInfo } from '../../../extension/pipeline/probe';
 import { stagePath, STAGE_PARENTS } from '../../../extension/pipeline/stage-path';
@@ -6,7 +7,7 @@ import { RX_STAGES, STAGE_BY_NAME, TX_STAGES, type EngineKind, type StageName } 
 import * as P from './packets';
 
 const EMPTY = new Uint8Array(0);
-const NIC_TX: StageName[] = ['start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet'];
+const NIC_TX: StageName[] = ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet'];
 const SLIRP_IN: StageName[] = ['net_slirp_receive', 'slirp_input'];
 const SLIRP_OUT: StageName[] = ['ip_output', 'if_output', 'net_slirp_send_packet'];
 const NIC_RX: StageName[] = ['qemu_receive_packet', 'e1000_receive_iov'];
@@ -51,7 +52,7 @@ const ROWS: Row[] = [
     embedded: [...NIC_TX, ...SLIRP_IN, 'ip_input', 'udp_input', 'sosendto'] },
   { name: 'TFTP read request', stage: 'tftp_input', frame: P.tftpRead, embedded: [...NIC_TX, ...SLIRP_IN, 'ip_input', 'udp_input', 'tftp_input'] },
   { name: 'ICMP echo request', stage: 'icmp_input', frame: P.pingGateway, embedded: [...NIC_TX, ...SLIRP_IN, 'ip_input', 'icmp_input'] },
-  { name: 'a frame at the NIC', stage: 'e1000_send_packet', frame: P.syn, embedded: ['start_xmit', 'process_tx_desc', 'e1000_send_packet'], qemu: ['e1000_send_packet'] },
+  { name: 'a frame at the NIC', stage: 'e1000_send_packet', frame: P.syn, embedded: ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet'], qemu: ['e1000_send_packet'] },
   { name: 'a register write', stage: 'e1000_mmio_write', frame: EMPTY, embedded: ['e1000_mmio_write'] },
   { name: 'an MMIO access', stage: 'address_space_rw', frame: EMPTY, embedded: ['address_space_rw'] },
 
@@ -114,4 +115,9 @@ test('IPv6 frames take the ip6_* stages: an echo reply at if_output came through
   assert.deepEqual(stagePath('icmp6_input', hit('icmp6_input', request)).slice(-3), ['slirp_input', 'ip6_input', 'icmp6_input']);
   const syn = frame6({ dst: HOST6, nextHeader: 6, payload: new Array(20).fill(0) });
   assert.deepEqual(stagePath('tcp_input', hit('tcp_input', syn)).slice(-2), ['ip6_input', 'tcp_input']);
+});
+
+test('a stop with no frame yet is described as such, not as a truncated frame', () => {
+  assert.equal(describeHitBriefly({ stage: 'start_xmit', frame: new Uint8Array(0) }), 'no frame at this stage yet');
+  assert.match(describeHitBriefly({ stage: 'ip_input', frame: new Uint8Array(6) }), /truncated frame \(6 bytes\)/);
 });

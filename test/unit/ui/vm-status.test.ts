@@ -1,7 +1,10 @@
 import '../../support/use-vscode-fake';
 import assert from 'node:assert/strict';
 import { beforeEach, test } from 'node:test';
-import { UsernetConfigurationProvider } from '../../../extension/ui/configuration-provider';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type * as vscode from 'vscode';
+import { dynamicConfigurations, UsernetConfigurationProvider } from '../../../extension/ui/configuration-provider';
 import { UsernetAdapterFactory } from '../../../extension/ui/debug-adapter-factory';
 import { VmStatusBar } from '../../../extension/ui/status-bar';
 import { VmNotifications } from '../../../extension/ui/vm-notifications';
@@ -19,7 +22,16 @@ test('no launch.json: the bundled guest; partial configurations are completed, p
   const resolved = p.resolveDebugConfigurationWithSubstitutedVariables(folder as never, { type: 'usernet', request: 'launch', name: 'x', profile: 'vm.qemu', kernel: '/abs/bzImage' });
   assert.equal(resolved.profile, '/ws/vm.qemu');
   assert.equal(resolved.kernel, '/abs/bzImage');
-  assert.equal(p.provideDebugConfigurations()[0]!.type, 'usernet');
+});
+
+test('"create a launch.json file" writes one configuration: package.json\'s, none added by the provider', async () => {
+  const manifest = JSON.parse(readFileSync(join(__dirname, '../../../package.json'), 'utf8'));
+  const initial: unknown[] = manifest.contributes.debuggers.find((d: { type: string }) => d.type === 'usernet').initialConfigurations;
+  // What VS Code writes: the initialConfigurations, then every Initial-trigger provider's configurations.
+  const p: vscode.DebugConfigurationProvider = new UsernetConfigurationProvider();
+  const written = [...initial, ...((await p.provideDebugConfigurations?.(undefined)) ?? [])];
+  assert.deepEqual(written, [{ type: 'usernet', request: 'launch', name: 'Usernet VM', engine: 'embedded' }]);
+  assert.deepEqual(dynamicConfigurations(), written, 'the picker without launch.json offers the same');
 });
 
 test('the adapter runs as a separate Node process on dist/adapter.js', () => {

@@ -14,6 +14,15 @@ test('host messages: only the four kinds, well formed', () => {
   }
 });
 
+test('settings messages: key lists of strings and a font with sane numbers', () => {
+  const ok = { type: 'settings', keysForVsCode: ['f1', 'ctrl+p'], keysForGuest: [], font: { family: 'monospace', size: 14, lineHeight: 1.2, ligatures: false } };
+  assert.ok(isHostMessage(ok));
+  for (const bad of [{ ...ok, keysForVsCode: 'f1' }, { ...ok, keysForGuest: [1] }, { ...ok, font: { size: 0 } }, { ...ok, font: { lineHeight: 50 } },
+    { ...ok, font: null }, { ...ok, keysForVsCode: Array(2000).fill('f1') }]) {
+    assert.equal(isHostMessage(bad), false, JSON.stringify(bad).slice(0, 100));
+  }
+});
+
 test('webview messages: bounded input, sane sizes, known kinds', () => {
   assert.ok(isWebviewMessage({ type: 'ready', cols: 80, rows: 24 }));
   assert.ok(isWebviewMessage({ type: 'input', data: 'bHMNCg==' }));
