@@ -6,7 +6,7 @@ import { LaunchPlanError } from '../machine/launch-plan';
 import { planLaunchRequest } from '../machine/run-request';
 import { waitForShell } from '../machine/shell-wait';
 import { Progress } from './progress';
-import { EXIT_TIMEOUT, UsageError } from './usage-error';
+import { EXIT_TIMEOUT, EXIT_VM_FAILED, UsageError } from './usage-error';
 import { attachTerminal } from './terminal';
 import { PIPELINE_HELP, PIPELINE_OPTIONS, parsePipelineOptions } from './pipeline-options';
 import { RunPipeline } from './pipeline-tools';
@@ -45,8 +45,17 @@ options (QEMU's meaning where QEMU has the option):
   --login USER         at a login prompt, log in as USER (no password)
   --timeout S          give up after S seconds (exit status ${EXIT_TIMEOUT})
   --no-snapshot        boot cold instead of restoring the cached post-boot snapshot
+  --no-reboot          a guest reset ends the run instead of rebooting the guest
+                       (always so with --exec)
+  --console-timeout S  end a cold boot that prints nothing on the console for
+                       S seconds (embedded engine; default 30, 0: wait forever)
   -q, --quiet          no progress or timing lines on stderr
-${PIPELINE_HELP}`;
+${PIPELINE_HELP}
+exit status: the --exec command's, else 0 (also when the guest powers off,
+halts, or resets under --no-reboot); 1 the VM could not start; 2 bad
+arguments; ${EXIT_VM_FAILED} the emulator failed or the guest printed nothing;
+${EXIT_TIMEOUT} --timeout; 128+N a signal N.
+`;
 
 function positiveNumber(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -76,6 +85,8 @@ export async function runCommand(argv: string[]): Promise<number> {
       login: { type: 'string' },
       timeout: { type: 'string' },
       'no-snapshot': { type: 'boolean' },
+      'no-reboot': { type: 'boolean' },
+      'console-timeout': { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       help: { type: 'boolean', short: 'h' },
       ...PIPELINE_OPTIONS,
@@ -90,12 +101,16 @@ export async function runCommand(argv: string[]): Promise<number> {
   if (positionals.length > qemuArgs.length) throw new UsageError(`unexpected argument '${positionals[0]}' (see usernet run --help)`);
   const memoryMiB = positiveNumber('-m', values.memory?.replace(/^size=/, '').replace(/[mM]$/, ''));
   const timeoutS = positiveNumber('--timeout', values.timeout);
+  const silenceLimitS = values['console-timeout'] === '0' ? 0 : positiveNumber('--console-timeout', values['console-timeout']);
   const nic = values.nic ?? 'e1000';
   if (!['e1000', 'virtio', 'ne2k', 'none'].includes(nic)) throw new UsageError(`--nic must be e1000, virtio, ne2k or none, not '${nic}'`);
   const launch = planOrExplain({
     engine: values.engine, profile: values.profile, qemu: values.qemu, qemuArgs,
     flags: { kernel: values.kernel, initrd: values.initrd, append: values.append, memoryMiB, netdev: values.netdev, nic: values.nic as NicModel | undefined, mac: values.mac },
     snapshot: values['no-snapshot'] ? 'off' : 'use',
+    // Under --exec the run ends as soon as the guest resets: nothing would run the command again.
+    noReboot: values['no-reboot'] || values.exec !== undefined,
+    silenceLimitS,
   });
   const prompt = values.prompt === undefined ? undefined : promptPattern(values.prompt);
   if (values.login !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(values.login)) throw new UsageError(`--login expects a user name, got '${values.login}'`);
@@ -122,10 +137,10 @@ export async function runCommand(argv: string[]): Promise<number> {
       onProgress: (m) => progress.update(m),
       onLog: (m) => process.stderr.write(`usernet: ${m}\n`),
     });
-    // A VM that dies is reported (QEMU's status and message), never waited on.
-    void vm.died.then((report) => {
-      process.stderr.write(`\nusernet: the VM is gone: ${report}\n`);
-      resolveDied(/exited with status 0\b/.test(report) ? 0 : 1);
+    // A VM that ends on its own is reported (power-off, reset, QEMU's status and message), never waited on.
+    void vm.died.then((end) => {
+      process.stderr.write(`\nusernet: ${end.message}\n`);
+      resolveDied(end.reason === 'failure' || end.reason === 'silent' ? EXIT_VM_FAILED : 0);
     });
     let ready = 'guest ready';
     // The bundled guest is ready at its known prompt; another image when its console shows a shell.

@@ -29,6 +29,8 @@ export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArgum
   captureFilter?: string;
   /** Restore/take the post-boot snapshot (default true). */
   snapshot?: boolean;
+  /** A guest reset ends the session instead of rebooting the guest (QEMU's -no-reboot). */
+  noReboot?: boolean;
   /** A launch profile (a QEMU command line); its `# usernet: engine=` comment applies unless `engine` is set. */
   profile?: string;
   /** The QEMU binary for engine 'qemu' (default: $USERNET_QEMU, else qemu-system-x86_64 from PATH). */
@@ -134,10 +136,16 @@ function planMachine(args: UsernetLaunchArguments): LaunchPlan {
     if (typeof args.bootTimeoutMs !== 'number' || !(args.bootTimeoutMs > 0)) throw new LaunchError(`launch attribute 'bootTimeoutMs' must be a positive number`);
     machine.bootTimeoutMs = args.bootTimeoutMs;
   }
+  if (noRebootOf(args)) machine.noReboot = true;
   const pcap = str(args.pcap, 'pcap');
   const captureFilter = str(args.captureFilter, 'captureFilter');
   if (captureFilter && !pcap) notes.push(`"captureFilter" is ignored without "pcap"`);
   return { machine, notes, ...(pcap ? { capture: { file: pcap, ...(captureFilter ? { filter: captureFilter } : {}) } } : {}) };
+}
+
+function noRebootOf(args: UsernetLaunchArguments): boolean {
+  if (args.noReboot !== undefined && typeof args.noReboot !== 'boolean') throw new LaunchError(`launch attribute 'noReboot' must be true or false`);
+  return args.noReboot === true;
 }
 
 /** A profile, or engine 'qemu': the same launch planning as `usernet run`. */
@@ -157,6 +165,7 @@ function planEngineLaunch(args: UsernetLaunchArguments, profile: string | undefi
       ...(str(args.qemuPath, 'qemuPath') ? { qemu: args.qemuPath } : {}),
       flags: { kernel: str(args.kernel, 'kernel'), initrd: str(args.initrd, 'initrd'), append: str(args.append, 'append'), memoryMiB: args.memory, netdev: str(args.netdev, 'netdev'), nic, mac: str(args.mac, 'mac') },
       snapshot: args.snapshot === false ? 'off' : 'use',
+      noReboot: noRebootOf(args),
     });
     const bootTimeoutMs = typeof args.bootTimeoutMs === 'number' && args.bootTimeoutMs > 0 ? { bootTimeoutMs: args.bootTimeoutMs } : {};
     if (start.engine === 'embedded') return { engine: 'embedded', machine: { ...start.options, ...bootTimeoutMs }, notes: start.notes, ...capture };

@@ -4,6 +4,7 @@
  */
 import { EmbeddedMachine, type EmbeddedOptions } from '../machine/embedded-machine';
 import type { QemuStart } from '../machine/launch-plan';
+import { describeQemuExit, qemuGuestEnd } from '../machine/qemu-exit';
 import { QemuMachine } from '../machine/qemu-machine';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
@@ -35,8 +36,8 @@ export interface RuntimeMachine {
   resume(): Promise<void>;
   stop(): Promise<void>;
   writeSerial(bytes: Uint8Array): void;
-  /** The VM went away on its own (not through stop()). */
-  onExit(listener: () => void): void;
+  /** The VM went away on its own (not through stop()), with the reason when one is known. */
+  onExit(listener: (reason?: string) => void): void;
 }
 
 /** The embedded engine's options, or (with `qemu`) a QEMU engine start from a launch plan. */
@@ -97,7 +98,7 @@ export const startQemuMachine: MachineFactory = async (options) => {
     stop: () => vm.stop(),
     writeSerial: (bytes) => vm.serial.write(bytes),
     onExit: (listener) => vm.on('exit', (exit) => {
-      if (!exit.requested) listener();
+      if (!exit.requested) listener(qemuGuestEnd(describeQemuExit(start.program, exit), vm.shutdownReason).message);
     }),
   };
 };
@@ -115,6 +116,6 @@ export const startEmbeddedMachine: MachineFactory = async (options) => {
     resume: () => vm.resume(),
     stop: () => vm.stop(),
     writeSerial: (bytes) => vm.serial.write(bytes),
-    onExit: (listener) => vm.on('exit', listener),
+    onExit: (listener) => vm.on('exit', () => listener(vm.end?.message)),
   };
 };

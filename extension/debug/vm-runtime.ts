@@ -177,8 +177,10 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   private attach(machine: RuntimeMachine): void {
     this.newManager(machine);
     this.netem.attach(machine.probes, machine.clock);
-    machine.onExit(() => {
+    machine.onExit((reason) => {
       if (this.machine !== machine) return;
+      // Why the VM is gone, where the user looks: the Debug Console.
+      if (reason) this.emit('output', `${reason}\n`, 'important');
       this.detach();
       this.setState('stopped');
       this.emit('exited');

@@ -6,9 +6,10 @@
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
 import type { Slirp } from '../slirp/slirp';
-import { EmbeddedMachine } from './embedded-machine';
+import { EmbeddedMachine, type GuestEnd } from './embedded-machine';
 import type { EngineKind } from '../pipeline/stages';
 import type { EngineStart } from './launch-plan';
+import { qemuGuestEnd } from './qemu-exit';
 import { QemuMachine } from './qemu-machine';
 import type { ExecResult, SerialConsole } from './serial-console';
 
@@ -27,8 +28,8 @@ export interface RunningMachine {
   pause(): Promise<void>;
   resume(): Promise<void>;
   stop(): Promise<void>;
-  /** Settles with a report when the VM goes away without stop(); never otherwise. */
-  readonly died: Promise<string>;
+  /** Settles when the VM goes away without stop() (the guest powered off, reset under no-reboot, or the engine failed); never otherwise. */
+  readonly died: Promise<GuestEnd>;
   /** The engine object itself, for engine-specific extras (QMP status...). */
   readonly machine: EmbeddedMachine | QemuMachine;
 }
@@ -59,7 +60,7 @@ export async function startEngine(start: EngineStart, hooks: EngineHooks = {}): 
       pause: () => vm.pause(),
       resume: () => vm.resume(),
       stop: () => vm.stop(),
-      died: new Promise<string>(() => {}),
+      died: new Promise<GuestEnd>((resolve) => (vm.end ? resolve(vm.end) : vm.once('ended', resolve))),
       machine: vm,
     };
   }
@@ -93,7 +94,7 @@ export async function startEngine(start: EngineStart, hooks: EngineHooks = {}): 
     pause: () => vm.pause(),
     resume: () => vm.resume(),
     stop: () => vm.stop(),
-    died: vm.died,
+    died: vm.died.then((report) => qemuGuestEnd(report, vm.shutdownReason)),
     machine: vm,
   };
 }

@@ -36,6 +36,10 @@ export interface RunRequest {
   qemuArgs?: readonly string[];
   flags?: MachineFlags;
   snapshot?: 'use' | 'off';
+  /** A guest reset ends the run (QEMU's -no-reboot), whatever form the machine was given in. */
+  noReboot?: boolean;
+  /** Embedded engine: a cold boot silent on the console this long ends the run (0: never). */
+  silenceLimitS?: number;
   /** --qemu PATH, then $USERNET_QEMU, then the profile's program, then qemu-system-x86_64. */
   qemuPath?: string;
   envQemu?: string;
@@ -93,12 +97,34 @@ export function planRun(request: RunRequest): EngineStart {
     const what = req.profile ? 'the profile' : 'the QEMU arguments';
     throw new LaunchPlanError([`machine options (--kernel, --initrd, --append, -m, --netdev, --nic, --mac) do not mix with ${what}: write them there in QEMU syntax`]);
   }
+  return withPowerOptions(planMachine(req), req);
+}
+
+function planMachine(req: RunRequest): EngineStart {
   if (req.profile) return planFromText(req, req.profile.text, { kind: 'profile', file: req.profile.file });
   if (req.qemuArgs?.length) return planFromText(req, argvToProfileText(req.qemuArgs), { kind: 'argv', words: req.qemuArgs });
   const engine = req.engine ?? 'embedded';
   if (engine === 'embedded') return embeddedFromFlags(req.flags ?? {}, req.snapshot);
   const words = qemuWordsFromFlags(req.flags ?? {}, req.bundled);
   return planFromText(req, argvToProfileText(words), { kind: 'options', words });
+}
+
+/** --no-reboot and the console-silence limit, which apply to any form of machine. */
+function withPowerOptions(start: EngineStart, req: RunRequest): EngineStart {
+  if (start.engine === 'embedded') {
+    const options = { ...start.options };
+    if (req.noReboot) options.noReboot = true;
+    if (req.silenceLimitS !== undefined) options.silenceLimitS = req.silenceLimitS;
+    return { ...start, options };
+  }
+  if (!req.noReboot) return start;
+  return {
+    ...start,
+    buildArgs: (sockets, accel) => {
+      const built = start.buildArgs(sockets, accel);
+      return built.args.includes('-no-reboot') ? built : { ...built, args: [...built.args, '-no-reboot'] };
+    },
+  };
 }
 
 type Origin = { kind: 'profile'; file: string } | { kind: 'argv' | 'options'; words: readonly string[] };
@@ -139,6 +165,7 @@ function embeddedFromPlan(plan: LaunchPlan, resolvePath: (p: string | undefined)
   if (initrd) options.initrd = initrd;
   if (plan.append !== undefined) options.append = plan.append;
   if (plan.memoryMiB !== undefined) options.memoryMiB = plan.memoryMiB;
+  if (plan.options.some((o) => o.name === '-no-reboot')) options.noReboot = true;
   const network = plan.network;
   if (network.source === 'none') options.nic = 'none';
   else {

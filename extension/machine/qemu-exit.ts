@@ -2,6 +2,7 @@
  * How a QEMU process ended, told the way a user can act on: the status or
  * signal, and the last lines QEMU printed (its own error messages).
  */
+import type { GuestEnd } from './embedded-machine';
 
 export interface QemuExit {
   readonly code: number | null;
@@ -40,4 +41,15 @@ export class OutputTail {
 export function firstErrorLine(output: string): string {
   const line = output.split('\n').find((l) => /error|fail|assert|cannot|could not/i.test(l)) ?? output.split('\n').find((l) => l.trim());
   return (line ?? '').replace(/^qemu-system-[\w-]+:\s*/, '').trim();
+}
+
+/**
+ * A QEMU that went away on its own, as the embedded engine reports a guest's
+ * end: QMP's SHUTDOWN reason tells a power-off from a reset under -no-reboot.
+ */
+export function qemuGuestEnd(report: string, shutdownReason: string | undefined): GuestEnd {
+  const clean = /exited with status 0\b/.test(report);
+  if (clean && shutdownReason === 'guest-shutdown') return { reason: 'poweroff', message: 'the guest powered off' };
+  if (clean && shutdownReason === 'guest-reset') return { reason: 'reset', message: 'the guest reset; the run ends (no-reboot)' };
+  return { reason: clean ? 'poweroff' : 'failure', message: `the VM is gone: ${report}` };
 }

@@ -108,6 +108,8 @@ interface Attempt {
   server: StreamServer;
   serialSocket: import('node:net').Socket;
   qmp: QmpClient;
+  /** QMP's SHUTDOWN reason once the guest asked QEMU to stop. */
+  shutdownReason?: string;
   output: OutputTail;
   slirp?: Slirp;
   frozenByUs: boolean;
@@ -179,6 +181,11 @@ export class QemuMachine extends EventEmitter<Events> {
 
   get paused(): boolean {
     return this.pausedFlag;
+  }
+
+  /** Why the guest shut QEMU down, from QMP's SHUTDOWN event ('guest-shutdown', 'guest-reset' with -no-reboot...). */
+  get shutdownReason(): string | undefined {
+    return this.attempt.shutdownReason;
   }
 
   /** Resolves with a report when QEMU goes away without being asked to. */
@@ -360,7 +367,11 @@ async function startAttempt(program: string, opts: QemuOptions, sockets: QemuSoc
         throw new StartFailure(`${program} did not connect its network to Usernet within ${timeoutMs / 1000} s`, false, output.value);
       })]);
     }
-    return { child, server, serialSocket, qmp, output, slirp: guestSlirp, frozenByUs };
+    const started: Attempt = { child, server, serialSocket, qmp, output, slirp: guestSlirp, frozenByUs };
+    qmp.on('event', (e) => {
+      if (e.event === 'SHUTDOWN' && typeof e.data?.reason === 'string') started.shutdownReason = e.data.reason;
+    });
+    return started;
   } catch (e) {
     serialSocket?.destroy();
     qmp?.close();

@@ -20,6 +20,8 @@ export interface CliLaunch {
   qemuArgs?: readonly string[];
   flags?: MachineFlags;
   snapshot?: 'use' | 'off';
+  noReboot?: boolean;
+  silenceLimitS?: number;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
 }
@@ -49,6 +51,8 @@ export function planLaunchRequest(input: CliLaunch): EngineStart {
     ...(input.qemuArgs ? { qemuArgs: input.qemuArgs } : {}),
     ...(input.flags ? { flags: input.flags } : {}),
     ...(input.snapshot ? { snapshot: input.snapshot } : {}),
+    ...(input.noReboot ? { noReboot: true } : {}),
+    ...(input.silenceLimitS !== undefined ? { silenceLimitS: input.silenceLimitS } : {}),
     ...(input.qemu ? { qemuPath: input.qemu } : {}),
     ...(env.USERNET_QEMU ? { envQemu: env.USERNET_QEMU } : {}),
     cwd,

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { guardCpuLoop, type CpuEvent, type V86Loop } from './cpu-guard';
 
 export interface V86MachineOptions {
   bios: Uint8Array;
@@ -76,7 +77,7 @@ interface V86Cpu {
   write_blob(data: Uint8Array, addr: number): void;
 }
 interface V86Emulator {
-  v86: { cpu: V86Cpu };
+  v86: V86Loop & { cpu: V86Cpu };
   bus: V86Bus;
   add_listener(event: string, fn: (value: any) => void): void;
   run(): Promise<void>;
@@ -102,7 +103,16 @@ async function v86Module(): Promise<{ V86: new (opts: object) => V86Emulator; wa
 const toArrayBuffer = (u8: Uint8Array): ArrayBuffer => u8.buffer.slice(u8.byteOffset, u8.byteOffset + u8.byteLength) as ArrayBuffer;
 
 export class V86Machine {
-  private constructor(private readonly emu: V86Emulator) {}
+  private cpuListener: (event: CpuEvent) => void = () => {};
+
+  private constructor(private readonly emu: V86Emulator) {
+    guardCpuLoop(emu.v86, (event) => this.cpuListener(event));
+  }
+
+  /** The CPU stopped on its own: a guest reset, a halt, or a failure of the emulator (already contained). */
+  onCpuEvent(fn: (event: CpuEvent) => void): void {
+    this.cpuListener = fn;
+  }
 
   /** Creates the machine with the CPU and devices in place and the BIOS not yet run. */
   static async create(opts: V86MachineOptions): Promise<V86Machine> {

@@ -14,6 +14,7 @@ export const ENGINE_HINT = 'not supported by the embedded engine (use engine: qe
 /** Options the embedded engine runs; networking and serial ones also need supported values. */
 export const EMBEDDED_OPTIONS: ReadonlySet<string> = new Set([
   '-kernel', '-initrd', '-append', '-m', '-netdev', '-nic', '-net', '-device', '-nographic', '-serial', '-name',
+  '-no-reboot',
 ]);
 const EMBEDDED_SERIALS = ['stdio', 'mon:stdio'];
 const EMBEDDED_NIC = 'e1000';

@@ -157,3 +157,22 @@ test('argv quoting survives the profile lexer; word positions map back', () => {
   assert.deepEqual(parseProfile(text).lex.words.map((w) => w.value), words);
   for (const w of parseProfile(text).lex.words) assert.equal(words[wordIndexAt(text, w.start)], w.value);
 });
+
+test('-no-reboot: the flag reaches either engine; a profile may say it too', () => {
+  const embedded = planRun(request({ noReboot: true, silenceLimitS: 5 }));
+  assert.equal(embedded.engine, 'embedded');
+  assert.equal(embedded.engine === 'embedded' && embedded.options.noReboot, true);
+  assert.equal(embedded.engine === 'embedded' && embedded.options.silenceLimitS, 5);
+  const fromProfile = planRun(profile('-kernel /vm/my-kernel -append console=ttyS0 -no-reboot'));
+  assert.equal(fromProfile.engine === 'embedded' && fromProfile.options.noReboot, true);
+  assert.equal((planRun(request()) as { options: { noReboot?: boolean } }).options.noReboot, undefined);
+
+  const q = qemu(planRun(request({ engine: 'qemu', noReboot: true })));
+  const args = q.buildArgs(SOCKETS, { kvm: false }).args;
+  assert.equal(args.filter((a) => a === '-no-reboot').length, 1);
+  const already = qemu(planRun(profile('# usernet: engine=qemu\n-kernel /vm/my-kernel -no-reboot', '/vm/q.qemu')));
+  assert.equal(already.buildArgs(SOCKETS, { kvm: false }).args.filter((a) => a === '-no-reboot').length, 1);
+  const again = qemu(planRun({ ...profile('# usernet: engine=qemu\n-kernel /vm/my-kernel -no-reboot', '/vm/q.qemu'), noReboot: true }));
+  assert.equal(again.buildArgs(SOCKETS, { kvm: false }).args.filter((a) => a === '-no-reboot').length, 1);
+  assert.ok(!qemu(planRun(request({ engine: 'qemu' }))).buildArgs(SOCKETS, { kvm: false }).args.includes('-no-reboot'));
+});
