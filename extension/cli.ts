@@ -3,7 +3,9 @@
  *   usernet run      boot the guest, serial console on this terminal (or --exec CMD)
  *   usernet serve    our slirp as the network backend of a real QEMU (-netdev stream)
  *   usernet sessions the NAT table of a running `usernet run`
+ *   usernet cache    the post-boot snapshots, listed or cleared
  */
+import { cacheCommand, CACHE_HELP } from './cli/cache';
 import { runCommand, RUN_HELP } from './cli/run';
 import { serveCommand, SERVE_HELP } from './cli/serve';
 import { sessionsCommand, SESSIONS_HELP } from './cli/sessions';
@@ -15,6 +17,7 @@ commands:
   run      boot the VM with Usernet's e1000 and slirp; serial console here
   serve    run the slirp stack as a QEMU -netdev stream backend
   sessions print the NAT table of a running 'usernet run' (info usernet)
+  cache    list or clear the post-boot snapshots
 
 'usernet <command> --help' tells more.
 `;
@@ -28,14 +31,16 @@ async function main(argv: string[]): Promise<number> {
       return serveCommand(rest);
     case 'sessions':
       return sessionsCommand(rest);
+    case 'cache':
+      return cacheCommand(rest);
     case undefined:
     case '-h':
     case '--help':
     case 'help':
-      process.stdout.write(HELP + '\n' + RUN_HELP + '\n' + SERVE_HELP + '\n' + SESSIONS_HELP);
+      process.stdout.write(HELP + '\n' + RUN_HELP + '\n' + SERVE_HELP + '\n' + SESSIONS_HELP + '\n' + CACHE_HELP);
       return command === undefined ? 2 : 0;
     default:
-      throw new UsageError(`unknown command '${command}': expected run, serve or sessions`);
+      throw new UsageError(`unknown command '${command}': expected run, serve, sessions or cache`);
   }
 }
 

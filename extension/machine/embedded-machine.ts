@@ -176,7 +176,10 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
     const progress = options.onProgress ?? (() => {});
     const key = snapshotKey([spec.bzImage, spec.initrd ?? '', spec.bios, spec.vgaBios, spec.append, String(spec.memoryMiB), spec.nicModel, options.mac ?? DEFAULT_MAC, v86Version()]);
     const useSnapshot = (options.snapshot ?? 'use') === 'use' && this.bundled;
-    const snap = useSnapshot ? loadSnapshot(key) : undefined;
+    const warn = (message: string) => (options.onLog ?? ((m: string) => process.stderr.write(`usernet: ${m}\n`)))(message);
+    const loaded = useSnapshot ? loadSnapshot(key) : {};
+    if (loaded.warning) warn(loaded.warning);
+    const snap = loaded.snapshot;
     if (snap) {
       progress('restoring the guest from its snapshot');
       await machine.restoreState(snap.machine);
@@ -203,9 +206,10 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
         progress('saving a snapshot for the next start');
         await machine.stop();
         const state = await machine.saveState();
-        const file = saveSnapshot(key, { machine: state, devices: this.nic ? { e1000: this.nic.saveState() } : {}, console: this.serial.recentOutput });
+        const saved = saveSnapshot(key, { machine: state, devices: this.nic ? { e1000: this.nic.saveState() } : {}, console: this.serial.recentOutput });
         await machine.run();
-        this.bootInfo.snapshotFile = file;
+        if (saved.warning) warn(saved.warning);
+        this.bootInfo.snapshotFile = saved.file;
       }
     } else {
       this.bootInfo = { ms: performance.now() - t0, restored: false };

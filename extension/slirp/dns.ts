@@ -96,6 +96,31 @@ export function firstNameserver(text: string): DnsServerAddress | null {
 }
 
 /**
+ * One stat poll per file however many stacks watch it: fs.watchFile shares a
+ * StatWatcher per path and warns (MaxListenersExceeded) past ten listeners,
+ * which `usernet serve` reaches with its eleventh guest.
+ */
+const resolvWatchers = new Map<string, { subscribers: Set<() => void>; dispatch: () => void }>();
+
+function watchResolvConf(path: string, pollMs: number, onChange: () => void): () => void {
+  let watcher = resolvWatchers.get(path);
+  if (!watcher) {
+    const subscribers = new Set<() => void>();
+    const dispatch = () => subscribers.forEach((fn) => fn());
+    watchFile(path, { interval: pollMs, persistent: false }, dispatch);
+    resolvWatchers.set(path, (watcher = { subscribers, dispatch }));
+  }
+  const w = watcher;
+  w.subscribers.add(onChange);
+  return () => {
+    w.subscribers.delete(onChange);
+    if (w.subscribers.size || resolvWatchers.get(path) !== w) return;
+    resolvWatchers.delete(path);
+    unwatchFile(path, w.dispatch);
+  };
+}
+
+/**
  * Where queries to 10.0.2.3 go: `dnsUpstream` when configured, else the first
  * nameserver of /etc/resolv.conf, re-read when the file changes. The file is
  * polled by stat (not inotify) because resolvers replace it by rename.
@@ -103,8 +128,7 @@ export function firstNameserver(text: string): DnsServerAddress | null {
 export class DnsUpstream {
   private fromFile: DnsServerAddress | null = null;
   private readonly fixed: DnsServerAddress | null;
-  private readonly onChange = () => this.reload();
-  private watching = false;
+  private unwatch: (() => void) | undefined;
 
   constructor(
     configured: string | undefined,
@@ -116,8 +140,7 @@ export class DnsUpstream {
     if (configured && !this.fixed) log(`dns-upstream '${configured}' is not addr[:port]; DNS queries will be dropped`);
     if (!configured) {
       this.reload();
-      watchFile(this.resolvConfPath, { interval: pollMs, persistent: false }, this.onChange);
-      this.watching = true;
+      this.unwatch = watchResolvConf(this.resolvConfPath, pollMs, () => this.reload());
     }
   }
 
@@ -141,7 +164,7 @@ export class DnsUpstream {
   }
 
   close(): void {
-    if (this.watching) unwatchFile(this.resolvConfPath, this.onChange);
-    this.watching = false;
+    this.unwatch?.();
+    this.unwatch = undefined;
   }
 }

@@ -4,6 +4,7 @@ import { open, realpath, type FileHandle } from 'node:fs/promises';
 import type { TimerHandle } from '../pipeline/clock';
 import type { DropReason } from '../pipeline/drop-reasons';
 import { allocateFrame, TRANSPORT_OFFSET, type SlirpCore } from './core';
+import { RateLimitedLog } from './log-limit';
 import { refuseTftpName, resolveUnderRoot, TFTP_FILENAME_MAX } from './tftp-path';
 import { get16, set16 } from '../wire/bytes';
 import { TFTP_PORT } from '../wire/ports';
@@ -100,8 +101,12 @@ export class TftpServer {
   private readonly ended = new Map<string, number>();
   private rootReal: Promise<string | null> | undefined;
   private closed = false;
+  /** A guest can send a refused request per datagram: one line, then a count, per window. */
+  private readonly refusals: RateLimitedLog;
 
-  constructor(private readonly core: SlirpCore, private readonly send: TftpSend) {}
+  constructor(private readonly core: SlirpCore, private readonly send: TftpSend) {
+    this.refusals = new RateLimitedLog(core.clock, (m) => core.log(m));
+  }
 
   get sessionCount(): number {
     return this.sessions.size;
@@ -169,6 +174,7 @@ export class TftpServer {
 
   close(): void {
     this.closed = true;
+    this.refusals.close();
     for (const s of [...this.sessions.values()]) this.end(s);
     this.ended.clear();
   }
@@ -185,7 +191,7 @@ export class TftpServer {
     const refused = refuseTftpName(req.name);
     if (refused) {
       this.count('tftp-name-refused');
-      this.core.log(`tftp: refused ${JSON.stringify(req.name.slice(0, 80))} from ${formatIpv4(client)} (${refused})`);
+      this.refusals.log('tftp: refused names', `tftp: refused ${JSON.stringify(req.name.slice(0, 80))} from ${formatIpv4(client)} (${refused})`);
       return this.sendError(TFTP_PORT, client, clientPort, ERR_ACCESS, 'Access violation');
     }
     if (existing) {
@@ -229,7 +235,7 @@ export class TftpServer {
     if ('error' in resolved) {
       if (resolved.error === 'outside-root') {
         this.count('tftp-outside-root');
-        this.core.log(`tftp: ${JSON.stringify(s.name)} leads outside the root; refused`);
+        this.refusals.log('tftp: names leading outside the root', `tftp: ${JSON.stringify(s.name)} leads outside the root; refused`);
         return this.sessionError(s, ERR_ACCESS, 'Access violation');
       }
       return this.sessionError(s, ERR_NOT_FOUND, 'File not found');

@@ -438,3 +438,20 @@ test('mutated requests and acknowledgements: nothing throws, replies stay well f
     fx.done();
   }
 });
+
+test('refused TFTP names are logged once per window, then as a count (20,000 requests were 20,000 lines)', async () => {
+  const fx = fixture();
+  const g = guest(fx.root);
+  try {
+    for (let i = 0; i < 500; i++) send(g, 4000 + i, 69, rrq(`../x${i}`));
+    const refusedLines = () => g.logs.filter((l) => l.startsWith('tftp: refused'));
+    assert.equal(refusedLines().length, 1, refusedLines().slice(0, 3).join('\n'));
+    assert.match(refusedLines()[0]!, /^tftp: refused "\.\.\/x0" from 10\.0\.2\.15 \(/);
+    assert.equal(g.slirp.drops['tftp-name-refused'], 500, 'every refusal is still counted');
+    g.clock.advance(10_000);
+    assert.deepEqual(g.logs.filter((l) => l.startsWith('tftp: refused names:')), ['tftp: refused names: 499 more like that in the last 10 s']);
+  } finally {
+    await g.slirp.close();
+    fx.done();
+  }
+});

@@ -360,3 +360,30 @@ test('TCP to 10.0.2.3 is pointed at the upstream resolver when it listens on por
   assert.equal(c.slirp.hostAddressFor(HOST_IP), null);
   for (const g of [a, b, c]) void g.slirp.close();
 });
+
+test('many stacks watching one resolv.conf share one poll: no listener warning, every stack follows a change', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'usernet-resolv-'));
+  const path = join(dir, 'resolv.conf');
+  writeFileSync(path, 'nameserver 127.0.0.53\n');
+  const warnings: Error[] = [];
+  const onWarning = (w: Error) => warnings.push(w);
+  process.on('warning', onWarning);
+  // `usernet serve` makes one per guest: more than EventEmitter's default of ten.
+  const ups = Array.from({ length: 12 }, () => new DnsUpstream(undefined, path, () => {}, 20));
+  try {
+    await new Promise((r) => setTimeout(r, 150));
+    writeFileSync(path, 'nameserver 127.0.0.54\n');
+    const deadline = Date.now() + 3000;
+    while (ups.some((u) => u.current()?.address !== '127.0.0.54') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(ups.map((u) => u.current()?.address), Array(12).fill('127.0.0.54'));
+    assert.deepEqual(warnings.map((w) => w.name), []);
+  } finally {
+    process.off('warning', onWarning);
+    for (const u of ups) u.close();
+  }
+  // Closed stacks stop following the file.
+  writeFileSync(path, 'nameserver 127.0.0.55\n');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(ups[0]!.current()?.address, '127.0.0.54');
+  rmSync(dir, { recursive: true, force: true });
+});
