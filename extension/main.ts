@@ -13,6 +13,7 @@ import { SessionsTree } from './ui/sessions-tree';
 import { registerStageCommands } from './ui/stage-commands';
 import { StagesTree } from './ui/stages-tree';
 import { VmStatusBar } from './ui/status-bar';
+import { ConditionsStatusBar, registerConditionCommands } from './ui/netem-ui';
 import { VmNotifications } from './ui/vm-notifications';
 import { DEBUG_TYPE, VmSessions } from './ui/vm-sessions';
 
@@ -35,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): void {
     stagesTree,
     stagesTree.createView(),
     new VmStatusBar(vms),
+    new ConditionsStatusBar(vms),
     new VmNotifications(vms, log),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new UsernetAdapterFactory(context.extensionUri)),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new UsernetConfigurationProvider()),
@@ -43,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): void {
       provideDebugConfigurations: dynamicConfigurations,
     }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     ...registerCommands({ vms, consoles, sessionsTree, log }),
+    ...registerConditionCommands(vms, log),
     ...registerProfileCommands(log),
     ...registerStageCommands(),
     profileClient,

@@ -2,7 +2,7 @@
  * Checks on the bodies of the adapter's custom events (extension/debug/protocol.ts)
  * before the UI trusts them: a body that does not fit is dropped and logged.
  */
-import type { DropRow, ForwardRow, SessionRow, UsernetEvents, VmStateBody } from '../debug/protocol';
+import type { ConditionsBody, DropRow, ForwardRow, SessionRow, UsernetEvents, VmStateBody } from '../debug/protocol';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -58,4 +58,11 @@ export function isVmStateBody(v: unknown): v is VmStateBody {
 
 export function isSerialBody(v: unknown): v is UsernetEvents['usernet.serial'] {
   return isObject(v) && Number.isSafeInteger(v.seq) && typeof v.data === 'string' && BASE64.test(v.data);
+}
+
+/** The conditions part of a stages event, checked like every event body. */
+export function isConditionsBody(v: unknown): v is ConditionsBody {
+  return isObject(v) && typeof v.seed === 'number' && Array.isArray(v.rules) && v.rules.length <= 64
+    && v.rules.every((r) => isObject(r) && typeof r.id === 'number' && typeof r.text === 'string' && r.text.length <= 4096
+      && typeof r.stage === 'string' && isObject(r.counters) && Object.values(r.counters).every((c) => typeof c === 'number'));
 }

@@ -4,8 +4,8 @@
  * Every view reads from here instead of listening to DAP on its own.
  */
 import * as vscode from 'vscode';
-import type { DropRow, ForwardRow, SessionRow, VmStateBody } from '../debug/protocol';
-import { isSerialBody, isSessionsBody, isStagesBody, isVmStateBody } from './event-guards';
+import type { DropRow, ForwardRow, SessionRow, VmStateBody, ConditionsBody } from '../debug/protocol';
+import { isConditionsBody, isSerialBody, isSessionsBody, isStagesBody, isVmStateBody } from './event-guards';
 import type { Log } from './log';
 
 export const DEBUG_TYPE = 'usernet';
@@ -17,6 +17,8 @@ export class Vm {
   hits: Record<string, number> = {};
   /** Discards by stage and reason, pipeline order. */
   drops: DropRow[] = [];
+  /** The network conditions in force, with their counters (netem-ui.ts). */
+  conditions: ConditionsBody | undefined;
   /** The last serial chunk number, to notice chunks that never arrived. */
   lastSerialSeq = -1;
   readonly startedAt = Date.now();
@@ -116,6 +118,7 @@ export class VmSessions implements vscode.Disposable {
         if (!isStagesBody(body)) return this.refuse(e.event, body);
         vm.hits = { ...vm.hits, ...body.hits };
         if (body.drops) vm.drops = body.drops;
+        if (isConditionsBody(body.conditions)) vm.conditions = body.conditions;
         this.changed.fire({ vm, what: 'stages' });
         return;
       case 'usernet.vmState':

@@ -5,6 +5,7 @@ import { checkNetem } from '../../../extension/debug/request-validation';
 import { VmRuntime } from '../../../extension/debug/vm-runtime';
 import { FakeMachine, fakeFactory, TX_UDP } from './fake-machine';
 import * as P from '../pipeline/packets';
+import { isConditionsBody } from '../../../extension/ui/event-guards';
 
 test('launch.json conditions and netemSeed are checked, a bad rule refused with its index and column', () => {
   assert.deepEqual(planLaunch({ conditions: ['udp_input: loss 100%'], netemSeed: 9 }).netem, { rules: ['udp_input: loss 100%'], seed: 9 });
@@ -53,4 +54,12 @@ test('the usernet.netem request adds and clears while the VM runs, and its argum
   assert.equal(checkNetem({ action: 'drop-table' }).ok, false);
   assert.equal(checkNetem({ action: 'add', rule: 'x'.repeat(5000) }).ok, false);
   await rt.terminate();
+});
+
+test('the extension takes the conditions of a stages event only when they are well formed', () => {
+  const good = { seed: 3, rules: [{ id: 1, text: 'udp_input: loss 5%', stage: 'udp_input', counters: { matched: 2, dropped: 1 } }] };
+  assert.equal(isConditionsBody(good), true);
+  assert.equal(isConditionsBody({ seed: 3, rules: [{ ...good.rules[0], counters: { matched: 'lots' } }] }), false);
+  assert.equal(isConditionsBody({ seed: 3, rules: new Array(65).fill(good.rules[0]) }), false);
+  assert.equal(isConditionsBody({ rules: [] }), false);
 });
