@@ -208,11 +208,15 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
     const stack = await openPane(page, 'Call Stack');
     const frames = stack.locator('.monaco-list-row:has(.stack-frame)');
     await frames.first().waitFor({ timeout: 10_000 });
-    // The list renders only the rows in view: scroll to its end, where the outermost frame is.
+    const frameNames = async () => (await frames.allInnerTexts()).map((t) => t.trim().split(/\s/)[0]);
+    // The list renders only the rows in view: read the innermost frames, then
+    // scroll to its end, where the outermost frame is, and read the rest.
+    const top = await frameNames();
     await stack.locator('.monaco-list').first().hover();
     for (let i = 0; i < 10; i++) await page.mouse.wheel(0, 200);
     await stack.locator('.monaco-list-row', { hasText: 'e1000_mmio_write' }).first().waitFor({ timeout: 10_000 });
-    const names = (await frames.allInnerTexts()).map((t) => t.trim().split(/\s/)[0]);
+    const bottom = await frameNames();
+    const names = [...top.filter((n) => !bottom.includes(n)), ...bottom];
     log.push(`call stack: ${names.join(' < ')}`);
     assert.equal(names.at(-1), 'e1000_mmio_write', `the bottom frame; the stack reads ${names.join(' < ')}`);
     assert.ok(names.includes('slirp_input') && names.includes('start_xmit'), names.join(' < '));
