@@ -85,8 +85,8 @@ test('--timeout ends a run that takes too long with exit 124 and says so', { ski
   assert.ok(performance.now() - t0 < 20_000, 'the timeout does not wait for the boot');
 });
 
-/** The guest's prompt, and the cursor-position query its shell sends after it. */
-const PROMPT = /usernet:[^\r\n#]*# (\x1b\[6n)?$/;
+/** The guest's prompt (its shell may follow it with a cursor-position query and a new line). */
+const PROMPT = /usernet:[^\r\n#]*# /;
 
 test('run shows the guest prompt with no key pressed, on a cold boot and on a restore', { skip, timeout: 240_000 }, async () => {
   // The --exec test above left a snapshot: the second run restores it.
