@@ -4,7 +4,7 @@
  * Everything is validated before the guest boots, so a typo costs no boot.
  */
 import { compileFilter, FilterSyntaxError } from '../pipeline/filter';
-import { DEFAULT_SNAPLEN } from '../pipeline/pcap';
+import { DEFAULT_SNAPLEN } from '../pipeline/capture-writer';
 import type { StageName } from '../pipeline/stages';
 import { parseTraceSpec } from '../pipeline/trace';
 import { NETEM_HELP, NETEM_OPTIONS, parseNetemOptions, type NetemPlan } from './netem-options';

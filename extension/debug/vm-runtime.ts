@@ -10,7 +10,7 @@ import { splitBreakpointName } from '../pipeline/breakpoint-name';
 import { BreakpointManager, type BreakpointStatus, type StopEvent } from '../pipeline/breakpoints';
 import { summarize } from '../pipeline/dissect';
 import { isDropReason, type DropReason } from '../pipeline/drop-reasons';
-import { attachCapture, type Capture } from '../pipeline/pcap';
+import { attachCapture, type Capture } from '../pipeline/capture';
 import { ProbeHub } from '../pipeline/probe';
 import { STAGES, type StageName } from '../pipeline/stages';
 import { describeHitBriefly } from '../pipeline/trace';

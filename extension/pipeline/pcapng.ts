@@ -7,7 +7,7 @@
  * Little-endian, microsecond timestamps (the default if_tsresol).
  */
 import type { Writable } from 'node:stream';
-import { DEFAULT_MAX_BUFFERED, DEFAULT_SNAPLEN, LINKTYPE_ETHERNET, wallClockMicros, type CaptureStats } from './pcap';
+import { CaptureWriter, DEFAULT_MAX_BUFFERED, DEFAULT_SNAPLEN, LINKTYPE_ETHERNET, type FrameMark } from './capture-writer';
 import { STAGE_BY_NAME, type StageName } from './stages';
 
 const SHB = 0x0a0d0d0a;
@@ -69,37 +69,21 @@ export function interfaceBlock(stage: StageName, snaplen: number): Buffer {
 }
 
 /** Writes pcapng to a stream, an interface per stage announced the first time a frame is seen there. */
-export class PcapngWriter {
-  readonly stats: CaptureStats = { captured: 0, filtered: 0, truncated: 0, dropped: 0, bytes: 0 };
-  private failed = false;
+export class PcapngWriter extends CaptureWriter {
   private readonly interfaces = new Map<StageName, number>();
 
-  constructor(
-    private readonly stream: Writable,
-    readonly snaplen = DEFAULT_SNAPLEN,
-    private readonly maxBuffered = DEFAULT_MAX_BUFFERED,
-  ) {
-    stream.on('error', (err: Error) => {
-      this.failed = true;
-      this.stats.error ??= err.message;
-    });
-    this.push(sectionHeaderBlock('usernet'));
+  constructor(stream: Writable, snaplen = DEFAULT_SNAPLEN, maxBuffered = DEFAULT_MAX_BUFFERED) {
+    super(stream, snaplen, maxBuffered, sectionHeaderBlock('usernet'), 32);
   }
 
-  /** Appends one frame seen at `stage` (copied: the caller's buffer is live), with an optional comment. */
-  write(frame: Uint8Array, stage: StageName, timestampMicros = wallClockMicros(), comment?: string): boolean {
-    const caplen = Math.min(frame.length, this.snaplen);
-    if (this.failed || this.stream.writableLength + 32 + caplen > this.maxBuffered) {
-      this.stats.dropped++;
-      return false;
-    }
+  protected encode(frame: Uint8Array, caplen: number, micros: number, { stage, comment }: FrameMark): Buffer {
     let iface = this.interfaces.get(stage);
     if (iface === undefined) {
       iface = this.interfaces.size;
       this.interfaces.set(stage, iface);
       this.push(interfaceBlock(stage, this.snaplen));
     }
-    const t = BigInt(Math.max(0, Math.floor(timestampMicros)));
+    const t = BigInt(micros);
     const fixed = Buffer.alloc(20 + pad4(caplen));
     fixed.writeUInt32LE(iface, 0);
     fixed.writeUInt32LE(Number(t >> 32n), 4);
@@ -110,22 +94,6 @@ export class PcapngWriter {
     const flags = Buffer.alloc(4);
     flags.writeUInt32LE(STAGE_BY_NAME.get(stage)!.direction === 'tx' ? OUTBOUND : INBOUND, 0);
     const opts = options([...(comment ? [[OPT_COMMENT, Buffer.from(comment)] as const] : []), [EPB_FLAGS, flags]]);
-    this.push(block(EPB, Buffer.concat([fixed, opts])));
-    this.stats.captured++;
-    if (caplen < frame.length) this.stats.truncated++;
-    return true;
-  }
-
-  close(): Promise<CaptureStats> {
-    return new Promise((resolve) => {
-      if (this.stream.writableFinished || this.stream.destroyed) return resolve(this.stats);
-      this.stream.once('error', () => resolve(this.stats));
-      this.stream.end(() => resolve(this.stats));
-    });
-  }
-
-  private push(chunk: Buffer): void {
-    this.stream.write(chunk);
-    this.stats.bytes += chunk.length;
+    return block(EPB, Buffer.concat([fixed, opts]));
   }
 }

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
 import { FilterSyntaxError } from '../../../extension/pipeline/filter';
-import { attachCapture, captureStages, PcapWriter } from '../../../extension/pipeline/pcap';
+import { attachCapture, captureStages } from '../../../extension/pipeline/capture';
+import { PcapWriter } from '../../../extension/pipeline/pcap';
 import { ProbeHub } from '../../../extension/pipeline/probe';
 import * as P from './packets';
 
@@ -115,7 +116,7 @@ test('bad filters, snap lengths and paths fail before anything is armed', () => 
 test('buffering is bounded: a stream that does not drain drops frames and counts them', async () => {
   const stream = new PassThrough({ highWaterMark: 16 }); // never read while writing
   const writer = new PcapWriter(stream, 65535, 24 + 3 * (16 + 62));
-  for (let i = 0; i < 10; i++) writer.write(P.syn, 0);
+  for (let i = 0; i < 10; i++) writer.write(P.syn, { stage: 'qemu_send_packet', micros: 0 });
   assert.equal(writer.stats.captured, 3);
   assert.equal(writer.stats.dropped, 7);
   const chunks: Buffer[] = [];

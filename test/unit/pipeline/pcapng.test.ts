@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { captureComment } from '../../../extension/pipeline/journey';
 import { JourneyRecorder } from '../../../extension/pipeline/journey-recorder';
-import { attachCapture, captureFormatOf } from '../../../extension/pipeline/pcap';
+import { attachCapture, captureFormatOf } from '../../../extension/pipeline/capture';
 import { eth, HOST_IP, icmpEcho, ipv4 } from '../slirp/helpers/frames';
 import { makeGuest } from '../slirp/helpers/harness';
 
