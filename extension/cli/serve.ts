@@ -17,6 +17,10 @@ Listens first, then QEMU connects with
 each gets its own slirp with the --netdev options (QEMU's -netdev user syntax).
 When a QEMU goes away its slirp goes too (host sockets, hostfwd listeners);
 --once stops serving after the first one. Ctrl-C stops serving.
+--listen PORT binds 127.0.0.1; another address lets other machines' clients reach
+this host's loopback services through their guest's 10.0.2.2 (a warning says so).
+A QEMU that reads slowly is waited for: past 4 MiB queued toward it, its guest's
+frames are not read until the queue drains (as QEMU's own net queue does).
 Each guest gets the --netem conditions (see usernet run --help), seeded alike.
 `;
 
@@ -48,6 +52,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     if (!m || Number(m[2]) > 65535) throw new UsageError(`--listen expects HOST:PORT, [IPv6]:PORT or PORT, got '${values.listen}'`);
     host = m[1]?.replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
     port = Number(m[2]);
+    const warning = exposedListenWarning(host);
+    if (warning) process.stderr.write(`usernet: warning: ${warning}\n`);
   }
   let config = DEFAULT_SLIRP_CONFIG;
   if (values.netdev !== undefined) {
@@ -80,7 +86,14 @@ export async function serveCommand(argv: string[]): Promise<number> {
       goneOnce?.();
     },
   }).catch((e: NodeJS.ErrnoException) => {
-    const why = e.code === 'EADDRINUSE' ? 'it is in use: choose another' : e.code === 'EADDRNOTAVAIL' ? 'no such local address' : e.message;
+    const why =
+      e.code === 'EADDRINUSE'
+        ? 'it is in use: choose another'
+        : e.code === 'EADDRNOTAVAIL'
+          ? 'no such local address'
+          : e.code === 'ENOENT' || e.code === 'ENOTDIR'
+            ? `${e.message}: create it or choose another path`
+            : e.message;
     throw new Error(`cannot listen on ${values.socket ?? values.listen}: ${why}`);
   });
   process.stderr.write(`usernet: serving on ${server.address}; QEMU connects with -netdev ${streamNetdev(server.address, values.socket !== undefined)} -device e1000,netdev=n0\n`);
@@ -92,6 +105,18 @@ export async function serveCommand(argv: string[]): Promise<number> {
   });
   await server.close();
   return 0;
+}
+
+/**
+ * A guest's 10.0.2.2 is the host's loopback, so whoever can connect to serve
+ * gets the host's loopback-only services: say so when others can connect.
+ */
+export function exposedListenWarning(host: string): string | undefined {
+  if (host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host)) return undefined;
+  return (
+    `--listen ${host} accepts connections from other machines, and each client's guest reaches ` +
+    `this host's loopback services through 10.0.2.2: listen on 127.0.0.1 unless that is what you want`
+  );
 }
 
 /** The -netdev option QEMU needs to reach this server. */

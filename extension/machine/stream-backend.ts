@@ -1,4 +1,5 @@
-import { lstatSync, unlinkSync } from 'node:fs';
+import { lstatSync, statSync, unlinkSync } from 'node:fs';
+import { dirname } from 'node:path';
 import net from 'node:net';
 import { PausableClock, type Clock } from '../pipeline/clock';
 import { ProbeHub } from '../pipeline/probe';
@@ -7,8 +8,17 @@ import { Slirp } from '../slirp/slirp';
 import { StreamFrameBatcher } from './stream-frame-batch';
 import { StreamFrameDecoder, StreamFramingError } from './stream-framing';
 
-/** Bytes queued toward QEMU beyond which frames for the guest are dropped (QEMU is not reading). */
-const MAX_PENDING_TO_QEMU = 4 << 20;
+/**
+ * Bytes queued toward QEMU beyond which the guest's frames are no longer read
+ * (QEMU is reading slowly): as QEMU's own net queue does, the sender waits for
+ * the receiver instead of losing frames. Reading resumes when the queue drains.
+ */
+export const PAUSE_READING_AT = 4 << 20;
+/**
+ * A paused guest sends nothing, so what still arrives is the host's traffic
+ * (UDP, timers); past this the frames are dropped, counted and logged once.
+ */
+export const MAX_PENDING_TO_QEMU = 4 * PAUSE_READING_AT;
 
 export interface ServeStreamOptions {
   /** A unix socket path (QEMU: addr.type=unix,addr.path=PATH). */
@@ -47,6 +57,8 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
     const clock = opts.clock?.() ?? new PausableClock();
     const probes = opts.probes?.() ?? new ProbeHub();
     let dropped = 0;
+    let pausedReading = false;
+    let pauses = 0;
     // A turn's frames leave in one write (several chunks: one writev), not one write each.
     const batch = new StreamFrameBatcher((chunks) => {
       if (socket.destroyed) return false;
@@ -66,12 +78,24 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
       log,
       output: (frame) => {
         if (socket.destroyed) return;
-        if (socket.writableLength + batch.pending > MAX_PENDING_TO_QEMU) {
-          if (dropped++ === 0) log('QEMU is not reading its stream: frames for the guest are being dropped');
+        const queued = socket.writableLength + batch.pending;
+        if (queued > MAX_PENDING_TO_QEMU) {
+          if (dropped++ === 0) log(`QEMU is not reading its stream: ${MAX_PENDING_TO_QEMU >> 20} MiB are queued for the guest, further frames are dropped`);
           return;
+        }
+        if (queued > PAUSE_READING_AT && !pausedReading) {
+          pausedReading = true;
+          socket.pause();
+          if (pauses++ === 0) log(`QEMU is reading slowly: ${PAUSE_READING_AT >> 20} MiB are queued for the guest; the guest's frames wait until it catches up`);
         }
         batch.push(frame);
       },
+    });
+    socket.on('drain', () => {
+      // 'drain' means Node's queue is empty; what the batch gathered since goes out on its own flush.
+      if (!pausedReading || batch.pending > PAUSE_READING_AT) return;
+      pausedReading = false;
+      socket.resume();
     });
     const entry = { socket, slirp };
     connections.add(entry);
@@ -115,7 +139,10 @@ export async function serveStream(opts: ServeStreamOptions): Promise<StreamServe
   let address: string;
   if (opts.path) {
     removeStaleSocket(opts.path);
-    await listen(server, () => server.listen(opts.path));
+    const path = opts.path;
+    await listen(server, () => server.listen(path)).catch((e: NodeJS.ErrnoException) => {
+      throw missingDirectoryError(path) ?? e;
+    });
     address = opts.path;
   } else {
     const host = opts.host ?? '127.0.0.1';
@@ -148,6 +175,24 @@ function listen(server: net.Server, start: () => void): Promise<void> {
     });
     start();
   });
+}
+
+/**
+ * libuv reports bind() under a directory that does not exist as EACCES; the
+ * true error is ENOENT (or ENOTDIR), and the user needs the directory's name.
+ */
+export function missingDirectoryError(path: string): NodeJS.ErrnoException | undefined {
+  const dir = dirname(path);
+  let code: string;
+  try {
+    if (statSync(dir).isDirectory()) return undefined;
+    code = 'ENOTDIR';
+  } catch (e) {
+    code = (e as NodeJS.ErrnoException).code ?? 'ENOENT';
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') return undefined;
+  }
+  const what = code === 'ENOENT' ? 'does not exist' : 'is not a directory';
+  return Object.assign(new Error(`${code}: the socket's directory ${dir} ${what}`), { code, path: dir });
 }
 
 /** A socket file left by an earlier run blocks listen(); only ever remove a socket, never a regular file. */

@@ -6,11 +6,11 @@ import net from 'node:net';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveStream } from '../../../extension/machine/stream-backend';
+import { PAUSE_READING_AT, serveStream } from '../../../extension/machine/stream-backend';
 import { encodeStreamFrame, MAX_STREAM_FRAME, StreamFrameDecoder, StreamFramingError } from '../../../extension/machine/stream-framing';
 import { DEFAULT_SLIRP_CONFIG } from '../../../extension/slirp/config';
 import type { Slirp } from '../../../extension/slirp/slirp';
-import { arp, GUEST_IP, guestUdp, HOST_IP } from './helpers/frames';
+import { arp, eth, GUEST_IP, guestUdp, HOST_IP, icmpEcho, ipv4 } from './helpers/frames';
 
 const frameOf = (n: number, len: number) => Uint8Array.from({ length: len }, (_, i) => (n * 31 + i) & 255);
 
@@ -142,5 +142,34 @@ test('a stale socket file from an earlier run does not block listening', async (
   } finally {
     await server.close();
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('above the queue limit toward a QEMU that reads slowly, the guest\'s frames wait instead of being dropped', async () => {
+  const logs: string[] = [];
+  const server = await serveStream({ host: '127.0.0.1', port: 0, config: DEFAULT_SLIRP_CONFIG, log: (m) => logs.push(m) });
+  try {
+    const port = Number(server.address.split(':')[1]);
+    const qemu = await qemuClient({ host: '127.0.0.1', port });
+    qemu.socket.pause();
+    // Each 1400-byte ping to the gateway is answered by the stack itself: 3 x the pause limit of replies in all.
+    const pings = Math.ceil((3 * PAUSE_READING_AT) / 1400);
+    const data = new Uint8Array(1400 - 28).fill(0x5a);
+    for (let seq = 0; seq < pings; seq++) qemu.send(eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, payload: icmpEcho(7, seq & 0xffff, data) })));
+    const deadline = Date.now() + 20_000;
+    while (!logs.some((l) => l.includes('reading slowly')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(logs.some((l) => /QEMU is reading slowly: 4 MiB are queued/.test(l)), `the pause is said: ${logs.join(' | ')}`);
+    // The server stopped reading: our own writes back up behind it.
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(qemu.socket.writableLength > 0, 'the client still holds frames the server has not read');
+    qemu.socket.resume();
+    while (qemu.frames.length < pings && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const replies = qemu.frames.filter((f) => f[23] === 1 && f[34] === 0);
+    assert.equal(replies.length, pings, 'every ping was answered: none dropped');
+    assert.deepEqual(replies.slice(0, 3).map((f) => (f[40]! << 8) | f[41]!), [0, 1, 2], 'in order');
+    assert.ok(!logs.some((l) => l.includes('dropped')), logs.join(' | '));
+    qemu.socket.destroy();
+  } finally {
+    await server.close();
   }
 });
