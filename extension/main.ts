@@ -12,6 +12,7 @@ import { UsernetAdapterFactory } from './ui/debug-adapter-factory';
 import { SessionsTree } from './ui/sessions-tree';
 import { registerStageCommands } from './ui/stage-commands';
 import { StagesTree } from './ui/stages-tree';
+import { TopologyPanel } from './ui/topology-panel';
 import { VmStatusBar } from './ui/status-bar';
 import { ConditionsStatusBar, registerConditionCommands } from './ui/netem-ui';
 import { VmNotifications } from './ui/vm-notifications';
@@ -25,6 +26,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const consoles = new ConsolePanels(vms, context.extensionUri, log, undefined, context.globalStorageUri);
   const sessionsTree = new SessionsTree(vms);
   const stagesTree = new StagesTree(vms);
+  const topology = new TopologyPanel(vms, context.extensionUri, log);
   profileClient = new ProfileLanguageClient(context.extensionUri, languageClient, log);
 
   context.subscriptions.push(
@@ -48,6 +50,8 @@ export function activate(context: vscode.ExtensionContext): void {
     ...registerConditionCommands(vms, log),
     ...registerProfileCommands(log),
     ...registerStageCommands(),
+    topology,
+    vscode.commands.registerCommand('usernet.showTopology', () => topology.show()),
     profileClient,
   );
   log.info('Usernet is active');

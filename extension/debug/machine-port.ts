@@ -9,9 +9,9 @@ import { QemuMachine } from '../machine/qemu-machine';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
 import type { GuestNetworkAddresses } from '../pipeline/stage-path';
-import type { HostForward } from '../slirp/config';
+import type { HostForward, SlirpConfig } from '../slirp/config';
 import type { NatTable } from '../slirp/nat';
-import type { Slirp } from '../slirp/slirp';
+import type { LinkCounters, Slirp } from '../slirp/slirp';
 
 export interface RuntimeSlirp {
   readonly nat: NatTable;
@@ -19,6 +19,10 @@ export interface RuntimeSlirp {
   readonly config: GuestNetworkAddresses;
   /** The guest's DHCP lease, once it has one. */
   readonly leasedAddress: number | undefined;
+  /** What the topology view draws: the whole -netdev configuration, the guest's MAC, the link's counters. */
+  readonly settings?: SlirpConfig;
+  readonly guestMac?: Uint8Array | undefined;
+  readonly link?: Readonly<LinkCounters>;
   addHostForward(spec: string): Promise<void>;
   removeHostForward(rule: Pick<HostForward, 'protocol' | 'hostAddr' | 'hostPort'>): boolean;
   infoUsernet(): string;
@@ -55,6 +59,11 @@ function runtimeSlirp(slirp: Slirp | undefined): RuntimeSlirp | undefined {
     get leasedAddress() {
       return slirp.dhcp.acknowledgedAddress;
     },
+    settings: slirp.config,
+    get guestMac() {
+      return slirp.guestMac;
+    },
+    link: slirp.link,
     addHostForward: (spec) => slirp.addHostForward(spec),
     removeHostForward: (rule) => slirp.removeHostForward(rule),
     infoUsernet: () => slirp.infoUsernet(),

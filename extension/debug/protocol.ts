@@ -21,6 +21,28 @@ export interface UsernetEvents {
   /** Per-stage hit counters and the network conditions in force, batched like sessions. */
   'usernet.stages': { hits: Record<string, number>; conditions?: ConditionsBody; drops?: DropRow[] };
   'usernet.vmState': VmStateBody;
+  /** What the topology view draws beyond the NAT table: addresses, the guest link and its counters (4 a second at most). */
+  'usernet.topology': TopologyBody;
+}
+
+/** The guest's network as configured and as seen, with the guest link's frame and byte counters. */
+export interface TopologyBody {
+  engine: 'embedded' | 'qemu';
+  /** The guest NIC's MAC ("52:54:00:12:34:56") and its link's MTU (what DHCP offers). */
+  guestMac?: string;
+  mtu: number;
+  /** "10.0.2.0/24", the gateway (10.0.2.2) and the DNS address (10.0.2.3). */
+  net: string;
+  gateway: string;
+  dns: string;
+  /** IPv6 when on: "fec0::/64", fec0::2, fec0::3. */
+  ipv6?: { prefix: string; gateway: string; dns: string };
+  restrict: boolean;
+  /** Whether 10.0.2.2 reaches the host's loopback (libslirp's default). */
+  hostLoopback: boolean;
+  guestForwards: Array<{ server: string; target: string }>;
+  /** Frames and bytes the guest sent (toHost) and received (toGuest) on its link. */
+  link: { framesToHost: number; bytesToHost: number; framesToGuest: number; bytesToGuest: number };
 }
 
 export interface VmStateBody {

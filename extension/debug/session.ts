@@ -74,6 +74,7 @@ export class UsernetDebugSession extends LoggingDebugSession {
     rt.on('sessions', (body) => this.sendCustom('usernet.sessions', body));
     rt.on('stages', (body) => this.sendCustom('usernet.stages', body));
     rt.on('vmState', (body) => this.sendCustom('usernet.vmState', body));
+    rt.on('topology', (body) => this.sendCustom('usernet.topology', body));
     rt.on('exited', () => {
       if (this.terminatedSent) return;
       this.terminatedSent = true;

@@ -20,7 +20,8 @@ import type { LaunchPlan } from './launch-args';
 import type { MachineFactory, RuntimeMachine } from './machine-port';
 import { NetemControl, type ConditionsBody } from './netem-control';
 import { MemoryError, packetMemoryReference, parsePacketMemoryReference, readPacketMemory } from './packet-memory';
-import type { ForwardRow, SessionRow, UsernetEvents, UsernetRequests, VmStateBody } from './protocol';
+import type { ForwardRow, SessionRow, TopologyBody, UsernetEvents, UsernetRequests, VmStateBody } from './protocol';
+import { topologyBody } from './topology-feed';
 import { forwardRow, sessionRow } from './session-rows';
 
 /** A function breakpoint as DAP sends it. */
@@ -50,6 +51,7 @@ export interface RuntimeEvents {
   sessions: [UsernetEvents['usernet.sessions']];
   stages: [UsernetEvents['usernet.stages']];
   vmState: [VmStateBody];
+  topology: [TopologyBody];
   /** The VM is gone (stopped, or exited on its own). */
   exited: [];
   /** Breakpoints whose verification changed after they were set (the engine became known at launch). */
@@ -105,6 +107,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   private readonly sessionsBatch: ChangeBatcher<UsernetEvents['usernet.sessions']>;
   private readonly stagesBatch: ChangeBatcher<UsernetEvents['usernet.stages']>;
   private readonly stateBatch: ChangeBatcher<VmStateBody>;
+  private readonly topologyBatch: ChangeBatcher<TopologyBody | undefined>;
   /** Network conditions (netem rules) of this session. */
   readonly netem = new NetemControl();
 
@@ -113,6 +116,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     this.sessionsBatch = new ChangeBatcher(() => this.sessionsSnapshot(), (b) => this.emit('sessions', b), 4, options.timers);
     this.stagesBatch = new ChangeBatcher(() => this.stagesSnapshot(), (b) => this.emit('stages', b), 4, options.timers);
     this.stateBatch = new ChangeBatcher(() => this.vmStateBody(), (b) => this.emit('vmState', b), 4, options.timers);
+    this.topologyBatch = new ChangeBatcher(() => topologyBody(this.machine?.slirp, this.plan?.engine ?? 'embedded'), (b) => b && this.emit('topology', b), 4, options.timers);
   }
 
   get vmState(): State {
@@ -199,6 +203,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
       this.stagesBatch.poke();
       // The lease arrives without a NAT change: look for it at the same pace.
       this.stateBatch.poke();
+      this.topologyBatch.poke();
     }, this.options.stagePollMs ?? 250);
     this.stagePoll.unref?.();
     this.sessionsBatch.flush();
@@ -243,6 +248,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
         this.sessionsBatch.dispose();
         this.stagesBatch.dispose();
         this.stateBatch.dispose();
+        this.topologyBatch.dispose();
         this.emit('exited');
       }
     }

@@ -30,6 +30,14 @@ import { UdpInput } from './udp_input';
 import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from '../wire/ethernet';
 import { DNS_PORT } from '../wire/ports';
 
+/** Frames and bytes from the guest (In) and to the guest (Out) on its link. */
+export interface LinkCounters {
+  framesIn: number;
+  bytesIn: number;
+  framesOut: number;
+  bytesOut: number;
+}
+
 export interface SlirpOptions {
   readonly config: SlirpConfig;
   readonly clock: Clock;
@@ -81,6 +89,12 @@ export class Slirp implements SlirpStages {
   private readonly udp6: Udp6 | undefined;
   private readonly tcp6: Tcp6 | undefined;
   private readonly tftp6: TftpServer | undefined;
+  /**
+   * Frames and bytes across the guest's link, both ways and under both engines
+   * (the topology view's counters): two additions per frame, always on.
+   */
+  readonly link: LinkCounters = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 };
+  private readonly configuredGuestMac: Uint8Array | undefined;
   private pausedFlag = false;
   private closedFlag = false;
   private warnedInternal = false;
@@ -97,7 +111,14 @@ export class Slirp implements SlirpStages {
     this.reassembler = new Reassembler(this.clock, this.dropCounter, opts.reassembly ?? DEFAULT_REASSEMBLY_LIMITS);
     this.dhcp = new DhcpServer(this.config, () => this.clock.now());
     this.dnsUpstream = new DnsUpstream(this.config.dnsUpstream, opts.resolvConfPath, this.logger);
-    this.ifOut = new IfOutput(this, this.net, this.arpTable, opts.output, opts.guestMac?.slice(0, 6));
+    this.configuredGuestMac = opts.guestMac?.slice(0, 6);
+    const toGuest = opts.output;
+    const link = this.link;
+    this.ifOut = new IfOutput(this, this.net, this.arpTable, (frame) => {
+      toGuest(frame);
+      link.framesOut++;
+      link.bytesOut += frame.length;
+    }, this.configuredGuestMac);
     this.ipOut = new IpOutput(this, this.ifOut);
     this.icmp = new IcmpHandler(this);
     this.udp = new UdpNat(this, this.icmp);
@@ -159,6 +180,11 @@ export class Slirp implements SlirpStages {
     return this.dhcp.acknowledgedAddress ?? this.config.dhcpStart;
   }
 
+  /** The guest NIC's MAC as the guest's ARP said it, else as configured. */
+  get guestMac(): Uint8Array | undefined {
+    return this.arpTable.lookup(this.guestAddress) ?? this.configuredGuestMac;
+  }
+
   /** Fragments being reassembled and the bytes they hold (both bounded). */
   get reassemblyState(): { datagrams: number; bytes: number } {
     return { datagrams: this.reassembler.datagramsInProgress, bytes: this.reassembler.bytesInProgress };
@@ -178,6 +204,8 @@ export class Slirp implements SlirpStages {
   /** slirp_input as the net queue calls it: never throws. */
   input(frame: Uint8Array): void {
     if (this.closedFlag) return;
+    this.link.framesIn++;
+    this.link.bytesIn += frame.length;
     this.safely(() => this.net_slirp_receive(frame));
   }
 

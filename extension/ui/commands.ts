@@ -13,7 +13,7 @@ import { errorText, type ConsolePanels } from './console-panel';
 import type { Log } from './log';
 import { sessionFilterProblem } from './session-filter';
 import { forwardLabel, forwardSpecProblem, inputStageOf, sessionFilter, sessionTupleText } from './session-format';
-import type { SessionsNode, SessionsTree } from './sessions-tree';
+import { SESSIONS_VIEW_ID, type SessionsNode, type SessionsTree } from './sessions-tree';
 import type { Vm, VmSessions } from './vm-sessions';
 
 export interface CommandContext {
@@ -107,9 +107,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const vm = requireVm(vms);
       if (vm) consoles.open(vm);
     }),
-    register('usernet.startCapture', async () => {
+    // The topology view passes the filter of the part clicked ({ filter }); menus pass nothing.
+    register('usernet.startCapture', async (preset?: { filter?: unknown }) => {
       const vm = requireVm(vms);
-      if (vm) await startCapture(ctx, vm);
+      const filter = typeof preset?.filter === 'string' ? preset.filter : undefined;
+      if (vm) await startCapture(ctx, vm, filter);
     }),
     register('usernet.stopCapture', async () => {
       const vm = requireVm(vms);
@@ -162,7 +164,13 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const doc = await vscode.workspace.openTextDocument({ content: result.text, language: 'plaintext' });
       await vscode.window.showTextDocument(doc, { preview: true });
     }),
-    register('usernet.sessions.filter', async () => {
+    register('usernet.sessions.filter', async (preset?: unknown) => {
+      // From the topology view: the filter of the part clicked, then the view itself.
+      if (typeof preset === 'string' && !sessionFilterProblem(preset)) {
+        sessionsTree.setFilter(preset);
+        await vscode.commands.executeCommand(`${SESSIONS_VIEW_ID}.focus`);
+        return;
+      }
       const text = await vscode.window.showInputBox({
         title: 'Usernet: filter NAT sessions',
         prompt: 'Wireshark display-filter syntax over each session\'s addresses and ports',

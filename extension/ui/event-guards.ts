@@ -2,7 +2,7 @@
  * Checks on the bodies of the adapter's custom events (extension/debug/protocol.ts)
  * before the UI trusts them: a body that does not fit is dropped and logged.
  */
-import type { ConditionsBody, DropRow, ForwardRow, SessionRow, UsernetEvents, VmStateBody } from '../debug/protocol';
+import type { ConditionsBody, DropRow, ForwardRow, SessionRow, TopologyBody, UsernetEvents, VmStateBody } from '../debug/protocol';
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && v >= 0;
@@ -65,4 +65,19 @@ export function isConditionsBody(v: unknown): v is ConditionsBody {
   return isObject(v) && typeof v.seed === 'number' && Array.isArray(v.rules) && v.rules.length <= 64
     && v.rules.every((r) => isObject(r) && typeof r.id === 'number' && typeof r.text === 'string' && r.text.length <= 4096
       && typeof r.stage === 'string' && isObject(r.counters) && Object.values(r.counters).every((c) => typeof c === 'number'));
+}
+
+/** The topology event: short texts, finite counters, a bounded guestfwd list. */
+export function isTopologyBody(v: unknown): v is TopologyBody {
+  if (!isObject(v) || !isObject(v.link)) return false;
+  const l = v.link;
+  const ipv6 = v.ipv6;
+  return (v.engine === 'embedded' || v.engine === 'qemu')
+    && (v.guestMac === undefined || isShortText(v.guestMac))
+    && isCount(v.mtu) && isShortText(v.net) && isShortText(v.gateway) && isShortText(v.dns)
+    && (ipv6 === undefined || (isObject(ipv6) && isShortText(ipv6.prefix) && isShortText(ipv6.gateway) && isShortText(ipv6.dns)))
+    && typeof v.restrict === 'boolean' && typeof v.hostLoopback === 'boolean'
+    && Array.isArray(v.guestForwards) && v.guestForwards.length <= 256
+    && v.guestForwards.every((f) => isObject(f) && isShortText(f.server) && isShortText(f.target))
+    && isCount(l.framesToHost) && isCount(l.bytesToHost) && isCount(l.framesToGuest) && isCount(l.bytesToGuest);
 }

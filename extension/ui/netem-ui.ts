@@ -1,11 +1,13 @@
 /**
  * Network conditions in the editor: "Simulate Conditions…" on a stage (Stages
- * view) or a NAT session ("this flow only"), a status-bar item while any are
+ * view), a NAT session ("this flow only") or a part of the topology view (the
+ * places it offers), a status-bar item while any are
  * in force, and a picker to remove them. The rules travel to the adapter in
  * the `usernet.netem` request; what is in force comes back with the stages feed.
  */
 import * as vscode from 'vscode';
 import type { ConditionsBody, SessionRow } from '../debug/protocol';
+import type { ConditionPlace } from '../debug/topology-model';
 import { NetemRuleError, parseNetemRule } from '../pipeline/netem';
 import type { StageInfo } from '../pipeline/stages';
 import { request } from './commands';
@@ -79,7 +81,11 @@ async function askRule(title: string, value: string, actionsFrom: number): Promi
   });
 }
 
-type Target = { kind: 'stage'; stage: StageInfo } | { kind: 'session'; row: SessionRow; vm: Vm } | undefined;
+type Target =
+  | { kind: 'stage'; stage: StageInfo }
+  | { kind: 'session'; row: SessionRow; vm: Vm }
+  | { kind: 'places'; title: string; places: ConditionPlace[]; vm: Vm }
+  | undefined;
 
 export function registerConditionCommands(vms: VmSessions, log: Log): vscode.Disposable[] {
   const register = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn as (...args: unknown[]) => unknown);
@@ -90,7 +96,7 @@ export function registerConditionCommands(vms: VmSessions, log: Log): vscode.Dis
   };
   return [
     register('usernet.simulateConditions', async (target?: Target) => {
-      const vm = target?.kind === 'session' ? target.vm : vms.current;
+      const vm = target?.kind === 'session' || target?.kind === 'places' ? target.vm : vms.current;
       if (!vm) return void vscode.window.showWarningMessage('Usernet: no VM is running: start one first.');
       let prefix: string;
       if (target?.kind === 'session') {
@@ -100,6 +106,13 @@ export function registerConditionCommands(vms: VmSessions, log: Log): vscode.Dis
         ], { title: `Simulate conditions on ${target.row.protocol} ${target.row.guest} ↔ ${target.row.remote} only` });
         if (!way) return;
         prefix = `${way.stage} if ${flowFilter(target.row)}: `;
+      } else if (target?.kind === 'places') {
+        const place = target.places.length === 1 ? target.places[0] : (await vscode.window.showQuickPick(
+          target.places.map((p) => ({ label: p.label, description: p.filter ? `${p.stage} if ${p.filter}` : p.stage, place: p })),
+          { title: `Simulate conditions on ${target.title}` },
+        ))?.place;
+        if (!place) return;
+        prefix = `${place.stage}${place.filter ? ` if ${place.filter}` : ''}: `;
       } else {
         prefix = `${target?.kind === 'stage' ? target.stage.name : 'ip_input'}: `;
       }

@@ -33,7 +33,7 @@ export class VmStatusBar implements vscode.Disposable {
     this.item.name = 'Usernet VM';
     this.item.command = 'usernet.openConsole';
     this.subscription = vms.onDidChange(({ what }) => {
-      if (what !== 'stages') this.update();
+      if (what !== 'stages' && what !== 'topology') this.update();
     });
     this.update();
   }

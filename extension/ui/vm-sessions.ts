@@ -4,8 +4,8 @@
  * Every view reads from here instead of listening to DAP on its own.
  */
 import * as vscode from 'vscode';
-import type { DropRow, ForwardRow, SessionRow, VmStateBody, ConditionsBody } from '../debug/protocol';
-import { isConditionsBody, isSerialBody, isSessionsBody, isStagesBody, isVmStateBody } from './event-guards';
+import type { DropRow, ForwardRow, SessionRow, VmStateBody, ConditionsBody, TopologyBody } from '../debug/protocol';
+import { isConditionsBody, isSerialBody, isSessionsBody, isStagesBody, isTopologyBody, isVmStateBody } from './event-guards';
 import type { Log } from './log';
 
 export const DEBUG_TYPE = 'usernet';
@@ -19,6 +19,8 @@ export class Vm {
   drops: DropRow[] = [];
   /** The network conditions in force, with their counters (netem-ui.ts). */
   conditions: ConditionsBody | undefined;
+  /** Addresses and the guest link's counters, for the topology view. */
+  topology: TopologyBody | undefined;
   /** The last serial chunk number, to notice chunks that never arrived. */
   lastSerialSeq = -1;
   readonly startedAt = Date.now();
@@ -29,7 +31,7 @@ export class Vm {
   }
 }
 
-export type VmChange = 'start' | 'end' | 'state' | 'sessions' | 'stages' | 'current';
+export type VmChange = 'start' | 'end' | 'state' | 'sessions' | 'stages' | 'topology' | 'current';
 
 export interface SerialOutput {
   vm: Vm;
@@ -120,6 +122,11 @@ export class VmSessions implements vscode.Disposable {
         if (body.drops) vm.drops = body.drops;
         if (isConditionsBody(body.conditions)) vm.conditions = body.conditions;
         this.changed.fire({ vm, what: 'stages' });
+        return;
+      case 'usernet.topology':
+        if (!isTopologyBody(body)) return this.refuse(e.event, body);
+        vm.topology = body;
+        this.changed.fire({ vm, what: 'topology' });
         return;
       case 'usernet.vmState':
         if (!isVmStateBody(body)) return this.refuse(e.event, body);
