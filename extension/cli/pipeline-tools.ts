@@ -56,7 +56,11 @@ export class RunPipeline {
     const write = (text: string) => this.stderr.write(text);
     if (this.plan.capture) this.capture = startCliCapture(vm.probes, this.plan.capture, captureEngineOf(vm), vm.clock);
     if (this.plan.netem.rules.length) {
-      const conditions = new NetworkConditions(vm.probes, vm.clock, { seed: this.plan.netem.seed });
+      const conditions = new NetworkConditions(vm.probes, vm.clock, {
+        seed: this.plan.netem.seed,
+        engine: captureEngineOf(vm),
+        warn: (m) => write(`usernet: warning: ${m}\n`),
+      });
       for (const rule of this.plan.netem.rules) conditions.add(rule);
       this.conditions = conditions;
       write(`usernet: ${describeConditions(conditions)}\n`);

@@ -4,7 +4,7 @@ import { serveStream } from '../machine/stream-backend';
 import { DEFAULT_SLIRP_CONFIG } from '../slirp/config';
 import { parseNetdevUser } from '../slirp/netdev-options';
 import type { Slirp } from '../slirp/slirp';
-import { describeConditions, NetworkConditions } from '../pipeline/netem';
+import { describeConditions, foreignConditionStage, NetworkConditions, parseNetemRule } from '../pipeline/netem';
 import { NETEM_OPTIONS, parseNetemOptions } from './netem-options';
 import { UsageError } from './usage-error';
 
@@ -64,6 +64,11 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
   }
   const netem = parseNetemOptions(values);
+  // Every guest here is QEMU's: its NIC and net queue stages are not ours.
+  for (const rule of netem.rules) {
+    const foreign = foreignConditionStage(parseNetemRule(rule).stage, 'qemu');
+    if (foreign) process.stderr.write(`usernet: warning: --netem '${rule}': ${foreign}\n`);
+  }
   const conditions = new Map<Slirp, NetworkConditions>();
   let goneOnce: (() => void) | undefined;
   const server = await serveStream({

@@ -8,6 +8,7 @@
 import type { Clock } from '../pipeline/clock';
 import { formatConditions, NetemRuleError, NetworkConditions, parseNetemRule, type ConditionStatus } from '../pipeline/netem';
 import type { ProbeHub } from '../pipeline/probe';
+import type { EngineKind } from '../pipeline/stages';
 
 export interface ConditionsBody {
   readonly seed: number;
@@ -34,10 +35,10 @@ export class NetemControl {
     this.seed = seed;
   }
 
-  /** The VM is up: its probes take the rules. */
-  attach(probes: ProbeHub, clock: Clock): void {
+  /** The VM is up: its probes take the rules (under QEMU, `warn` hears of rules on QEMU's own stages). */
+  attach(probes: ProbeHub, clock: Clock, engine?: EngineKind, warn?: (message: string) => void): void {
     this.detach();
-    const conditions = new NetworkConditions(probes, clock, { seed: this.seed });
+    const conditions = new NetworkConditions(probes, clock, { seed: this.seed, ...(engine ? { engine } : {}), ...(warn ? { warn } : {}) });
     // A restart replays the same decisions: the seed drawn the first time stays.
     this.seed = conditions.seed;
     for (const r of this.texts) conditions.add(r);

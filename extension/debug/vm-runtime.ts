@@ -180,7 +180,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
 
   private attach(machine: RuntimeMachine): void {
     this.newManager(machine);
-    this.netem.attach(machine.probes, machine.clock);
+    this.netem.attach(machine.probes, machine.clock, this.plan?.engine, (m) => this.emit('output', `netem: ${m}\n`, 'stderr'));
     machine.onExit((reason) => {
       if (this.machine !== machine) return;
       // Why the VM is gone, where the user looks: the Debug Console.

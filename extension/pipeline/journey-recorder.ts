@@ -95,6 +95,7 @@ export class JourneyRecorder {
     }
     this.stops.push(this.hub.drops.listen((d) => this.onDrop(d)));
     this.stops.push(this.hub.observeHolds((h) => this.onHold(h)));
+    this.stops.push(this.hub.observeConditionHolds((hit, ms, cause) => this.onConditionHold(hit, ms, cause)));
     this.sweeper = setInterval(() => this.sweep(false), 50);
     this.sweeper.unref?.();
     return () => this.stop();
@@ -288,6 +289,16 @@ export class JourneyRecorder {
     const j = held.hit.frame.length > 0 ? this.byBuffer.get(held.hit.frame) : this.latest[stagePosition(held.probe.stage).direction];
     const last = j?.steps[j.steps.length - 1];
     if (j && !j.ignored && last?.stage === held.probe.stage) last.verdict = { kind: 'held' };
+  }
+
+  /** A network condition holds the frame at the stage it just reached; the journey stays open until the frame goes on. */
+  private onConditionHold(hit: ProbeHit, ms: number, by: string): void {
+    const j = hit.frame.length > 0 ? this.byBuffer.get(hit.frame) : this.latest[stagePosition(hit.stage).direction];
+    const last = j?.steps[j.steps.length - 1];
+    if (!j || j.ignored || last?.stage !== hit.stage) return;
+    // A duplicate's second copy is held too: the journey tells the first.
+    last.delayed ??= { ms, by };
+    j.lastTime = Math.max(j.lastTime, this.options.clock.now() + ms);
   }
 
   // ---- closing ----

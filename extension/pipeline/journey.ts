@@ -37,6 +37,13 @@ export interface JourneyStep {
   verdict: Verdict;
   /** A breakpoint held the frame here before it went on. */
   held?: boolean;
+  /** A network condition held the frame here for this long (VM ms) before it went on, and which ("netem delay"). */
+  delayed?: { readonly ms: number; readonly by: string };
+}
+
+/** "held 100 ms by netem delay" */
+export function delayText(d: NonNullable<JourneyStep['delayed']>): string {
+  return `held ${d.ms < 10 ? +d.ms.toFixed(1) : Math.round(d.ms)} ms by ${d.by}`;
 }
 
 /** The translation the stack made for the frame: the guest's view and the host socket's. */
@@ -105,6 +112,7 @@ export function formatJourney(j: Journey, origin = 0): string {
   j.steps.forEach((s, i) => {
     let verdict = verdictText(s.verdict);
     if (s.held && s.verdict.kind !== 'held') verdict = `held, then ${verdict}`;
+    if (s.delayed) verdict = `${delayText(s.delayed)}, then ${verdict}`;
     if (i === last && s.verdict.kind === 'answered' && j.replies.length) verdict += ` (reply: journey ${j.replies.join(', ')})`;
     lines.push(`  ${((s.time - origin) / 1000).toFixed(6)} ${s.stage}  ${verdict}`);
   });
@@ -120,7 +128,7 @@ export function journeyJson(j: Journey, origin = 0): Record<string, unknown> {
     ...(j.replyTo !== undefined ? { replyTo: j.replyTo } : {}),
     ...(j.replies.length ? { replies: j.replies } : {}),
     ...(j.nat ? { nat: j.nat } : {}),
-    steps: j.steps.map((s) => ({ stage: s.stage, time: +((s.time - origin) / 1000).toFixed(6), verdict: verdictText(s.verdict), ...(s.held ? { held: true } : {}) })),
+    steps: j.steps.map((s) => ({ stage: s.stage, time: +((s.time - origin) / 1000).toFixed(6), verdict: verdictText(s.verdict), ...(s.held ? { held: true } : {}), ...(s.delayed ? { delayed: delayText(s.delayed) } : {}) })),
   };
 }
 

@@ -142,6 +142,7 @@ export class ProbeHub {
   private held: HeldPacket[] = [];
   private holdObservers = new Set<(held: HeldPacket) => void>();
   private releaseObservers = new Set<() => void>();
+  private conditionHoldObservers = new Set<(hit: ProbeHit, ms: number, cause: string) => void>();
   onHold: (held: HeldPacket) => void = () => {};
 
   constructor() {
@@ -174,6 +175,20 @@ export class ProbeHub {
   observeReleases(observer: () => void): () => void {
     this.releaseObservers.add(observer);
     return () => this.releaseObservers.delete(observer);
+  }
+
+  /**
+   * Tells `observer` of every packet a network condition holds at its stage
+   * for `ms` of VM time (the VM runs on), and why ("netem delay"): journeys
+   * show the hold. Returns the unsubscribe function.
+   */
+  observeConditionHolds(observer: (hit: ProbeHit, ms: number, cause: string) => void): () => void {
+    this.conditionHoldObservers.add(observer);
+    return () => this.conditionHoldObservers.delete(observer);
+  }
+
+  conditionHeld(hit: ProbeHit, ms: number, cause: string): void {
+    for (const observe of this.conditionHoldObservers) observe(hit, ms, cause);
   }
 
   /** True while `frame` is held at some stage. */

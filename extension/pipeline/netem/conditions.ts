@@ -5,12 +5,13 @@
  */
 import type { Clock } from '../clock';
 import type { ProbeHit, ProbeHub } from '../probe';
-import type { StageName } from '../stages';
+import type { EngineKind, StageName } from '../stages';
 import { parseNetemRule } from './parse';
 import { freshSeed, ruleRandom } from './random';
 import type { NetemRule } from './rule';
 import { RuleState, type RuleCounters } from './rule-state';
 import { StageConditions, type ConditionObserver } from './stage-conditions';
+import { foreignConditionStage } from './stages';
 
 /** A rule in force, as lists and views show it. */
 export interface ConditionStatus {
@@ -25,6 +26,9 @@ export interface NetworkConditionsOptions {
   readonly seed?: number;
   /** Told of every packet a rule holds, and for how long. */
   readonly onHold?: (hit: ProbeHit, ms: number, rule: ConditionStatus) => void;
+  /** The engine the probes belong to: under QEMU a rule on QEMU's own stages is warned about. */
+  readonly engine?: EngineKind;
+  readonly warn?: (message: string) => void;
 }
 
 /** Rules one VM may have at once: each can hold packets and costs its stage a check per packet. */
@@ -39,13 +43,16 @@ export class NetworkConditions {
   private added = 0;
   private readonly observer: ConditionObserver;
 
-  constructor(private readonly hub: ProbeHub, private readonly clock: Clock, options: NetworkConditionsOptions = {}) {
+  constructor(private readonly hub: ProbeHub, private readonly clock: Clock, private readonly options: NetworkConditionsOptions = {}) {
     this.seed = options.seed ?? freshSeed();
     const { onHold } = options;
     this.observer = {
       // The ledger tells journeys, `--drops` and the debugger: `dropped: netem-loss` at the rule's stage.
       dropped: (hit, reason) => hub.drops.drop(reason, hit.stage, hit.frame),
-      held: onHold ? (hit, ms, rule) => onHold(hit, ms, status(rule)) : () => {},
+      held: (hit, ms, rule) => {
+        hub.conditionHeld(hit, ms, holdCause(rule.rule));
+        onHold?.(hit, ms, status(rule));
+      },
     };
   }
 
@@ -62,6 +69,8 @@ export class NetworkConditions {
       this.hub.probes[parsed.stage].condition(stage);
     }
     stage.add(state);
+    const foreign = this.options.engine && foreignConditionStage(parsed.stage, this.options.engine);
+    if (foreign) this.options.warn?.(`#${state.id} ${parsed.text}: ${foreign}`);
     return status(state);
   }
 
@@ -103,6 +112,13 @@ export class NetworkConditions {
   get size(): number {
     return this.rules.size;
   }
+}
+
+/** What held a packet, as its journey says it: "netem delay", "netem rate", or both. */
+function holdCause(rule: NetemRule): string {
+  const a = rule.actions;
+  const what = [a.delay ? 'delay' : '', a.rate ? 'rate' : ''].filter(Boolean).join(' and ');
+  return `netem ${what}`;
 }
 
 function status(state: RuleState): ConditionStatus {

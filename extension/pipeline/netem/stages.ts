@@ -5,7 +5,8 @@
  * soread carry a byte stream that TCP has already acknowledged: losing or
  * delaying bytes there is not a network condition.
  */
-import type { StageName } from '../stages';
+import { stagePosition } from '../stage-chain';
+import { stageRunsUnder, type EngineKind, type StageName } from '../stages';
 
 export const CONDITION_STAGES: readonly StageName[] = [
   'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'arp_input', 'ip_input',
@@ -25,4 +26,14 @@ export function whyNoConditionsAt(stage: StageName): string {
   if (stage === 'sosend') return `sosend carries the guest's TCP byte stream, not packets: put conditions on tcp_input`;
   if (stage === 'soread') return `soread carries bytes read from a host socket, not packets: put conditions on tcp_output`;
   return `${stage} is a NIC stage (the guest's registers and DMA): put conditions on qemu_send_packet or qemu_receive_packet`;
+}
+
+/**
+ * Under the QEMU engine the net queue stages are QEMU's: a rule there never
+ * matches anything. Says so, and which of our stages does the same.
+ */
+export function foreignConditionStage(stage: StageName, engine: EngineKind): string | undefined {
+  if (stageRunsUnder(engine, stage)) return undefined;
+  const ours = stagePosition(stage).direction === 'tx' ? 'net_slirp_receive' : 'net_slirp_send_packet';
+  return `${stage} is QEMU's under the QEMU engine, not ours: the rule on it never matches; put it on ${ours}`;
 }

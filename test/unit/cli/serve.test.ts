@@ -53,3 +53,14 @@ test('--listen on an address other machines reach is warned about; loopback is n
     holder.close();
   }
 });
+
+test('a --netem rule on a stage that is QEMU\'s (every serve guest is QEMU\'s) is warned about before serving', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'usernet-serve-'));
+  try {
+    const r = await serve(['--socket', join(dir, 'missing', 'net.sock'), '--netem', 'qemu_receive_packet: delay 5ms', '--netem', 'ip_output: delay 5ms']);
+    assert.match(r.stderr, /^usernet: warning: --netem 'qemu_receive_packet: delay 5ms': qemu_receive_packet is QEMU's under the QEMU engine, not ours: .* put it on net_slirp_send_packet\n/);
+    assert.doesNotMatch(r.stderr, /ip_output/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -4,6 +4,7 @@ import test from 'node:test';
 import { compileFilter } from '../../../extension/pipeline/filter';
 import { formatJourney, journeyJson, outcome, verdictText, type Journey } from '../../../extension/pipeline/journey';
 import { JourneyRecorder, type RecorderEvent } from '../../../extension/pipeline/journey-recorder';
+import { NetworkConditions } from '../../../extension/pipeline/netem';
 import { ip4 } from '../../../extension/slirp/config';
 import { arp, eth, GUEST_IP, guestDhcp, guestUdp, HOST_IP, icmpEcho, ipv4 } from '../slirp/helpers/frames';
 import { makeGuest, type Guest } from '../slirp/helpers/harness';
@@ -44,6 +45,32 @@ test('a ping to the gateway: the request is answered, the reply links to it and 
     assert.match(text, /^journey \d+ tx 10\.0\.2\.15 -> 10\.0\.2\.2 ICMP echo request/);
     assert.match(text, /\n  \d+\.\d{6} icmp_input  answered \(reply: journey \d+\)$/);
   } finally {
+    rec.stop();
+    await g.slirp.close();
+  }
+});
+
+test('a packet a network condition holds shows its hold time, and its journey stays open while it is held', async () => {
+  const { g, rec, ended } = recorded();
+  const conditions = new NetworkConditions(g.probes, g.clock, { seed: 1 });
+  conditions.add('icmp_reflect: delay 300ms');
+  try {
+    g.slirp.input(eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, payload: icmpEcho(7, 1, [1, 2, 3]) })));
+    g.clock.advance(250);
+    // Longer than the idle time, on the VM clock: the sweeper must not close a journey whose frame is held.
+    await new Promise((r) => setTimeout(r, 120));
+    assert.equal(ended().filter((j) => j.direction === 'rx').length, 0, 'the reply is still held');
+    g.clock.advance(50);
+    rec.flush();
+    const rep = ended().find((j) => j.direction === 'rx')!;
+    assert.deepEqual(stages(rep), ['icmp_reflect', 'ip_output', 'if_output', 'net_slirp_send_packet']);
+    assert.equal(verdictText(outcome(rep)!), 'delivered');
+    assert.equal(rep.steps[1]!.time - rep.steps[0]!.time, 300, 'the next stage comes after the hold');
+    assert.match(formatJourney(rep), /\n  \d+\.\d{6} icmp_reflect  held 300 ms by netem delay, then forwarded\n/);
+    assert.equal((journeyJson(rep).steps as Array<{ delayed?: string }>)[0]!.delayed, 'held 300 ms by netem delay');
+    assert.equal(rep.steps[2]!.delayed, undefined, 'only the holding stage says so');
+  } finally {
+    conditions.dispose();
     rec.stop();
     await g.slirp.close();
   }

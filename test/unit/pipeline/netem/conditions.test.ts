@@ -2,6 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { frameNumber, numberedFrame, StageHarness } from './harness';
 import { ipv4Frame, tcp, TCP } from '../frames';
+import { foreignConditionStage, NetworkConditions } from '../../../../extension/pipeline/netem';
+import { ProbeHub } from '../../../../extension/pipeline/probe';
+import { ManualClock } from '../../slirp/tcp/support/manual-clock';
 
 const N = 10_000;
 
@@ -227,5 +230,24 @@ describe('network conditions over 10,000 packets', () => {
     assert.equal(stops, 1, 'the delayed packet does not stop again');
     unlisten();
     assert.equal(h.hub.probes.ip_input.armed, true, 'conditions keep the probe armed');
+  });
+});
+
+describe('network conditions under the QEMU engine', () => {
+  it('a rule on a stage that is QEMU\'s there is warned about, naming ours; slirp stages and the embedded engine are not', () => {
+    const warnings: string[] = [];
+    const conditions = (engine: 'qemu' | 'embedded') => new NetworkConditions(new ProbeHub(), new ManualClock(), { seed: 1, engine, warn: (m) => warnings.push(m) });
+    const qemu = conditions('qemu');
+    qemu.add('qemu_send_packet: loss 5%');
+    qemu.add('qemu_receive_packet if icmp: delay 10ms');
+    qemu.add('net_slirp_receive: loss 5%');
+    qemu.add('icmp_reflect: delay 10ms');
+    conditions('embedded').add('qemu_send_packet: loss 5%');
+    assert.deepEqual(warnings, [
+      "#1 qemu_send_packet: loss 5%: qemu_send_packet is QEMU's under the QEMU engine, not ours: the rule on it never matches; put it on net_slirp_receive",
+      "#2 qemu_receive_packet if icmp: delay 10ms: qemu_receive_packet is QEMU's under the QEMU engine, not ours: the rule on it never matches; put it on net_slirp_send_packet",
+    ]);
+    assert.equal(foreignConditionStage('ip_input', 'qemu'), undefined);
+    assert.equal(qemu.size, 4, 'the rule is still added (a profile may move to the embedded engine)');
   });
 });
