@@ -2,9 +2,11 @@
  * What a breakpoint that never matches costs per packet, measured in process
  * (no VM, no network): synthetic TCP segments for the guest go through the
  * probes of the RX chain the way slirp, the net queue and the e1000 fire them
- * (`if (p.armed) p.fire({ stage, frame }, resume)`), with
+ * (`if (p.enter() && p.fire({ stage, frame }, resume))`), with
  *
- *   none   no breakpoint (each probe pays one branch)
+ *   no counters  the probe sites as they were before the always-on counters
+ *          (`if (p.armed && ...)`: one branch, nothing counted)
+ *   none   no breakpoint (each probe counts the frame and pays one branch)
  *   1 bp   one conditional breakpoint on e1000_receive_iov that never holds
  *          (only its stage is armed)
  *   5 bp   five such breakpoints on RX stages
@@ -12,7 +14,7 @@
  *   journey all  every packet's journey recorded
  *
  * Deterministic input; each configuration is timed several rounds and the
- * median is kept. Prints microseconds per packet and the ratio to "none".
+ * median is kept. Prints microseconds per packet and the ratio to "no counters".
  *
  *   node --import tsx bench/probe-cost.ts [--packets 200000] [--rounds 5]
  */
@@ -68,6 +70,19 @@ let sink = 0;
 /** One segment: soread's bytes, then a fresh frame (slirp builds one per segment) through the chain. */
 function onePacket(probes: ProbeHub['probes'], seq: number): void {
   const so: Probe = probes.soread;
+  if (so.enter()) so.fire({ stage: 'soread', frame: EMPTY, payload }, () => {});
+  const frame = template.slice();
+  frame[41] = seq & 0xff;
+  for (const stage of FRAME_STAGES) {
+    const p = probes[stage];
+    if (p.enter() && p.fire({ stage, frame }, () => { sink++; })) return;
+  }
+  sink += frame[41]!;
+}
+
+/** The same segment through probe sites that count nothing: the baseline the counters are measured against. */
+function onePacketUncounted(probes: ProbeHub['probes'], seq: number): void {
+  const so: Probe = probes.soread;
   if (so.armed) so.fire({ stage: 'soread', frame: EMPTY, payload }, () => {});
   const frame = template.slice();
   frame[41] = seq & 0xff;
@@ -104,18 +119,19 @@ function armBreakpoints(hub: ProbeHub, specs: readonly BreakpointSpec[]): () => 
   };
 }
 
-function run(arm: (hub: ProbeHub) => () => void, packets: number): number {
+function run(arm: (hub: ProbeHub) => () => void, packets: number, packet = onePacket): number {
   const hub = new ProbeHub();
   const disarm = arm(hub);
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < packets; i++) onePacket(hub.probes, i);
+  for (let i = 0; i < packets; i++) packet(hub.probes, i);
   const ns = Number(process.hrtime.bigint() - t0);
   disarm();
   return ns / 1000 / packets;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
-const configs: Array<[string, (hub: ProbeHub) => () => void]> = [
+const configs: Array<[string, (hub: ProbeHub) => () => void, typeof onePacket?]> = [
+  ['no counters', (hub) => armBreakpoints(hub, []), onePacketUncounted],
   ['none', (hub) => armBreakpoints(hub, [])],
   ['1 bp', (hub) => armBreakpoints(hub, ONE)],
   ['5 bp', (hub) => armBreakpoints(hub, FIVE)],
@@ -124,14 +140,14 @@ const configs: Array<[string, (hub: ProbeHub) => () => void]> = [
 ];
 
 // Warm up every path so the JIT has seen them all before timing.
-for (const [, arm] of configs) run(arm, Math.min(PACKETS, 20000));
+for (const [, arm, packet] of configs) run(arm, Math.min(PACKETS, 20000), packet);
 const samples = new Map<string, number[]>(configs.map(([name]) => [name, []]));
-for (let r = 0; r < ROUNDS; r++) for (const [name, arm] of configs) samples.get(name)!.push(run(arm, PACKETS));
+for (let r = 0; r < ROUNDS; r++) for (const [name, arm, packet] of configs) samples.get(name)!.push(run(arm, PACKETS, packet));
 
-const base = median(samples.get('none')!);
+const base = median(samples.get('no counters')!);
 console.log(`probe cost: ${PACKETS} packets x ${ROUNDS} rounds, 8 RX stages, node ${process.version}`);
 for (const [name] of configs) {
   const us = median(samples.get(name)!);
-  console.log(`${name.padEnd(11)} ${us.toFixed(3).padStart(7)} us/packet  x${(us / base).toFixed(2)}  (+${(us - base).toFixed(3)} us)`);
+  console.log(`${name.padEnd(12)} ${us.toFixed(3).padStart(7)} us/packet  x${(us / base).toFixed(2)}  (+${(us - base).toFixed(3)} us)`);
 }
 if (sink === -1) console.log(sink);

@@ -19,6 +19,7 @@ export interface UsernetEvents {
   /** The NAT table, batched: at most a few per second, only when something changed. */
   'usernet.sessions': { sessions: SessionRow[]; forwards: ForwardRow[] };
   /** Per-stage hit counters and the network conditions in force, batched like sessions. */
+  /** `hits`: frames that reached each stage so far (counted armed or not); `drops`: the drop ledger. */
   'usernet.stages': { hits: Record<string, number>; conditions?: ConditionsBody; drops?: DropRow[] };
   'usernet.vmState': VmStateBody;
   /** What the topology view draws beyond the NAT table: addresses, the guest link and its counters (4 a second at most). */

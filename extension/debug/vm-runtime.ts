@@ -539,7 +539,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   private stagesSnapshot(): UsernetEvents['usernet.stages'] {
     const hits: Record<string, number> = {};
     const probes = this.machine?.probes.probes;
-    if (probes) for (const s of STAGES) if (probes[s.name].hits) hits[s.name] = probes[s.name].hits;
+    // Every frame that reached a stage, armed or not: the view's counters count traffic all the time.
+    if (probes) for (const s of STAGES) if (probes[s.name].packets) hits[s.name] = probes[s.name].packets;
     // The conditions in force ride along, counters and all: the Stages view and the status bar show them.
     const drops = this.machine?.probes.drops.snapshot() ?? [];
     return { hits, conditions: this.netem.body, ...(drops.length ? { drops } : {}) };

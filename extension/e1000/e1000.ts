@@ -163,7 +163,7 @@ export class E1000 {
     const followUp = this.writeRegister(offset, value);
     const p = this.probes.probes.e1000_mmio_write;
     // The write has been applied; a hold only defers what it sets off (a TX ring walk).
-    if (p.armed && p.fire({ stage: p.stage, frame: new Uint8Array(0), register: { offset, value, write: true } }, followUp ?? noop)) return;
+    if (p.enter() && p.fire({ stage: p.stage, frame: new Uint8Array(0), register: { offset, value, write: true } }, followUp ?? noop)) return;
     followUp?.();
   }
 

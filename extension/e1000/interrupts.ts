@@ -106,7 +106,7 @@ export class InterruptController {
     bits &= ICR_VALID_MASK;
     if (bits === 0) return;
     const p = this.probe;
-    if (p.armed) {
+    if (p.enter()) {
       const hit = { stage: p.stage, frame: new Uint8Array(0), register: { offset: REG.ICR, value: bits, write: true } };
       // On resume the cause passes the probe once more (which lets it through) and lands.
       const resume = (): void => {

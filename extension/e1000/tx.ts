@@ -92,7 +92,7 @@ export class TxEngine {
     if (this.held) return;
     if (!(this.d.regs[W(REG.TCTL)] & TCTL.EN)) return;
     const p = this.d.probes.probes.start_xmit;
-    if (p.armed) {
+    if (p.enter()) {
       const hit = { stage: p.stage, frame: new Uint8Array(0) };
       const epoch = this.epoch;
       const resume = (): void => {
@@ -171,7 +171,7 @@ export class TxEngine {
     const length = kind === 'legacy' ? desc[8] | (desc[9] << 8) : (desc[8] | (desc[9] << 8) | (desc[10] << 16)) & 0xfffff;
 
     const p = this.d.probes.probes.process_tx_desc;
-    if (p.armed && !this.passedDescProbe) {
+    if (!this.passedDescProbe && p.enter()) {
       const info = this.describe(kind, index, address, desc, length);
       const frame = kind === 'context' || kind === 'reserved' ? new Uint8Array(0) : (this.d.bus.dmaRead(bufAddr, length)?.slice() ?? new Uint8Array(0));
       const hit = { stage: p.stage, frame, descriptor: info };
@@ -334,7 +334,7 @@ export class TxEngine {
     while (this.segments.length > 0) {
       const frame = this.segments[0];
       const p = this.d.probes.probes.e1000_send_packet;
-      if (p.armed && !this.passedSendProbe) {
+      if (!this.passedSendProbe && p.enter()) {
         const hit = { stage: p.stage, frame, descriptor: this.pendingEop?.info };
         const epoch = this.epoch;
         const resume = (): void => {

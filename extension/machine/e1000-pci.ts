@@ -139,7 +139,7 @@ export function plugE1000(machine: V86Machine, opts: { mac: Uint8Array; clock: C
     read32: (a) => line.duringAccess(() => nic.mmioRead32(a & mmioMask)),
     write32: (a, v) =>
       line.duringAccess(() => {
-        if (addressSpaceRw.armed) addressSpaceRw.fire({ stage: 'address_space_rw', frame: empty, register: { offset: a & mmioMask, value: v >>> 0, write: true } });
+        if (addressSpaceRw.enter()) addressSpaceRw.fire({ stage: 'address_space_rw', frame: empty, register: { offset: a & mmioMask, value: v >>> 0, write: true } });
         nic.mmioWrite32(a & mmioMask, v >>> 0);
       }),
     // The 8254x registers are 32 bits wide and Linux only uses 32-bit

@@ -55,17 +55,23 @@ export interface PacketConditioner {
 }
 
 /**
- * A probe sits at the entry of one stage. The hot path pays one branch on
- * `armed` when nothing listens:
+ * A probe sits at the entry of one stage. The hot path pays a counter and one
+ * branch when nothing listens:
  *
  *     const p = probes.slirp_input;
- *     if (p.armed && p.fire({ stage: p.stage, frame }, () => this.slirp_input(frame))) return;
+ *     if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.slirp_input(frame))) return;
  *
- * The resume closure is only built when the probe is armed.
+ * The hit object and the resume closure are only built when the probe is armed.
  */
 export class Probe {
   armed = false;
+  /** Times listeners were consulted here (while armed), resumes included. */
   hits = 0;
+  /**
+   * Frames that reached this stage, armed or not (the Pipeline Stages view's
+   * always-on counter). A held frame resumed past the stage is counted once.
+   */
+  packets = 0;
   private listeners: ProbeListener[] = [];
   private conditioner: PacketConditioner | undefined;
   /** The frame being resumed past a hold here: it must not stop here a second time (conditions still apply). */
@@ -74,6 +80,16 @@ export class Probe {
   private releasing: Uint8Array | undefined;
 
   constructor(readonly stage: StageName, private readonly hub: ProbeHub) {}
+
+  /**
+   * A frame reaches the stage: true when something listens and the site must
+   * `fire`. Unarmed, the frame is counted here; armed, `fire` counts it.
+   */
+  enter(): boolean {
+    if (this.armed) return true;
+    this.packets++;
+    return false;
+  }
 
   /** Returns true when the packet is held or taken; `resume` will be called to carry on. */
   fire(hit: ProbeHit, resume?: () => void): boolean {
@@ -86,6 +102,7 @@ export class Probe {
     if (this.resuming !== undefined && this.resuming === frame) {
       this.resuming = undefined;
     } else {
+      this.packets++;
       let hold = false;
       for (const l of this.listeners) if (l(hit) === 'hold') hold = true;
       if (hold && resume) {

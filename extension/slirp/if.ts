@@ -30,8 +30,10 @@ export class IfOutput {
   /** if_output: frames the datagram for the guest's MAC, resolving it by ARP first if need be. */
   if_output(frame: Uint8Array, dst: number, session?: NatSession): void {
     const p = this.s.probes.probes.if_output;
-    if (p.armed) this.stampEthernet(frame, dst);
-    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.s.safely(() => this.if_encap(frame, dst, session)))) return;
+    if (p.enter()) {
+      this.stampEthernet(frame, dst);
+      if (p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.s.safely(() => this.if_encap(frame, dst, session)))) return;
+    }
     this.if_encap(frame, dst, session);
   }
 
@@ -52,7 +54,7 @@ export class IfOutput {
 
   net_slirp_send_packet(frame: Uint8Array, session?: NatSession): void {
     const p = this.s.probes.probes.net_slirp_send_packet;
-    if (p.armed && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.s.safely(() => this.deliver(frame)))) return;
+    if (p.enter() && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.s.safely(() => this.deliver(frame)))) return;
     this.deliver(frame);
   }
 

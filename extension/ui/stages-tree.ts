@@ -1,6 +1,7 @@
 /**
- * The Pipeline Stages view: every stage a frame meets, in order, with the hit
- * counter the adapter reports and a checkbox that is a function breakpoint on
+ * The Pipeline Stages view: every stage a frame meets, in order, with the
+ * packets that reached it and the drops there (counted all the time, refreshed
+ * at most every half second) and a checkbox that is a function breakpoint on
  * that stage. The checkboxes mirror vscode.debug.breakpoints both ways: tick
  * one here and a breakpoint appears in the Breakpoints view; add or remove one
  * there and the box follows. A last node, Drops, lists the frames discarded
@@ -130,8 +131,10 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
       state: on ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
       tooltip: on ? `Remove the breakpoint on ${s.name}` : `Break on ${s.name}`,
     };
+    const dropped = (this.vms.current?.drops ?? []).reduce((n, d) => (d.stage === s.name ? n + d.count : n), 0);
     const parts: string[] = [];
-    if (hits !== undefined) parts.push(`${hits} ${hits === 1 ? 'hit' : 'hits'}`);
+    if (hits !== undefined) parts.push(`${hits} ${hits === 1 ? 'packet' : 'packets'}`);
+    if (dropped) parts.push(`${dropped} dropped`);
     if (condition) parts.push(`if ${condition}`);
     if (logpoint !== undefined) parts.push(`log "${logpoint}"`);
     item.description = parts.join(' · ');

@@ -76,6 +76,7 @@ test('conditional breakpoints, hit counts and logpoints on the guest', { skip, t
     assert.deepEqual(statuses.map((s) => s.verified), [true, true, true]);
     const upstreamHits = () => [vm.probes.probes.slirp_input.hits, vm.probes.probes.ip_input.hits];
     const upstreamBefore = upstreamHits();
+    const reachedSlirp = vm.probes.probes.slirp_input.packets;
     const out = await sh(vm, 'ping -c 4 -i 0.2 10.0.2.2 | tail -2', 60_000);
     assert.match(out, /4 packets transmitted, 4 packets received, 0% packet loss/);
     assert.deepEqual(m.failures, []);
@@ -83,6 +84,7 @@ test('conditional breakpoints, hit counts and logpoints on the guest', { skip, t
     assert.equal(m.stops[0]!.breakpointId, statuses[0]!.id);
     assert.deepEqual(m.stops[0]!.stageChain, ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'icmp_input']);
     assert.deepEqual(upstreamHits(), upstreamBefore, 'the stages upstream of the breakpoints were not probed');
+    assert.ok(vm.probes.probes.slirp_input.packets >= reachedSlirp + 4, 'the stages upstream counted the frames all the same');
     assert.deepEqual(seen, [{ seq: '1', paused: true }]);
     assert.deepEqual(m.logs, ['echo 0 to 10.0.2.2', 'echo 1 to 10.0.2.2', 'echo 2 to 10.0.2.2', 'echo 3 to 10.0.2.2']);
   } finally {

@@ -273,6 +273,8 @@ test('stage counters and captures: hits are reported, frames land in the pcap', 
   machine.send(P.arpRequest, ['qemu_send_packet', 'slirp_input', 'arp_input']);
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(stages.at(-1)!.qemu_send_packet, 2);
+  assert.equal(stages.at(-1)!.slirp_input, 2, 'a stage nothing listens at counts too');
+  assert.equal(stages.at(-1)!.arp_input, 1);
   const r = await rt.stopCapture();
   assert.deepEqual(r, { captured: 1, file });
   const pcap = readFileSync(file);

@@ -52,6 +52,20 @@ test('a breakpoint that never matches leaves the stages upstream of it unprobed'
   assert.equal(sim.ran.filter((s) => s === 'e1000_receive_iov').length, 3);
 });
 
+test('every stage counts the frames that reach it, armed or not; a held frame counts once', () => {
+  const { hub, sim, mgr, stops } = setup();
+  sim.send(P.syn, TX_TCP_CONTROL);
+  sim.send(P.syn, TX_TCP_CONTROL);
+  assert.equal(hub.probes.slirp_input.packets, 2, 'counted with nothing armed');
+  assert.equal(hub.probes.slirp_input.hits, 0, 'no listener was consulted');
+  mgr.set([{ stage: 'slirp_input' }]);
+  sim.send(P.syn, TX_TCP_CONTROL);
+  assert.equal(stops.length, 1);
+  mgr.continue();
+  assert.deepEqual([hub.probes.slirp_input.packets, hub.probes.tcp_input.packets, hub.probes.e1000_send_packet.packets], [3, 3, 3]);
+  assert.equal(hub.probes.arp_input.packets, 0);
+});
+
 test('a conditional breakpoint holds the matching packet until continue', () => {
   const { hub, sim, mgr, stops } = setup();
   const [status] = mgr.set([{ stage: 'tcp_input', condition: 'tcp.dstport == 80 && ip.dst == 93.184.216.0/24' }]);

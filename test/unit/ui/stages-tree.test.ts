@@ -69,7 +69,7 @@ test('a disabled breakpoint shows unticked; ticking replaces it, keeping its con
   assert.deepEqual(fnBreakpoints().map((b) => [b.functionName, b.enabled, b.condition]), [['ip_input', true, 'ip.ttl < 5']]);
 });
 
-test('hit counters come from the current VM, batched', (t) => {
+test('packet counters come from the current VM, batched', (t) => {
   t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
   const { tree, stageNode, refreshes } = setup();
   const session = fake.startSession(new FakeDebugSession());
@@ -82,8 +82,8 @@ test('hit counters come from the current VM, batched', (t) => {
   assert.equal(refreshes() - before, 2, 'the rest of the burst is one refresh');
   advance(t, 1000);
   assert.equal(refreshes() - before, 2);
-  assert.equal(tree.getTreeItem(stageNode('tcp_input')).description, '10 hits');
-  assert.equal(tree.getTreeItem(stageNode('slirp_input')).description, '20 hits');
+  assert.equal(tree.getTreeItem(stageNode('tcp_input')).description, '10 packets');
+  assert.equal(tree.getTreeItem(stageNode('slirp_input')).description, '20 packets');
   assert.equal(tree.getTreeItem(stageNode('arp_input')).description, '');
   tree.dispose();
 });
@@ -104,5 +104,7 @@ test('a Drops node lists the discards by stage and reason with their counts; a m
   const rows = tree.getChildren(dropsNode()).map((n) => tree.getTreeItem(n));
   assert.deepEqual(rows.map((r) => [r.label, r.description]), [['ip-bad-checksum', 'ip_input · 2'], ['udp-bad-checksum', 'udp_input · 1']]);
   assert.match(String(rows[0]!.tooltip), /^2 dropped at ip_input: ip-bad-checksum \(bad IPv4 header checksum\)$/);
+  const stage = (name: string) => tree.getChildren(tree.getChildren()[0]).find((n) => n.kind === 'stage' && n.stage.name === name)!;
+  assert.equal(tree.getTreeItem(stage('ip_input')).description, '2 dropped', 'a stage shows its drops beside its packets');
   tree.dispose();
 });
