@@ -244,20 +244,22 @@ export class UsernetDebugSession extends LoggingDebugSession {
     this.respond(response, () => this.runtime.continue());
   }
 
+  /** The held packet's next stage; once it has left the pipeline the VM runs on. */
   protected override nextRequest(response: DebugProtocol.NextResponse): void {
     this.forgetStop();
-    this.respond(response, () => this.runtime.step());
+    this.respond(response, () => this.runtime.step('over'));
   }
 
+  /** The held packet's next stage; once it has left the pipeline, the next packet of its direction. */
   protected override stepInRequest(response: DebugProtocol.StepInResponse): void {
     this.forgetStop();
-    this.respond(response, () => this.runtime.step());
+    this.respond(response, () => this.runtime.step('in'));
   }
 
-  /** Out of the pipeline: the packet goes on its way, as with continue. */
+  /** Out of the stage's layer with the same packet (tcp_input -> sosend, the NIC -> the net queue). */
   protected override stepOutRequest(response: DebugProtocol.StepOutResponse): void {
     this.forgetStop();
-    this.respond(response, () => this.runtime.continue());
+    this.respond(response, () => this.runtime.step('out'));
   }
 
   protected override pauseRequest(response: DebugProtocol.PauseResponse): void {

@@ -7,7 +7,7 @@
 import { formatIpv4 } from '../wire/address';
 import { EventEmitter } from 'node:events';
 import { splitBreakpointName } from '../pipeline/breakpoint-name';
-import { BreakpointManager, type BreakpointStatus, type StopEvent } from '../pipeline/breakpoints';
+import { BreakpointManager, type BreakpointStatus, type StepKind, type StopEvent } from '../pipeline/breakpoints';
 import { summarize } from '../pipeline/dissect';
 import { isDropReason, type DropReason } from '../pipeline/drop-reasons';
 import { attachCapture, type Capture } from '../pipeline/capture';
@@ -372,8 +372,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     if (this.machine === machine && !this.current) this.setState('running');
   }
 
-  /** Moves the held packet to its next stage and stops there (or at the next packet of its direction). */
-  async step(): Promise<void> {
+  /** Moves the held packet on and stops where `kind` says (pipeline/breakpoints.ts StepKind). */
+  async step(kind: StepKind = 'in'): Promise<void> {
     const machine = this.needMachine();
     const manager = this.manager!;
     const held = this.current?.event;
@@ -386,9 +386,10 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
       await machine.resume();
       return;
     }
-    manager.step();
+    const outcome = manager.step(kind);
     // The packet went on synchronously and stopped at a later stage: the VM never ran.
     if (this.current) return;
+    if (outcome.kind === 'left') this.emit('output', `step ${kind}: the packet went no further than ${outcome.lastStage}; the VM runs on\n`, 'console');
     this.emit('continued');
     await machine.resume();
     if (this.machine === machine && !this.current) this.setState('running');

@@ -6,7 +6,7 @@ import { compileLogMessage, type LogTemplate } from './logpoint';
 import type { HeldPacket, ProbeHit, ProbeHub } from './probe';
 import { StageChainTracker, stagePosition, trailStages, type StagePosition, type StageTrail } from './stage-chain';
 import { stagePath, type StagePathOptions } from './stage-path';
-import { RX_STAGES, STAGES, TX_STAGES, isStageName, type Direction, type StageName } from './stages';
+import { RX_STAGES, STAGE_BY_NAME, STAGES, TX_STAGES, isStageName, type Direction, type Layer, type StageName } from './stages';
 import { startTrace, unknownStageMessage } from './trace';
 
 /** A breakpoint as the debug adapter receives it (DAP function/stage breakpoints). */
@@ -47,9 +47,33 @@ interface Breakpoint {
   hits: number;
 }
 
+/**
+ * How a step follows the held packet (the stack is its stage chain):
+ * - in: to the next stage it, or a frame made from it, reaches; when it left
+ *   the pipeline, to the next packet of its direction (into the next "call")
+ * - over: to the next stage it reaches; when it left, the VM runs on
+ * - out: out of the stage's layer, to the next stage it reaches in another
+ *   layer (tcp_input -> sosend, process_tx_desc -> qemu_send_packet); when
+ *   it left first, the VM runs on
+ * Over and out never stop at another packet.
+ */
+export type StepKind = 'in' | 'over' | 'out';
+
+/** What a step did before the VM runs again: stopped the packet further on, waits for it, or saw it leave. */
+export type StepOutcome =
+  | { readonly kind: 'stopped' }
+  | { readonly kind: 'waiting' }
+  /** The packet went no further than `lastStage` (consumed, sent, queued or taken): nothing is left to step. */
+  | { readonly kind: 'left'; readonly lastStage: StageName };
+
 interface PendingStep {
+  readonly kind: StepKind;
   readonly trail: StageTrail;
   readonly direction: Direction;
+  /** The layer of the stage the step started at: Step Out goes past its stages. */
+  readonly layer: Layer;
+  /** The last stage the stepped packet reached during its release. */
+  lastStage: StageName;
   /** The packet left the pipeline during its release: stop at the next frame of the direction. */
   packetGone: boolean;
   /** A hit of the stepped packet was seen during the synchronous release. */
@@ -124,17 +148,26 @@ export class BreakpointManager {
     return result;
   }
 
-  /** Releases the held packet and stops at the next stage it (or a frame made from it) reaches. */
-  step(): void {
+  /** Releases the held packet and stops where `kind` says (StepKind) it next is. */
+  step(kind: StepKind = 'in'): StepOutcome {
     const current = this.stop;
-    if (!current) return;
-    const step: PendingStep = { trail: current.trail, direction: current.trail.direction, packetGone: false, reached: false };
+    if (!current) return { kind: 'waiting' };
+    const stage = current.event.hit.stage;
+    const step: PendingStep = { kind, trail: current.trail, direction: current.trail.direction, layer: STAGE_BY_NAME.get(stage)!.layer, lastStage: stage, packetGone: false, reached: false };
     this.stepping = step;
     this.stop = undefined;
     this.rearm();
     this.hub.releaseAll();
-    // The release runs the packet synchronously; if no later stage saw it, it was consumed or queued.
-    if (this.stepping === step && !step.reached) step.packetGone = true;
+    if (this.stepping !== step) return { kind: 'stopped' };
+    // The release ran the packet synchronously as far as it goes now: it was consumed, sent, queued or taken.
+    if (kind === 'in') {
+      step.packetGone = true;
+      return { kind: 'waiting' };
+    }
+    // Any later frame would be another packet's: over and out end here.
+    this.stepping = undefined;
+    this.rearm();
+    return { kind: 'left', lastStage: step.lastStage };
   }
 
   continue(): void {
@@ -234,6 +267,8 @@ export class BreakpointManager {
       const trail = this.chains.noteAt(position, hit);
       if (trail === step.trail) {
         step.reached = true;
+        step.lastStage = stage;
+        if (step.kind === 'out' && STAGE_BY_NAME.get(stage)!.layer === step.layer) return;
         return this.requestStop({ reason: 'step', hit, stageChain: trailStages(trail) });
       }
       if (step.packetGone) return this.requestStop({ reason: 'step', hit, stageChain: this.pathTo(stage, hit) });

@@ -130,6 +130,39 @@ test('a stop shows the packet: stack, scopes, variables, evaluate, readMemory; c
   assert.equal(machine.stopped, true);
 });
 
+test('step out stays with the packet: out of the net queue, then past its last stage the VM runs on', async () => {
+  const { machine, dc, events } = await launched();
+  await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'qemu_send_packet', condition: 'udp.dstport == 67' }] });
+  let stopped = dc.waitForEvent('stopped');
+  machine.send(P.dhcpDiscover, TX_DHCP);
+  await stopped;
+  stopped = dc.waitForEvent('stopped');
+  await dc.stepOutRequest({ threadId: 1 });
+  assert.equal((await stopped).body.reason, 'step');
+  const top = async () => (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0]!.name;
+  assert.match(await top(), /^slirp_input: .*DHCP DISCOVER/, 'past net_slirp_receive, the same layer');
+  stopped = dc.waitForEvent('stopped');
+  await dc.nextRequest({ threadId: 1 });
+  await stopped;
+  assert.match(await top(), /^ip_input: .*DHCP DISCOVER/);
+  stopped = dc.waitForEvent('stopped');
+  await dc.stepInRequest({ threadId: 1 });
+  await stopped;
+  assert.match(await top(), /^udp_input: .*DHCP DISCOVER/);
+  stopped = dc.waitForEvent('stopped');
+  await dc.stepOutRequest({ threadId: 1 });
+  await stopped;
+  assert.match(await top(), /^bootp_input: .*DHCP DISCOVER/, 'out of the transport layer');
+  await dc.stepOutRequest({ threadId: 1 });
+  assert.equal(machine.delivered.length, 1);
+  assert.equal(machine.paused, false);
+  assert.ok(events.some((e) => e.event === 'output' && /step out: the packet went no further than bootp_input; the VM runs on/.test(e.body.output)));
+  // A step in would stop this next frame of the direction; a step out never does.
+  machine.send(P.arpRequest, ['qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'arp_input']);
+  assert.equal(machine.delivered.length, 2, 'another packet does not stop');
+  await dc.disconnectRequest({});
+});
+
 test('pause with nothing in flight stops with reason pause and a one-line stack', async () => {
   const { dc, machine } = await launched();
   const stopped = dc.waitForEvent('stopped');

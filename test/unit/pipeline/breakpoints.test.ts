@@ -214,6 +214,39 @@ test('step from the last stage of a packet stops at the next frame in the same d
   mgr.continue();
 });
 
+test('step out leaves the stage\'s layer with the same packet: the NIC, then the net queue', () => {
+  const { sim, mgr, stops } = setup();
+  mgr.set([{ stage: 'e1000_send_packet', condition: 'tcp.dstport == 80' }]);
+  sim.send(P.httpGet, TX_TCP);
+  assert.equal(stops.length, 1);
+  assert.deepEqual(mgr.step('out'), { kind: 'stopped' });
+  assert.equal(stops[1]!.reason, 'step');
+  assert.equal(stops[1]!.hit.stage, 'qemu_send_packet', 'out of the NIC');
+  assert.equal(stops[1]!.hit.frame, P.httpGet);
+  mgr.step('out');
+  assert.equal(stops[2]!.hit.stage, 'slirp_input', 'past net_slirp_receive, the same queue layer');
+  mgr.step('over');
+  assert.equal(stops[3]!.hit.stage, 'ip_input', 'over: the very next stage');
+  mgr.continue();
+});
+
+test('step over and out never stop at another packet: the VM runs on when the packet has left', () => {
+  const { hub, sim, mgr, stops } = setup();
+  mgr.set([{ stage: 'tcp_input', condition: 'tcp.flags.syn == 1' }]);
+  sim.send(P.syn, TX_TCP_CONTROL);
+  assert.deepEqual(mgr.step('over'), { kind: 'left', lastStage: 'tcp_input' });
+  assert.deepEqual(armedStages(hub), ['tcp_input'], 'nothing is left armed for the step');
+  sim.send(P.arpRequest, TX_ARP);
+  assert.equal(stops.length, 1, 'the next packet does not stop');
+  mgr.set([{ stage: 'slirp_input', condition: 'arp' }]);
+  sim.send(P.arpRequest, TX_ARP);
+  assert.equal(stops.length, 2);
+  // arp_input is the link layer too: the request is answered there, nothing of it leaves the layer.
+  assert.deepEqual(mgr.step('out'), { kind: 'left', lastStage: 'arp_input' });
+  sim.send(P.syn, TX_TCP_CONTROL);
+  assert.equal(stops.length, 2);
+});
+
 test('pauseNext stops the next packet at any stage, once', () => {
   const { sim, mgr, stops, hub } = setup();
   mgr.pauseNext();
