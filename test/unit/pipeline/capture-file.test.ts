@@ -29,9 +29,9 @@ async function collect(write: (stream: PassThrough) => { close(): Promise<unknow
 function ourPcapng(): Promise<Buffer> {
   return collect((s) => {
     const w = new PcapngWriter(s);
-    w.write(PING, 'qemu_send_packet', 1_700_000_000_123_456, 'journey 1 stage qemu_send_packet');
-    w.write(PONG, 'net_slirp_send_packet', 1_700_000_000_223_456, 'journey 2 reply-to 1 nat 10.0.2.15:7 <-> 127.0.0.1:7');
-    w.write(WHO_HAS, 'qemu_send_packet', 1_700_000_001_000_000);
+    w.write(PING, { stage: 'qemu_send_packet', micros: 1_700_000_000_123_456, comment: 'journey 1 stage qemu_send_packet' });
+    w.write(PONG, { stage: 'net_slirp_send_packet', micros: 1_700_000_000_223_456, comment: 'journey 2 reply-to 1 nat 10.0.2.15:7 <-> 127.0.0.1:7' });
+    w.write(WHO_HAS, { stage: 'qemu_send_packet', micros: 1_700_000_001_000_000 });
     return w;
   });
 }
@@ -59,8 +59,8 @@ test('our pcapng reads back: an interface per stage with its name, each packet o
 test('our classic pcap reads back: one Ethernet interface, microsecond times, the bytes as written', async () => {
   const bytes = await collect((s) => {
     const w = new PcapWriter(s, 64);
-    w.write(PING, 1_700_000_000_000_001);
-    w.write(PONG, 1_700_000_002_500_000);
+    w.write(PING, { stage: 'qemu_send_packet', micros: 1_700_000_000_000_001 });
+    w.write(PONG, { stage: 'qemu_send_packet', micros: 1_700_000_002_500_000 });
     return w;
   });
   const f = readCaptureFile(bytes);
