@@ -26,6 +26,7 @@ export const HELP_TEXT = [
   'While stopped on a packet:',
   '  FIELD                a Wireshark field of the packet: tcp.dstport, ip.src, dns.qry.name, e1000.index, session.state',
   '  FILTER               a display filter, answered true or false: tcp.flags.syn == 1 && ip.dst == 10.0.2.2',
+  '  frame, journey, descriptor, session, stage   what Variables shows, expandable (frame.bytes, journey.tcp_input, session.bytesIn)',
   'At any time:',
   '  info usernet         the NAT table, as the QEMU monitor prints it',
   NETEM_HELP,
@@ -52,6 +53,7 @@ export function evaluateExpression(expression: string, ctx: EvaluateContext, con
   if (!hit) {
     throw new EvaluateError(`'${text}' needs a packet: the VM is not stopped at a packet breakpoint`);
   }
+  if (text === 'descriptor') throw new EvaluateError(`this packet has no e1000 descriptor at ${hit.stage}: only the NIC's TX stages (process_tx_desc, e1000_send_packet) have one`);
   if (isField) {
     const r = evaluateField(text, hit);
     if (r.values.length === 0) {

@@ -10,7 +10,10 @@ import { BreakpointEvent, Event, InitializedEvent, LoggingDebugSession, OutputEv
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startMachine, type MachineFactory } from './machine-port';
 import { LaunchError, planLaunch, type UsernetLaunchArguments } from './launch-args';
-import { buildScopes } from './packet-scopes';
+import { buildScopes, findStopNode, stopObjects, type ScopeContext, type StopObject } from './packet-scopes';
+import { completionTargets, wordBefore } from './completions';
+import { lookupField } from '../pipeline/dissect';
+import type { StageName } from '../pipeline/stages';
 import { ProbeLocations } from './probe-locations';
 import type { UsernetEventName, UsernetEvents } from './protocol';
 import { checkAddForward, checkCloseSession, checkNetem, checkNoArgs, checkRemoveForward, checkSerialInput, checkStartCapture } from './request-validation';
@@ -22,6 +25,9 @@ import { VmRuntime, type RuntimeStop } from './vm-runtime';
 export const VM_THREAD_ID = 1;
 /** Frame ids carry their stop: a frame of an earlier stop is recognised as stale. */
 const FRAMES_PER_STOP = 1000;
+
+/** The stop's objects that are also protocol names of the filter language: by themselves they name the object. */
+const ROOT_OBJECTS: ReadonlySet<string> = new Set(['session']);
 
 const STOP_REASONS: Readonly<Record<RuntimeStop['reason'], string>> = { breakpoint: 'function breakpoint', step: 'step', pause: 'pause', drop: 'exception' };
 
@@ -118,6 +124,8 @@ export class UsernetDebugSession extends LoggingDebugSession {
       supportsLogPoints: true,
       supportsReadMemoryRequest: true,
       supportsEvaluateForHovers: true,
+      supportsCompletionsRequest: true,
+      completionTriggerCharacters: ['.'],
       supportsTerminateRequest: true,
       supportsRestartRequest: true,
       supportsSteppingGranularity: false,
@@ -296,18 +304,28 @@ export class UsernetDebugSession extends LoggingDebugSession {
       response.body = { scopes: [] };
       return this.sendResponse(response);
     }
-    const hit = stop.event.hit;
-    response.body = {
-      scopes: buildScopes({
-        hit,
-        stage: frame.stage,
-        memoryReference: this.runtime.memoryReferenceOf(stop),
-        probeHits: this.runtime.probeHits(frame.stage),
-        ...(frame.depth === 0 && stop.breakpointId !== undefined ? { breakpointHits: this.runtime.stopsOf(stop.breakpointId) } : {}),
-        ...(hit.session ? { liveSession: this.runtime.liveSession(hit.session.id) } : {}),
-      }, this.variables),
-    };
+    response.body = { scopes: buildScopes(this.scopeContext(stop, frame.stage, frame.depth), this.variables) };
     this.sendResponse(response);
+  }
+
+  /** What the scopes of the frame at `depth` (0: the held stage) show. */
+  private scopeContext(stop: RuntimeStop, stage: StageName, depth: number): ScopeContext {
+    const hit = stop.event!.hit;
+    return {
+      hit,
+      stage,
+      memoryReference: this.runtime.memoryReferenceOf(stop),
+      probeHits: this.runtime.probeHits(stage),
+      ...(depth === 0 && stop.breakpointId !== undefined ? { breakpointHits: this.runtime.stopsOf(stop.breakpointId) } : {}),
+      ...(hit.session ? { liveSession: this.runtime.liveSession(hit.session.id) } : {}),
+      ...(stop.journey ? { journey: stop.journey } : {}),
+    };
+  }
+
+  /** The stop's objects (frame, descriptor, session, journey, stage) as the held stage shows them; none while running. */
+  private stopObjects(): StopObject[] {
+    const stop = this.runtime.stop;
+    return stop?.event ? stopObjects(this.scopeContext(stop, stop.event.hit.stage, 0)) : [];
   }
 
   protected override variablesRequest(response: DebugProtocol.VariablesResponse, args: DebugProtocol.VariablesArguments): void {
@@ -316,6 +334,18 @@ export class UsernetDebugSession extends LoggingDebugSession {
   }
 
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): void {
+    const name = args.expression.trim();
+    // A name Variables shows (frame, journey, session.bytesIn, frame.bytes.0010) answers with that node, expandable;
+    // a filter field keeps its typed value and a protocol name its filter meaning (tcp -> true).
+    const field = lookupField(name);
+    if (!field || ROOT_OBJECTS.has(name)) {
+      const node = findStopNode(this.stopObjects(), name);
+      if (node) {
+        response.body = { result: node.value, variablesReference: node.children ? this.variables.add(node.children) : 0, ...(node.type ? { type: node.type } : {}) };
+        if (node.memoryReference) response.body.memoryReference = node.memoryReference;
+        return this.sendResponse(response);
+      }
+    }
     try {
       const r = this.runtime.evaluate(args.expression, args.context);
       response.body = { result: r.result, variablesReference: 0, ...(r.type ? { type: r.type } : {}) };
@@ -342,8 +372,12 @@ export class UsernetDebugSession extends LoggingDebugSession {
     this.sendResponse(response);
   }
 
-  protected override completionsRequest(response: DebugProtocol.CompletionsResponse): void {
-    response.body = { targets: [] };
+  protected override completionsRequest(response: DebugProtocol.CompletionsResponse, args: DebugProtocol.CompletionsArguments): void {
+    const column = this.convertClientColumnToDebugger(args.column);
+    const { start, word } = wordBefore(args.text, column);
+    const targets = completionTargets(word, this.stopObjects().map((o) => o.node));
+    // Each target replaces the word typed so far (start is 0-based here, the client's base on the wire).
+    response.body = { targets: targets.map((t) => ({ ...t, start: this.convertDebuggerColumnToClient(start + 1), length: word.length })) };
     this.sendResponse(response);
   }
 

@@ -23,6 +23,7 @@ import { MemoryError, packetMemoryReference, parsePacketMemoryReference, readPac
 import type { ForwardRow, SessionRow, TopologyBody, UsernetEvents, UsernetRequests, VmStateBody } from './protocol';
 import { topologyBody } from './topology-feed';
 import { forwardRow, sessionRow } from './session-rows';
+import { journeySoFar, type JourneySoFar } from './journey-so-far';
 
 /** A function breakpoint as DAP sends it. */
 export interface StageBreakpoint {
@@ -39,6 +40,8 @@ export interface RuntimeStop {
   readonly breakpointId?: number;
   /** The packet event; undefined when the VM was paused with no packet in flight. */
   readonly event?: StopEvent;
+  /** The stages the held packet crossed so far, with their VM time and verdicts. */
+  readonly journey?: JourneySoFar;
   readonly description: string;
 }
 
@@ -104,6 +107,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   private stagePoll: ReturnType<typeof setInterval> | undefined;
   /** A step asked while no packet was held: the next packet stops as a step. */
   private stepWanted = false;
+  /** The journey at the last packet stop, which a step of the same packet continues. */
+  private lastJourney: JourneySoFar | undefined;
   private readonly sessionsBatch: ChangeBatcher<UsernetEvents['usernet.sessions']>;
   private readonly stagesBatch: ChangeBatcher<UsernetEvents['usernet.stages']>;
   private readonly stateBatch: ChangeBatcher<VmStateBody>;
@@ -312,11 +317,15 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     this.clearPauseTimer();
     const reason = this.stepWanted ? 'step' : event.reason;
     this.stepWanted = false;
+    // A step of the packet held before continues its journey; anything else starts one.
+    const journey = journeySoFar(event, this.machine?.clock.now() ?? 0, event.reason === 'step' ? this.lastJourney : undefined);
+    this.lastJourney = journey;
     const stop: RuntimeStop = {
       id: ++this.stopCount,
       reason,
       ...(event.breakpointId !== undefined ? { breakpointId: event.breakpointId } : {}),
       event,
+      journey,
       description: event.dropReason
         ? `dropped at ${event.hit.stage}: ${event.dropReason}${event.hit.frame.length ? ` (${describeHitBriefly(event.hit)})` : ''}`
         : `${event.hit.stage}: ${describeHitBriefly(event.hit)}`,

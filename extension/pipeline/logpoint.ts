@@ -38,7 +38,7 @@ export function compileLogMessage(text: string): LogTemplate | string {
     for (const p of parts) {
       if (typeof p === 'string') { out += p; continue; }
       const values = p.getAll(view);
-      out += values.length ? values.map((x) => formatFieldValue(p, x)).join(',') : '<missing>';
+      out += values.length ? values.map((x) => formatFieldValue(p, x, view)).join(',') : '<missing>';
     }
     return out;
   };

@@ -89,6 +89,18 @@ test('DHCP stops at udp_input: stack, variables, evaluate and memory show the pa
   const dstport = (await variablesOf(udp.variablesReference)).find((v) => v.name === 'udp.dstport');
   assert.equal(dstport?.value, '67');
 
+  // The bytes as hex + ASCII, the journey so far, and the console that knows every name shown.
+  const lines = await variablesOf(packet.find((v) => v.name === 'bytes')!.variablesReference);
+  assert.match(lines[0]!.value, /^ff ff ff ff ff ff /, 'a DHCP discover is broadcast');
+  const journey = await variablesOf(scopes.find((s) => s.name === 'Journey')!.variablesReference);
+  assert.deepEqual(journey.map((v) => v.name).slice(0, 2), ['e1000_mmio_write', 'start_xmit'], 'the journey starts at the register write');
+  assert.match(journey.at(-1)!.value, /^\d+\.\d{6} s · held$/);
+  assert.equal(journey.at(-1)!.name, 'udp_input');
+  assert.match((await dc.evaluateRequest({ expression: 'frame', frameId: top.id, context: 'repl' })).body.result, /DHCP/i);
+  assert.match((await dc.evaluateRequest({ expression: 'journey', frameId: top.id, context: 'repl' })).body.result, /^tx, \d+ stages, held at udp_input$/);
+  const completed = await dc.completionsRequest({ text: 'udp.dst', column: 8, frameId: top.id });
+  assert.deepEqual(completed.body.targets.map((t) => t.label), ['udp.dstport']);
+
   const evaluated = await dc.evaluateRequest({ expression: 'udp.dstport', frameId: top.id, context: 'repl' });
   assert.equal(evaluated.body.result, '67');
   assert.equal((await dc.evaluateRequest({ expression: 'udp.srcport == 68 && ip.dst == 255.255.255.255', frameId: top.id, context: 'watch' })).body.result, 'true');
@@ -116,8 +128,11 @@ test('DHCP stops at udp_input: stack, variables, evaluate and memory show the pa
   const steppedNames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames.map((f) => f.name.split(':')[0]);
   assert.deepEqual(steppedNames.slice(0, 4), ['bootp_input', 'udp_input', 'ip_input', 'slirp_input'], 'the step keeps the packet\'s stack');
 
+  // Step Out stays with the request: bootp_input answers it, so nothing of it goes further and the VM runs on.
   await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
-  await dc.continueRequest({ threadId: 1 });
+  const ranOn = dc.waitForEvent('output', 30_000);
+  await dc.stepOutRequest({ threadId: 1 });
+  assert.match((await ranOn).body.output, /step out: the packet went no further than bootp_input; the VM runs on/);
   await waitForSerial(/lease 10\.0\.2\.15/, 60_000);
   await waitForStateWithLease(10_000);
 });

@@ -3,6 +3,7 @@ import { formatIpv6 } from '../../wire/ipv6-address';
 import { formatBytes } from './bytes';
 import { CONTEXT_FIELDS, descriptorField } from './context-fields';
 import type { FieldDef, FieldInfo, FieldValue } from './field-types';
+import type { PacketView } from './packet-view';
 import { FRAME_FIELDS } from './frame-fields';
 
 const ALL: readonly FieldDef[] = [...FRAME_FIELDS, ...CONTEXT_FIELDS];
@@ -23,8 +24,8 @@ export function lookupField(name: string): FieldDef | undefined {
 }
 
 /** The text a user sees for a value: dotted IPv4, colon MAC, `1`/`0` for booleans. */
-export function formatFieldValue(def: FieldDef, value: FieldValue): string {
-  if (def.format) return def.format(value);
+export function formatFieldValue(def: FieldDef, value: FieldValue, view?: PacketView): string {
+  if (def.format) return def.format(value, view);
   switch (def.type) {
     case 'ipv4': return formatIpv4(value as number);
     case 'ipv6': return formatIpv6(value as Uint8Array);

@@ -1,5 +1,6 @@
 import type { FieldDef, FieldType, FieldValue } from './field-types';
 import type { PacketView } from './packet-view';
+import { formatDescriptorField } from './value-names';
 
 /**
  * Fields that come from what the pipeline knows of a frame rather than from
@@ -8,7 +9,7 @@ import type { PacketView } from './packet-view';
 type Getter = (v: PacketView) => FieldValue | undefined;
 const NONE: FieldValue[] = [];
 
-function ctx(layer: string, name: string, type: FieldType, description: string, get: Getter, format?: (x: FieldValue) => string): FieldDef {
+function ctx(layer: string, name: string, type: FieldType, description: string, get: Getter, format?: FieldDef['format']): FieldDef {
   return {
     name, type, description, layer, multi: false, get, format,
     getAll: (v) => { const x = get(v); return x === undefined ? NONE : [x]; },
@@ -65,5 +66,5 @@ export function descriptorField(name: string): FieldDef | undefined {
   return ctx('e1000', name, 'any', `Descriptor field "${key}" as decoded by the e1000`, (v) => {
     const fields = v.hit?.descriptor?.fields;
     return fields && Object.prototype.hasOwnProperty.call(fields, key) ? fields[key] : undefined;
-  });
+  }, (x, v) => formatDescriptorField(key, x, v?.hit?.descriptor?.fields.kind) ?? (typeof x === 'boolean' ? (x ? '1' : '0') : String(x)));
 }

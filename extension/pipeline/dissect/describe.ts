@@ -22,7 +22,7 @@ function addFields(tree: DissectedTree, view: PacketView, defs: readonly FieldDe
     const values = def.getAll(view);
     if (values.length === 0) continue;
     const layer = (tree[LAYER_TITLES[def.layer] ?? def.layer] ??= {});
-    layer[def.name] = values.map((x) => formatFieldValue(def, x)).join(', ');
+    layer[def.name] = values.map((x) => formatFieldValue(def, x, view)).join(', ');
   }
 }
 

@@ -27,8 +27,8 @@ export interface FieldDef {
   getAll(v: PacketView): FieldValue[];
   /** Kept for filters but left out of the describe() tree (aliases, src-or-dst aggregates). */
   readonly hidden?: boolean;
-  /** Display override (hex checksums, flag names); the type's default otherwise. */
-  readonly format?: (value: FieldValue) => string;
+  /** Display override (hex checksums, flag names); the type's default otherwise. `view` is the packet, for names that depend on more than the value. */
+  readonly format?: (value: FieldValue, view?: PacketView) => string;
 }
 
 /** What completion and documentation need. */

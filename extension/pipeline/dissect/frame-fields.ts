@@ -4,6 +4,7 @@ import { DhcpOption, findDhcpOption } from '../../wire/dhcp';
 import { dnsARecords, dnsQuestions } from '../../wire/dns';
 import type { FieldDef, FieldType, FieldValue } from './field-types';
 import type { PacketView } from './packet-view';
+import { formatIcmpType, formatIcmpv6Type, formatIpFlags } from './value-names';
 
 /**
  * The fields read from the frame bytes, named as Wireshark names them. Each
@@ -74,7 +75,7 @@ const ipFields: FieldDef[] = [
   single('ip', 'ip.dsfield', 'uint', 'Differentiated services field', ipU8(1), hex8),
   single('ip', 'ip.len', 'uint', 'Total length', ipU16(2)),
   single('ip', 'ip.id', 'uint', 'Identification', ipU16(4), hex16),
-  single('ip', 'ip.flags', 'uint', 'Flags (rb, df, mf as the top three bits of a byte)', (v) => (ip(v) >= 0 ? u8(v.frame, v.l3Off + 6) & 0xe0 : undefined), hex8),
+  single('ip', 'ip.flags', 'uint', 'Flags (rb, df, mf as the top three bits of a byte)', (v) => (ip(v) >= 0 ? u8(v.frame, v.l3Off + 6) & 0xe0 : undefined), formatIpFlags),
   single('ip', 'ip.flags.rb', 'bool', 'Reserved bit', ipFlagBit(0x8000)),
   single('ip', 'ip.flags.df', 'bool', "Don't fragment", ipFlagBit(0x4000)),
   single('ip', 'ip.flags.mf', 'bool', 'More fragments', ipFlagBit(0x2000)),
@@ -113,13 +114,13 @@ const icmpEcho = (v: PacketView, rel: number) => {
 };
 const icmpFields: FieldDef[] = [
   single('icmp', 'icmp', 'protocol', 'Internet Control Message Protocol', (v) => (icmp(v) >= 0 ? v.frame.subarray(v.l4Off, v.l3CapturedEnd) : undefined)),
-  single('icmp', 'icmp.type', 'uint', 'Type (8 echo request, 0 echo reply, 3 unreachable, 11 time exceeded)', (v) => (icmp(v) >= 0 ? u8(v.frame, v.l4Off) : undefined)),
+  single('icmp', 'icmp.type', 'uint', 'Type (8 echo request, 0 echo reply, 3 unreachable, 11 time exceeded)', (v) => (icmp(v) >= 0 ? u8(v.frame, v.l4Off) : undefined), formatIcmpType),
   single('icmp', 'icmp.code', 'uint', 'Code', (v) => (icmp(v) >= 0 ? u8(v.frame, v.l4Off + 1) : undefined)),
   single('icmp', 'icmp.checksum', 'uint', 'Checksum', (v) => (icmp(v) >= 0 ? get16(v.frame, v.l4Off + 2) : undefined), hex16),
   single('icmp', 'icmp.ident', 'uint', 'Identifier (echo)', (v) => icmpEcho(v, 4)),
   single('icmp', 'icmp.seq', 'uint', 'Sequence number (echo)', (v) => icmpEcho(v, 6)),
   single('icmpv6', 'icmpv6', 'protocol', 'Internet Control Message Protocol v6', (v) => (icmp6(v) >= 0 ? v.frame.subarray(v.l4Off, v.l3CapturedEnd) : undefined)),
-  single('icmpv6', 'icmpv6.type', 'uint', 'Type (128 echo request, 135 neighbour solicitation, ...)', (v) => (icmp6(v) >= 0 ? u8(v.frame, v.l4Off) : undefined)),
+  single('icmpv6', 'icmpv6.type', 'uint', 'Type (128 echo request, 135 neighbour solicitation, ...)', (v) => (icmp6(v) >= 0 ? u8(v.frame, v.l4Off) : undefined), formatIcmpv6Type),
   single('icmpv6', 'icmpv6.code', 'uint', 'Code', (v) => (icmp6(v) >= 0 ? u8(v.frame, v.l4Off + 1) : undefined)),
   single('icmpv6', 'icmpv6.checksum', 'uint', 'Checksum', (v) => (icmp6(v) >= 0 ? get16(v.frame, v.l4Off + 2) : undefined), hex16),
 ];

@@ -76,8 +76,9 @@ export function evaluateField(name: string, hit: ProbeHit): FieldEvaluation {
     throw new FilterSyntaxError(`unknown field '${trimmed}'${suggestion ? ` (did you mean '${suggestion}'?)` : ''}`, 1, trimmed,
       'a known field name', 'unknown-field', [{ name: trimmed, column: 1, suggestion }]);
   }
-  const values = def.getAll(new PacketView(hit.frame, hit));
-  return { name: def.name, type: def.type, description: def.description, values, display: values.map((x) => formatFieldValue(def, x)) };
+  const view = new PacketView(hit.frame, hit);
+  const values = def.getAll(view);
+  return { name: def.name, type: def.type, description: def.description, values, display: values.map((x) => formatFieldValue(def, x, view)) };
 }
 
 /** Field names starting with `prefix`, for completion in the breakpoint editor and CLI. */

@@ -51,7 +51,7 @@ test('descriptor, session and stage scopes show what the pipeline knows', () => 
   assert.equal(d.ring, 'tx');
   assert.equal(d.index, '3');
   assert.equal(d.address, '0x1f000030');
-  assert.equal(d.eop, 'true');
+  assert.equal(d.eop, '1');
   const s = Object.fromEntries(vars('NAT session').map((v) => [v.name, v.value]));
   assert.equal(s.guest, '10.0.2.15:68');
   assert.equal(s.host, '127.0.0.1:67');
@@ -59,7 +59,7 @@ test('descriptor, session and stage scopes show what the pipeline knows', () => 
   assert.equal(st.name, 'e1000_send_packet');
   assert.equal(st.owner, 'nic');
   assert.match(st.direction!, /^tx/);
-  assert.equal(st['probe hits'], '12');
+  assert.equal(st.packets, '12');
   assert.equal(st['breakpoint hits'], '2');
 });
 

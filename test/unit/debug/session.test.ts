@@ -163,6 +163,43 @@ test('step out stays with the packet: out of the net queue, then past its last s
   await dc.disconnectRequest({});
 });
 
+test('the Debug Console evaluates every object Variables shows and completes field names; a stop shows the journey so far', async () => {
+  const { machine, dc, init } = await launched();
+  assert.equal(init.body!.supportsCompletionsRequest, true);
+  await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'udp_input', condition: 'udp.dstport == 67' }] });
+  const stopped = dc.waitForEvent('stopped');
+  machine.send(P.dhcpDiscover, TX_DHCP, { session: { id: 4, protocol: 'udp', state: 'ACTIVE', guestAddr: '0.0.0.0', guestPort: 68, hostAddr: '10.0.2.2', hostPort: 67 } });
+  await stopped;
+  const top = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames[0]!;
+  const scopes = (await dc.scopesRequest({ frameId: top.id })).body.scopes;
+  assert.deepEqual(scopes.map((s) => s.name), ['Packet', 'NAT session', 'Journey', 'Stage']);
+  const journey = (await dc.variablesRequest({ variablesReference: scopes[2]!.variablesReference })).body.variables;
+  assert.deepEqual(journey.map((v) => v.name), ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'udp_input', 'nat']);
+  assert.match(journey[0]!.value, /^\d+\.\d{6} s · forwarded$/);
+  assert.match(journey[8]!.value, /^\d+\.\d{6} s · held$/);
+
+  const frame = (await dc.evaluateRequest({ expression: 'frame', context: 'repl' })).body;
+  assert.match(frame.result, /DHCP DISCOVER/);
+  assert.ok(frame.variablesReference > 0, 'frame expands');
+  const inFrame = (await dc.variablesRequest({ variablesReference: frame.variablesReference })).body.variables.map((v) => v.name);
+  assert.ok(inFrame.includes('bytes') && inFrame.includes('udp'), inFrame.join());
+  assert.match((await dc.evaluateRequest({ expression: 'journey', context: 'repl' })).body.result, /^tx, 9 stages, held at udp_input$/);
+  assert.match((await dc.evaluateRequest({ expression: 'session', context: 'repl' })).body.result, /^udp 0\.0\.0\.0:68 <-> 10\.0\.2\.2:67 \(session 4\)$/);
+  assert.equal((await dc.evaluateRequest({ expression: 'session.guest', context: 'watch' })).body.result, '0.0.0.0:68');
+  assert.match((await dc.evaluateRequest({ expression: 'frame.bytes.0000', context: 'repl' })).body.result, /^52 55 0a 00 02 02 52 54  00 12 34 56 08 00 45 00   RU\.\.\.\.RT/);
+  assert.equal((await dc.evaluateRequest({ expression: 'udp', context: 'repl' })).body.result, 'true', 'a protocol name is still a filter');
+  assert.equal((await dc.evaluateRequest({ expression: 'udp.dstport', context: 'repl' })).body.result, '67');
+  await assert.rejects(dc.evaluateRequest({ expression: 'descriptor', context: 'repl' }), /no e1000 descriptor at udp_input/, 'no descriptor at a slirp stage');
+
+  const done = await dc.completionsRequest({ text: 'udp.dst', column: 8 });
+  assert.deepEqual(done.body.targets.map((t) => [t.label, t.start, t.length]), [['udp.dstport', 1, 7]]);
+  const members = (await dc.completionsRequest({ text: 'ip.src == 1 && journey.', column: 24 })).body.targets.map((t) => t.label);
+  assert.ok(members.includes('journey.udp_input') && members.includes('journey.nat'), members.join());
+  await dc.continueRequest({ threadId: 1 });
+  await assert.rejects(dc.evaluateRequest({ expression: 'frame', context: 'repl' }), /needs a packet/);
+  await dc.disconnectRequest({});
+});
+
 test('pause with nothing in flight stops with reason pause and a one-line stack', async () => {
   const { dc, machine } = await launched();
   const stopped = dc.waitForEvent('stopped');
