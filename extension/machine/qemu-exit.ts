@@ -43,6 +43,9 @@ export function firstErrorLine(output: string): string {
   return (line ?? '').replace(/^qemu-system-[\w-]+:\s*/, '').trim();
 }
 
+/** Our shutdown reason for a guest that halted every CPU for good (qemu-halt.ts); QMP's are 'guest-shutdown', 'guest-reset'... */
+export const GUEST_HALT = 'usernet-guest-halt';
+
 /**
  * A QEMU that went away on its own, as the embedded engine reports a guest's
  * end: QMP's SHUTDOWN reason tells a power-off from a reset under -no-reboot.
@@ -50,6 +53,7 @@ export function firstErrorLine(output: string): string {
 export function qemuGuestEnd(report: string, shutdownReason: string | undefined): GuestEnd {
   const clean = /exited with status 0\b/.test(report);
   if (clean && shutdownReason === 'guest-shutdown') return { reason: 'poweroff', message: 'the guest powered off' };
+  if (clean && shutdownReason === GUEST_HALT) return { reason: 'poweroff', message: 'the guest powered off (it halted its CPU)' };
   if (clean && shutdownReason === 'guest-reset') return { reason: 'reset', message: 'the guest reset; the run ends (no-reboot)' };
   return { reason: clean ? 'poweroff' : 'failure', message: `the VM is gone: ${report}` };
 }

@@ -17,7 +17,8 @@ import type { SlirpConfig } from '../slirp/config';
 import type { Slirp } from '../slirp/slirp';
 import { GUEST_PROMPT, GUEST_READY } from './guest-image';
 import { QmpClient, connectWithRetry } from './qmp';
-import { describeQemuExit, firstErrorLine, OutputTail, type QemuExit } from './qemu-exit';
+import { describeQemuExit, firstErrorLine, GUEST_HALT, OutputTail, type QemuExit } from './qemu-exit';
+import { watchForHalt } from './qemu-halt';
 import { SerialConsole } from './serial-console';
 import { serveStream, type StreamServer } from './stream-backend';
 
@@ -135,6 +136,7 @@ export class QemuMachine extends EventEmitter<Events> {
   private exitInfo: QemuExit | undefined;
   private slirpOfGuest: Slirp | undefined;
   private pausedFlag = false;
+  private readonly stopHaltWatch: () => void;
 
   private constructor(private readonly attempt: Attempt, opts: QemuOptions, program: string, accelerator: 'kvm' | 'tcg', private readonly dir: string) {
     super();
@@ -152,6 +154,11 @@ export class QemuMachine extends EventEmitter<Events> {
     });
     if (opts.onSerial) this.serial.on('data', opts.onSerial);
     socket.on('error', () => {});
+    this.stopHaltWatch = watchForHalt(attempt.qmp, () => this.pausedFlag, () => {
+      // Ended as a power-off: QEMU is asked to quit and the exit reports the halt (qemu-exit.ts).
+      attempt.shutdownReason = GUEST_HALT;
+      attempt.qmp.execute('quit').catch(() => {});
+    });
     this.exited = new Promise((resolve) => {
       const onExit = (code: number | null, signal: NodeJS.Signals | null) => {
         this.exitInfo = { code, signal, output: attempt.output.value, requested: this.stopRequested };
@@ -289,6 +296,7 @@ export class QemuMachine extends EventEmitter<Events> {
   }
 
   private async cleanup(): Promise<void> {
+    this.stopHaltWatch();
     this.attempt.qmp.close();
     this.attempt.serialSocket.destroy();
     await this.attempt.server.close().catch(() => {});
@@ -369,7 +377,8 @@ async function startAttempt(program: string, opts: QemuOptions, sockets: QemuSoc
     }
     const started: Attempt = { child, server, serialSocket, qmp, output, slirp: guestSlirp, frozenByUs };
     qmp.on('event', (e) => {
-      if (e.event === 'SHUTDOWN' && typeof e.data?.reason === 'string') started.shutdownReason = e.data.reason;
+      // The quit that follows a halt (qemu-halt.ts) must not replace why the run ends.
+      if (e.event === 'SHUTDOWN' && typeof e.data?.reason === 'string' && started.shutdownReason !== GUEST_HALT) started.shutdownReason = e.data.reason;
     });
     return started;
   } catch (e) {
