@@ -64,7 +64,7 @@ test('the profile boots the bundled guest under QEMU with TCG, to its shell prom
 });
 
 test('the serial console goes both ways', { skip }, async () => {
-  const echoed = vm.serial.waitFor(/round-trip-(\d+)/, 10_000);
+  const echoed = vm.serial.waitFor(/round-trip-(\d+)\r?\n/, 10_000);
   vm.serial.write('echo round-trip-$((6 * 7))\n');
   assert.match(await echoed, /round-trip-42/);
 });
