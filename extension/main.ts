@@ -9,6 +9,8 @@ import { ConsolePanels } from './ui/console-panel';
 import { ProfileLanguageClient } from './ui/profile-client';
 import { registerProfileCommands } from './ui/profile-commands';
 import { UsernetAdapterFactory } from './ui/debug-adapter-factory';
+import { registerFlowCommands } from './ui/flow-commands';
+import { FlowViews } from './ui/flow-panel';
 import { SessionsTree } from './ui/sessions-tree';
 import { registerStageCommands } from './ui/stage-commands';
 import { StagesTree } from './ui/stages-tree';
@@ -28,13 +30,17 @@ export function activate(context: vscode.ExtensionContext): void {
   const stagesTree = new StagesTree(vms);
   const topology = new TopologyPanel(vms, context.extensionUri, log);
   profileClient = new ProfileLanguageClient(context.extensionUri, languageClient, log);
+  const sessionsView = sessionsTree.createView();
+  const flowViews = new FlowViews(context.extensionUri, log);
 
   context.subscriptions.push(
     log,
     vms,
     consoles,
     sessionsTree,
-    sessionsTree.createView(),
+    sessionsView,
+    flowViews,
+    ...registerFlowCommands(vms, flowViews, sessionsView, log),
     stagesTree,
     stagesTree.createView(),
     new VmStatusBar(vms),

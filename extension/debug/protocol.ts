@@ -5,6 +5,8 @@
  * Both sides validate what they receive (see isSerialInput etc.).
  */
 
+import type { FlowSnapshot } from '../pipeline/flow/record';
+
 /** Discards counted at one stage for one reason (docs/drop-reasons.md), for the Drops node. */
 export interface DropRow {
   readonly stage: string;
@@ -93,6 +95,19 @@ export interface UsernetRequests {
   'usernet.infoUsernet': { args: Record<string, never>; result: { text: string } };
   /** Network conditions (netem rules): list, add one, remove one, clear. */
   'usernet.netem': { args: NetemRequestArgs; result: ConditionsBody };
+  /** Record every NAT session's flow from now on (the UI asks while a view that shows them is visible), or stop. */
+  'usernet.recordFlows': { args: { on: boolean }; result: void };
+  /** A NAT session's flow (flow graph, TCP stream graph): its items numbered `from` and later. */
+  'usernet.flow': { args: FlowRequestArgs; result: FlowSnapshot };
+  /** One packet of a flow: its frame and its journey as text. */
+  'usernet.flowDetail': { args: { session: number; n: number }; result: { frame?: string /* base64 */; journey?: string } };
+  /** The packets of a flow (their n) that a filter (the filter language) keeps. */
+  'usernet.flowFilter': { args: { session: number; filter: string }; result: { matches: number[] } };
+}
+
+export interface FlowRequestArgs {
+  session: number;
+  from: number;
 }
 
 export type NetemRequestArgs =

@@ -82,3 +82,25 @@ export function checkStartCapture(v: unknown): Checked<'usernet.startCapture'> {
 export function checkNoArgs(v: unknown): Checked<'usernet.stopCapture' | 'usernet.infoUsernet'> {
   return v === undefined || v === null || isObject(v) ? ok({}) : refuse('this request takes no arguments');
 }
+
+const isIndex = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+export function checkFlow(v: unknown): Checked<'usernet.flow'> {
+  if (!isObject(v) || !isSessionId({ id: v.session }) || !isIndex(v.from)) return refuse('flow needs { session: a positive integer session id, from: an item number >= 0 }');
+  return ok({ session: v.session as number, from: v.from });
+}
+
+export function checkFlowDetail(v: unknown): Checked<'usernet.flowDetail'> {
+  if (!isObject(v) || !isSessionId({ id: v.session }) || !isIndex(v.n)) return refuse('flowDetail needs { session: a positive integer session id, n: an item number >= 0 }');
+  return ok({ session: v.session as number, n: v.n });
+}
+
+export function checkFlowFilter(v: unknown): Checked<'usernet.flowFilter'> {
+  if (!isObject(v) || !isSessionId({ id: v.session }) || typeof v.filter !== 'string') return refuse('flowFilter needs { session: a positive integer session id, filter: string }');
+  if (v.filter.length > MAX_FILTER) return refuse(`the filter is too long (${v.filter.length} characters)`);
+  return ok({ session: v.session as number, filter: v.filter });
+}
+
+export function checkRecordFlows(v: unknown): Checked<'usernet.recordFlows'> {
+  return isObject(v) && typeof v.on === 'boolean' ? ok({ on: v.on }) : refuse('recordFlows needs { on: boolean }');
+}

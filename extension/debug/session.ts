@@ -16,7 +16,7 @@ import { lookupField } from '../pipeline/dissect';
 import type { StageName } from '../pipeline/stages';
 import { ProbeLocations } from './probe-locations';
 import type { UsernetEventName, UsernetEvents } from './protocol';
-import { checkAddForward, checkCloseSession, checkNetem, checkNoArgs, checkRemoveForward, checkSerialInput, checkStartCapture } from './request-validation';
+import { checkAddForward, checkCloseSession, checkFlow, checkFlowDetail, checkFlowFilter, checkRecordFlows, checkNetem, checkNoArgs, checkRemoveForward, checkSerialInput, checkStartCapture } from './request-validation';
 import { bundleSourceMap, SourceStore } from './source-store';
 import { buildStackFrames, type PacketFrame } from './stack-frames';
 import { VariableStore } from './variable-store';
@@ -404,6 +404,20 @@ export class UsernetDebugSession extends LoggingDebugSession {
       case 'usernet.netem':
         return this.withArgs(response, checkNetem(args), (a) => {
           response.body = this.runtime.netemRequest(a);
+        });
+      case 'usernet.recordFlows':
+        return this.withArgs(response, checkRecordFlows(args), (a) => this.runtime.recordFlows(a.on));
+      case 'usernet.flow':
+        return this.withArgs(response, checkFlow(args), (a) => {
+          response.body = this.runtime.flow(a.session, a.from);
+        });
+      case 'usernet.flowDetail':
+        return this.withArgs(response, checkFlowDetail(args), (a) => {
+          response.body = this.runtime.flowDetail(a.session, a.n);
+        });
+      case 'usernet.flowFilter':
+        return this.withArgs(response, checkFlowFilter(args), (a) => {
+          response.body = { matches: this.runtime.flowFilter(a.session, a.filter) };
         });
       case 'usernet.infoUsernet':
         return this.withArgs(response, checkNoArgs(args), () => {

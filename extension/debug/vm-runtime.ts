@@ -14,7 +14,11 @@ import { attachCapture, type Capture } from '../pipeline/capture';
 import { ProbeHub } from '../pipeline/probe';
 import { STAGES, type StageName } from '../pipeline/stages';
 import { describeHitBriefly } from '../pipeline/trace';
+import { compileFilter } from '../pipeline/filter';
+import { JourneyRecorder } from '../pipeline/journey-recorder';
+import type { FlowSnapshot } from '../pipeline/flow/record';
 import { ChangeBatcher, type BatchTimers } from './change-batcher';
+import { FlowRecorder } from './flow-recorder';
 import { EvaluateError, evaluateExpression, type EvaluateResult } from './evaluate';
 import type { LaunchPlan } from './launch-args';
 import type { MachineFactory, RuntimeMachine } from './machine-port';
@@ -115,6 +119,11 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   private readonly topologyBatch: ChangeBatcher<TopologyBody | undefined>;
   /** Network conditions (netem rules) of this session. */
   readonly netem = new NetemControl();
+  /** Every NAT session's flow while recording is on (kept after the VM stops, until the next start). */
+  private flows: FlowRecorder | undefined;
+  private stopFlows: (() => void) | undefined;
+  /** The UI wants flows recorded (a view that shows them is visible): off, no probe is armed for them. */
+  private flowsWanted = false;
 
   constructor(private readonly options: VmRuntimeOptions) {
     super();
@@ -196,6 +205,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     });
     const nat = machine.slirp?.nat;
     if (nat) {
+      this.flows = undefined;
+      if (this.flowsWanted) this.startFlows();
       const changed = () => {
         this.sessionsBatch.poke();
         this.stateBatch.poke();
@@ -231,6 +242,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     this.manager?.dispose();
     this.manager = undefined;
     this.netem.detach();
+    this.stopFlows?.();
+    this.stopFlows = undefined;
     this.machine = undefined;
     this.current = undefined;
     this.stepWanted = false;
@@ -509,6 +522,51 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
 
   infoUsernet(): string {
     return this.needSlirp().infoUsernet();
+  }
+
+  /** Records every NAT session's flow (on) or stops (off; what was recorded stays readable). */
+  recordFlows(on: boolean): void {
+    this.flowsWanted = on;
+    if (on && !this.stopFlows) this.startFlows();
+    if (!on) {
+      this.stopFlows?.();
+      this.stopFlows = undefined;
+    }
+  }
+
+  private startFlows(): void {
+    const machine = this.machine;
+    const nat = machine?.slirp?.nat;
+    if (!machine || !nat) return;
+    const journeys = new JourneyRecorder(machine.probes, { clock: machine.clock, engine: this.plan?.engine ?? 'embedded' });
+    const stopJourneys = journeys.start();
+    this.flows ??= new FlowRecorder(nat, machine.clock);
+    const stopFlows = this.flows.start(journeys, machine.probes);
+    this.stopFlows = () => {
+      stopFlows();
+      stopJourneys();
+    };
+  }
+
+  /** A NAT session's flow from item `from` on (also after the VM stopped, until it starts again). */
+  flow(session: number, from: number): FlowSnapshot {
+    const snapshot = this.flows?.snapshot(session, from);
+    if (!snapshot) throw new RuntimeError(`no flow recorded for NAT session ${session}${this.flowsWanted ? '' : ' (flows are recorded while the NAT Sessions view or a flow view is visible)'}`);
+    return snapshot;
+  }
+
+  /** The packets of a flow the filter keeps; a filter that does not parse throws its message. */
+  flowFilter(session: number, text: string): number[] {
+    const flows = this.flows;
+    if (!flows?.snapshot(session, Number.MAX_SAFE_INTEGER)) throw new RuntimeError(`no flow recorded for NAT session ${session}`);
+    const filter = compileFilter(text);
+    return flows.packetsMatching(session, (frame) => filter.matchesFrame(frame));
+  }
+
+  flowDetail(session: number, n: number): { frame?: string; journey?: string } {
+    const d = this.flows?.detail(session, n);
+    if (!d) throw new RuntimeError(`packet ${n} of NAT session ${session} is no longer kept`);
+    return { ...(d.frame ? { frame: Buffer.from(d.frame).toString('base64') } : {}), ...(d.journey ? { journey: d.journey } : {}) };
   }
 
   private needSlirp() {

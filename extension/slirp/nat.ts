@@ -1,5 +1,6 @@
 import { formatIpv4 } from '../wire/address';
 import { EventEmitter } from 'node:events';
+import type { TcpSample } from '../pipeline/flow/record';
 
 export type NatProtocol = 'tcp' | 'udp' | 'icmp';
 
@@ -48,6 +49,8 @@ export interface NatSession extends FlowCounters {
   fd: number;
   /** Closes the host socket and forgets the flow (the UI's "close session"). */
   close(): void;
+  /** TCP: the stack's own congestion state now (the TCP stream graph samples it). */
+  tcpSample?(): Omit<TcpSample, 'time'>;
 }
 
 export interface NatTableEvents {

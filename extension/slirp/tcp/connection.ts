@@ -246,6 +246,11 @@ export class TcpConnection implements NatSession {
     return sessionInfo(this);
   }
 
+  /** Read-only: our congestion window, the guest's advertised window and srtt, for the TCP stream graph. */
+  tcpSample() {
+    return { cwnd: this.cc.cwnd, ssthresh: this.cc.ssthresh, peerWindow: this.sndWnd, srtt: this.rtt.smoothedRtt, inFlight: this.flightSize(), retransmits: this.retransmits };
+  }
+
   // ---- opening ----
 
   /** Guest SYN: remember its options; the SYN-ACK waits for the host connect. */

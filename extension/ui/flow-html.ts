@@ -1,0 +1,51 @@
+/**
+ * The flow views' page. Strict policy: our bundle by nonce, our stylesheet
+ * from the webview's origin; `blob:` images only so the page can turn its own
+ * SVG into a PNG for export. Everything drawn is SVG the bundle builds with
+ * DOM calls (no inline styles, no HTML from data).
+ */
+import { makeNonce } from './console-html';
+
+export interface FlowPageResources {
+  cspSource: string;
+  scriptUri: string;
+  cssUri: string;
+  title: string;
+}
+
+export function flowContentSecurityPolicy(cspSource: string, nonce: string): string {
+  return [
+    `default-src 'none'`,
+    `script-src 'nonce-${nonce}'`,
+    `style-src ${cspSource} 'nonce-${nonce}'`,
+    `img-src ${cspSource} blob:`,
+    `font-src ${cspSource}`,
+  ].join('; ');
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function flowPageHtml(r: FlowPageResources, nonce = makeNonce()): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${flowContentSecurityPolicy(r.cspSource, nonce)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(r.title)}</title>
+<link rel="stylesheet" href="${escapeHtml(r.cssUri)}">
+</head>
+<body>
+<div id="toolbar">
+  <input id="filter" type="text" spellcheck="false" placeholder="Filter (e.g. tcp.flags.syn == 1 || tcp.len > 0)" aria-label="Filter">
+  <button id="export-svg" type="button">Export SVG</button>
+  <button id="export-png" type="button">Export PNG</button>
+  <span id="status" role="status" aria-live="polite"></span>
+</div>
+<div id="heads"></div>
+<div id="scroller" tabindex="0"><div id="spacer"></div></div>
+<div id="details" hidden><pre id="decode"></pre><pre id="journey"></pre></div>
+<script nonce="${nonce}" src="${escapeHtml(r.scriptUri)}"></script>
+</body>
+</html>`;
+}
