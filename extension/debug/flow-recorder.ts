@@ -6,9 +6,10 @@
  * stack's own congestion state sampled at each segment. It only reads: the
  * journey recorder's events, the socket probes and the NAT table.
  *
- * It runs from boot so that a flow opened after the fact shows its
- * handshake; the cost is the journey recorder's (bench/probe-cost.ts measures
- * both side by side). Memory is bounded: each flow keeps its latest
+ * The runtime runs it while the UI asks (a view that shows flows is
+ * visible), so a session opened meanwhile shows its handshake even if its
+ * flow view opens later; its cost is the journey recorder's for every packet
+ * (bench/probe-cost.ts). Memory is bounded: each flow keeps its latest
  * `perFlow` items, all flows together `total`; past that the oldest closed
  * flow is forgotten first, then the oldest items of the flow that grows, and
  * every forgotten item is counted.

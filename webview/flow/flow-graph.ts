@@ -97,7 +97,8 @@ export class FlowGraphView {
 
   /** Shows `rows` (all, or what the filter kept); keeps the view at the bottom if it was there. */
   setRows(rows: FlowRow[]): void {
-    const atBottom = this.scroller.scrollTop + this.scroller.clientHeight >= this.spacer.offsetHeight - ROW_HEIGHT;
+    // Follow a live flow only once the user is at its end (a first look starts at the handshake).
+    const atBottom = this.rows.length > 0 && this.scroller.scrollTop > 0 && this.scroller.scrollTop + this.scroller.clientHeight >= this.spacer.offsetHeight - ROW_HEIGHT;
     this.rows = rows;
     this.spacer.style.height = `${HEAD_HEIGHT + rows.length * ROW_HEIGHT}px`;
     this.spacer.style.width = `${WIDTH}px`;
