@@ -6,6 +6,7 @@ import type { HostForward } from './config';
 import { servfailFor } from './dns';
 import { allocateFrame, sessionInfo, TRANSPORT_OFFSET, type SlirpCore } from './core';
 import type { IcmpHandler } from './icmp';
+import { LoopbackSenders } from './udp-loopback-senders';
 import type { NatSession } from './nat';
 import { parseIp4 } from './netdev-options';
 import { ICMP_UNREACHABLE, ICMP_UNREACH_HOST, ICMP_UNREACH_PORT } from '../wire/icmp';
@@ -77,6 +78,8 @@ interface UdpFlow {
    * from them come back from the address the guest used.
    */
   readonly virtualPeers: Map<string, number>;
+  /** 'port' flows: connected senders to the host's loopback, which hear its refusals (udp-loopback-senders.ts). */
+  loopback?: LoopbackSenders<{ quote: Uint8Array; dst: number }>;
   closed: boolean;
 }
 
@@ -194,6 +197,7 @@ export class UdpNat {
       flow.socket.send(copy, (err) => err && this.dnsSendFailed(flow, err));
       return;
     }
+    if (flow.loopback?.send(copy, peer.address, peer.port, { quote, dst })) return;
     flow.socket.send(copy, peer.port, peer.address, (err) => err && this.sendFailed(flow, err, quote));
   }
 
@@ -241,10 +245,13 @@ export class UdpNat {
     const existing = this.ports.get(key);
     if (existing) return existing;
     if (this.core.nat.full) return void this.core.dropCounter.count('nat-table-full');
-    const socket = dgram.createSocket(peer.family === 6 ? 'udp6' : 'udp4');
+    const type = peer.family === 6 ? 'udp6' : 'udp4';
+    // Shared with the flow's loopback senders (same port, SO_REUSEADDR).
+    const socket = dgram.createSocket({ type, reuseAddr: true });
     const flow = this.newFlow('port', key, src, srcPort, dst, dstPort, peer, socket);
     if (!flow) return undefined;
     this.ports.set(key, flow);
+    flow.loopback = new LoopbackSenders(socket, { type }, (msg, rinfo) => this.receivedOnPort(flow, msg, rinfo), ({ quote, dst }) => this.portRefused(flow, quote, dst));
     socket.on('message', (msg, rinfo) => this.receivedOnPort(flow, msg, rinfo));
     socket.on('error', (err: NodeJS.ErrnoException) => this.socketError(flow, err));
     // Sends issued before the bind completes are queued by Node.
@@ -346,14 +353,19 @@ export class UdpNat {
     if (flow.closed) return;
     if (err.code === 'ECONNREFUSED') {
       if (flow.kind === 'dns') return this.upstreamRefused(flow);
-      // The host said "port unreachable": tell the guest, from the address it talked to.
-      this.core.dropCounter.count('udp-port-unreachable');
-      if (flow.lastQuote) this.sendErrorFor(flow, flow.lastQuote, ICMP_UNREACH_PORT, flow.session.remoteAddr);
+      if (flow.lastQuote) this.portRefused(flow, flow.lastQuote, flow.session.remoteAddr);
       return;
     }
     this.core.dropCounter.count('udp-socket-error');
     this.core.log(`UDP flow ${formatIpv4(flow.session.guestAddr)}:${flow.session.guestPort} -> ${flow.peer.address}:${flow.peer.port}: ${err.message}`);
     this.closeFlow(flow);
+  }
+
+  /** The host said "port unreachable": the guest hears it from the address it talked to. */
+  private portRefused(flow: UdpFlow, quote: Uint8Array, dst: number): void {
+    if (flow.closed) return;
+    this.core.dropCounter.count('udp-port-unreachable');
+    this.sendErrorFor(flow, quote, ICMP_UNREACH_PORT, dst);
   }
 
   /** A datagram on a guest port's socket, from whoever sent it: mapped to the source the guest sees. */
@@ -439,6 +451,7 @@ export class UdpNat {
   private closeFlow(flow: UdpFlow): void {
     if (flow.closed) return;
     flow.closed = true;
+    flow.loopback?.close();
     const map = flow.kind === 'port' ? this.ports : this.exact;
     if (map.get(flow.key) === flow) map.delete(flow.key);
     if (flow.kind !== 'inbound') {

@@ -4,7 +4,7 @@ import type { TimerHandle } from '../pipeline/clock';
 import type { DropReason } from '../pipeline/drop-reasons';
 import type { StageName } from '../pipeline/stages';
 import { DHCPV6_SERVER_PORT } from '../wire/dhcpv6';
-import { ICMPV6_UNREACHABLE, ICMPV6_UNREACH_ADDRESS, ICMPV6_UNREACH_NO_ROUTE } from '../wire/icmpv6';
+import { ICMPV6_UNREACHABLE, ICMPV6_UNREACH_ADDRESS, ICMPV6_UNREACH_NO_ROUTE, ICMPV6_UNREACH_PORT } from '../wire/icmpv6';
 import { IPPROTO_UDP } from '../wire/ipv4';
 import type { Ipv6View } from '../wire/ipv6';
 import { formatIpv6, ipv6Equal, isIpv6LinkLocal, isIpv6Loopback, isIpv6Multicast, isIpv6Unspecified, parseIpv6 } from '../wire/ipv6-address';
@@ -14,6 +14,7 @@ import { dhcpv6Reply } from './dhcpv6';
 import { validateDnsQuery, type DnsServerAddress } from './dns';
 import { type Ip6Core, type Ipv6Handles, TRANSPORT6_OFFSET, allocateFrame6 } from './ip6';
 import type { TftpServer } from './tftp';
+import { LoopbackSenders } from './udp-loopback-senders';
 import type { NatSession, NatTable } from './nat';
 
 /** As over IPv4 (udp.ts): libslirp's SO_EXPIRE and SO_EXPIREFAST. */
@@ -40,6 +41,8 @@ interface Udp6Flow {
   readonly virtualPeers: Map<string, { address: Uint8Array; port: number }>;
   held: { data: Uint8Array; src: Uint8Array; srcPort: number }[];
   lastQuote?: Uint8Array;
+  /** Connected senders to the host's loopback, which hear its refusals (udp-loopback-senders.ts). */
+  loopback?: LoopbackSenders<Uint8Array>;
   closed: boolean;
 }
 
@@ -173,7 +176,9 @@ export class Udp6 {
     s.bytesOut += data.length;
     s.packetsOut++;
     this.touch(flow, dns);
-    flow.socket.send(Buffer.from(data), port, address, (err) => {
+    const copy = Buffer.from(data);
+    if (flow.lastQuote && flow.loopback?.send(copy, address, port, flow.lastQuote)) return;
+    flow.socket.send(copy, port, address, (err) => {
       if (!err) return;
       this.drop('udp-send-error');
       const code = (err as NodeJS.ErrnoException).code;
@@ -193,7 +198,9 @@ export class Udp6 {
       return undefined;
     }
     // A dual-stack socket: it reaches IPv6 peers and, as ::ffff:a.b.c.d, an IPv4 resolver.
-    const socket = dgram.createSocket({ type: 'udp6', ipv6Only: false });
+    const options: dgram.SocketOptions = { type: 'udp6', ipv6Only: false };
+    // Shared with the flow's loopback senders (same port, SO_REUSEADDR).
+    const socket = dgram.createSocket({ ...options, reuseAddr: true });
     const now = this.core.clock.now();
     const flow: Udp6Flow = {
       key,
@@ -233,6 +240,12 @@ export class Udp6 {
     };
     socket.on('message', (msg, rinfo) => this.sorecvfrom(flow, msg, rinfo));
     socket.on('error', () => this.drop('udp-socket-error'));
+    flow.loopback = new LoopbackSenders(socket, options, (msg, rinfo) => this.sorecvfrom(flow, msg, rinfo), (quote) => {
+      if (flow.closed) return;
+      // The host said "port unreachable": the error comes from fec0::2, the address the guest reached the host's ::1 through.
+      this.drop('udp-port-unreachable');
+      this.core.sendError(quote, ICMPV6_UNREACHABLE, ICMPV6_UNREACH_PORT);
+    });
     socket.bind(0, () => {
       try {
         flow.session.hostLocalPort = socket.address().port;
@@ -316,6 +329,7 @@ export class Udp6 {
   private closeFlow(flow: Udp6Flow): void {
     if (flow.closed) return;
     flow.closed = true;
+    flow.loopback?.close();
     this.flows.delete(flow.key);
     try {
       flow.socket.close();

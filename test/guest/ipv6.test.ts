@@ -99,6 +99,13 @@ test('DNS over IPv6: an AAAA query to fec0::3 is answered by the test DNS server
   assert.ok(dns.queries.includes('v6.usernet.test'));
 });
 
+test('UDP to a closed port of the host\'s ::1: the guest hears port unreachable from fec0::2, so traceroute6 ends at hop 1', { skip, timeout: 60_000 }, async () => {
+  const r = await vm.exec('traceroute6 -n -m 3 -w 2 -q 1 fec0::2 2>&1; grep Icmp6InDestUnreachs /proc/net/snmp6', 30_000);
+  assert.match(r.output, /^ 1 {2}fec0::2 {2}[\d.]+ ms$/m, r.output);
+  assert.doesNotMatch(r.output, /^ 2 /m);
+  assert.match(r.output, /Icmp6InDestUnreachs\s+[1-9]/);
+});
+
 test('hostfwd from the host\'s [::1] reaches nc -l in the guest', { skip, timeout: 60_000 }, async () => {
   await sh(vm, 'rm -f /tmp/got6; (nc -l -p 5555 > /tmp/got6 &) ; sleep 1');
   const sock = connect(FORWARDED_PORT, '::1');

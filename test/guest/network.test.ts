@@ -106,6 +106,15 @@ test('the seed experiment, host to guest: hostfwd reaches nc -l in the guest', {
   assert.equal(got, 'hello from the host\n');
 });
 
+test('UDP to a closed host port: the guest hears port unreachable from 10.0.2.2, so traceroute ends at hop 1', { skip, timeout: 60_000 }, async () => {
+  const r = await vm.exec('traceroute -n -m 3 -w 2 -q 1 10.0.2.2 2>&1; grep Icmp: /proc/net/snmp | tail -1', 30_000);
+  assert.match(r.output, /^ 1 {2}10\.0\.2\.2 {2}[\d.]+ ms$/m, r.output);
+  assert.doesNotMatch(r.output, /^ 2 /m, 'the destination answered: no second hop');
+  // Icmp: InMsgs InErrors InCsumErrors InDestUnreachs ...
+  const inDestUnreachs = Number(r.output.trim().split('\n').at(-1)!.split(/\s+/)[4]);
+  assert.ok(inDestUnreachs >= 1, r.output);
+});
+
 test('a refused host port fails fast in the guest', { skip }, async () => {
   const server = createServer();
   server.listen(0, '127.0.0.1');

@@ -62,24 +62,32 @@ test('UDP through 10.0.2.2 reaches a 127.0.0.1 echo server; the NAT entry counts
   }
 });
 
-test('UDP to a closed host port: no ICMP (an unconnected socket cannot see it, as libslirp), and the guest port keeps working', async () => {
+test('UDP to a closed host port: an ICMP port unreachable from the address the guest sent to, per datagram; the guest port keeps working', async () => {
   const port = await closedPort();
   const echo = await udpServer((s, m, r) => s.send(m, r.port, r.address));
   const g = makeGuest();
   try {
     const sent = guestUdp(HOST_IP, 40001, port, bytes('anyone?'));
     g.slirp.input(sent);
-    await new Promise((r) => setTimeout(r, 50));
+    await g.waitFor(isIcmp);
     g.slirp.input(sent);
-    await new Promise((r) => setTimeout(r, 100));
-    assert.equal(g.out.filter(isIcmp).length, 0, 'the refusal never reaches an unconnected socket');
-    // The kernel's refusal did not break the socket: the same guest port reaches another service.
+    await g.waitFor(() => g.out.filter(isIcmp).length === 2);
+    for (const f of g.out.filter(isIcmp)) {
+      const ip = ipOf(f);
+      assert.equal(ip.source, HOST_IP, 'from 10.0.2.2, the address the guest sent to (libslirp\'s comes from 127.0.0.1)');
+      assert.equal(ip.destination, GUEST_IP);
+      const icmp = f.subarray(34);
+      assert.deepEqual([icmp[0], icmp[1]], [3, 3], 'destination unreachable, port');
+      assert.deepEqual([...icmp.subarray(8, 8 + 28)], [...sent.subarray(14, 14 + 28)], 'quoting the guest\'s datagram (header and UDP header)');
+    }
+    assert.equal(g.slirp.drops['udp-port-unreachable'], 2);
+    // The same guest port reaches another service, and replies from any port still arrive on the one host port.
     g.slirp.input(guestUdp(HOST_IP, 40001, echo.port, bytes('still here')));
     const frame = await g.waitFor(isUdpTo(40001));
     assert.equal(udpOf(frame).sourcePort, echo.port);
     assert.equal(Buffer.from(udpOf(frame).payload).toString(), 'still here');
     const [s, ...rest] = g.slirp.nat.list();
-    assert.equal(rest.length, 0, 'one socket, one entry for the guest port');
+    assert.equal(rest.length, 0, 'one entry for the guest port');
     assert.deepEqual([s!.packetsOut, s!.packetsIn, s!.remotePort], [3, 1, echo.port]);
   } finally {
     await g.slirp.close();

@@ -124,3 +124,24 @@ test('TFTP over IPv6: a read request to fec0::2 port 69 is served from tftp= and
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test('UDP to a closed port of the host\'s ::1 through fec0::2: an ICMPv6 port unreachable from fec0::2 quoting the datagram', async () => {
+  const closed = dgram.createSocket('udp6');
+  await new Promise<void>((r) => closed.bind(0, '::1', r));
+  const port = closed.address().port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  const g = makeGuest();
+  try {
+    const sent = frame6({ dst: HOST6, nextHeader: 17, payload: udp6(GUEST6, HOST6, 40002, port, Buffer.from('anyone?')) });
+    g.slirp.input(sent);
+    const f = await g.waitFor((x) => x[12] === 0x86 && x[13] === 0xdd && x[20] === 58 && x[54] === 1);
+    const ip = ip6Fields(f);
+    assert.equal(formatIpv6(ip.src), 'fec0::2');
+    assert.equal(formatIpv6(ip.dst), formatIpv6(GUEST6));
+    assert.deepEqual([ip.payload[0], ip.payload[1]], [1, 4], 'destination unreachable, port unreachable');
+    assert.deepEqual([...ip.payload.subarray(8, 8 + 48)], [...sent.subarray(14, 14 + 48)], 'quoting the IPv6 and UDP headers');
+    assert.equal(g.slirp.drops['udp-port-unreachable'], 1);
+  } finally {
+    await g.slirp.close();
+  }
+});
