@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { UsernetRequestName, UsernetRequests } from '../debug/protocol';
 import { compileFilter } from '../pipeline/filter';
+import { askText } from './ask-text';
 import { DEFAULT_CONFIGURATION } from './configuration-provider';
 import { errorText, type ConsolePanels } from './console-panel';
 import type { Log } from './log';
@@ -69,11 +70,11 @@ async function startCapture(ctx: CommandContext, vm: Vm, presetFilter?: string):
     filters: { 'Packet capture': ['pcap'] },
   });
   if (!target) return;
-  const filter = presetFilter ?? await vscode.window.showInputBox({
+  const filter = presetFilter ?? await askText({
     title: 'Usernet: capture filter',
     prompt: 'Only packets matching this filter are captured (Wireshark display-filter syntax). Empty: everything.',
     placeHolder: 'tcp.port == 80 && ip.addr == 10.0.2.2',
-    validateInput: captureFilterProblem,
+    problem: captureFilterProblem,
   });
   if (filter === undefined) return;
   const args = { file: target.fsPath, ...(filter.trim() ? { filter: filter.trim() } : {}) };
@@ -125,11 +126,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     register('usernet.addForward', async () => {
       const vm = requireVm(vms);
       if (!vm) return;
-      const spec = await vscode.window.showInputBox({
+      const spec = await askText({
         title: 'Usernet: add a port forward (hostfwd)',
         prompt: 'QEMU hostfwd syntax: [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport',
         placeHolder: 'tcp:127.0.0.1:2222-:22',
-        validateInput: (s) => (s.trim() ? forwardSpecProblem(s) : undefined),
+        problem: (s) => (s.trim() ? forwardSpecProblem(s) : undefined),
       });
       if (!spec?.trim()) return;
       const normalized = /^(tcp|udp):/.test(spec.trim()) ? spec.trim() : `tcp:${spec.trim()}`;
@@ -171,12 +172,12 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
         await vscode.commands.executeCommand(`${SESSIONS_VIEW_ID}.focus`);
         return;
       }
-      const text = await vscode.window.showInputBox({
+      const text = await askText({
         title: 'Usernet: filter NAT sessions',
         prompt: 'Wireshark display-filter syntax over each session\'s addresses and ports',
         placeHolder: 'tcp.dstport == 8080 || ip.addr == 10.0.2.3',
         value: sessionsTree.filterExpression,
-        validateInput: sessionFilterProblem,
+        problem: sessionFilterProblem,
       });
       if (text !== undefined) sessionsTree.setFilter(text);
     }),

@@ -10,6 +10,7 @@ import type { ConditionsBody, SessionRow } from '../debug/protocol';
 import type { ConditionPlace } from '../debug/topology-model';
 import { NetemRuleError, parseNetemRule } from '../pipeline/netem';
 import type { StageInfo } from '../pipeline/stages';
+import { askText } from './ask-text';
 import { request } from './commands';
 import type { Log } from './log';
 import type { Vm, VmSessions } from './vm-sessions';
@@ -72,12 +73,12 @@ function ruleProblem(rule: string): string | undefined {
 }
 
 async function askRule(title: string, value: string, actionsFrom: number): Promise<string | undefined> {
-  return vscode.window.showInputBox({
+  return askText({
     title,
     prompt: 'STAGE [if FILTER]: ACTIONS — loss P% [CORR%], delay T [±J], duplicate P%, reorder P% [gap N], corrupt P%, rate 1mbit, mtu N, limit N',
     value,
     valueSelection: [actionsFrom, value.length],
-    validateInput: (s) => ruleProblem(s),
+    problem: ruleProblem,
   });
 }
 

@@ -14,6 +14,7 @@ import { logpointName, splitBreakpointName } from '../pipeline/breakpoint-name';
 import { compileFilter } from '../pipeline/filter';
 import { compileLogMessage } from '../pipeline/logpoint';
 import { STAGES, type StageInfo } from '../pipeline/stages';
+import { askText } from './ask-text';
 import { errorText } from './console-panel';
 import type { StagesNode } from './stages-tree';
 
@@ -47,12 +48,12 @@ export function logMessageProblem(text: string): string | undefined {
 }
 
 async function askCondition(stage: string, value = ''): Promise<string | undefined> {
-  return vscode.window.showInputBox({
+  return askText({
     title: `Condition on ${stage} (optional)`,
     prompt: 'A Wireshark display filter; empty stops on every packet',
     placeHolder: 'tcp.dstport == 8080',
     value,
-    validateInput: conditionProblem,
+    problem: conditionProblem,
   });
 }
 
@@ -91,11 +92,11 @@ export async function addLogpoint(node?: StagesNode): Promise<void> {
     stage = pick.stage?.name ?? (replaced && splitBreakpointName(replaced.functionName).stage);
   }
   if (!stage) return;
-  const message = await vscode.window.showInputBox({
+  const message = await askText({
     title: `Logpoint on ${stage}`,
     prompt: 'Printed in the Debug Console for each packet; {field} is a Wireshark field of the packet',
     placeHolder: '{ip.src}:{tcp.srcport} -> {ip.dst}:{tcp.dstport} {tcp.flags}',
-    validateInput: logMessageProblem,
+    problem: logMessageProblem,
   });
   if (message === undefined) return;
   const named = replaced ? splitBreakpointName(replaced.functionName, replaced.condition) : undefined;

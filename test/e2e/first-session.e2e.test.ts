@@ -74,7 +74,7 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
   await step('a logpoint added on icmp_input in the Pipeline Stages view prints in the Debug Console', async () => {
     const pane = await openPane(page, 'Pipeline Stages');
     const row = pane.locator('.monaco-list-row', { hasText: 'icmp_input' }).first();
-    await pane.locator('.monaco-list').first().hover();
+    await pane.locator('.monaco-list').first().hover({ force: true }); // a row's tooltip may cover it
     for (let i = 0; i < 20 && !(await row.isVisible()); i++) await page.mouse.wheel(0, 60);
     await row.hover();
     await row.locator('.action-label[aria-label="Add Logpoint…"]').click();
@@ -82,7 +82,12 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
     await box.waitFor({ state: 'visible', timeout: 10_000 });
     await box.fill('ping to {ip.dst} seq {icmp.seq}');
     await page.keyboard.press('Enter');
+    await box.waitFor({ state: 'hidden', timeout: 10_000 });
     await pane.locator('.pane-header').click(); // fold it again: the debug views need the room
+    // The VM logs from the moment the adapter has the logpoint: the Breakpoints view shows it verified then.
+    const breakpoints = await openPane(page, 'Breakpoints');
+    const logpoint = breakpoints.locator('.monaco-list-row', { hasText: 'icmp_input log' }).first();
+    await logpoint.locator('.codicon-debug-breakpoint-function').waitFor({ timeout: 10_000 });
     await type('ping -c 1 10.0.2.2');
     await expectPromptAfter(rows, 'ping -c 1 10.0.2.2', 30_000);
     await page.locator('.repl .monaco-list-row', { hasText: 'ping to 10.0.2.2 seq 0' }).first().waitFor({ timeout: 20_000 });
@@ -120,7 +125,7 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
     const pane = await openPane(page, 'Pipeline Stages');
     const row = pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).first();
     // The list renders only the rows in view: scroll down to tcp_input.
-    await pane.locator('.monaco-list').first().hover();
+    await pane.locator('.monaco-list').first().hover({ force: true }); // a row's tooltip may cover it
     for (let i = 0; i < 20 && !(await row.isVisible()); i++) await page.mouse.wheel(0, 60);
     await row.waitFor({ timeout: 10_000 });
     const deadline = Date.now() + 10_000;

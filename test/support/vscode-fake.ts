@@ -193,6 +193,51 @@ export class FakeStatusBarItem {
   }
 }
 
+/**
+ * window.createInputBox: on show() the user types the next of fake.inputAnswers
+ * (undefined: closes the box), presses Enter and at once clicks elsewhere, so
+ * the box hides right after accepting, as a real one does on losing focus.
+ */
+export class FakeInputBox {
+  title?: string;
+  prompt?: string;
+  placeholder?: string;
+  valueSelection?: readonly [number, number];
+  validationMessage?: string;
+  value = '';
+  /** The validation messages shown, in order (undefined: none). */
+  readonly shownMessages: (string | undefined)[] = [];
+  visible = false;
+  private readonly changeEmitter = new EventEmitter<string>();
+  private readonly acceptEmitter = new EventEmitter<void>();
+  private readonly hideEmitter = new EventEmitter<void>();
+  readonly onDidChangeValue = this.changeEmitter.event;
+  readonly onDidAccept = this.acceptEmitter.event;
+  readonly onDidHide = this.hideEmitter.event;
+  show(): void {
+    this.visible = true;
+    fake.inputBoxes.push(this);
+    const answer = fake.inputAnswers.shift();
+    queueMicrotask(() => {
+      if (answer !== undefined) {
+        this.value = answer;
+        this.changeEmitter.fire(answer);
+        this.acceptEmitter.fire();
+        this.shownMessages.push(this.validationMessage);
+      }
+      this.hide();
+    });
+  }
+  hide(): void {
+    if (!this.visible) return;
+    this.visible = false;
+    this.hideEmitter.fire();
+  }
+  dispose(): void {
+    this.visible = false;
+  }
+}
+
 /** An open text document: what the editor holds, saved or not. */
 export class FakeTextDocument {
   saves = 0;
@@ -240,6 +285,8 @@ export const fake = {
   messages: [] as Message[],
   /** What the next showInputBox / showQuickPick / message button returns. */
   inputAnswers: [] as (string | undefined)[],
+  /** Every input box shown (window.createInputBox). */
+  inputBoxes: [] as FakeInputBox[],
   messageAnswer: undefined as string | undefined,
   clipboard: '',
   context: new Map<string, unknown>(),
@@ -287,6 +334,7 @@ export const fake = {
     this.statusItems = [];
     this.messages = [];
     this.inputAnswers = [];
+    this.inputBoxes = [];
     this.messageAnswer = undefined;
     this.clipboard = '';
     this.context.clear();
@@ -370,6 +418,9 @@ export const window = {
     const answer = fake.inputAnswers.shift();
     if (answer !== undefined && options?.validateInput && (await options.validateInput(answer))) return undefined;
     return answer;
+  },
+  createInputBox(): FakeInputBox {
+    return new FakeInputBox();
   },
   async showQuickPick<T extends { label: string }>(items: T[]): Promise<T | undefined> {
     const answer = fake.inputAnswers.shift();
