@@ -62,7 +62,7 @@ export class RxEngine {
    */
   receive(frame: Uint8Array): boolean {
     const p = this.d.probes.probes.e1000_receive_iov;
-    if (p.enter()) {
+    if (p.enter(frame)) {
       const hit = { stage: p.stage, frame };
       const epoch = this.epoch;
       const resume = (): void => {

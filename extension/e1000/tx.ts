@@ -334,7 +334,7 @@ export class TxEngine {
     while (this.segments.length > 0) {
       const frame = this.segments[0];
       const p = this.d.probes.probes.e1000_send_packet;
-      if (!this.passedSendProbe && p.enter()) {
+      if (!this.passedSendProbe && p.enter(frame)) {
         const hit = { stage: p.stage, frame, descriptor: this.pendingEop?.info };
         const epoch = this.epoch;
         const resume = (): void => {

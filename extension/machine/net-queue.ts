@@ -72,7 +72,7 @@ export class NetQueue {
 
   private qemu_send_packet(frame: Uint8Array): void {
     const p = this.probes.probes.qemu_send_packet;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.qemu_send_packet(frame))) {
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.qemu_send_packet(frame))) {
       if (this.probes.isHeld(frame)) this.heldToBackend = frame;
       return;
     }
@@ -128,7 +128,7 @@ export class NetQueue {
   /** qemu_receive_packet. A frame held here, or by the NIC at e1000_receive_iov, stalls the queue. */
   private qemu_receive_packet(frame: Uint8Array): void {
     const p = this.probes.probes.qemu_receive_packet;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.qemu_receive_packet(frame))) {
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.qemu_receive_packet(frame))) {
       if (this.probes.isHeld(frame)) this.heldToNic = frame;
       return;
     }

@@ -2,7 +2,8 @@
  * Builds journeys (journey.ts) from the probes, the drop ledger and the holds
  * of one VM. Off, it costs nothing: no probe is armed for it. On, it listens
  * at every stage; a filter is evaluated once per frame, at the first stage that
- * has the whole frame, and a frame it rejects costs a map look-up per stage.
+ * has the whole frame, and a frame it rejects is passed over (ProbeHub.passOver)
+ * by its later stages where only recorders listen: no hit is built for it.
  *
  * Which journey a hit belongs to: the same buffer continues its journey (the
  * net queue may deliver it later, so buffers are kept in a map until their
@@ -64,6 +65,8 @@ interface Open extends Journey {
   decided: boolean;
   /** The filter rejected it: followed (to know its buffers) but never reported. */
   ignored: boolean;
+  /** Ignored, and its frame passed over by the later stages: a new frame there does not continue it. */
+  passedOver?: boolean;
   buffers: Uint8Array[];
   fragmentOf?: number;
 }
@@ -91,7 +94,7 @@ export class JourneyRecorder {
       // Every MMIO access, not a packet's step: arming it would only cost.
       if (stage === 'address_space_rw') continue;
       const position = stagePosition(stage);
-      this.stops.push(this.hub.probes[stage].listen((hit) => this.onHit(stage, position.direction, position.index, hit)));
+      this.stops.push(this.hub.probes[stage].listen((hit) => this.onHit(stage, position.direction, position.index, hit), { passOver: true }));
     }
     this.stops.push(this.hub.drops.listen((d) => this.onDrop(d)));
     this.stops.push(this.hub.observeHolds((h) => this.onHold(h)));
@@ -163,7 +166,7 @@ export class JourneyRecorder {
     }
     if (!j) {
       const latest = this.latest[direction];
-      if (latest && !latest.closed && index > latest.lastIndex && (frame.length === 0 || !this.byBuffer.has(frame))) j = latest;
+      if (latest && !latest.closed && index > latest.lastIndex && (frame.length === 0 || (!latest.passedOver && !this.byBuffer.has(frame)))) j = latest;
     }
     j ??= this.begin(direction, time);
     if (frame.length > 0 && this.byBuffer.get(frame) !== j) {
@@ -185,6 +188,10 @@ export class JourneyRecorder {
   }
 
   private begin(direction: Direction, time: number): Open {
+    // A new frame: the one passed over before it is done with (its later stages are not seen to close it).
+    this.hub.newFrame();
+    const previous = this.latest[direction];
+    if (previous?.ignored) this.close(previous);
     const j: Open = {
       id: this.nextId++,
       direction,
@@ -223,11 +230,15 @@ export class JourneyRecorder {
     const filter = this.options.filter;
     if (filter && !filter.matches(hit)) {
       j.ignored = true;
+      // Its later stages need no hit where only recorders listen: the cost of a filter that says no.
+      j.passedOver = true;
+      this.hub.passOverFrame(hit.frame);
       j.steps.length = 0;
       j.nat = undefined;
       return;
     }
     const frame = hit.frame;
+    this.hub.keepFrame(frame);
     j.summary = summarize(frame);
     j.frame = frame.slice();
     j.fragmentOf = fragmentId(frame);

@@ -59,7 +59,7 @@ export interface PacketConditioner {
  * branch when nothing listens:
  *
  *     const p = probes.slirp_input;
- *     if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.slirp_input(frame))) return;
+ *     if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.slirp_input(frame))) return;
  *
  * The hit object and the resume closure are only built when the probe is armed.
  */
@@ -73,6 +73,10 @@ export class Probe {
    */
   packets = 0;
   private listeners: ProbeListener[] = [];
+  /** How many listeners want every frame, passed over or not. */
+  private wantAll = 0;
+  /** A listener wanting every frame, or conditions, are here. */
+  private firesAll = false;
   private conditioner: PacketConditioner | undefined;
   /** The frame being resumed past a hold here: it must not stop here a second time (conditions still apply). */
   private resuming: Uint8Array | undefined;
@@ -83,10 +87,12 @@ export class Probe {
 
   /**
    * A frame reaches the stage: true when something listens and the site must
-   * `fire`. Unarmed, the frame is counted here; armed, `fire` counts it.
+   * `fire`. Unarmed, the frame is counted here; armed, `fire` counts it. A
+   * frame the hub passes over (ProbeHub.passOver) is only counted where
+   * nothing but such listeners listen: no hit is built for it.
    */
-  enter(): boolean {
-    if (this.armed) return true;
+  enter(frame?: Uint8Array): boolean {
+    if (this.armed && (this.firesAll || frame === undefined || frame !== this.hub.passOver)) return true;
     this.packets++;
     return false;
   }
@@ -126,19 +132,32 @@ export class Probe {
     });
   }
 
-  listen(listener: ProbeListener): () => void {
+  /**
+   * `passOver`: the listener (a journey recorder) does not need the frames
+   * the hub passes over; every other listener sees every frame.
+   */
+  listen(listener: ProbeListener, options: { passOver?: boolean } = {}): () => void {
+    const all = options.passOver !== true;
     this.listeners.push(listener);
-    this.armed = true;
+    if (all) this.wantAll++;
+    this.rearm();
     return () => {
+      const before = this.listeners.length;
       this.listeners = this.listeners.filter((l) => l !== listener);
-      this.armed = this.listeners.length > 0 || this.conditioner !== undefined;
+      if (all && this.listeners.length < before) this.wantAll--;
+      this.rearm();
     };
   }
 
   /** Puts network conditions on this stage (undefined takes them off). */
   condition(conditioner: PacketConditioner | undefined): void {
     this.conditioner = conditioner;
-    this.armed = this.listeners.length > 0 || conditioner !== undefined;
+    this.rearm();
+  }
+
+  private rearm(): void {
+    this.armed = this.listeners.length > 0 || this.conditioner !== undefined;
+    this.firesAll = this.wantAll > 0 || this.conditioner !== undefined;
   }
 }
 
@@ -156,6 +175,14 @@ export class ProbeHub {
   readonly probes: { readonly [K in StageName]: Probe };
   /** Every discard of this VM, by stage and reason (drop-reasons.ts). */
   readonly drops = new DropLedger();
+  /**
+   * A frame every journey recorder found of no interest (its filter said no):
+   * stages where only recorders listen let it pass without a hit. One slot:
+   * the pipeline carries one frame at a time, each in a buffer of its own.
+   */
+  passOver: Uint8Array | undefined;
+  /** A frame some recorder keeps: no other recorder's "no" passes it over. */
+  private kept: Uint8Array | undefined;
   private held: HeldPacket[] = [];
   private holdObservers = new Set<(held: HeldPacket) => void>();
   private releaseObservers = new Set<() => void>();
@@ -166,6 +193,23 @@ export class ProbeHub {
     const probes = {} as Record<StageName, Probe>;
     for (const s of STAGES) probes[s.name] = new Probe(s.name, this);
     this.probes = probes;
+  }
+
+  /** A recorder's filter said yes to `frame` (or it keeps every frame): it is never passed over. */
+  keepFrame(frame: Uint8Array): void {
+    this.kept = frame;
+    if (this.passOver === frame) this.passOver = undefined;
+  }
+
+  /** A recorder's filter said no to `frame`: passed over unless another recorder keeps it. */
+  passOverFrame(frame: Uint8Array): void {
+    if (this.kept !== frame) this.passOver = frame;
+  }
+
+  /** A new frame enters the pipeline: neither mark applies to it. */
+  newFrame(): void {
+    this.passOver = undefined;
+    this.kept = undefined;
   }
 
   hold(probe: Probe, hit: ProbeHit, resume: () => void): void {

@@ -20,7 +20,7 @@ export class IcmpHandler {
 
   icmp_input(frame: Uint8Array, ip: Ipv4View): void {
     const p = this.core.probes.probes.icmp_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.icmp_input(frame, ip))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.icmp_input(frame, ip))) return;
     const bytes = ip.payload;
     const icmp = IcmpView.of(bytes);
     if (!icmp) return this.core.dropCounter.count('icmp-truncated', undefined, frame);
@@ -50,7 +50,7 @@ export class IcmpHandler {
     const src = ip.destination;
     const dst = ip.source;
     const p = this.core.probes.probes.icmp_reflect;
-    if (p.enter() && p.fire({ stage: p.stage, frame: out }, () => this.core.ip_output(out, src, dst, IPPROTO_ICMP))) return;
+    if (p.enter(out) && p.fire({ stage: p.stage, frame: out }, () => this.core.ip_output(out, src, dst, IPPROTO_ICMP))) return;
     this.core.ip_output(out, src, dst, IPPROTO_ICMP);
   }
 
@@ -74,7 +74,7 @@ export class IcmpHandler {
     set16(msg, 2, internetChecksum(msg));
     const dst = ((original[12]! << 24) | (original[13]! << 16) | (original[14]! << 8) | original[15]!) >>> 0;
     const p = this.core.probes.probes.icmp_reflect;
-    if (p.enter() && p.fire({ stage: p.stage, frame: out }, () => this.core.ip_output(out, src, dst, IPPROTO_ICMP))) return;
+    if (p.enter(out) && p.fire({ stage: p.stage, frame: out }, () => this.core.ip_output(out, src, dst, IPPROTO_ICMP))) return;
     this.core.ip_output(out, src, dst, IPPROTO_ICMP);
   }
 }

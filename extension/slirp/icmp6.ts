@@ -86,7 +86,7 @@ export class Icmp6 {
 
   icmp6_input(frame: Uint8Array, ip: Ipv6View): void {
     const p = this.core.probes.probes.icmp6_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.icmp6_dispatch(frame, ip)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.icmp6_dispatch(frame, ip)))) return;
     this.icmp6_dispatch(frame, ip);
   }
 
@@ -115,7 +115,7 @@ export class Icmp6 {
   /** ndp_input: router and neighbour solicitations and advertisements from the guest. */
   private ndp_input(frame: Uint8Array, ip: Ipv6View): void {
     const p = this.core.probes.probes.ndp_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.ndp_dispatch(frame, ip)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.ndp_dispatch(frame, ip)))) return;
     this.ndp_dispatch(frame, ip);
   }
 
@@ -238,7 +238,7 @@ export class Icmp6 {
     const from = src.slice();
     const to = dst.slice();
     const p = this.core.probes.probes[stage];
-    if (p.enter() && p.fire({ stage, frame }, () => this.core.safely(() => this.core.ip6Output(frame, from, to, IPPROTO_ICMPV6)))) return;
+    if (p.enter(frame) && p.fire({ stage, frame }, () => this.core.safely(() => this.core.ip6Output(frame, from, to, IPPROTO_ICMPV6)))) return;
     this.core.ip6Output(frame, from, to, IPPROTO_ICMPV6);
   }
 

@@ -30,7 +30,7 @@ export class IfOutput {
   /** if_output: frames the datagram for the guest's MAC, resolving it by ARP first if need be. */
   if_output(frame: Uint8Array, dst: number, session?: NatSession): void {
     const p = this.s.probes.probes.if_output;
-    if (p.enter()) {
+    if (p.enter(frame)) {
       this.stampEthernet(frame, dst);
       if (p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.s.safely(() => this.if_encap(frame, dst, session)))) return;
     }
@@ -54,7 +54,7 @@ export class IfOutput {
 
   net_slirp_send_packet(frame: Uint8Array, session?: NatSession): void {
     const p = this.s.probes.probes.net_slirp_send_packet;
-    if (p.enter() && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.s.safely(() => this.deliver(frame)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.s.safely(() => this.deliver(frame)))) return;
     this.deliver(frame);
   }
 

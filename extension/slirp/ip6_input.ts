@@ -129,7 +129,7 @@ export class Ip6Stack implements Ip6Core {
 
   ip6_input(frame: Uint8Array): void {
     const p = this.probes.probes.ip6_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.ip6_check(frame)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.ip6_check(frame)))) return;
     this.ip6_check(frame);
   }
 

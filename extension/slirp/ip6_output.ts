@@ -48,7 +48,7 @@ export class Ip6Output {
   ip6_output(frame: Uint8Array, src: Uint8Array, dst: Uint8Array, nextHeader: number, session?: NatSession): void {
     const p = this.d.probes.probes.ip6_output;
     const payloadLength = frame.length - TRANSPORT6_OFFSET;
-    if (p.enter()) {
+    if (p.enter(frame)) {
       writeIpv6HeaderAt(frame, ETH_HEADER_LENGTH, src, dst, nextHeader, payloadLength, IP6_HOP_LIMIT);
       this.stampEthernet(frame, src, dst);
       if (p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.d.safely(() => this.send(frame, src, dst, nextHeader, session)))) return;
@@ -86,7 +86,7 @@ export class Ip6Output {
 
   private if_output(frame: Uint8Array, src: Uint8Array, dst: Uint8Array, session?: NatSession): void {
     const p = this.d.probes.probes.if_output;
-    if (p.enter()) {
+    if (p.enter(frame)) {
       this.stampEthernet(frame, src, dst);
       if (p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.d.safely(() => this.if_encap(frame, src, dst, session)))) return;
     }

@@ -35,7 +35,7 @@ export class IpInput {
 
   ip_input(frame: Uint8Array): void {
     const p = this.s.probes.probes.ip_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.s.safely(() => this.ip_input(frame)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.s.safely(() => this.ip_input(frame)))) return;
     const { config } = this.s;
     const checked = Ipv4View.check(frame.subarray(ETH_HEADER_LENGTH));
     if (typeof checked === 'string') return this.s.drop(checked as DropReason, frame);

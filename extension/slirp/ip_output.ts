@@ -26,7 +26,7 @@ export class IpOutput {
   ip_output(frame: Uint8Array, src: number, dst: number, protocol: number, session?: NatSession): void {
     if (this.s.closed) return;
     const p = this.s.probes.probes.ip_output;
-    if (p.enter()) {
+    if (p.enter(frame)) {
       this.stampHeaders(frame, src, dst, protocol);
       if (p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.s.safely(() => this.fragment(frame, src, dst, protocol, session)))) return;
     }

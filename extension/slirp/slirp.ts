@@ -223,13 +223,13 @@ export class Slirp implements SlirpStages {
 
   private net_slirp_receive(frame: Uint8Array): void {
     const p = this.probes.probes.net_slirp_receive;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.slirp_input(frame)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.slirp_input(frame)))) return;
     this.slirp_input(frame);
   }
 
   private slirp_input(frame: Uint8Array): void {
     const p = this.probes.probes.slirp_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.slirp_dispatch(frame)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.slirp_dispatch(frame)))) return;
     this.slirp_dispatch(frame);
   }
 
@@ -254,7 +254,7 @@ export class Slirp implements SlirpStages {
 
   private arp_input(frame: Uint8Array): void {
     const p = this.probes.probes.arp_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.arp_input(frame)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.arp_input(frame)))) return;
     const outcome = arpInput(frame, this.arpTable, (ip) => this.net.inNet(ip), (ip) => this.net.servesAddress(ip), this.config.gatewayMac);
     if (outcome.drop) return this.drop(outcome.drop as DropReason, frame);
     if (outcome.learned) this.ifOut.flushArpPending();

@@ -179,7 +179,7 @@ export class UdpNat {
   /** sosendto: the host socket write. */
   private sosendto(frame: Uint8Array, flow: UdpFlow, data: Uint8Array, peer: UdpPeer, quote: Uint8Array, dst: number): void {
     const p = this.core.probes.probes.sosendto;
-    if (p.enter() && p.fire({ stage: p.stage, frame, session: sessionInfo(flow.session) }, () => this.sosendto(frame, flow, data, peer, quote, dst))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame, session: sessionInfo(flow.session) }, () => this.sosendto(frame, flow, data, peer, quote, dst))) return;
     if (flow.closed) return;
     const s = flow.session;
     s.bytesOut += data.length;
@@ -414,7 +414,7 @@ export class UdpNat {
     const frame = allocateFrame(UDP_HEADER_LENGTH + data.length);
     frame.set(data, TRANSPORT_OFFSET + UDP_HEADER_LENGTH);
     const p = this.core.probes.probes.sorecvfrom;
-    if (p.enter() && p.fire({ stage: p.stage, frame, session: sessionInfo(flow.session) }, () => this.deliver(flow, frame, data.length, src, srcPort))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame, session: sessionInfo(flow.session) }, () => this.deliver(flow, frame, data.length, src, srcPort))) return;
     this.deliver(flow, frame, data.length, src, srcPort);
   }
 
@@ -431,7 +431,7 @@ export class UdpNat {
   udp_output(frame: Uint8Array, src: number, srcPort: number, dst: number, dstPort: number, session?: NatSession): void {
     writeUdpHeader(frame.subarray(TRANSPORT_OFFSET), src, dst, srcPort, dstPort);
     const p = this.core.probes.probes.udp_output;
-    if (p.enter() && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.core.ip_output(frame, src, dst, IPPROTO_UDP, session))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.core.ip_output(frame, src, dst, IPPROTO_UDP, session))) return;
     this.core.ip_output(frame, src, dst, IPPROTO_UDP, session);
   }
 

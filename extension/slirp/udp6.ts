@@ -81,7 +81,7 @@ export class Udp6 {
   udp6_input(frame: Uint8Array, ip: Ipv6View): void {
     const checked = UdpView.check6(ip.payload, ip.source, ip.destination);
     const p = this.core.probes.probes.udp6_input;
-    if (p.enter()) {
+    if (p.enter(frame)) {
       const flow = typeof checked === 'string' ? undefined : this.flows.get(flowKey(ip.source, checked.sourcePort));
       if (p.fire({ stage: p.stage, frame, session: flow && sessionInfo(flow.session) }, () => this.core.safely(() => this.dispatch(frame, ip, checked)))) return;
     }
@@ -127,7 +127,7 @@ export class Udp6 {
 
   private dhcpv6_input(frame: Uint8Array, ip: Ipv6View, udp: UdpView): void {
     const p = this.core.probes.probes.dhcpv6_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.dhcpv6_input(frame, ip, udp)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.dhcpv6_input(frame, ip, udp)))) return;
     const a = this.core.addresses;
     const reply = dhcpv6Reply(udp.payload, this.core.config, a.host, a.dns);
     if (reply === null) return;
@@ -138,13 +138,13 @@ export class Udp6 {
 
   private tftp_input(frame: Uint8Array, client: number, udp: UdpView): void {
     const p = this.core.probes.probes.tftp_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.tftp_input(frame, client, udp)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.tftp_input(frame, client, udp)))) return;
     this.d.tftp!.server.input(client, udp.sourcePort, udp.destinationPort, udp.payload);
   }
 
   private dns_input(frame: Uint8Array, ip: Ipv6View, udp: UdpView): void {
     const p = this.core.probes.probes.dns_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.dns_input(frame, ip, udp)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.core.safely(() => this.dns_input(frame, ip, udp)))) return;
     const bad = validateDnsQuery(udp.payload);
     if (bad) return this.drop(bad, frame);
     const upstream = this.d.dnsUpstream();
@@ -170,7 +170,7 @@ export class Udp6 {
 
   private sosendto(frame: Uint8Array, flow: Udp6Flow, data: Uint8Array, address: string, port: number, dns: boolean): void {
     const p = this.core.probes.probes.sosendto;
-    if (p.enter() && p.fire({ stage: p.stage, frame, session: sessionInfo(flow.session) }, () => this.sosendto(frame, flow, data, address, port, dns))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame, session: sessionInfo(flow.session) }, () => this.sosendto(frame, flow, data, address, port, dns))) return;
     if (flow.closed) return;
     const s = flow.session;
     s.bytesOut += data.length;
@@ -305,7 +305,7 @@ export class Udp6 {
     const from = src.slice();
     const to = dst.slice();
     const p = this.core.probes.probes.udp6_output;
-    if (p.enter() && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.core.safely(() => this.core.ip6Output(frame, from, to, IPPROTO_UDP, session)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame, session: session && sessionInfo(session) }, () => this.core.safely(() => this.core.ip6Output(frame, from, to, IPPROTO_UDP, session)))) return;
     this.core.ip6Output(frame, from, to, IPPROTO_UDP, session);
   }
 

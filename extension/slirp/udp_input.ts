@@ -35,7 +35,7 @@ export class UdpInput {
     const dst = ip.destination;
     const checked = UdpView.check(ip.payload, src, dst);
     const p = this.s.probes.probes.udp_input;
-    if (p.enter()) {
+    if (p.enter(frame)) {
       const existing = typeof checked === 'string' ? undefined : this.services.udp.sessionFor(src, checked.sourcePort, dst, checked.destinationPort);
       if (p.fire({ stage: p.stage, frame, session: existing && sessionInfo(existing) }, () => this.s.safely(() => this.dispatch(frame, ip, checked)))) return;
     }
@@ -68,7 +68,7 @@ export class UdpInput {
 
   private bootp_input(frame: Uint8Array, udp: UdpView): void {
     const p = this.s.probes.probes.bootp_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.s.safely(() => this.bootp_input(frame, udp)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.s.safely(() => this.bootp_input(frame, udp)))) return;
     const reply = this.services.dhcp.handle(udp.payload);
     if (reply === null) return;
     if (typeof reply === 'string') return this.s.drop(reply as DropReason, frame);
@@ -80,13 +80,13 @@ export class UdpInput {
 
   private tftp_input(frame: Uint8Array, ip: Ipv4View, udp: UdpView): void {
     const p = this.s.probes.probes.tftp_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.s.safely(() => this.tftp_input(frame, ip, udp)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.s.safely(() => this.tftp_input(frame, ip, udp)))) return;
     this.services.tftp.input(ip.source, udp.sourcePort, udp.destinationPort, udp.payload);
   }
 
   private dns_input(frame: Uint8Array, ip: Ipv4View, udp: UdpView): void {
     const p = this.s.probes.probes.dns_input;
-    if (p.enter() && p.fire({ stage: p.stage, frame }, () => this.s.safely(() => this.dns_input(frame, ip, udp)))) return;
+    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.s.safely(() => this.dns_input(frame, ip, udp)))) return;
     const bad = validateDnsQuery(udp.payload);
     if (bad) return this.s.drop(bad as DropReason, frame);
     const upstream = this.services.dnsUpstream.current();

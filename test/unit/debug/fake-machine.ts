@@ -81,7 +81,7 @@ export class FakeMachine implements RuntimeMachine {
         return;
       }
       const p = this.probes.probes[stages[i]!];
-      if (p.enter() && p.fire({ ...extra, stage: p.stage, frame }, () => run(i))) return;
+      if (p.enter(frame) && p.fire({ ...extra, stage: p.stage, frame }, () => run(i))) return;
       run(i + 1);
     };
     run(0);

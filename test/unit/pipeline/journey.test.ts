@@ -177,3 +177,53 @@ test('off, the recorder arms nothing; on, every stage but the MMIO accesses; sto
   assert.ok(Object.values(g.probes.probes).every((p) => !p.armed));
   await g.slirp.close();
 });
+
+test('a frame the filter rejects is passed over by its later stages; the next frame is followed whole; other listeners still see it', async () => {
+  const { g, rec, ended } = recorded('icmp.ident == 8');
+  const p = g.probes.probes;
+  try {
+    g.slirp.input(eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, payload: icmpEcho(7, 1, [1, 2, 3]) })));
+    // Decided at net_slirp_receive (the first whole frame here): no hit is built for it further on.
+    assert.deepEqual([p.net_slirp_receive.hits, p.slirp_input.hits, p.ip_input.hits, p.icmp_input.hits], [1, 0, 0, 0]);
+    assert.deepEqual([p.slirp_input.packets, p.icmp_input.packets], [1, 1], 'still counted');
+    assert.equal(p.ip_output.hits, 1, 'the reply is a frame of its own, decided at ip_output');
+    assert.equal(p.if_output.hits, 0);
+    g.slirp.input(eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, payload: icmpEcho(8, 1, [1, 2, 3]) })));
+    rec.flush();
+    const [req, rep] = [...ended()].sort((a, b) => a.id - b.id);
+    assert.equal(ended().length, 2);
+    assert.deepEqual(stages(req!), ['net_slirp_receive', 'slirp_input', 'ip_input', 'icmp_input']);
+    assert.deepEqual(stages(rep!), ['icmp_reflect', 'ip_output', 'if_output', 'net_slirp_send_packet']);
+    // A listener that wants every frame (a breakpoint, a trace, a capture) still gets the one passed over.
+    const seen: number[] = [];
+    const off = p.icmp_input.listen(() => void seen.push(1));
+    g.slirp.input(eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, payload: icmpEcho(7, 2, [1, 2, 3]) })));
+    off();
+    assert.deepEqual(seen, [1]);
+    rec.flush();
+    assert.equal(ended().length, 2, 'still nothing recorded for it');
+  } finally {
+    rec.stop();
+    await g.slirp.close();
+  }
+});
+
+test('two recorders (--journey F --drops): a frame one keeps is never passed over for the other', async () => {
+  const { g, rec, ended } = recorded('icmp.ident == 8');
+  const all = new JourneyRecorder(g.probes, { clock: g.clock, engine: 'qemu' });
+  const allEnded: Journey[] = [];
+  all.listen((e) => void (e.type === 'end' && allEnded.push(e.journey)));
+  all.start();
+  try {
+    g.slirp.input(eth(0x0800, ipv4({ dst: HOST_IP, protocol: 1, payload: icmpEcho(7, 1, [1, 2, 3]) })));
+    rec.flush();
+    all.flush();
+    assert.equal(ended().length, 0);
+    const request = allEnded.find((j) => j.direction === 'tx')!;
+    assert.deepEqual(stages(request), ['net_slirp_receive', 'slirp_input', 'ip_input', 'icmp_input'], 'followed whole by the recorder that keeps it');
+  } finally {
+    all.stop();
+    rec.stop();
+    await g.slirp.close();
+  }
+});

@@ -1,6 +1,6 @@
 /**
  * A miniature pipeline for the breakpoint tests: each stage fires its probe the
- * way the real stages do (`if (p.enter() && p.fire(hit, resume)) return;`) and
+ * way the real stages do (`if (p.enter(frame) && p.fire(hit, resume)) return;`) and
  * then runs its body, which calls the next stage, possibly with a derived frame.
  */
 import type { ProbeHub } from '../../../extension/pipeline/probe';
@@ -33,7 +33,7 @@ export class PipelineSim {
     };
     const p = this.hub.probes[h.stage];
     // As in the real stages, resuming re-enters the stage: the probe lets the released frame pass once.
-    if (p.enter() && p.fire({ stage: h.stage, frame }, h.noResume ? undefined : () => this.hop(frame, hops, i))) return;
+    if (p.enter(frame) && p.fire({ stage: h.stage, frame }, h.noResume ? undefined : () => this.hop(frame, hops, i))) return;
     body();
   }
 }
