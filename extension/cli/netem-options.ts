@@ -3,7 +3,7 @@
  * and `usernet serve`: checked before anything starts, so a typo in a rule
  * costs no boot and says at which column it is.
  */
-import { NetemRuleError, parseNetemRule } from '../pipeline/netem';
+import { NetemRuleError, parseNetemRule, type NetemSettings } from '../pipeline/netem';
 import { UsageError } from './usage-error';
 
 export const NETEM_OPTIONS = {
@@ -20,11 +20,8 @@ export const NETEM_HELP = `  --netem 'STAGE [if F]: ACTIONS'
                        so a run's losses and delays can be replayed
 `;
 
-export interface NetemPlan {
-  /** The rules as given, each checked. */
-  readonly rules: readonly string[];
-  readonly seed?: number;
-}
+/** The rules as given, each checked. */
+export type NetemPlan = NetemSettings;
 
 export interface NetemValues {
   netem?: string[];

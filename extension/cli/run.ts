@@ -9,6 +9,7 @@ import { Progress } from './progress';
 import { EXIT_TIMEOUT, EXIT_VM_FAILED, UsageError } from './usage-error';
 import { attachTerminal } from './terminal';
 import { PIPELINE_HELP, PIPELINE_OPTIONS, parsePipelineOptions } from './pipeline-options';
+import { mergeNetemSettings } from '../pipeline/netem';
 import { RunPipeline } from './pipeline-tools';
 
 /** How long an image of the user's may take to show a shell when --timeout does not say (a cloud image's first boot is slow under TCG). */
@@ -114,7 +115,10 @@ export async function runCommand(argv: string[]): Promise<number> {
   });
   const prompt = values.prompt === undefined ? undefined : promptPattern(values.prompt);
   if (values.login !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(values.login)) throw new UsageError(`--login expects a user name, got '${values.login}'`);
-  const pipeline = new RunPipeline(parsePipelineOptions(values), { exec: values.exec !== undefined });
+  const pipelineOptions = parsePipelineOptions(values);
+  // A profile's `# usernet: netem=` rules come first; --netem adds to them and its seed wins.
+  const netem = mergeNetemSettings(launch.netem, pipelineOptions.netem) ?? pipelineOptions.netem;
+  const pipeline = new RunPipeline({ ...pipelineOptions, netem }, { exec: values.exec !== undefined });
 
   const progress = new Progress(process.stderr, values.quiet);
   let vm: RunningMachine | undefined;

@@ -10,7 +10,7 @@ import { LaunchPlanError } from '../machine/launch-plan';
 import { planLaunchRequest } from '../machine/run-request';
 import type { EngineKind } from '../pipeline/stages';
 import { parseNetdevUser } from '../slirp/netdev-options';
-import { parseNetemRule } from '../pipeline/netem';
+import { mergeNetemSettings, parseNetemRule, type NetemSettings } from '../pipeline/netem';
 import type { MachineOptions } from './machine-port';
 
 export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -50,7 +50,8 @@ export interface LaunchPlan {
   /** Which engine runs the guest: under 'qemu' only the slirp stages are ours. */
   readonly engine?: EngineKind;
   readonly capture?: { file: string; filter?: string };
-  readonly netem?: { readonly rules: readonly string[]; readonly seed?: number };
+  /** The profile's `# usernet: netem=` conditions and launch.json's `conditions`, together. */
+  readonly netem?: NetemSettings;
   /** Things accepted but not acted on, told to the user in the Debug Console. */
   readonly notes: string[];
 }
@@ -63,8 +64,9 @@ const str = (v: unknown, name: string): string | undefined => {
 };
 
 export function planLaunch(args: UsernetLaunchArguments): LaunchPlan {
-  const netem = planNetem(args);
+  const launchNetem = planNetem(args);
   const plan = planMachine(args);
+  const netem = mergeNetemSettings(plan.netem, launchNetem);
   return netem ? { ...plan, netem } : plan;
 }
 
@@ -168,10 +170,11 @@ function planEngineLaunch(args: UsernetLaunchArguments, profile: string | undefi
       noReboot: noRebootOf(args),
     });
     const bootTimeoutMs = typeof args.bootTimeoutMs === 'number' && args.bootTimeoutMs > 0 ? { bootTimeoutMs: args.bootTimeoutMs } : {};
-    if (start.engine === 'embedded') return { engine: 'embedded', machine: { ...start.options, ...bootTimeoutMs }, notes: start.notes, ...capture };
+    const netem = start.netem ? { netem: start.netem } : {};
+    if (start.engine === 'embedded') return { engine: 'embedded', machine: { ...start.options, ...bootTimeoutMs }, notes: start.notes, ...capture, ...netem };
     const notes = [...start.notes, 'engine qemu: the e1000 and the net queue are QEMU\'s, so only the slirp stages (net_slirp_receive onwards) can stop the VM'];
     if (pcap) notes.push('"pcap" captures at the net queue, which is QEMU\'s under this engine: use QEMU\'s -object filter-dump in the profile instead');
-    return { engine: 'qemu', machine: { qemu: start, ...bootTimeoutMs }, notes };
+    return { engine: 'qemu', machine: { qemu: start, ...bootTimeoutMs }, notes, ...netem };
   } catch (e) {
     if (e instanceof LaunchPlanError) throw new LaunchError(e.message);
     throw e;

@@ -9,13 +9,14 @@
  * append, memory, one user network on an e1000) and names the rest.
  */
 import { resolve } from 'node:path';
-import { buildQemuArgv, diagnose, findEngineDirective, parseProfile, resolveProfilePath, type LaunchPlan, type ProfileDiagnostic } from '../profile';
+import { buildQemuArgv, diagnose, findEngineDirective, findNetemDirectives, parseProfile, resolveProfilePath, type LaunchPlan, type ProfileDiagnostic } from '../profile';
 import { forBundledGuest, type SlirpConfig } from '../slirp/config';
 import { parseNetdevUser } from '../slirp/netdev-options';
 import type { EmbeddedOptions, NicModel } from './embedded-machine';
 import { argvToProfileText, wordIndexAt } from './argv-text';
 import type { QemuAccel, QemuSockets } from './qemu-machine';
 import type { EngineKind } from '../pipeline/stages';
+import type { NetemSettings } from '../pipeline/netem';
 
 /** The CLI's own machine options (`usernet run --kernel ... -m ... --netdev ...`). */
 export interface MachineFlags {
@@ -55,6 +56,8 @@ export interface EmbeddedStart {
   readonly options: EmbeddedOptions;
   /** Warnings to show (with their location). */
   readonly notes: string[];
+  /** The profile's `# usernet: netem=` conditions, for the run to impose from the start. */
+  readonly netem?: NetemSettings;
 }
 
 export interface QemuStart {
@@ -71,6 +74,7 @@ export interface QemuStart {
   /** QEMU's argv (without the program) for our sockets and accelerator. */
   buildArgs(sockets: QemuSockets, accel: QemuAccel): { args: string[]; warnings: string[] };
   readonly notes: string[];
+  readonly netem?: NetemSettings;
 }
 
 export type EngineStart = EmbeddedStart | QemuStart;
@@ -148,8 +152,10 @@ function planFromText(req: RunRequest, text: string, origin: Origin): EngineStar
   if (errors.length) throw new LaunchPlanError(errors);
 
   const resolvePath = (p: string | undefined): string | undefined => (p === undefined ? undefined : resolveProfilePath(p, baseDir, req.homeDir) ?? p);
-  if (engine === 'embedded') return embeddedFromPlan(plan, resolvePath, req, notes);
-  return qemuFromPlan(req, text, plan, baseDir, resolvePath, notes);
+  const start = engine === 'embedded' ? embeddedFromPlan(plan, resolvePath, req, notes) : qemuFromPlan(req, text, plan, baseDir, resolvePath, notes);
+  // Bad rules were errors above: what is left parses.
+  const { rules, seed } = findNetemDirectives(lex);
+  return rules.length || seed !== undefined ? { ...start, netem: { rules, ...(seed !== undefined ? { seed } : {}) } } : start;
 }
 
 function embeddedFromPlan(plan: LaunchPlan, resolvePath: (p: string | undefined) => string | undefined, req: RunRequest, notes: string[]): EmbeddedStart {

@@ -5,6 +5,7 @@
  */
 import { lexProfile } from './lexer';
 import { cursorContext } from './cursor-context';
+import { completeDirective } from './directive-completion';
 import { NETDEV_TYPES, NETDEV_USER_SUBOPTIONS, NIC_MODELS, OPTION_CATALOG, isNicDriver } from './option-catalog';
 import { parseOptionList, type OptionItem } from './option-list';
 
@@ -92,6 +93,8 @@ const USER_VALUES: Record<string, Choice[]> = {
 
 export function completeProfile(text: string, offset: number, context: { netdevIds?: readonly string[] } = {}): CompletionEntry[] {
   const lex = lexProfile(text);
+  const directive = completeDirective(lex, offset);
+  if (directive) return directive;
   const ctx = cursorContext(lex, offset);
   if (!ctx || ctx.kind === 'program') return [];
   if (ctx.kind === 'option') {

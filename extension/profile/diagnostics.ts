@@ -9,6 +9,8 @@ import { validatePlan, type NetdevUserChecker } from './validate';
 import type { EngineKind } from '../pipeline/stages';
 import { checkEngineSupport } from './engine-support';
 import { findEngineDirective } from './engine-directive';
+import { DIRECTIVE_KEYS, usernetDirectives } from './directives';
+import { findNetemDirectives } from './netem-directive';
 import type { FileReference, ProblemSeverity, ProfileProblem } from './plan';
 import type { SourceRange } from './source-range';
 
@@ -41,10 +43,16 @@ export function diagnose(text: string, options: DiagnoseOptions): ProfileDiagnos
   for (const error of lex.errors) {
     problems.push({ code: error.code, severity: 'error', message: error.message, start: error.start, end: error.end, range: error.range });
   }
-  const directive = findEngineDirective(lex);
-  if (directive?.error) {
-    const { message, start, end } = directive.error;
-    problems.push({ code: 'unknown-engine', severity: 'error', message, start, end, range: lex.lines.range(start, end) });
+  const atText = (code: string, severity: ProblemSeverity, message: string, start: number, end: number): void => {
+    problems.push({ code, severity, message, start, end, range: lex.lines.range(start, end) });
+  };
+  const engineError = findEngineDirective(lex)?.error;
+  if (engineError) atText('unknown-engine', 'error', engineError.message, engineError.start, engineError.end);
+  for (const p of findNetemDirectives(lex).problems) atText(p.code, 'error', p.message, p.start, p.end);
+  for (const d of usernetDirectives(lex)) {
+    if (DIRECTIVE_KEYS.some((k) => k.name === d.key)) continue;
+    const known = DIRECTIVE_KEYS.map((k) => `${k.name}=`).join(', ');
+    atText('unknown-directive', 'warning', `unknown directive "${d.key}": Usernet knows ${known}`, d.keyStart, d.keyStart + d.key.length);
   }
   problems.push(...parseProblems);
   problems.push(...validatePlan(plan, lex.lines, options.checkNetdevUser));

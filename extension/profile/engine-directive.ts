@@ -4,6 +4,7 @@
  */
 import type { LexResult, ProfileComment } from './lexer';
 import type { EngineKind } from '../pipeline/stages';
+import { usernetDirectives } from './directives';
 
 export interface EngineDirective {
   readonly engine?: EngineKind;
@@ -12,21 +13,16 @@ export interface EngineDirective {
   readonly error?: { readonly message: string; readonly start: number; readonly end: number };
 }
 
-const DIRECTIVE = /^\s*usernet:\s*engine\s*=\s*(\S*)/;
-
 export function findEngineDirective(lex: LexResult): EngineDirective | undefined {
-  const firstWord = lex.words[0]?.start ?? Infinity;
-  for (const comment of lex.comments) {
-    if (comment.start > firstWord) break;
-    const match = DIRECTIVE.exec(comment.text);
-    if (!match) continue;
-    const name = match[1];
-    if (name === 'qemu' || name === 'embedded') return { engine: name, comment };
-    const at = comment.start + 1 + match[0].length - name.length;
-    return {
-      comment,
-      error: { message: `unknown engine "${name}": use engine=embedded or engine=qemu`, start: at, end: at + Math.max(name.length, 0) },
-    };
-  }
-  return undefined;
+  const directive = usernetDirectives(lex).find((d) => d.key === 'engine');
+  if (!directive) return undefined;
+  const { comment } = directive;
+  const lead = /^\s*/.exec(directive.value)![0].length;
+  const name = /^\S*/.exec(directive.value.slice(lead))![0];
+  if (name === 'qemu' || name === 'embedded') return { engine: name, comment };
+  const at = directive.valueStart + lead;
+  return {
+    comment,
+    error: { message: `unknown engine "${name}": use engine=embedded or engine=qemu`, start: at, end: at + name.length },
+  };
 }

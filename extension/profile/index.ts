@@ -8,5 +8,6 @@ export type { LaunchPlan, NetworkPlan, DriveSpec, NetdevSpec, NicSpec, Passthrou
 export { diagnose, resolveProfilePath, type DiagnoseOptions, type ProfileDiagnostic } from './diagnostics';
 export { checkEngineSupport, embeddedLimitation } from './engine-support';
 export { findEngineDirective } from './engine-directive';
+export { findNetemDirectives } from './netem-directive';
 export { buildQemuArgv, type QemuArgv, type QemuArgvOptions, type UserNetworkForSlirp } from './qemu-args';
 export { LAUNCH_COMMAND, DEBUG_COMMAND } from './server-commands';

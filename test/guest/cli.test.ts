@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -146,6 +146,16 @@ function journeysOf(stderr: string): { head: string; steps: { stage: string; ver
 }
 
 const UP = 'udhcpc -i eth0 -q -n >/dev/null 2>&1';
+
+test("a profile's # usernet: netem= directive acts on the run: loss 100% on icmp_input, no ping answered", { skip, timeout: 180_000 }, async () => {
+  const file = join(tmp, 'lossy.qemu');
+  writeFileSync(file, '# usernet: netem=icmp_input: loss 100%\n# usernet: netem-seed=5\nqemu-system-x86_64 -m 128\n');
+  const r = await usernet(['run', '-q', '--profile', file, '--exec', `${UP}; ping -c 3 -W 1 10.0.2.2`]);
+  assert.notEqual(r.status, 0, show(r));
+  assert.match(r.stdout, /3 packets transmitted, 0 packets received/, show(r));
+  assert.match(r.stderr, /icmp_input: loss 100%/, show(r));
+  assert.match(r.stderr, /netem-seed 5/, show(r));
+});
 
 test('--journey on a ping: the request through the NIC to icmp_input, answered; the reply through the stages back to the NIC', { skip, timeout: 120_000 }, async () => {
   const r = await usernet(['run', '-q', '--journey', 'icmp', '--exec', `${UP}; ping -c1 -W5 10.0.2.2`]);

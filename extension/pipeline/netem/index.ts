@@ -4,3 +4,4 @@ export { CONDITION_STAGES, conditionsAllowedAt, foreignConditionStage } from './
 export type { NetemRule, NetemActions } from './rule';
 export type { RuleCounters, NetemDropReason } from './rule-state';
 export { describeConditions, formatConditions } from './format';
+export { mergeNetemSettings, type NetemSettings } from './settings';

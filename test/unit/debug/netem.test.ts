@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { planLaunch, LaunchError } from '../../../extension/debug/launch-args';
 import { checkNetem } from '../../../extension/debug/request-validation';
 import { VmRuntime } from '../../../extension/debug/vm-runtime';
@@ -62,4 +65,18 @@ test('the extension takes the conditions of a stages event only when they are we
   assert.equal(isConditionsBody({ seed: 3, rules: [{ ...good.rules[0], counters: { matched: 'lots' } }] }), false);
   assert.equal(isConditionsBody({ seed: 3, rules: new Array(65).fill(good.rules[0]) }), false);
   assert.equal(isConditionsBody({ rules: [] }), false);
+});
+
+test("a launched profile's netem directives come first; launch.json's conditions add to them and its seed wins", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'usernet-netem-profile-'));
+  const file = join(dir, 'guest.qemu');
+  writeFileSync(file, '# usernet: netem=tcp_input: loss 5%\n# usernet: netem-seed=1\n-m 128\n');
+  try {
+    assert.deepEqual(planLaunch({ profile: file }).netem, { rules: ['tcp_input: loss 5%'], seed: 1 });
+    assert.deepEqual(planLaunch({ profile: file, conditions: ['udp_input: duplicate 10%'], netemSeed: 9 }).netem,
+      { rules: ['tcp_input: loss 5%', 'udp_input: duplicate 10%'], seed: 9 });
+    assert.deepEqual(planLaunch({ profile: file, engine: 'qemu' }).netem, { rules: ['tcp_input: loss 5%'], seed: 1 });
+  } finally {
+    rmSync(dir, { recursive: true });
+  }
 });

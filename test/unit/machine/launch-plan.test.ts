@@ -176,3 +176,13 @@ test('-no-reboot: the flag reaches either engine; a profile may say it too', () 
   assert.equal(again.buildArgs(SOCKETS, { kvm: false }).args.filter((a) => a === '-no-reboot').length, 1);
   assert.ok(!qemu(planRun(request({ engine: 'qemu' }))).buildArgs(SOCKETS, { kvm: false }).args.includes('-no-reboot'));
 });
+
+test("a profile's # usernet: netem= rules and seed reach the start, under either engine; a bad rule is a located error", () => {
+  const text = '# usernet: netem=tcp_input: loss 5%\n# usernet: netem=icmp_reflect: delay 100ms\n# usernet: netem-seed=42\n-m 128';
+  const expected = { rules: ['tcp_input: loss 5%', 'icmp_reflect: delay 100ms'], seed: 42 };
+  assert.deepEqual(planRun(profile(text)).netem, expected);
+  assert.deepEqual(planRun({ ...profile(text), engine: 'qemu' }).netem, expected);
+  assert.equal(planRun(profile('-m 128')).netem, undefined);
+  const [problem] = problems(() => planRun(profile('# usernet: netem=tcp_input: loss 500%\n-m 128')));
+  assert.match(problem!, /^\/vm\/guest\.qemu:1:\d+: error: netem: /);
+});

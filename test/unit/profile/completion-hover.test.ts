@@ -60,3 +60,17 @@ test('hover: option docs, suboption docs, NIC models, unknown options', () => {
   assert.match(hover('qemu-sys|tem-x86_64 -m 1G')!.contents, /QEMU system emulator/);
   assert.equal(hover('x -m 1G   |   -nographic'), undefined);
 });
+
+test('inside a # usernet: comment: the directive keys, the engines, netem stages and action words', () => {
+  assert.deepEqual(complete('# usernet: |\nx').labels, ['engine=', 'netem=', 'netem-seed=']);
+  assert.deepEqual(complete('# usernet: net|\nx').labels, ['netem=', 'netem-seed=']);
+  assert.deepEqual(complete('# usernet: net|\nx').replaced, ['net', 'net']);
+  assert.deepEqual(complete('# usernet: engine=q|\nx').labels, ['qemu']);
+  const stages = complete('# usernet: netem=tcp_|\nx');
+  assert.deepEqual(stages.labels, ['tcp_input', 'tcp_output']);
+  assert.deepEqual(stages.replaced, ['tcp_', 'tcp_']);
+  assert.ok(!complete('# usernet: netem=so|\nx').labels.includes('sosend'), 'sosend takes no conditions');
+  assert.deepEqual(complete('# usernet: netem=tcp_input: de|\nx').labels, ['delay']);
+  assert.deepEqual(complete('# usernet: netem=tcp_input: loss 5% |\nx').labels.slice(0, 2), ['loss', 'delay']);
+  assert.deepEqual(complete('# just a note |\nx').labels, []);
+});

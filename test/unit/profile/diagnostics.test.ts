@@ -145,3 +145,19 @@ test('diagnostics come sorted by position', () => {
   assert.deepEqual(starts, [...starts].sort((a, b) => a - b));
   assert.deepEqual(all.map((d) => d.code), ['unknown-option', 'unused-netdev', 'unknown-netdev-suboption', 'file-not-found']);
 });
+
+test('netem directives: a bad rule at its column inside the comment, a bad seed, an unknown directive', () => {
+  assert.deepEqual(diagnose(`# usernet: netem=tcp_input: loss 5%\n# usernet: netem-seed=7\n${Q}`, options()), []);
+  const rule = expectOne(`# usernet: netem=tcp_input: los 5%\n${Q}`, 'bad-netem-rule', 'los');
+  assert.match(rule.message, /^netem: /);
+  assert.deepEqual(rule.range.start, { line: 0, character: 28 });
+  expectOne(`#usernet:netem= tcp_inptu: loss 5%\n${Q}`, 'bad-netem-rule', 'tcp_inptu');
+  expectOne(`# usernet: netem=tcp_input if tcp.port == : loss 5%\n${Q}`, 'bad-netem-rule', ':');
+  expectOne(`# usernet: netem=sosend: loss 5%\n${Q}`, 'bad-netem-rule', 'sosend');
+  expectOne(`# usernet: netem-seed=-3\n${Q}`, 'bad-netem-seed', '-3');
+  expectOne(`# usernet: netem-seed=1\n# usernet: netem-seed=2\n${Q}`, 'duplicate-netem-seed', '2');
+  const unknown = expectOne(`# usernet: netme=tcp_input: loss 5%\n${Q}`, 'unknown-directive', 'netme');
+  assert.equal(unknown.severity, 2);
+  // After the command a comment is only a comment.
+  assert.deepEqual(diagnose(`${Q}\n# usernet: netem=nonsense`, options()), []);
+});
