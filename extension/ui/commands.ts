@@ -7,9 +7,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { UsernetRequestName, UsernetRequests } from '../debug/protocol';
-import { compileFilter } from '../pipeline/filter';
 import { askText } from './ask-text';
 import { DEFAULT_CONFIGURATION } from './configuration-provider';
+import { filterProblem } from './stage-commands';
 import { errorText, type ConsolePanels } from './console-panel';
 import type { Log } from './log';
 import { sessionFilterProblem } from './session-filter';
@@ -51,16 +51,6 @@ function requireVm(vms: VmSessions): Vm | undefined {
   return vm;
 }
 
-const captureFilterProblem = (text: string): string | undefined => {
-  if (!text.trim()) return undefined;
-  try {
-    compileFilter(text);
-    return undefined;
-  } catch (e) {
-    return errorText(e);
-  }
-};
-
 async function startCapture(ctx: CommandContext, vm: Vm, presetFilter?: string): Promise<void> {
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath ?? os.tmpdir();
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
@@ -74,7 +64,7 @@ async function startCapture(ctx: CommandContext, vm: Vm, presetFilter?: string):
     title: 'Usernet: capture filter',
     prompt: 'Only packets matching this filter are captured (Wireshark display-filter syntax). Empty: everything.',
     placeHolder: 'tcp.port == 80 && ip.addr == 10.0.2.2',
-    problem: captureFilterProblem,
+    problem: filterProblem,
   });
   if (filter === undefined) return;
   const args = { file: target.fsPath, ...(filter.trim() ? { filter: filter.trim() } : {}) };

@@ -13,6 +13,7 @@ import type { StageInfo } from '../pipeline/stages';
 import { askText } from './ask-text';
 import { request } from './commands';
 import type { Log } from './log';
+import { VmStatusItem, type StatusShown } from './status-bar';
 import type { Vm, VmSessions } from './vm-sessions';
 
 /** "$(pulse) netem 2" and a tooltip with each rule's counters; undefined when none is in force. */
@@ -28,29 +29,15 @@ export function conditionsStatus(conditions: ConditionsBody | undefined): { text
   };
 }
 
-export class ConditionsStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('usernet.conditions', vscode.StatusBarAlignment.Left, 9);
-  private readonly subscription: vscode.Disposable;
-
-  constructor(private readonly vms: VmSessions) {
-    this.item.name = 'Usernet network conditions';
-    this.item.command = 'usernet.manageConditions';
-    this.subscription = vms.onDidChange(() => this.update());
+export class ConditionsStatusBar extends VmStatusItem {
+  constructor(vms: VmSessions) {
+    super(vms, 'usernet.conditions', 'Usernet network conditions', 'usernet.manageConditions', 9);
     this.update();
   }
 
-  update(): void {
-    const status = conditionsStatus(this.vms.current?.conditions);
-    if (!status) return this.item.hide();
-    this.item.text = status.text;
-    this.item.tooltip = status.tooltip;
-    this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-    this.item.show();
-  }
-
-  dispose(): void {
-    this.subscription.dispose();
-    this.item.dispose();
+  protected shown(vm: Vm | undefined): StatusShown | undefined {
+    const status = conditionsStatus(vm?.conditions);
+    return status && { ...status, background: 'warningBackground' };
   }
 }
 

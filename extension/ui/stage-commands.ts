@@ -31,7 +31,8 @@ function stageItems(): StagePick[] {
   }));
 }
 
-export function conditionProblem(text: string): string | undefined {
+/** What is wrong with a filter typed into an input box (a breakpoint's condition, a capture's filter), if anything. */
+export function filterProblem(text: string): string | undefined {
   if (!text.trim()) return undefined;
   try {
     compileFilter(text);
@@ -53,7 +54,7 @@ async function askCondition(stage: string, value = ''): Promise<string | undefin
     prompt: 'A Wireshark display filter; empty stops on every packet',
     placeHolder: 'tcp.dstport == 8080',
     value,
-    problem: conditionProblem,
+    problem: filterProblem,
   });
 }
 

@@ -25,35 +25,69 @@ export function statusText(vm: Vm): { text: string; tooltip: string } {
   return { text: parts.join(' · '), tooltip };
 }
 
-export class VmStatusBar implements vscode.Disposable {
-  private readonly item = vscode.window.createStatusBarItem('usernet.status', vscode.StatusBarAlignment.Left, 10);
+/** What a status-bar item shows; undefined hides it. */
+export interface StatusShown {
+  readonly text: string;
+  readonly tooltip: string;
+  readonly background?: 'errorBackground' | 'warningBackground';
+}
+
+/**
+ * A status-bar item that follows the VMs: on each change it accepts, it shows
+ * what `shown` says of the current VM, or hides.
+ */
+export abstract class VmStatusItem implements vscode.Disposable {
+  private readonly item: vscode.StatusBarItem;
   private readonly subscription: vscode.Disposable;
 
-  constructor(private readonly vms: VmSessions) {
-    this.item.name = 'Usernet VM';
-    this.item.command = 'usernet.openConsole';
+  protected constructor(protected readonly vms: VmSessions, id: string, name: string, command: string, priority: number) {
+    this.item = vscode.window.createStatusBarItem(id, vscode.StatusBarAlignment.Left, priority);
+    this.item.name = name;
+    this.item.command = command;
     this.subscription = vms.onDidChange(({ what }) => {
-      if (what !== 'stages' && what !== 'topology') this.update();
+      if (this.follows(what)) this.update();
     });
-    this.update();
+  }
+
+  protected abstract shown(vm: Vm | undefined): StatusShown | undefined;
+
+  /** Which kinds of change can alter what the item shows. */
+  protected follows(_what: string): boolean {
+    return true;
   }
 
   update(): void {
-    const vm = this.vms.current;
-    void vscode.commands.executeCommand('setContext', 'usernet.vmRunning', this.vms.all.length > 0);
-    if (!vm) {
-      this.item.hide();
-      return;
-    }
-    const { text, tooltip } = statusText(vm);
-    this.item.text = text;
-    this.item.tooltip = tooltip;
-    this.item.backgroundColor = vm.state?.state === 'failed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
+    const status = this.shown(this.vms.current);
+    if (!status) return this.item.hide();
+    this.item.text = status.text;
+    this.item.tooltip = status.tooltip;
+    this.item.backgroundColor = status.background ? new vscode.ThemeColor(`statusBarItem.${status.background}`) : undefined;
     this.item.show();
   }
 
   dispose(): void {
     this.subscription.dispose();
     this.item.dispose();
+  }
+}
+
+export class VmStatusBar extends VmStatusItem {
+  constructor(vms: VmSessions) {
+    super(vms, 'usernet.status', 'Usernet VM', 'usernet.openConsole', 10);
+    this.update();
+  }
+
+  protected override follows(what: string): boolean {
+    return what !== 'stages' && what !== 'topology';
+  }
+
+  override update(): void {
+    void vscode.commands.executeCommand('setContext', 'usernet.vmRunning', this.vms.all.length > 0);
+    super.update();
+  }
+
+  protected shown(vm: Vm | undefined): StatusShown | undefined {
+    if (!vm) return undefined;
+    return { ...statusText(vm), ...(vm.state?.state === 'failed' ? { background: 'errorBackground' as const } : {}) };
   }
 }
