@@ -3,9 +3,9 @@
  * the embedded engine in the adapter and by a small fake in unit tests.
  */
 import { EmbeddedMachine, type EmbeddedOptions } from '../machine/embedded-machine';
+import { startQemu } from '../machine/engine-start';
 import type { QemuStart } from '../machine/launch-plan';
 import { describeQemuExit, qemuGuestEnd } from '../machine/qemu-exit';
-import { QemuMachine } from '../machine/qemu-machine';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
 import type { GuestNetworkAddresses } from '../pipeline/stage-path';
@@ -78,22 +78,11 @@ function runtimeSlirp(slirp: Slirp | undefined): RuntimeSlirp | undefined {
 export const startQemuMachine: MachineFactory = async (options) => {
   const start = options.qemu;
   if (!start) throw new Error('no QEMU launch plan given');
-  const log = options.onLog ?? (() => {});
-  const vm = await QemuMachine.start({
-    qemuPath: start.program,
-    cwd: start.cwd,
-    slirp: start.slirp,
-    waitForPrompt: start.bundledGuest,
-    ...(start.kvm === false ? { kvm: false } : {}),
+  const vm = await startQemu(start, {
     onProgress: options.onProgress,
-    onLog: log,
+    onLog: options.onLog,
     ...(options.onSerial ? { onSerial: options.onSerial } : {}),
     ...(options.bootTimeoutMs !== undefined ? { bootTimeoutMs: options.bootTimeoutMs } : {}),
-    buildArgs: (sockets, accel) => {
-      const { args, warnings } = start.buildArgs(sockets, accel);
-      for (const w of warnings) log(w);
-      return args;
-    },
   });
   return {
     probes: vm.probes,

@@ -8,9 +8,9 @@ import type { ProbeHub } from '../pipeline/probe';
 import type { Slirp } from '../slirp/slirp';
 import { EmbeddedMachine, type GuestEnd } from './embedded-machine';
 import type { EngineKind } from '../pipeline/stages';
-import type { EngineStart } from './launch-plan';
+import type { EngineStart, QemuStart } from './launch-plan';
 import { qemuGuestEnd } from './qemu-exit';
-import { QemuMachine } from './qemu-machine';
+import { QemuMachine, type QemuOptions } from './qemu-machine';
 import type { ExecResult, SerialConsole } from './serial-console';
 
 export interface RunningMachine {
@@ -64,22 +64,7 @@ export async function startEngine(start: EngineStart, hooks: EngineHooks = {}): 
       machine: vm,
     };
   }
-  const log = hooks.onLog ?? (() => {});
-  const vm = await QemuMachine.start({
-    qemuPath: start.program,
-    cwd: start.cwd,
-    slirp: start.slirp,
-    waitForPrompt: start.bundledGuest,
-    kvm: hooks.kvm ?? start.kvm,
-    probes: hooks.probes,
-    onProgress: hooks.onProgress,
-    onLog: log,
-    buildArgs: (sockets, accel) => {
-      const { args, warnings } = start.buildArgs(sockets, accel);
-      for (const w of warnings) log(w);
-      return args;
-    },
-  });
+  const vm = await startQemu(start, { kvm: hooks.kvm, probes: hooks.probes, onProgress: hooks.onProgress, onLog: hooks.onLog });
   return {
     engine: 'qemu',
     serial: vm.serial,
@@ -97,4 +82,26 @@ export async function startEngine(start: EngineStart, hooks: EngineHooks = {}): 
     died: vm.died.then((report) => qemuGuestEnd(report, vm.shutdownReason)),
     machine: vm,
   };
+}
+
+/** What a QEMU start may add to the plan's: hooks, and overrides of its choices. */
+export type QemuStartHooks = Partial<Pick<QemuOptions, 'kvm' | 'probes' | 'onProgress' | 'onLog' | 'onSerial' | 'bootTimeoutMs'>>;
+
+/** QEMU as a launch plan says (program, folder, our slirp, its arguments), its argument warnings logged. */
+export function startQemu(start: QemuStart, hooks: QemuStartHooks = {}): Promise<QemuMachine> {
+  const log = hooks.onLog ?? (() => {});
+  return QemuMachine.start({
+    ...hooks,
+    qemuPath: start.program,
+    cwd: start.cwd,
+    slirp: start.slirp,
+    waitForPrompt: start.bundledGuest,
+    kvm: hooks.kvm ?? start.kvm,
+    onLog: log,
+    buildArgs: (sockets, accel) => {
+      const { args, warnings } = start.buildArgs(sockets, accel);
+      for (const w of warnings) log(w);
+      return args;
+    },
+  });
 }
