@@ -9,7 +9,7 @@
  * append, memory, one user network on an e1000) and names the rest.
  */
 import { resolve } from 'node:path';
-import { buildQemuArgv, diagnose, findEngineDirective, findNetemDirectives, parseProfile, resolveProfilePath, type LaunchPlan, type ProfileDiagnostic } from '../profile';
+import { buildQemuArgv, diagnose, findEngineDirective, findNetemDirectives, parseProfile, resolveProfilePath, type ProfilePlan, type ProfileDiagnostic } from '../profile';
 import { forBundledGuest, type SlirpConfig } from '../slirp/config';
 import { parseNetdevUser } from '../slirp/netdev-options';
 import type { EmbeddedOptions, NicModel } from './embedded-machine';
@@ -158,7 +158,7 @@ function planFromText(req: RunRequest, text: string, origin: Origin): EngineStar
   return rules.length || seed !== undefined ? { ...start, netem: { rules, ...(seed !== undefined ? { seed } : {}) } } : start;
 }
 
-function embeddedFromPlan(plan: LaunchPlan, resolvePath: (p: string | undefined) => string | undefined, req: RunRequest, notes: string[]): EmbeddedStart {
+function embeddedFromPlan(plan: ProfilePlan, resolvePath: (p: string | undefined) => string | undefined, req: RunRequest, notes: string[]): EmbeddedStart {
   const options: EmbeddedOptions = { snapshot: req.snapshot ?? 'use' };
   let kernel = resolvePath(plan.kernel);
   let initrd = resolvePath(plan.initrd);
@@ -182,7 +182,7 @@ function embeddedFromPlan(plan: LaunchPlan, resolvePath: (p: string | undefined)
   return { engine: 'embedded', options, notes };
 }
 
-function qemuFromPlan(req: RunRequest, text: string, parsed: LaunchPlan, cwd: string, resolvePath: (p: string | undefined) => string | undefined, notes: string[]): QemuStart {
+function qemuFromPlan(req: RunRequest, text: string, parsed: ProfilePlan, cwd: string, resolvePath: (p: string | undefined) => string | undefined, notes: string[]): QemuStart {
   let plan = parsed;
   const bootable = plan.kernel !== undefined || plan.drives.length > 0 || plan.options.some((o) => BOOT_SOURCES.has(o.name));
   if (!bootable) {

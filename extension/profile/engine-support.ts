@@ -5,7 +5,7 @@
  */
 import type { EngineKind } from '../pipeline/stages';
 import type { LineMap } from './source-range';
-import type { LaunchPlan, ParsedOption, ProblemSeverity, ProfileProblem } from './plan';
+import type { ProfilePlan, ParsedOption, ProblemSeverity, ProfileProblem } from './plan';
 import { parseOptionList } from './option-list';
 
 
@@ -53,7 +53,7 @@ export function embeddedLimitation(option: ParsedOption): string | undefined {
 }
 
 /** Problems running this plan on the chosen engine. */
-export function checkEngineSupport(plan: LaunchPlan, engine: EngineKind, lines: LineMap): ProfileProblem[] {
+export function checkEngineSupport(plan: ProfilePlan, engine: EngineKind, lines: LineMap): ProfileProblem[] {
   const problems: ProfileProblem[] = [];
   const report = (code: string, severity: ProblemSeverity, message: string, option: ParsedOption): void => {
     const start = lines.offset(option.range.start);

@@ -4,7 +4,7 @@
  */
 export { lexProfile, type ProfileWord, type LexResult } from './lexer';
 export { parseProfile, type ParseResult } from './parser';
-export type { LaunchPlan, NetworkPlan, DriveSpec, NetdevSpec, NicSpec, PassthroughOption, ProfileProblem } from './plan';
+export type { ProfilePlan, NetworkPlan, DriveSpec, NetdevSpec, NicSpec, PassthroughOption, ProfileProblem } from './plan';
 export { diagnose, resolveProfilePath, type DiagnoseOptions, type ProfileDiagnostic } from './diagnostics';
 export { checkEngineSupport, embeddedLimitation } from './engine-support';
 export { findEngineDirective } from './engine-directive';

@@ -1,5 +1,5 @@
 /**
- * Reads a profile's words into a LaunchPlan: the options Usernet acts on are
+ * Reads a profile's words into a ProfilePlan: the options Usernet acts on are
  * interpreted, every other option QEMU knows passes through untouched, and
  * anything QEMU would reject is reported with the exact range of the token.
  * Parsing never throws: a malformed option yields a problem and parsing goes on.
@@ -10,11 +10,11 @@ import { parseOptionList, findItem, type OptionItem } from './option-list';
 import { normalizeNetwork } from './network-plan';
 import { parseMemoryMiB } from './sizes';
 import type {
-  DriveSpec, FileReference, LaunchPlan, NetdevSpec, NicSpec, ParsedOption, PassthroughOption, ProblemSeverity, ProfileProblem,
+  DriveSpec, FileReference, ProfilePlan, NetdevSpec, NicSpec, ParsedOption, PassthroughOption, ProblemSeverity, ProfileProblem,
 } from './plan';
 
 export interface ParseResult {
-  readonly plan: LaunchPlan;
+  readonly plan: ProfilePlan;
   readonly problems: ProfileProblem[];
   readonly lex: LexResult;
 }
@@ -31,14 +31,14 @@ export function parseProfile(text: string): ParseResult {
   return { plan, problems, lex };
 }
 
-export function parseWords(lex: LexResult): { plan: LaunchPlan; problems: ProfileProblem[] } {
+export function parseWords(lex: LexResult): { plan: ProfilePlan; problems: ProfileProblem[] } {
   return new ProfileReader(lex).read();
 }
 
 class ProfileReader {
   private readonly problems: ProfileProblem[] = [];
   private program?: string;
-  private accel: LaunchPlan['accel'];
+  private accel: ProfilePlan['accel'];
   private enableKvm = false;
   private cpu?: string;
   private memoryMiB?: number;
@@ -63,7 +63,7 @@ class ProfileReader {
 
   constructor(private readonly lex: LexResult) {}
 
-  read(): { plan: LaunchPlan; problems: ProfileProblem[] } {
+  read(): { plan: ProfilePlan; problems: ProfileProblem[] } {
     const words = this.lex.words;
     let i = 0;
     for (const word of words) this.warnAboutExpansions(word);
@@ -79,7 +79,7 @@ class ProfileReader {
       netdevs: this.netdevs, nics: this.nics,
       networkOptionSeen: this.networkOptionSeen, nodefaults: this.nodefaults, networkDisabled: this.networkDisabled,
     });
-    const plan: LaunchPlan = {
+    const plan: ProfilePlan = {
       program: this.program, accel: this.accel, enableKvm: this.enableKvm, cpu: this.cpu, memoryMiB: this.memoryMiB,
       smp: this.smp, nographic: this.nographic, nodefaults: this.nodefaults, serial: this.serial, drives: this.drives,
       kernel: this.kernel, initrd: this.initrd, append: this.append, name: this.name, netdevs: this.netdevs,

@@ -110,7 +110,12 @@ export interface PassthroughOption {
   readonly note: string;
 }
 
-export interface LaunchPlan {
+/**
+ * What a profile's command line asks for, as read (not yet an engine's start:
+ * machine/launch-plan.ts's planRun turns it into one, and debug/launch-args.ts's
+ * LaunchPlan is the debug session's launch).
+ */
+export interface ProfilePlan {
   /** The first word when it names a QEMU system emulator. */
   readonly program?: string;
   readonly accel: 'kvm' | 'tcg' | 'hvf' | 'whpx' | 'xen' | (string & {}) | undefined;

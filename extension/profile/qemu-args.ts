@@ -1,5 +1,5 @@
 /**
- * Turns a LaunchPlan into the argv Usernet gives qemu-system-x86_64. QEMU keeps
+ * Turns a ProfilePlan into the argv Usernet gives qemu-system-x86_64. QEMU keeps
  * its own NIC, but the user network becomes `-netdev stream` over a unix socket
  * to our slirp (the user suboptions are returned for it); serial and QMP go to
  * unix sockets Usernet listens on; the accelerator follows what the host offers.
@@ -7,7 +7,7 @@
  */
 import { escapeOptionValue, parseOptionList } from './option-list';
 import { userConnections } from './network-plan';
-import type { LaunchPlan, NetdevSpec, NicSpec, ParsedOption } from './plan';
+import type { ProfilePlan, NetdevSpec, NicSpec, ParsedOption } from './plan';
 
 export interface QemuArgvOptions {
   /** Unix socket our slirp listens on (QEMU connects as the client). */
@@ -44,7 +44,7 @@ export interface QemuArgv {
 
 export const SERIAL_CHARDEV_ID = 'ser0';
 
-export function buildQemuArgv(plan: LaunchPlan, options: QemuArgvOptions): QemuArgv {
+export function buildQemuArgv(plan: ProfilePlan, options: QemuArgvOptions): QemuArgv {
   const warnings: string[] = [];
   const program = plan.program && /qemu-system-/.test(plan.program) ? plan.program : options.defaultProgram ?? 'qemu-system-x86_64';
 

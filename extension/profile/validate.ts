@@ -6,13 +6,13 @@ import type { LineMap } from './source-range';
 import { checkNetdevUser, type HostForwardRule } from './netdev-check';
 import { checkNetdevUserWithSlirp } from './netdev-authority';
 import { userConnections } from './network-plan';
-import type { LaunchPlan, NetdevSpec, ProblemSeverity, ProfileProblem } from './plan';
+import type { ProfilePlan, NetdevSpec, ProblemSeverity, ProfileProblem } from './plan';
 import type { SourceRange } from './source-range';
 
 /** Checks a `-netdev user` option string; overridable so the slirp's own parser can judge it. */
 export type NetdevUserChecker = typeof checkNetdevUser;
 
-export function validatePlan(plan: LaunchPlan, lines: LineMap, checkUser: NetdevUserChecker = checkNetdevUserWithSlirp): ProfileProblem[] {
+export function validatePlan(plan: ProfilePlan, lines: LineMap, checkUser: NetdevUserChecker = checkNetdevUserWithSlirp): ProfileProblem[] {
   const problems: ProfileProblem[] = [];
   const report = (code: string, severity: ProblemSeverity, message: string, start: number, end: number): void => {
     problems.push({ code, severity, message, start, end, range: lines.range(start, end) });
