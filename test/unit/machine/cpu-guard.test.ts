@@ -40,22 +40,31 @@ function fakeLoop(tick: (loop: V86Loop) => void): V86Loop & { sent: string[] } {
   return loop;
 }
 
+/** Runs `body` with console.error captured and given back after; returns what was printed. */
+function capturingConsoleError(body: () => void): string[] {
+  const printed: string[] = [];
+  const consoleError = console.error;
+  console.error = (...a: unknown[]) => void printed.push(a.join(' '));
+  try {
+    body();
+  } finally {
+    console.error = consoleError;
+  }
+  return printed;
+}
+
 test('the guard contains a throwing tick: the loop stops, the stop is announced, the panic text is not printed', () => {
   const loop = fakeLoop(() => {
     console.error(GP_PANIC[0]);
     throw new WebAssembly.RuntimeError('unreachable');
   });
   const events: CpuEvent[] = [];
-  const printed: string[] = [];
   const consoleError = console.error;
-  console.error = (...a: unknown[]) => void printed.push(a.join(' '));
-  try {
+  const printed = capturingConsoleError(() => {
     guardCpuLoop(loop, (e) => events.push(e));
     assert.doesNotThrow(() => loop.do_tick());
     loop.do_tick(); // a tick already scheduled does nothing once the CPU stopped
-  } finally {
-    console.error = consoleError;
-  }
+  });
   assert.equal(events.length, 1);
   assert.equal(events[0]!.kind, 'reset');
   assert.equal(loop.running, false);
@@ -73,10 +82,7 @@ test('the guard passes on what a healthy tick prints and reports a CPU halted wi
   });
   loop.cpu.flags[0] = 0x202;
   const events: CpuEvent[] = [];
-  const printed: string[] = [];
-  const consoleError = console.error;
-  console.error = (...a: unknown[]) => void printed.push(a.join(' '));
-  try {
+  const printed = capturingConsoleError(() => {
     guardCpuLoop(loop, (e) => events.push(e));
     loop.do_tick();
     assert.deepEqual(events, []);
@@ -85,9 +91,7 @@ test('the guard passes on what a healthy tick prints and reports a CPU halted wi
     assert.deepEqual(events, []);
     loop.cpu.flags[0] = 0x002;
     loop.do_tick();
-  } finally {
-    console.error = consoleError;
-  }
+  });
   assert.deepEqual(printed, ['v86 says something', 'v86 says something', 'v86 says something']);
   assert.deepEqual((events as CpuEvent[]).map((e) => e.kind), ['halt']);
   assert.equal(loop.running, false);
