@@ -4,6 +4,7 @@
  * stacks, variables and memory; these carry what DAP has no word for.
  * Both sides validate what they receive (see isSerialInput etc.).
  */
+import type { EngineKind } from '../pipeline/stages';
 
 import type { FlowSnapshot } from '../pipeline/flow/record';
 
@@ -30,7 +31,7 @@ export interface UsernetEvents {
 
 /** The guest's network as configured and as seen, with the guest link's frame and byte counters. */
 export interface TopologyBody {
-  engine: 'embedded' | 'qemu';
+  engine: EngineKind;
   /** The guest NIC's MAC ("52:54:00:12:34:56") and its link's MTU (what DHCP offers). */
   guestMac?: string;
   mtu: number;
