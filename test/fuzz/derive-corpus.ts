@@ -11,7 +11,9 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeStreamFrame } from '../../extension/machine/stream-framing';
 import { fuzzSeeds } from '../unit/slirp/helpers/fuzz-seeds';
-import { DNS_IP, HOST_IP } from '../unit/slirp/helpers/frames';
+import { DNS_IP, dnsQuery, HOST_IP } from '../unit/slirp/helpers/frames';
+import { DNS6, frame6, GUEST6, GUEST6_LL, HOST6, icmp6, udp6 } from '../unit/slirp/helpers/frames6';
+import { parseIpv6 } from '../../extension/wire/ipv6-address';
 import { joinMessages } from './targets/target';
 
 const CORPUS = join(__dirname, 'corpus');
@@ -52,8 +54,20 @@ const seeds: Record<string, Uint8Array[][]> = {
   tftp: [proto(17).filter((f) => dport(f) !== 53 && dport(f) !== 67 && ip32(f, 30) === HOST_IP).map((f) => Uint8Array.from([dport(f) === 69 ? 1 : 0, ...udpPayload(f)]))],
   dhcp: [proto(17).filter((f) => dport(f) === 67).map(udpPayload), ...proto(17).filter((f) => dport(f) === 67).map((f) => [udpPayload(f)])],
   dns: proto(17).filter((f) => dport(f) === 53).map((f) => [udpPayload(f)]),
+  // The guest's own IPv6 (router and neighbour solicitations, MLD reports), and what the capture lacks: echo, UDP, DNS, DHCPv6.
+  ipv6: [...fromGuest.filter((f) => f[12] === 0x86 && f[13] === 0xdd).map((f) => [f.subarray(14)]), ...ipv6Extras().map((f) => [f.subarray(14)])],
   arp: [...fromGuest, ...fuzzSeeds()].filter((f) => f[12] === 8 && f[13] === 6).map((f) => [f.subarray(14)]),
 };
+
+/** IPv6 packets the capture lacks, built with the unit tests' builders. */
+function ipv6Extras(): Uint8Array[] {
+  return [
+    frame6({ dst: HOST6, nextHeader: 58, payload: icmp6(GUEST6, HOST6, 128, 0, [0, 1, 0, 1, 0x61, 0x62]) }),
+    frame6({ dst: HOST6, nextHeader: 17, payload: udp6(GUEST6, HOST6, 40000, 7, [1, 2, 3]) }),
+    frame6({ dst: DNS6, nextHeader: 17, payload: udp6(GUEST6, DNS6, 5353, 53, dnsQuery('usernet.test', 0x4242, 28)) }),
+    frame6({ src: GUEST6_LL, dst: parseIpv6('ff02::1:2')!, nextHeader: 17, payload: udp6(GUEST6_LL, parseIpv6('ff02::1:2')!, 546, 547, [11, 0, 0, 1, 0, 6, 0, 2, 0, 23]) }),
+  ];
+}
 
 function write(target: string, inputs: Uint8Array[]): void {
   const dir = join(CORPUS, target);

@@ -16,6 +16,8 @@ import { fixChecksums } from '../../support/fuzz/frame-mutator';
 import { malformedReason } from '../../support/fuzz/well-formed';
 import { arp as arpFrame, DNS_IP, eth, GUEST_IP, HOST_IP, ipv4 } from '../../unit/slirp/helpers/frames';
 import { makeGuest } from '../../unit/slirp/helpers/harness';
+import { ipv6TransportChecksum } from '../../../extension/wire/ipv6';
+import { parseIpv6 } from '../../../extension/wire/ipv6-address';
 import { messages, type FuzzInstance, type FuzzTarget } from './target';
 
 const BROADCAST = 0xffffffff;
@@ -96,6 +98,28 @@ function datagram(protocol: number, dst: number, payload: Uint8Array, src = GUES
   return f;
 }
 
+/** IPv6 destinations the slirp answers itself (its addresses, the multicast groups it takes): nothing else is allowed out. */
+const LOCAL6 = ['fec0::2', 'fec0::3', 'fe80::2', 'ff02::1', 'ff02::2', 'ff02::16', 'ff02::1:2', 'ff02::1:ff00:2', 'ff02::1:ff00:3'].map((a) => parseIpv6(a)!);
+const IPV6_MULTICAST_MAC = Uint8Array.of(0x33, 0x33, 0, 0, 0, 1);
+
+/** An IPv6 packet from the guest, its destination kept local and its ICMPv6/UDP/TCP checksum fixed when no extension header is in the way. */
+function ipv6Packet(m: Uint8Array): Uint8Array {
+  if (m.length < 40) return eth(0x86dd, m);
+  const ip = m.slice();
+  if (!LOCAL6.some((a) => a.every((b, i) => ip[24 + i] === b))) ip.set(LOCAL6[0]!, 24);
+  const next = ip[6]!;
+  const at = { 58: 2, 17: 6, 6: 16 }[next];
+  const payload = ip.subarray(40, 40 + ((ip[4]! << 8) | ip[5]!));
+  if (at !== undefined && payload.length >= at + 2) {
+    payload[at] = payload[at + 1] = 0;
+    let sum = ipv6TransportChecksum(ip.subarray(8, 24), ip.subarray(24, 40), next, payload);
+    if (sum === 0 && next === 17) sum = 0xffff;
+    payload[at] = sum >> 8;
+    payload[at + 1] = sum & 0xff;
+  }
+  return eth(0x86dd, ip, ip[24] === 0xff ? IPV6_MULTICAST_MAC : undefined);
+}
+
 const pick = (m: Uint8Array) => DESTINATIONS[(m[0] ?? 0) % DESTINATIONS.length]!;
 const udp = (sport: number, dport: number, body: Uint8Array): Uint8Array => {
   const u = new Uint8Array(8 + body.length);
@@ -155,6 +179,12 @@ export const slirpTargets: Record<string, FuzzTarget> = {
     about: 'DNS queries to 10.0.2.3:53 (names, labels, compression pointers, question counts)',
     dictionary: [[0xc0, 12], [0xc0], [0x3f], [0, 1, 0, 1], [0, 28, 0, 1], [0, 12, 0, 1], [1, 0], [0, 4]],
     frame: (m) => datagram(17, DNS_IP, udp(5353, 53, m)),
+  }),
+  ipv6: slirpTarget({
+    about: 'IPv6 packets from the guest (header, extension headers, fragments, ICMPv6 with NDP and echo, UDP, TCP, DHCPv6); a destination the slirp does not serve locally is rewritten to fec0::2',
+    realTcp: true,
+    dictionary: [[0x60, 0, 0, 0], [58], [17], [6], [44], [0], [60], [43], [133], [135], [136], [128], [0xfe, 0xc0], [0xff, 0x02], [2, 0x22, 2, 0x23], [0, 0x35]],
+    frame: (m) => ipv6Packet(m),
   }),
   arp: slirpTarget({
     about: 'ARP packets (what follows the Ethernet header), broadcast',
