@@ -3,6 +3,7 @@
  */
 import * as vscode from 'vscode';
 import * as languageClient from 'vscode-languageclient/node';
+import { CaptureEditorProvider } from './ui/capture-editor';
 import { registerCommands } from './ui/commands';
 import { dynamicConfigurations, UsernetConfigurationProvider } from './ui/configuration-provider';
 import { ConsolePanels } from './ui/console-panel';
@@ -59,6 +60,7 @@ export function activate(context: vscode.ExtensionContext): void {
     topology,
     vscode.commands.registerCommand('usernet.showTopology', () => topology.show()),
     profileClient,
+    CaptureEditorProvider.register(context.extensionUri, log),
   );
   log.info('Usernet is active');
 }

@@ -29,7 +29,7 @@ const entries = [
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true,
     logLevel: 'warning',
-    entryPoints: { console: 'webview/console/main.ts', topology: 'webview/topology/main.ts', flow: 'webview/flow/main.ts' }, outdir: 'dist/webview',
+    entryPoints: { console: 'webview/console/main.ts', topology: 'webview/topology/main.ts', flow: 'webview/flow/main.ts', capture: 'webview/capture/main.ts' }, outdir: 'dist/webview',
     loader: { '.css': 'css' },
   },
 ].filter((e) => Object.values(e.entryPoints).every((p) => existsSync(p)));

@@ -131,7 +131,6 @@ export class PacketList {
       'frame.time': absoluteTime(p),
       'frame.time_relative': this.relativeTime(p),
       'frame.cap_len': String(p.capturedLength),
-      'frame.len': String(p.originalLength),
       ...(p.direction ? { 'frame.direction': p.direction === 1 ? 'inbound (toward the guest)' : 'outbound (from the guest)' } : {}),
       ...(iface && iface.linkType !== LINKTYPE_ETHERNET ? { 'frame.link_type': `${iface.linkType} (not dissected: only Ethernet is)` } : {}),
     };

@@ -1,0 +1,51 @@
+/**
+ * The capture editor's page. Its policy allows our bundle (by nonce) and our
+ * stylesheet (from the webview's own origin), nothing remote and no inline
+ * styles: rows are placed through the CSSOM (element.style), which a policy
+ * does not govern.
+ */
+import { makeNonce } from './console-html';
+
+export interface CapturePageResources {
+  cspSource: string;
+  scriptUri: string;
+  cssUri: string;
+  title: string;
+}
+
+export function captureContentSecurityPolicy(cspSource: string, nonce: string): string {
+  return [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${cspSource}`, `font-src ${cspSource}`].join('; ');
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+export function capturePageHtml(r: CapturePageResources, nonce = makeNonce()): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${captureContentSecurityPolicy(r.cspSource, nonce)}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(r.title)}</title>
+<link rel="stylesheet" href="${escapeHtml(r.cssUri)}">
+</head>
+<body>
+<div id="toolbar">
+<input id="filter" type="text" spellcheck="false" placeholder="Apply a display filter … (tcp.port == 80, dns, pipeline.stage == &quot;slirp_input&quot;)" aria-label="Display filter">
+<span id="status" role="status" aria-live="polite">Reading ${escapeHtml(r.title)}…</span>
+</div>
+<div id="filter-error" role="alert" hidden></div>
+<div id="problem" role="alert" hidden></div>
+<div id="list" tabindex="0" aria-label="Packets">
+<div class="row header"><span>No.</span><span>Time</span><span>Source</span><span>Destination</span><span>Protocol</span><span>Length</span><span>Interface</span><span>Info</span></div>
+<div id="viewport"><div id="spacer"></div><div id="rows"></div></div>
+</div>
+<div id="bottom">
+<div id="details" aria-label="Packet details"><p class="hint">Select a packet to see its decode.</p></div>
+<pre id="hex" aria-label="Packet bytes"></pre>
+</div>
+<div id="flow" hidden><div id="flow-bar"><span id="flow-title"></span><button id="flow-close" title="Close the flow">Close</button></div><div id="flow-diagram"></div></div>
+<script nonce="${nonce}" src="${escapeHtml(r.scriptUri)}"></script>
+</body>
+</html>`;
+}
