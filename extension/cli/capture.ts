@@ -1,13 +1,11 @@
 /** `--pcap`: the capture (pcapng when the file is named .pcapng) of `usernet run` (net queue, or slirp's edge under QEMU), and the counts it prints on exit. */
 import { closeSync, openSync } from 'node:fs';
 import type { Clock } from '../pipeline/clock';
-import { captureComment } from '../pipeline/journey';
-import { JourneyRecorder } from '../pipeline/journey-recorder';
-import { attachCapture, captureFormatOf } from '../pipeline/capture';
+import { attachJourneyCapture } from '../pipeline/journey-capture';
 import type { CaptureStats } from '../pipeline/capture-writer';
 import type { EngineKind } from '../pipeline/stages';
 import { QemuMachine } from '../machine/qemu-machine';
-import type { ProbeHit, ProbeHub } from '../pipeline/probe';
+import type { ProbeHub } from '../pipeline/probe';
 import type { CapturePlan } from './pipeline-options';
 import { UsageError } from './usage-error';
 
@@ -38,28 +36,21 @@ export function captureEngineOf(machine: object): EngineKind {
 
 /**
  * `engine` says where the frames can be seen: see captureStages. A .pcapng
- * file gets each frame's journey in its comment when `clock` is given: a
- * recorder then follows every frame (it listens before the capture does, so
- * the frame's journey is known when it is written).
+ * file gets each frame's journey in its comment when `clock` is given
+ * (pipeline/journey-capture.ts).
  */
 export function startCliCapture(probes: ProbeHub, plan: CapturePlan, engine: EngineKind = 'embedded', clock?: Clock): CliCapture {
-  const recorder = clock && captureFormatOf(plan.file) === 'pcapng' ? new JourneyRecorder(probes, { clock, engine }) : undefined;
-  const stopRecorder = recorder?.start();
-  const capture = attachCapture(probes, {
+  const capture = attachJourneyCapture(probes, {
     file: plan.file,
     engine,
     ...(plan.filter ? { filter: plan.filter } : {}),
     ...(plan.snaplen ? { snaplen: plan.snaplen } : {}),
-    ...(recorder ? { annotate: (hit: ProbeHit) => captureComment(hit.stage, recorder.journeyOf(hit.frame)) } : {}),
-  });
+  }, clock);
   return {
     get stats() {
       return capture.stats;
     },
-    stop: async () => {
-      stopRecorder?.();
-      return formatCaptureStats(plan.file, await capture.stop());
-    },
+    stop: async () => formatCaptureStats(plan.file, await capture.stop()),
   };
 }
 

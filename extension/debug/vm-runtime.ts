@@ -10,7 +10,8 @@ import { splitBreakpointName } from '../pipeline/breakpoint-name';
 import { BreakpointManager, type BreakpointStatus, type StepKind, type StopEvent } from '../pipeline/breakpoints';
 import { summarize } from '../pipeline/dissect';
 import { isDropReason, type DropReason } from '../pipeline/drop-reasons';
-import { attachCapture, type Capture } from '../pipeline/capture';
+import type { Capture } from '../pipeline/capture';
+import { attachJourneyCapture } from '../pipeline/journey-capture';
 import { ProbeHub } from '../pipeline/probe';
 import { STAGES, type StageName } from '../pipeline/stages';
 import { describeHitBriefly } from '../pipeline/trace';
@@ -507,7 +508,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   startCapture(args: { file: string; filter?: string; snaplen?: number }): void {
     const machine = this.needMachine();
     if (this.capture) throw new RuntimeError(`a capture is already running${this.capture.file ? ` (to ${this.capture.file})` : ''}: stop it first`);
-    const capture = attachCapture(machine.probes, { file: args.file, engine: this.plan?.engine === 'qemu' ? 'qemu' : 'embedded', ...(args.filter ? { filter: args.filter } : {}), ...(args.snaplen ? { snaplen: args.snaplen } : {}) });
+    // A .pcapng gets each frame's journey, stage and NAT mapping in its comment, as `usernet run --pcap x.pcapng` does.
+    const capture = attachJourneyCapture(machine.probes, { file: args.file, engine: this.plan?.engine === 'qemu' ? 'qemu' : 'embedded', ...(args.filter ? { filter: args.filter } : {}), ...(args.snaplen ? { snaplen: args.snaplen } : {}) }, machine.clock);
     this.capture = { capture, file: args.file };
   }
 

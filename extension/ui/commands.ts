@@ -6,6 +6,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { CAPTURE_VIEW_TYPE } from './capture-editor';
 import type { UsernetRequestName, UsernetRequests } from '../debug/protocol';
 import { askText } from './ask-text';
 import { DEFAULT_CONFIGURATION } from './configuration-provider';
@@ -56,8 +57,9 @@ async function startCapture(ctx: CommandContext, vm: Vm, presetFilter?: string):
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   const target = await vscode.window.showSaveDialog({
     title: 'Usernet: save the capture as',
-    defaultUri: vscode.Uri.file(path.join(folder, `usernet-${stamp}.pcap`)),
-    filters: { 'Packet capture': ['pcap'] },
+    // pcapng by default: each frame then carries its journey, stage and NAT mapping in a comment.
+    defaultUri: vscode.Uri.file(path.join(folder, `usernet-${stamp}.pcapng`)),
+    filters: { 'Packet capture (pcapng)': ['pcapng'], 'Packet capture (classic pcap)': ['pcap'] },
   });
   if (!target) return;
   const filter = presetFilter ?? await askText({
@@ -110,8 +112,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const result = (await request(vm, 'usernet.stopCapture', {}, 'stop the capture', log))?.result;
       if (!result) return;
       const where = result.file ? ` to ${result.file}` : '';
-      const pick = await vscode.window.showInformationMessage(`Usernet: captured ${result.captured} packets${where}.`, ...(result.file ? ['Reveal in File Explorer'] : []));
-      if (pick && result.file) void vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(result.file));
+      const pick = await vscode.window.showInformationMessage(`Usernet: captured ${result.captured} packets${where}.`, ...(result.file ? ['Open', 'Reveal in File Explorer'] : []));
+      if (!pick || !result.file) return;
+      const file = vscode.Uri.file(result.file);
+      if (pick === 'Open') void vscode.commands.executeCommand('vscode.openWith', file, CAPTURE_VIEW_TYPE);
+      else void vscode.commands.executeCommand('revealFileInOS', file);
     }),
     register('usernet.addForward', async () => {
       const vm = requireVm(vms);

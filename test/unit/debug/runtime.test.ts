@@ -283,6 +283,25 @@ test('stage counters and captures: hits are reported, frames land in the pcap', 
   await rt.terminate();
 });
 
+test('Start Capture to a .pcapng: each frame on its stage\'s interface with its journey in a comment, as the CLI writes it', async () => {
+  const { mkdtempSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { readCaptureFile } = await import('../../../extension/pipeline/capture-file');
+  const machine = new FakeMachine();
+  const rt = new VmRuntime({ startMachine: fakeFactory(machine), stagePollMs: 10_000 });
+  await rt.start(PLAN);
+  const file = join(mkdtempSync(join(tmpdir(), 'usernet-cap-')), 'a.pcapng');
+  rt.startCapture({ file });
+  machine.send(P.arpRequest, ['qemu_send_packet', 'slirp_input', 'arp_input']);
+  assert.deepEqual(await rt.stopCapture(), { captured: 1, file });
+  const capture = readCaptureFile(readFileSync(file));
+  assert.deepEqual(capture.interfaces.map((i) => i.name), ['qemu_send_packet']);
+  assert.equal(capture.packets.length, 1);
+  assert.match(capture.packets[0]!.comments[0] ?? '', /^stage qemu_send_packet; journey \d+/);
+  await rt.terminate();
+});
+
 test('with net=10.9.0.0/24 a stop on a query to the DNS address (10.9.0.3) shows dns_input in its call stack', async () => {
   const config = parseNetdevUser('net=10.9.0.0/24');
   const machine = new FakeMachine(config);

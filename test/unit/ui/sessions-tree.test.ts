@@ -147,7 +147,7 @@ test('capturing a session asks for a file and filters on its 5-tuple', async () 
   const req = session.requests.at(-1)!;
   assert.equal(req.command, 'usernet.startCapture');
   const args = req.args as { file: string; filter: string };
-  assert.match(args.file, /usernet-.*\.pcap$/);
+  assert.match(args.file, /usernet-.*\.pcapng$/);
   assert.equal(args.filter, 'ip.addr == 10.0.2.15 && ip.addr == 10.0.2.3 && udp.port == 5353 && udp.port == 53');
   assert.match(fake.messages.at(-1)!.text, /capturing to .*\(filter: ip.addr == 10.0.2.15/);
 });
