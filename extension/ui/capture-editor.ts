@@ -2,15 +2,18 @@
  * The capture editor: .pcap and .pcapng files (ours and anyone's) open as a
  * packet list with the filter language, a decode and the bytes. The file is
  * read and decoded here, in the extension host (pipeline/capture-file); the
- * page only asks for the rows in view, a filter, a packet or a flow.
+ * page only asks for the rows in view, a filter, a packet or a flow (which
+ * opens in the flow view, as a NAT session's does).
  */
 import * as vscode from 'vscode';
 import { CaptureFileError, MAX_CAPTURE_FILE_BYTES, readCaptureFile } from '../pipeline/capture-file';
-import { PacketList } from '../pipeline/capture-file/packet-list';
+import { PacketList, type ConversationPackets } from '../pipeline/capture-file/packet-list';
 import { FilterSyntaxError } from '../pipeline/filter';
 import { isCaptureWebviewMessage, type CaptureHostMessage, type CaptureWebviewMessage } from '../../webview/shared/capture-protocol';
 import { describeRefused } from '../../webview/shared/protocol';
 import { capturePageHtml } from './capture-html';
+import { showFlow } from './flow-panel';
+import { framesFlowSource } from './flow-source';
 import type { Log } from './log';
 
 export const CAPTURE_VIEW_TYPE = 'usernet.capture';
@@ -57,7 +60,11 @@ export class CaptureEditorProvider implements vscode.CustomReadonlyEditorProvide
       title: fileName(document.uri),
     });
     const post = (m: CaptureHostMessage) => void webview.postMessage(m);
-    const session = new CaptureSession(document, post);
+    const openFlow = (flow: ConversationPackets) => {
+      const opened = showFlow(`Flow: ${flow.conversation.key} (${fileName(document.uri)})`, framesFlowSource(flow.frames));
+      if (!opened) this.log.warn('capture editor: the flow view is not available');
+    };
+    const session = new CaptureSession(document, post, openFlow);
     const subscription = webview.onDidReceiveMessage((m: unknown) => {
       if (!isCaptureWebviewMessage(m)) {
         this.log.warn(`capture editor: refused a message from the page: ${describeRefused(m)}`);
@@ -73,7 +80,12 @@ export class CaptureEditorProvider implements vscode.CustomReadonlyEditorProvide
 export class CaptureSession {
   private generation = 0;
 
-  constructor(private readonly document: { uri: { path: string }; list: PacketList | undefined; failure: string | undefined }, private readonly post: (m: CaptureHostMessage) => void) {}
+  constructor(
+    private readonly document: { uri: { path: string }; list: PacketList | undefined; failure: string | undefined },
+    private readonly post: (m: CaptureHostMessage) => void,
+    /** Opens the flow view (ui/flow-panel.ts) on a conversation. */
+    private readonly openFlow: (flow: ConversationPackets) => void,
+  ) {}
 
   receive(m: CaptureWebviewMessage): void {
     const list = this.document.list;
@@ -100,7 +112,7 @@ export class CaptureSession {
       }
       case 'showFlow': {
         const flow = list.conversation(m.no);
-        if (flow) this.post({ type: 'flow', conversation: flow.conversation, packets: [...flow.packets] });
+        if (flow) this.openFlow(flow);
         return;
       }
     }

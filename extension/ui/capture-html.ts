@@ -44,7 +44,6 @@ export function capturePageHtml(r: CapturePageResources, nonce = makeNonce()): s
 <div id="details" aria-label="Packet details"><p class="hint">Select a packet to see its decode.</p></div>
 <pre id="hex" aria-label="Packet bytes"></pre>
 </div>
-<div id="flow" hidden><div id="flow-bar"><span id="flow-title"></span><button id="flow-close" title="Close the flow">Close</button></div><div id="flow-diagram"></div></div>
 <script nonce="${nonce}" src="${escapeHtml(r.scriptUri)}"></script>
 </body>
 </html>`;

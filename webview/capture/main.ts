@@ -1,13 +1,12 @@
 /**
  * The capture editor's page: a virtualised packet list (only the rows in view
  * exist in the DOM; rows are asked of the extension a chunk at a time), the
- * filter box, the decode as a tree, the bytes as hex + ASCII, and a flow
- * diagram of one conversation. Every text from the file goes in through
- * textContent, never as markup.
+ * filter box, the decode as a tree, the bytes as hex + ASCII, and Show Flow
+ * (the flow view opens on the packet's conversation). Every text from the
+ * file goes in through textContent, never as markup.
  */
 import { base64ToBytes } from '../shared/base64';
 import { isCaptureHostMessage, type CaptureHostMessage, type CaptureWebviewMessage, type PacketRow } from '../shared/capture-protocol';
-import { drawFlow } from './flow';
 import { hexDump } from './hex';
 
 interface VsCodeApi { postMessage(message: unknown): void }
@@ -28,7 +27,6 @@ const spacer = $('spacer');
 const rowsBox = $('rows');
 const details = $('details');
 const hex = $('hex');
-const flow = $('flow');
 
 let total = 0;
 let shown = 0;
@@ -114,7 +112,7 @@ function showDetails(m: Extract<CaptureHostMessage, { type: 'details' }>): void 
     const button = document.createElement('button');
     button.id = 'show-flow';
     button.textContent = 'Show Flow';
-    button.title = `The conversation ${m.conversation.key} as a sequence diagram`;
+    button.title = `The conversation ${m.conversation.key} in the flow view`;
     button.addEventListener('click', () => post({ type: 'showFlow', no: m.no }));
     const only = document.createElement('button');
     only.textContent = 'Filter on Conversation';
@@ -203,13 +201,6 @@ function receive(m: CaptureHostMessage): void {
     case 'details':
       if (m.no === selected) showDetails(m);
       return;
-    case 'flow':
-      drawFlow(flow, m.conversation, m.packets, (no) => {
-        const pos = positionOf(no);
-        if (pos !== undefined) viewport.scrollTop = Math.max(0, pos * ROW_HEIGHT - viewport.clientHeight / 2);
-        select(no);
-      });
-      return;
   }
 }
 
@@ -236,5 +227,4 @@ filterBox.addEventListener('keydown', (e) => {
   if (e.key === 'Enter') applyFilter();
   if (e.key === 'Escape' && filterBox.value) { filterBox.value = ''; applyFilter(); }
 });
-$('flow-close').addEventListener('click', () => { flow.hidden = true; });
 post({ type: 'ready' });

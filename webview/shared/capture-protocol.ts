@@ -2,7 +2,7 @@
  * Messages between the capture editor (extension/ui/capture-editor.ts) and its
  * page (webview/capture/main.ts). The extension host reads and decodes the
  * file; the page asks for row ranges, a filter, one packet's details or one
- * conversation's flow, and shows what it gets. Both sides check every message.
+ * conversation's flow (shown in the flow view), and shows what it gets. Both sides check every message.
  */
 import type { DissectedTree } from '../../extension/pipeline/dissect';
 import type { Conversation } from '../../extension/pipeline/capture-file/conversation';
@@ -20,8 +20,7 @@ export type CaptureHostMessage =
   /** The filter is in force (generation counts the lists, so late rows of an old list are ignored). */
   | { type: 'filtered'; filter: string; shown: number; generation: number }
   | { type: 'filterError'; filter: string; message: string; column: number }
-  | { type: 'details'; no: number; tree: DissectedTree; comments: string[]; bytes: string /* base64 */; conversation?: Conversation }
-  | { type: 'flow'; conversation: Conversation; packets: PacketRow[] };
+  | { type: 'details'; no: number; tree: DissectedTree; comments: string[]; bytes: string /* base64 */; conversation?: Conversation };
 
 export type CaptureWebviewMessage =
   | { type: 'ready' }
@@ -87,8 +86,6 @@ export function isCaptureHostMessage(v: unknown): v is CaptureHostMessage {
     case 'details':
       return isIndex(v.no) && isTree(v.tree) && Array.isArray(v.comments) && v.comments.every((c) => isText(c))
         && typeof v.bytes === 'string' && (v.conversation === undefined || isConversation(v.conversation));
-    case 'flow':
-      return isConversation(v.conversation) && isRows(v.packets);
     default:
       return false;
   }

@@ -42,10 +42,22 @@ export interface PacketDetails {
   readonly conversation?: Conversation;
 }
 
+/** One packet of a conversation as the flow view takes it (ui/flow-source.ts framesFlowSource). */
+export interface ConversationFrame {
+  readonly frame: Uint8Array;
+  /** Milliseconds since the capture's first packet. */
+  readonly time: number;
+  /** The journey id our pcapng comments carry. */
+  readonly journey?: number;
+  /** The packet's comments, shown under its decode. */
+  readonly note?: string;
+}
+
 /** The "Show Flow" model: one conversation's packets, in capture order. */
 export interface ConversationPackets {
   readonly conversation: Conversation;
   readonly packets: readonly PacketRow[];
+  readonly frames: readonly ConversationFrame[];
 }
 
 /** Conversations longer than this are cut for a flow (the rest would not be read on a diagram anyway). */
@@ -150,13 +162,21 @@ export class PacketList {
     const conversation = conversationOf(new PacketView(packetBytes(this.bytes, p)));
     if (!conversation) return undefined;
     const packets: PacketRow[] = [];
+    const frames: ConversationFrame[] = [];
     const view = new PacketView(new Uint8Array(0));
     for (let i = 0; i < this.file.packets.length && packets.length < MAX_FLOW_PACKETS; i++) {
       const q = this.file.packets[i]!;
       if (!this.isEthernet(q)) continue;
-      if (conversationOf(view.reset(packetBytes(this.bytes, q)))?.key === conversation.key) packets.push(this.row(i));
+      const frame = packetBytes(this.bytes, q);
+      if (conversationOf(view.reset(frame))?.key !== conversation.key) continue;
+      packets.push(this.row(i));
+      const journey = q.comments.map((c) => /\bjourney (\d+)/.exec(c)?.[1]).find(Boolean);
+      frames.push({
+        frame, time: (q.seconds - this.startSeconds) * 1000 + (q.nanos - this.startNanos) / 1e6,
+        ...(journey ? { journey: Number(journey) } : {}), ...(q.comments.length ? { note: q.comments.join('\n') } : {}),
+      });
     }
-    return { conversation, packets };
+    return { conversation, packets, frames };
   }
 
   private row(index: number): PacketRow {
