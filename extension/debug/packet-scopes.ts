@@ -26,7 +26,7 @@ export interface ScopeContext {
   /** Names the held bytes for readMemory ("packet:<n>"). */
   readonly memoryReference: string;
   /** How many frames reached this stage so far. */
-  readonly probeHits: number;
+  readonly stagePackets: number;
   /** How many times the breakpoint that stopped here was hit, when one did. */
   readonly breakpointHits?: number;
   /** The live NAT entry of the hit's session, for its counters. */
@@ -130,7 +130,7 @@ function stageNodes(ctx: ScopeContext): VarNode[] {
     leaf('owner', info.owner, 'stage.owner'),
     leaf('layer', info.layer, 'stage.layer'),
     leaf('description', info.description, 'stage.description'),
-    leaf('packets', ctx.probeHits, 'stage.packets'),
+    leaf('packets', ctx.stagePackets, 'stage.packets'),
   ];
   if (ctx.breakpointHits !== undefined) nodes.push(leaf('breakpoint hits', ctx.breakpointHits, 'stage.breakpointHits'));
   const r = ctx.hit.register;

@@ -315,7 +315,7 @@ export class UsernetDebugSession extends LoggingDebugSession {
       hit,
       stage,
       memoryReference: this.runtime.memoryReferenceOf(stop),
-      probeHits: this.runtime.probeHits(stage),
+      stagePackets: this.runtime.stagePackets(stage),
       ...(depth === 0 && stop.breakpointId !== undefined ? { breakpointHits: this.runtime.stopsOf(stop.breakpointId) } : {}),
       ...(hit.session ? { liveSession: this.runtime.liveSession(hit.session.id) } : {}),
       ...(stop.journey ? { journey: stop.journey } : {}),

@@ -156,8 +156,9 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     return this.stopHits.get(id) ?? 0;
   }
 
-  probeHits(stage: StageName): number {
-    return this.machine?.probes.probes[stage].hits ?? 0;
+  /** Frames that reached `stage` so far, armed or not. */
+  stagePackets(stage: StageName): number {
+    return this.machine?.probes.probes[stage].packets ?? 0;
   }
 
   // ---- life cycle -----------------------------------------------------------

@@ -21,7 +21,7 @@ const txHit: ProbeHit = {
 const chain: StopEvent['stageChain'] = ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet'];
 
 function context(hit: ProbeHit, extra: Partial<ScopeContext> = {}): ScopeContext {
-  return { hit, stage: hit.stage, memoryReference: 'packet:3', probeHits: 9, ...extra };
+  return { hit, stage: hit.stage, memoryReference: 'packet:3', stagePackets: 9, ...extra };
 }
 
 test('hex + ASCII: sixteen bytes a line, a gap after eight, dots for what does not print, the last line padded', () => {

@@ -15,7 +15,7 @@ const dhcpHit: ProbeHit = {
 };
 
 function scopesOf(hit: ProbeHit, store = new VariableStore()) {
-  const scopes = buildScopes({ hit, stage: hit.stage, memoryReference: 'packet:9', probeHits: 12, breakpointHits: 2 }, store);
+  const scopes = buildScopes({ hit, stage: hit.stage, memoryReference: 'packet:9', stagePackets: 12, breakpointHits: 2 }, store);
   const vars = (name: string) => store.variables(scopes.find((s) => s.name === name)!.variablesReference)!;
   return { scopes, vars, store };
 }

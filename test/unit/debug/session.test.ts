@@ -187,6 +187,11 @@ test('the Debug Console evaluates every object Variables shows and completes fie
   assert.match((await dc.evaluateRequest({ expression: 'session', context: 'repl' })).body.result, /^udp 0\.0\.0\.0:68 <-> 10\.0\.2\.2:67 \(session 4\)$/);
   assert.equal((await dc.evaluateRequest({ expression: 'session.guest', context: 'watch' })).body.result, '0.0.0.0:68');
   assert.match((await dc.evaluateRequest({ expression: 'frame.bytes.0000', context: 'repl' })).body.result, /^52 55 0a 00 02 02 52 54  00 12 34 56 08 00 45 00   RU\.\.\.\.RT/);
+  assert.equal((await dc.evaluateRequest({ expression: 'stage.packets', context: 'repl' })).body.result, '1');
+  const frames = (await dc.stackTraceRequest({ threadId: 1 })).body.stackFrames;
+  const below = (await dc.scopesRequest({ frameId: frames[1]!.id })).body.scopes.find((s) => s.name === 'Stage')!;
+  const belowStage = (await dc.variablesRequest({ variablesReference: below.variablesReference })).body.variables;
+  assert.deepEqual(belowStage.filter((v) => v.name === 'name' || v.name === 'packets').map((v) => v.value), ['ip_input', '1'], 'a stage nothing listens at counted the frame');
   assert.equal((await dc.evaluateRequest({ expression: 'udp', context: 'repl' })).body.result, 'true', 'a protocol name is still a filter');
   assert.equal((await dc.evaluateRequest({ expression: 'udp.dstport', context: 'repl' })).body.result, '67');
   await assert.rejects(dc.evaluateRequest({ expression: 'descriptor', context: 'repl' }), /no e1000 descriptor at udp_input/, 'no descriptor at a slirp stage');
