@@ -187,6 +187,7 @@ export class ProbeHub {
   private holdObservers = new Set<(held: HeldPacket) => void>();
   private releaseObservers = new Set<() => void>();
   private conditionHoldObservers = new Set<(hit: ProbeHit, ms: number, cause: string) => void>();
+  private tooBigObservers = new Set<(hit: ProbeHit, mtu: number) => void>();
   onHold: (held: HeldPacket) => void = () => {};
 
   constructor() {
@@ -250,6 +251,20 @@ export class ProbeHub {
 
   conditionHeld(hit: ProbeHit, ms: number, cause: string): void {
     for (const observe of this.conditionHoldObservers) observe(hit, ms, cause);
+  }
+
+  /**
+   * Tells `observer` of every packet a condition's `mtu` dropped as larger than
+   * the link: the stack answers as a router would (ICMP fragmentation needed,
+   * ICMPv6 packet too big). Returns the unsubscribe function.
+   */
+  observeTooBig(observer: (hit: ProbeHit, mtu: number) => void): () => void {
+    this.tooBigObservers.add(observer);
+    return () => this.tooBigObservers.delete(observer);
+  }
+
+  tooBig(hit: ProbeHit, mtu: number): void {
+    for (const observe of this.tooBigObservers) observe(hit, mtu);
   }
 
   /** True while `frame` is held at some stage. */

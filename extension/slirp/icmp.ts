@@ -59,7 +59,7 @@ export class IcmpHandler {
    * header first) failed. The source is the address the guest talked to, so the
    * guest's stack matches the error to its socket.
    */
-  sendError(original: Uint8Array, type: number, code: number, src: number): void {
+  sendError(original: Uint8Array, type: number, code: number, src: number, nextHopMtu = 0): void {
     if (original.length < 20) return;
     // Never answer an error with an error, nor a fragment that is not the first.
     const hl = (original[0]! & 15) * 4;
@@ -70,6 +70,8 @@ export class IcmpHandler {
     const msg = out.subarray(TRANSPORT_OFFSET);
     msg[0] = type;
     msg[1] = code;
+    // Fragmentation needed carries the next hop's MTU (RFC 1191); other errors leave the word zero.
+    set16(msg, 6, nextHopMtu);
     msg.set(quote, ICMP_HEADER_LENGTH);
     set16(msg, 2, internetChecksum(msg));
     const dst = ((original[12]! << 24) | (original[13]! << 16) | (original[14]! << 8) | original[15]!) >>> 0;

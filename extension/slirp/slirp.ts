@@ -2,7 +2,10 @@ import { formatIpv4 } from '../wire/address';
 import type { Clock } from '../pipeline/clock';
 import type { DropReason } from '../pipeline/drop-reasons';
 import type { StageName } from '../pipeline/stages';
-import type { ProbeHub } from '../pipeline/probe';
+import type { ProbeHit, ProbeHub } from '../pipeline/probe';
+import { stagePosition } from '../pipeline/stage-chain';
+import { ICMP_UNREACHABLE, ICMP_UNREACH_NEEDFRAG } from '../wire/icmp';
+import { ICMPV6_PACKET_TOO_BIG } from '../wire/icmpv6';
 import type { HostForward, SlirpConfig } from './config';
 import { arpInput, ArpTable } from './arp';
 import { TRANSPORT_OFFSET, type SlirpStages } from './core';
@@ -98,6 +101,7 @@ export class Slirp implements SlirpStages {
   private pausedFlag = false;
   private closedFlag = false;
   private warnedInternal = false;
+  private readonly stopTooBig: () => void;
 
   constructor(opts: SlirpOptions) {
     this.config = opts.config;
@@ -121,6 +125,7 @@ export class Slirp implements SlirpStages {
     }, this.configuredGuestMac);
     this.ipOut = new IpOutput(this, this.ifOut);
     this.icmp = new IcmpHandler(this);
+    this.stopTooBig = this.probes.observeTooBig((hit, mtu) => this.tooBig(hit, mtu));
     this.udp = new UdpNat(this, this.icmp);
     this.tftp = new TftpServer(this, (frame, srcPort, dst, dstPort) => this.udp.udp_output(frame, this.config.host, srcPort, dst, dstPort));
     for (const o of this.config.unsupportedOptions ?? []) this.logger(`-netdev user option '${o}' is accepted but not supported`);
@@ -349,9 +354,23 @@ export class Slirp implements SlirpStages {
     return this.nat.infoUsernet(this.config.id, this.clock.now());
   }
 
+  /**
+   * A condition's `mtu` dropped a guest packet larger than the link: as a
+   * router, the gateway says so when the packet may not be fragmented (IPv4
+   * with DF; IPv6 always), with the MTU to use.
+   */
+  private tooBig(hit: ProbeHit, mtu: number): void {
+    const f = hit.frame;
+    if (stagePosition(hit.stage).direction !== 'tx' || f.length < 14 + 40) return;
+    const type = (f[12]! << 8) | f[13]!;
+    if (type === ETHERTYPE_IPV4 && (f[14 + 6]! & 0x40) !== 0) this.icmp.sendError(f.subarray(14), ICMP_UNREACHABLE, ICMP_UNREACH_NEEDFRAG, this.config.host, mtu);
+    else if (type === ETHERTYPE_IPV6) this.ip6?.sendError(f.subarray(14), ICMPV6_PACKET_TOO_BIG, 0, mtu);
+  }
+
   async close(): Promise<void> {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    this.stopTooBig();
     this.tcp.close();
     this.tcp6?.close();
     this.udp.close();

@@ -7,6 +7,8 @@ export const ICMP_ECHO_REQUEST = 8;
 export const ICMP_TIME_EXCEEDED = 11;
 export const ICMP_UNREACH_PORT = 3;
 export const ICMP_UNREACH_HOST = 1;
+/** Fragmentation needed and DF set (RFC 792), with the next hop's MTU (RFC 1191). */
+export const ICMP_UNREACH_NEEDFRAG = 4;
 
 /** A view over an ICMP message; `bytes` ends where the IP datagram ends. */
 export class IcmpView {

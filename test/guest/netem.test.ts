@@ -54,6 +54,19 @@ test('loss 50% on icmp_input loses 25-75% of 40 pings, each counted as netem-los
   assert.equal(vm.probes.drops.count('netem-loss', 'icmp_input') - droppedBefore, lost);
 });
 
+test('mtu 576 on ip_input: the guest learns the path MTU from our "fragmentation needed", fragments its next pings, and they are answered', { skip, timeout: 120_000 }, async () => {
+  conditions.add('ip_input if icmp: mtu 576');
+  // busybox ping sets DF (path MTU discovery): the first 1000-byte ping is refused with the MTU to use.
+  const dropsBefore = vm.probes.drops.count('netem-mtu', 'ip_input');
+  const out = await vm.exec('ping -c 4 -i 0.3 -W 2 -s 1000 10.0.2.2', 60_000);
+  const received = Number(/(\d+) packets received/.exec(out.output)?.[1] ?? NaN);
+  // The later ones only pass `mtu 576` as fragments of at most 576 bytes: the guest learnt the path MTU from our error.
+  assert.equal(received, 3, `the first ping refused, the rest answered: ${out.output}`);
+  assert.match(out.output, /seq=3 /);
+  assert.equal(vm.probes.drops.count('netem-mtu', 'ip_input') - dropsBefore, 1, 'only the first was too big');
+  await vm.exec('ip route flush cache');
+});
+
 test('UDP duplicate 100%: the guest kernel takes in every DNS answer twice', { skip, timeout: 120_000 }, async () => {
   conditions.add('ip_output if udp.srcport == 53: duplicate 100%');
   const queriesBefore = dns.queries.length;

@@ -48,7 +48,10 @@ export class NetworkConditions {
     const { onHold } = options;
     this.observer = {
       // The ledger tells journeys, `--drops` and the debugger: `dropped: netem-loss` at the rule's stage.
-      dropped: (hit, reason) => hub.drops.drop(reason, hit.stage, hit.frame),
+      dropped: (hit, reason, rule) => {
+        hub.drops.drop(reason, hit.stage, hit.frame);
+        if (reason === 'netem-mtu') hub.tooBig(hit, rule.rule.actions.mtu!);
+      },
       held: (hit, ms, rule) => {
         hub.conditionHeld(hit, ms, holdCause(rule.rule));
         onHold?.(hit, ms, status(rule));
