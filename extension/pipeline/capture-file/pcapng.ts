@@ -115,7 +115,8 @@ export function readPcapng(bytes: Uint8Array, limits: CaptureReadLimits = DEFAUL
     const ticks = (BigInt(view.getUint32(off + 12, le)) << 32n) | BigInt(view.getUint32(off + 16, le));
     const caplen = view.getUint32(off + 20, le);
     const origlen = view.getUint32(off + 24, le);
-    const dataEnd = off + 28 + ((caplen + 3) & ~3);
+    // Not (caplen + 3) & ~3: a damaged length past 2^31 would turn negative in 32-bit arithmetic.
+    const dataEnd = off + 28 + caplen + ((4 - (caplen % 4)) % 4);
     if (dataEnd > off + total - 4) throw new CaptureFileError(`packet of ${caplen} captured bytes does not fit its ${total}-byte block`, off + 20);
     const comments: string[] = [];
     let direction: 0 | 1 | 2 = 0;

@@ -252,3 +252,19 @@ test('files written by tshark, editcap and mergecap: pcapng, nanosecond pcap, co
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('2,000 damaged copies (bytes overwritten at random, seeded): each reads to packets plus at most a problem, or a CaptureFileError, and every packet lies inside the file', async () => {
+  const files = [await ourPcapng(), handPcap(false, true, [{ s: 1, frac: 5, data: PING }, { s: 2, frac: 6, data: WHO_HAS }])];
+  let seed = 0x2545f491;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  for (let round = 0; round < 2000; round++) {
+    const bytes = Buffer.from(files[round % 2]!);
+    for (let k = 1 + (next() % 4); k > 0; k--) bytes[next() % bytes.length] = next() & 0xff;
+    try {
+      const f = readCaptureFile(bytes);
+      for (const p of f.packets) assert.ok(p.offset + p.capturedLength <= bytes.length, `round ${round}: packet past the end`);
+    } catch (e) {
+      assert.ok(e instanceof CaptureFileError, `round ${round}: ${(e as Error).stack}`);
+    }
+  }
+});
