@@ -74,6 +74,17 @@ async function startCapture(ctx: CommandContext, vm: Vm, presetFilter?: string):
   void vscode.window.showInformationMessage(`Usernet: capturing to ${target.fsPath}${args.filter ? ` (filter: ${args.filter})` : ''}.`);
 }
 
+/**
+ * Where a saved file can be shown: the Explorer when it is in the workspace
+ * (works in remote windows too), the OS file manager only when the window is
+ * local (in a remote one it would open on the wrong machine).
+ */
+export function revealAction(uri: vscode.Uri): { label: string; command: string; uri: vscode.Uri } | undefined {
+  if (vscode.workspace.getWorkspaceFolder(uri)) return { label: 'Reveal in Explorer', command: 'revealInExplorer', uri };
+  if (!vscode.env.remoteName) return { label: 'Reveal in File Explorer', command: 'revealFileInOS', uri };
+  return undefined;
+}
+
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
   const { vms, consoles, sessionsTree, log } = ctx;
   const register = (id: string, fn: (...args: never[]) => unknown) => vscode.commands.registerCommand(id, fn as (...args: unknown[]) => unknown);
@@ -112,15 +123,15 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       const result = (await request(vm, 'usernet.stopCapture', {}, 'stop the capture', log))?.result;
       if (!result) return;
       const where = result.file ? ` to ${result.file}` : '';
-      const pick = await vscode.window.showInformationMessage(`Usernet: captured ${result.captured} packets${where}.`, ...(result.file ? ['Open', 'Reveal in File Explorer'] : []));
-      if (!pick || !result.file) return;
-      const file = vscode.Uri.file(result.file);
-      if (pick === 'Open') void vscode.commands.executeCommand('vscode.openWith', file, CAPTURE_VIEW_TYPE);
-      else void vscode.commands.executeCommand('revealFileInOS', file);
+      const file = result.file ? vscode.Uri.file(result.file) : undefined;
+      const reveal = file ? revealAction(file) : undefined;
+      const pick = await vscode.window.showInformationMessage(`Usernet: captured ${result.captured} packets${where}.`, ...(file ? ['Open'] : []), ...(reveal ? [reveal.label] : []));
+      if (pick === 'Open' && file) void vscode.commands.executeCommand('vscode.openWith', file, CAPTURE_VIEW_TYPE);
+      else if (pick && reveal) void vscode.commands.executeCommand(reveal.command, reveal.uri);
     }),
     register('usernet.addForward', async () => {
-      const vm = requireVm(vms);
-      if (!vm) return;
+      // Before the first launch (the Run and Debug welcome), the forward is set up at boot.
+      const vm = vms.current;
       const spec = await askText({
         title: 'Usernet: add a port forward (hostfwd)',
         prompt: 'QEMU hostfwd syntax: [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport',
@@ -129,6 +140,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
       });
       if (!spec?.trim()) return;
       const normalized = /^(tcp|udp):/.test(spec.trim()) ? spec.trim() : `tcp:${spec.trim()}`;
+      if (!vm) {
+        const config = { ...DEFAULT_CONFIGURATION, netdev: `user,hostfwd=${normalized}` };
+        if (!(await vscode.debug.startDebugging(vscode.workspace.workspaceFolders?.[0], config))) log.warn('the VM debug session did not start (VS Code reported the reason)');
+        return;
+      }
       if (await request(vm, 'usernet.addForward', { spec: normalized }, `forward ${normalized}`, log)) {
         void vscode.window.showInformationMessage(`Usernet: forwarding ${normalized}.`);
       }

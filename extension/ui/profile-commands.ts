@@ -90,8 +90,18 @@ export async function launchProfile(arg: unknown, noDebug: boolean, log: Log): P
   return started;
 }
 
+/** "Open QEMU Profile…": a .qemu file picked from disk, opened in the editor (F5 then launches it). */
+async function openProfile(): Promise<void> {
+  const [uri] = await vscode.window.showOpenDialog({
+    title: 'Open a QEMU profile', canSelectMany: false, filters: { 'QEMU profile': ['qemu'] },
+    defaultUri: vscode.workspace.workspaceFolders?.[0]?.uri,
+  }) ?? [];
+  if (uri) await vscode.window.showTextDocument(uri);
+}
+
 export function registerProfileCommands(log: Log): vscode.Disposable[] {
   return [
+    vscode.commands.registerCommand('usernet.openProfile', () => openProfile()),
     vscode.commands.registerCommand(LAUNCH_COMMAND, (arg?: unknown) => launchProfile(arg, true, log)),
     vscode.commands.registerCommand(DEBUG_COMMAND, (arg?: unknown) => launchProfile(arg, false, log)),
   ];

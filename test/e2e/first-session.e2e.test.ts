@@ -74,7 +74,7 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
   await step('a logpoint added on icmp_input in the Pipeline Stages view prints in the Debug Console', async () => {
     const pane = await openPane(page, 'Pipeline Stages');
     const row = pane.locator('.monaco-list-row', { hasText: 'icmp_input' }).first();
-    await pane.locator('.monaco-list').first().hover({ force: true }); // a row's tooltip may cover it
+    await pane.locator('.monaco-list-row', { hasText: 'TX: guest' }).first().hover(); // a stage's tooltip would take the wheel: start from a row without one
     for (let i = 0; i < 20 && !(await row.isVisible()); i++) await page.mouse.wheel(0, 60);
     await row.hover();
     await row.locator('.action-label[aria-label="Add Logpoint…"]').click();
@@ -125,7 +125,7 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
     const pane = await openPane(page, 'Pipeline Stages');
     const row = pane.locator('.monaco-list-row', { hasText: 'tcp_input' }).first();
     // The list renders only the rows in view: scroll down to tcp_input.
-    await pane.locator('.monaco-list').first().hover({ force: true }); // a row's tooltip may cover it
+    await pane.locator('.monaco-list-row', { hasText: 'TX: guest' }).first().hover(); // a stage's tooltip would take the wheel: start from a row without one
     for (let i = 0; i < 20 && !(await row.isVisible()); i++) await page.mouse.wheel(0, 60);
     await row.waitFor({ timeout: 10_000 });
     const deadline = Date.now() + 10_000;

@@ -461,6 +461,8 @@ export const commands = {
 };
 
 export const env = {
+  /** Set for a remote window (e.g. 'ssh-remote'); undefined when local. */
+  remoteName: undefined as string | undefined,
   clipboard: {
     async readText(): Promise<string> {
       return fake.clipboard;
