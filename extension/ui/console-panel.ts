@@ -40,18 +40,23 @@ class VmConsole implements vscode.Disposable {
       this.panel.reveal(undefined, preserveFocus);
       return;
     }
-    const media = vscode.Uri.joinPath(this.extensionUri, 'media');
-    const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
     const panel = vscode.window.createWebviewPanel(
       CONSOLE_VIEW_TYPE,
       `Serial: ${this.vm.session.name}`,
       { viewColumn: vscode.ViewColumn.Active, preserveFocus },
       // No retainContextWhenHidden: a hidden console is discarded and, when
       // shown again, replayed from the scrollback (cheaper than keeping it).
-      { enableScripts: true, localResourceRoots: [dist, media] },
+      { enableScripts: true, localResourceRoots: [this.dist, this.media] },
     );
-    panel.iconPath = vscode.Uri.joinPath(media, 'console.svg');
+    panel.iconPath = vscode.Uri.joinPath(this.media, 'console.svg');
+    this.adopt(panel);
+  }
+
+  /** Shows this VM in `panel` (new, or the tab of an ended VM of the same name): a fresh page. */
+  adopt(panel: vscode.WebviewPanel): void {
+    panel.title = `Serial: ${this.vm.session.name}`;
     const webview = panel.webview;
+    const { dist, media } = this;
     webview.html = consolePageHtml({
       cspSource: webview.cspSource,
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'console.js')).toString(),
@@ -123,6 +128,26 @@ class VmConsole implements vscode.Disposable {
     this.stream.detach();
   }
 
+  /** The VM has ended: its tab says so until it is closed or a VM of the same name takes it. */
+  markEnded(): void {
+    if (this.panel) this.panel.title = `Serial: ${this.vm.session.name} (ended)`;
+  }
+
+  /** Lets go of the panel without closing it (another console adopts it). */
+  releasePanel(): vscode.WebviewPanel | undefined {
+    const panel = this.panel;
+    this.closed();
+    return panel;
+  }
+
+  private get media(): vscode.Uri {
+    return vscode.Uri.joinPath(this.extensionUri, 'media');
+  }
+
+  private get dist(): vscode.Uri {
+    return vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
+  }
+
   dispose(): void {
     this.panel?.dispose();
   }
@@ -130,6 +155,8 @@ class VmConsole implements vscode.Disposable {
 
 export class ConsolePanels implements vscode.Disposable {
   private readonly consoles = new Map<string, VmConsole>();
+  /** The consoles of ended VMs whose tab is still open, by session name: a restart reuses the tab. */
+  private readonly ended = new Map<string, VmConsole>();
   private readonly disposables: vscode.Disposable[] = [];
 
   constructor(
@@ -147,9 +174,9 @@ export class ConsolePanels implements vscode.Disposable {
         c.stream.write(bytes);
       }),
       vms.onDidChange(({ vm, what }) => {
-        if (what === 'start') this.open(vm, true);
+        if (what === 'start') this.started(vm);
         else if (what === 'state') this.consoles.get(vm.id)?.stateChanged();
-        else if (what === 'end') this.ended(vm);
+        else if (what === 'end') this.vmEnded(vm);
       }),
       vscode.window.onDidChangeActiveColorTheme(() => {
         for (const c of this.consoles.values()) c.themeChanged();
@@ -184,18 +211,29 @@ export class ConsolePanels implements vscode.Disposable {
     return c;
   }
 
-  private ended(vm: Vm): void {
+  private started(vm: Vm): void {
+    const stale = this.ended.get(vm.session.name);
+    this.ended.delete(vm.session.name);
+    const panel = stale?.releasePanel();
+    if (panel) this.consoleFor(vm).adopt(panel);
+    this.open(vm, true);
+  }
+
+  private vmEnded(vm: Vm): void {
     const c = this.consoles.get(vm.id);
     if (!c) return;
     // The panel stays open to read what the guest printed last; it no longer takes input.
     c.stream.note('the VM has stopped');
     c.stateChanged();
+    c.markEnded();
     this.consoles.delete(vm.id);
-    if (!c.panel) c.dispose();
+    if (!c.panel) return c.dispose();
+    this.ended.get(vm.session.name)?.dispose(); // one stale tab per name
+    this.ended.set(vm.session.name, c);
   }
 
   dispose(): void {
-    for (const c of this.consoles.values()) c.dispose();
+    for (const c of [...this.consoles.values(), ...this.ended.values()]) c.dispose();
     for (const d of this.disposables) d.dispose();
   }
 }

@@ -185,3 +185,26 @@ test('the console follows theme changes and VM state', () => {
   assert.deepEqual(types, ['theme', 'state']);
   assert.deepEqual(p.webview.posted[1], { type: 'state', state: 'failed', message: 'the kernel did not boot' });
 });
+
+test('an ended VM\'s tab says so; a VM of the same name started again takes that tab, with a fresh page', () => {
+  const { session, serial, panel } = panelSetup();
+  const tab = panel();
+  tab.webview.send({ type: 'ready', cols: 80, rows: 24 });
+  serial(0, 'first boot\r\n');
+  const firstPage = tab.webview.html;
+  fake.endSession(session);
+  assert.equal(tab.title, 'Serial: Usernet VM (ended)');
+  assert.equal(tab.disposed, false, 'the last output stays readable');
+
+  const again = fake.startSession(new FakeDebugSession());
+  assert.equal(fake.panels.length, 1, 'no second tab');
+  assert.equal(tab.title, 'Serial: Usernet VM');
+  assert.notEqual(tab.webview.html, firstPage, 'the page is loaded afresh');
+  tab.webview.posted.length = 0;
+  tab.webview.send({ type: 'ready', cols: 80, rows: 24 });
+  fake.event(again, 'usernet.serial', { seq: 0, data: Buffer.from('second boot\r\n').toString('base64') });
+  assert.equal(pageText(tab), 'second boot\r\n');
+
+  fake.startSession(new FakeDebugSession('Another VM'));
+  assert.equal(fake.panels.length, 2, 'a VM of another name gets its own tab');
+});
