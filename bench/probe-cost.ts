@@ -15,21 +15,26 @@
  *   journey      journeys recorded for a filter that never matches (every stage armed;
  *          the stages after the filter's decision pass the frame over)
  *   journey all  every packet's journey recorded
+ *   flows        every packet's journey and the flow recorder (debug/flow-recorder.ts)
+ *                keeping the session's packets within its limits (what the NAT
+ *                Sessions view being visible costs)
  *
  * Deterministic input; each configuration is timed several rounds and the
  * median is kept. Prints microseconds per packet and the ratio to "no counters".
  *
- *   node --import tsx bench/probe-cost.ts [--packets 200000] [--rounds 5]
+ *   node --import tsx bench/probe-cost.ts [--packets 200000] [--rounds 5] [--per-flow N]
  */
 import { parseArgs } from 'node:util';
 import { BreakpointManager, type BreakpointSpec } from '../extension/pipeline/breakpoints';
 import type { Clock } from '../extension/pipeline/clock';
 import { compileFilter } from '../extension/pipeline/filter';
+import { DEFAULT_FLOW_LIMITS, FlowRecorder } from '../extension/debug/flow-recorder';
 import { JourneyRecorder } from '../extension/pipeline/journey-recorder';
+import { NatTable, type NatSession } from '../extension/slirp/nat';
 import { ProbeHub, type Probe } from '../extension/pipeline/probe';
 import type { StageName } from '../extension/pipeline/stages';
 
-const { values } = parseArgs({ options: { packets: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { packets: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '5' }, 'per-flow': { type: 'string' } } });
 const PACKETS = Number(values.packets);
 const ROUNDS = Number(values.rounds);
 
@@ -110,6 +115,27 @@ function armJourneys(hub: ProbeHub, filter: string | undefined, expectAny: boole
   };
 }
 
+/** Journeys of every packet, kept by the flow recorder as the session 10.0.2.15:40000 > 10.0.2.2:80's flow. */
+function armFlows(hub: ProbeHub): () => void {
+  const nat = new NatTable();
+  const session = {
+    id: 1, protocol: 'tcp', state: 'ESTABLISHED', guestAddr: 0x0a00020f, guestPort: 40000, remoteAddr: 0x0a000202, remotePort: 80,
+    hostLocalAddr: '127.0.0.1', hostLocalPort: 50000, hostPeerAddr: '127.0.0.1', hostPeerPort: 80, inbound: false, createdAt: 0, lastActivity: 0,
+    recvQ: 0, sendQ: 0, fd: -1, bytesOut: 0, packetsOut: 0, bytesIn: 0, packetsIn: 0, close: () => {},
+  } satisfies NatSession;
+  const journeys = new JourneyRecorder(hub, { clock });
+  const flows = new FlowRecorder(nat, clock, values['per-flow'] ? { ...DEFAULT_FLOW_LIMITS, perFlow: Number(values['per-flow']) } : DEFAULT_FLOW_LIMITS);
+  const stopJourneys = journeys.start();
+  const stopFlows = flows.start(journeys, hub);
+  nat.add(session);
+  return () => {
+    stopFlows();
+    stopJourneys();
+    const kept = flows.snapshot(1)!;
+    if (kept.next < 2) throw new Error(`the flow recorder kept ${kept.next} items`);
+  };
+}
+
 function armBreakpoints(hub: ProbeHub, specs: readonly BreakpointSpec[]): () => void {
   const manager = new BreakpointManager(hub);
   const status = manager.set(specs);
@@ -141,6 +167,7 @@ const configs: Array<[string, (hub: ProbeHub) => () => void, typeof onePacket?]>
   ['journey (no pass-over)', (hub) => armJourneys(hub, 'ip.addr == 10.9.9.9', false), onePacketUncounted],
   ['journey', (hub) => armJourneys(hub, 'ip.addr == 10.9.9.9', false)],
   ['journey all', (hub) => armJourneys(hub, undefined, true)],
+  ['flows', armFlows],
 ];
 
 // Warm up every path so the JIT has seen them all before timing.

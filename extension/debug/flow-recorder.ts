@@ -137,11 +137,12 @@ export class FlowRecorder {
     this.flows.set(s.id, f);
     const key = flowKey(protocol, guest, slirp);
     this.byKey.set(key, f);
-    const host = this.hostOf(s);
-    this.host(f, 'connect', s.inbound ? `accept ${host}` : `connect ${host}`);
+    // The guest's SYN came first: it opened the session, then the host socket connects.
     const waiting = this.pending.get(key);
     this.pending.delete(key);
     for (const w of waiting ?? []) if (this.clock.now() - w.time <= PENDING_MS) this.addPacket(f, w.journey);
+    const host = this.hostOf(s);
+    this.host(f, 'connect', s.inbound ? `accept ${host}` : `connect ${host}`);
   }
 
   private changed(s: NatSession): void {
@@ -207,7 +208,7 @@ export class FlowRecorder {
   }
 
   private addPacket(f: Flow, j: Journey): void {
-    const item = f.tracker.packet(f.next, j.startedAt, j.direction, j.frame!, j.id);
+    const item = f.tracker.packet(f.next, j.startedAt, j.direction, j.frame!, j.id, j.summary);
     this.push(f, item);
     f.journeys.set(item.n, j);
     if (!j.closed) {

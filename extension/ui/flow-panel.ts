@@ -20,6 +20,8 @@ const CHUNK = 5000;
 
 class FlowPanel {
   private next = 0;
+  /** Counts page loads: a read begun for an earlier page is thrown away (its items went nowhere). */
+  private generation = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private reading = false;
   private done = false;
@@ -56,6 +58,7 @@ class FlowPanel {
         // A page loaded again (it was discarded while hidden) starts from nothing.
         this.next = 0;
         this.done = false;
+        this.generation++;
         this.post({ type: 'init', view: this.view, title: this.title, endpoints: this.source.endpoints, live: this.source.live });
         return this.poll();
       case 'select':
@@ -83,13 +86,16 @@ class FlowPanel {
   private async poll(): Promise<void> {
     if (this.reading || this.disposed) return;
     this.reading = true;
+    const generation = this.generation;
     try {
       const snap = await this.source.read(this.next);
-      for (let i = 0; i < snap.items.length || i === 0; i += CHUNK) {
-        this.post({ type: 'items', items: snap.items.slice(i, i + CHUNK), forgotten: snap.forgotten, closed: snap.closed, state: snap.state, host: snap.endpoints.host });
+      if (generation === this.generation) {
+        for (let i = 0; i < snap.items.length || i === 0; i += CHUNK) {
+          this.post({ type: 'items', items: snap.items.slice(i, i + CHUNK), forgotten: snap.forgotten, closed: snap.closed, state: snap.state, host: snap.endpoints.host });
+        }
+        this.next = snap.next;
+        this.done = snap.closed || !this.source.live;
       }
-      this.next = snap.next;
-      this.done = snap.closed || !this.source.live;
     } catch (e) {
       // The VM is gone or the session forgotten: what was shown stays.
       this.done = true;
@@ -97,6 +103,7 @@ class FlowPanel {
     } finally {
       this.reading = false;
     }
+    if (generation !== this.generation) return this.poll();
     this.schedule();
   }
 

@@ -13,7 +13,7 @@ const HEAD_HEIGHT = 40;
 const TIME_WIDTH = 96;
 const LANE_GAP = 280;
 const LANE_X: readonly number[] = [TIME_WIDTH + 90, TIME_WIDTH + 90 + LANE_GAP, TIME_WIDTH + 90 + 2 * LANE_GAP];
-const COMMENT_X = LANE_X[2]! + 24;
+const COMMENT_X = LANE_X[2]! + 150;
 const WIDTH = COMMENT_X + 620;
 /** Exports stop here: a PNG taller than this is refused by browsers' canvases. */
 export const MAX_EXPORT_ROWS = 1200;

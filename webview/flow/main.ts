@@ -22,6 +22,8 @@ const spacer = $('spacer');
 const details = $('details');
 
 let view: FlowViewKind = 'flow';
+/** Items before 'init' were read for an earlier page (the host restarts from the first after our 'ready'). */
+let initialized = false;
 let live = false;
 const rows = new FlowRows();
 const stream = new StreamModel();
@@ -61,6 +63,8 @@ function drawStream(): void {
 }
 
 function init(m: Extract<FlowHostMessage, { type: 'init' }>): void {
+  if (initialized) return;
+  initialized = true;
   view = m.view;
   live = m.live;
   lanes = { guest: m.endpoints.guest, slirp: m.endpoints.slirp, host: m.endpoints.host || m.endpoints.slirp };
@@ -104,6 +108,7 @@ window.addEventListener('message', (e: MessageEvent<unknown>) => {
     case 'init':
       return init(m);
     case 'items':
+      if (!initialized) return;
       info = { ...info, forgotten: m.forgotten, closed: m.closed, state: m.state };
       if (m.host && m.host !== lanes.host) {
         lanes = { ...lanes, host: m.host };

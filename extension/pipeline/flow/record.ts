@@ -139,9 +139,9 @@ function seqSpace(p: FlowPacket): number {
 export class FlowTracker {
   private readonly highest: Record<FlowDirection, number | undefined> = { tx: undefined, rx: undefined };
 
-  packet(n: number, time: number, direction: FlowDirection, frame: Uint8Array, journey?: number): FlowPacket {
+  /** `summary` when the caller has it already (a journey's). */
+  packet(n: number, time: number, direction: FlowDirection, frame: Uint8Array, journey?: number, summary = summarize(frame)): FlowPacket {
     const v = new PacketView(frame).layers();
-    const summary = summarize(frame);
     if (v.transport === 'tcp') {
       const o = v.l4Off;
       const headerEnd = o + (frame[o + 12]! >> 4) * 4;

@@ -17,6 +17,8 @@ test('a download through the real TCP stack: handshake, data, teardown, host eve
     assert.equal(snap.closed, true);
     const ps = packets(snap.items);
     assert.deepEqual([flagsOf(ps[0]!), ps[0]!.direction], ['SYN', 'tx'], 'the SYN came before its session and is kept');
+    assert.equal(snap.items[0], ps[0], 'the SYN comes before the host socket connects');
+    assert.ok(snap.items.every((item, i) => i === 0 || item.time >= snap.items[i - 1]!.time), 'in time order');
     assert.deepEqual([flagsOf(ps[1]!), ps[1]!.direction], ['SYN,ACK', 'rx']);
     assert.deepEqual([flagsOf(ps[2]!), ps[2]!.direction], ['ACK', 'tx']);
     assert.ok(ps.some((p) => p.direction === 'rx' && p.flags!.includes('FIN')), 'our FIN');

@@ -32,7 +32,7 @@ test('flow graph rows of a real download: handshake, data, teardown and host eve
     assert.deepEqual([host[0]!.from, host[0]!.to, host[0]!.label], [1, 2, `connect 127.0.0.1:${port}`]);
     assert.ok(host.some((r) => r.from === 2 && r.to === 1 && /^recv \d+ bytes$/.test(r.label)), 'host reads come from the host lifeline');
     assert.ok(host.some((r) => r.from === 1 && r.to === 1 && r.label === 'state ESTABLISHED'));
-    assert.ok(rows.rows.every((r, i) => i === 0 || r.time >= rows.rows[i - 1]!.time - 1), 'time runs forward');
+    assert.ok(rows.rows.every((r, i) => i === 0 || r.time >= rows.rows[i - 1]!.time), 'time runs forward');
     // A filter's matches keep only the packets it named.
     const kept = new Set([packetRows[0]!.n, packetRows[1]!.n]);
     assert.deepEqual(visibleRows(rows.rows, kept).map((r) => r.n), [...kept]);
