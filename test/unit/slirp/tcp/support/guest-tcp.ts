@@ -471,7 +471,8 @@ export class GuestTcp {
         }
         this.sendAck();
       } else {
-        if (this.sackOn && lt(this.rcvNxt, p.seq) && len > 0 && diff(add(p.seq, len), this.rcvNxt) <= this.window()) {
+        // Kept whether or not SACK reports it, as every real receiver does (RFC 9293 3.10.7.4).
+        if (lt(this.rcvNxt, p.seq) && len > 0 && diff(add(p.seq, len), this.rcvNxt) <= this.window()) {
           if (!this.ooo.has(p.seq)) this.ooo.set(p.seq, Uint8Array.from(p.payload));
         }
         this.sendAck();
