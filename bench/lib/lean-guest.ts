@@ -27,6 +27,8 @@ export function sum16(b: Uint8Array, off: number, len: number): number {
   return s;
 }
 
+const get32 = (b: Uint8Array, i: number): number => ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
+
 function fold(s: number): number {
   while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
   return s;
@@ -75,6 +77,7 @@ export class LeanGuest {
   private readonly seg: Uint8Array;
   private readonly view: DataView;
   private readonly payloadSum: number;
+  private fullSegment: Uint8Array | undefined;
   private readonly pseudoBase: number;
   private waiters: Array<{ pred: () => boolean; resolve: () => void }> = [];
 
@@ -137,14 +140,13 @@ export class LeanGuest {
     this.state = 'RESET';
   }
 
-  /** A segment from the stack (its TCP header and payload). */
-  deliver(s: Uint8Array): void {
-    const flags = s[13]! & 0x3f;
-    const hl = (s[12]! >> 4) * 4;
-    const dv = new DataView(s.buffer, s.byteOffset, s.byteLength);
-    const seq = dv.getUint32(4);
-    const ack = dv.getUint32(8);
-    const window = dv.getUint16(14);
+  /** A segment from the stack: its TCP header and payload from `at` to the end of `s`. Read without allocating. */
+  deliver(s: Uint8Array, at = 0): void {
+    const flags = s[at + 13]! & 0x3f;
+    const hl = (s[at + 12]! >> 4) * 4;
+    const seq = get32(s, at + 4);
+    const ack = get32(s, at + 8);
+    const window = (s[at + 14]! << 8) | s[at + 15]!;
     if (flags & RST) {
       this.state = 'RESET';
       this.wake();
@@ -152,14 +154,14 @@ export class LeanGuest {
     }
     if (this.state === 'SYN_SENT') {
       if ((flags & (SYN | ACK)) !== (SYN | ACK)) return;
-      for (let i = 20; i < hl; ) {
+      for (let i = at + 20; i < at + hl; ) {
         const k = s[i]!;
         if (k === 0) break;
         if (k === 1) {
           i++;
           continue;
         }
-        if (k === 2) this.peerMss = dv.getUint16(i + 2);
+        if (k === 2) this.peerMss = (s[i + 2]! << 8) | s[i + 3]!;
         if (k === 3) this.sndScale = s[i + 2]!;
         i += Math.max(2, s[i + 1]!);
       }
@@ -175,7 +177,7 @@ export class LeanGuest {
       this.sndUna = ack;
     }
     if (flags & ACK) this.sndWnd = window << this.sndScale;
-    const len = s.length - hl;
+    const len = s.length - at - hl;
     if (len > 0 || flags & FIN) {
       if (seq === this.rcvNxt) {
         this.rcvNxt = (this.rcvNxt + len + (flags & FIN ? 1 : 0)) >>> 0;
@@ -262,7 +264,13 @@ export class LeanGuest {
     let s = this.pseudoBase + total + sum16(b, 0, headerLength);
     if (withPayload) s += payloadLength === this.o.mss ? this.payloadSum : sum16(b, 20, payloadLength);
     v.setUint16(16, ~fold(s) & 0xffff);
-    this.input(this.o.src, this.o.dst, b.subarray(0, total));
+    // Full-sized segments, the bulk of a run, reuse one view of the buffer.
+    let segment = this.fullSegment;
+    if (segment?.length !== total) {
+      segment = b.subarray(0, total);
+      if (total === 20 + this.o.mss) this.fullSegment = segment;
+    }
+    this.input(this.o.src, this.o.dst, segment);
   }
 
   private until(pred: () => boolean): Promise<void> {

@@ -32,12 +32,13 @@ export class StackBench {
       clock: this.clock,
       probes: this.probes,
       nat: this.nat,
-      // As the slirp does: segments are built in place in slab-cut frames.
-      allocateTransport: (length) => allocateFrame(length).subarray(TRANSPORT_OFFSET),
-      ipOutput: (_src, _dst, protocol, payload) => {
-        if (protocol !== 6 || payload.length < 20) return;
-        const g = this.guests.get((payload[2]! << 8) | payload[3]!);
-        if (g) g.deliver(payload);
+      // As the slirp does: segments are built in place in slab-cut frames, after room for the headers.
+      headroom: TRANSPORT_OFFSET,
+      allocateFrame,
+      ipOutput: (_src, _dst, protocol, frame) => {
+        if (protocol !== 6 || frame.length < TRANSPORT_OFFSET + 20) return;
+        const g = this.guests.get((frame[TRANSPORT_OFFSET + 2]! << 8) | frame[TRANSPORT_OFFSET + 3]!);
+        if (g) g.deliver(frame, TRANSPORT_OFFSET);
         else this.strays++;
       },
       hostAddressFor: (dst) => (dst === config.host ? '127.0.0.1' : null),

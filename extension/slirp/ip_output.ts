@@ -1,8 +1,9 @@
 /**
  * libslirp's ip_output.c: the IPv4 header in front of the transport bytes a
  * layer built at TRANSPORT_OFFSET, and fragmentation to the guest's MTU, then
- * if_output. Also the TCP layer's way in: a payload built with
- * allocateTransport is sent in the frame it was built in, without a copy.
+ * if_output. Every layer builds its transport bytes in a frame from
+ * allocateFrame (core.ts), with room for the headers written here: a TCP
+ * segment is written once, in place, and never copied on its way out.
  */
 import { ETH_HEADER_LENGTH } from '../wire/ethernet';
 import { IPPROTO_TCP, IPV4_MIN_HEADER, IP_FLAG_MF, writeIpv4HeaderAt } from '../wire/ipv4';
@@ -13,9 +14,6 @@ import type { NatSession } from './nat';
 
 export class IpOutput {
   private ipId = 0;
-  /** The last transport payload handed out by allocateTransport, and the frame it lies in. */
-  private builtTransport: Uint8Array | undefined;
-  private builtFrame: Uint8Array | undefined;
 
   constructor(
     private readonly s: SlirpStages,
@@ -63,56 +61,13 @@ export class IpOutput {
     return protocol === IPPROTO_TCP ? this.s.config.mtu : Math.min(this.s.config.mtu, ETHERNET_MTU);
   }
 
-  /** `length` zeroed bytes inside a new frame, remembered so that outputTransport sends that frame as it is. */
-  allocateTransport(length: number): Uint8Array {
-    const frame = allocateFrame(length);
-    this.builtTransport = frame.subarray(TRANSPORT_OFFSET);
-    this.builtFrame = frame;
-    return this.builtTransport;
-  }
-
-  /** ip_output for a transport payload given on its own (the TCP layer's form). */
-  outputTransport(src: number, dst: number, protocol: number, payload: Uint8Array): void {
-    this.ip_output(this.frameOf(payload), src, dst, protocol);
-  }
-
-  /**
-   * The frame to send `payload` in: the one it was built in when it came from
-   * allocateTransport (the usual case: no copy), else a new one it is copied to
-   * (a payload sent later, after a probe held it, or built elsewhere).
-   */
-  private frameOf(payload: Uint8Array): Uint8Array {
-    if (payload === this.builtTransport) {
-      const frame = this.builtFrame!;
-      this.builtTransport = this.builtFrame = undefined;
-      return frame;
-    }
-    const frame = allocateFrame(payload.length);
-    frame.set(payload, TRANSPORT_OFFSET);
-    return frame;
-  }
-
-  /**
-   * The frame a transport payload will be sent to the guest in, headers filled
-   * as ip_output and if_output will fill them: what a probe before ip_output shows.
-   */
-  previewFrame(src: number, dst: number, protocol: number, payload: Uint8Array): Uint8Array {
-    if (payload === this.builtTransport) {
-      this.stampHeaders(this.builtFrame!, src, dst, protocol);
-      return this.builtFrame!;
-    }
-    const frame = allocateFrame(payload.length);
-    frame.set(payload, TRANSPORT_OFFSET);
-    this.stampHeaders(frame, src, dst, protocol);
-    return frame;
-  }
-
   /**
    * Writes the IPv4 and Ethernet headers ip_output and if_output will write,
    * so that a probe placed before them shows a whole frame. Only called when
-   * such a probe is armed; ip_output writes the real ones (and fragments).
+   * such a probe is armed (here, or tcp_output's); ip_output writes the real
+   * ones (and fragments).
    */
-  private stampHeaders(frame: Uint8Array, src: number, dst: number, protocol: number): void {
+  stampHeaders(frame: Uint8Array, src: number, dst: number, protocol: number): void {
     writeIpv4HeaderAt(frame, ETH_HEADER_LENGTH, src, dst, protocol, frame.length - TRANSPORT_OFFSET, this.ipId);
     this.ifOut.stampEthernet(frame, dst);
   }

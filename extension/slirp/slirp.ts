@@ -8,7 +8,7 @@ import { ICMP_UNREACHABLE, ICMP_UNREACH_NEEDFRAG } from '../wire/icmp';
 import { ICMPV6_PACKET_TOO_BIG } from '../wire/icmpv6';
 import type { HostForward, SlirpConfig } from './config';
 import { arpInput, ArpTable } from './arp';
-import { TRANSPORT_OFFSET, type SlirpStages } from './core';
+import { allocateFrame, TRANSPORT_OFFSET, type SlirpStages } from './core';
 import { Ipv6Handles } from './ip6';
 import { UDP_HEADER_LENGTH } from '../wire/udp';
 import { DhcpServer } from './dhcp';
@@ -134,11 +134,12 @@ export class Slirp implements SlirpStages {
       clock: this.clock,
       probes: this.probes,
       nat: this.nat,
-      allocateTransport: (length) => this.ipOut.allocateTransport(length),
-      ipOutput: (src, dst, protocol, payload) => this.ipOut.outputTransport(src, dst, protocol, payload),
+      headroom: TRANSPORT_OFFSET,
+      allocateFrame,
+      ipOutput: (src, dst, protocol, frame) => this.ipOut.ip_output(frame, src, dst, protocol),
       hostAddressFor: (dst) => this.hostAddressFor(dst),
       guestAddress: () => this.guestAddress,
-      previewFrame: (src, dst, protocol, payload) => this.ipOut.previewFrame(src, dst, protocol, payload),
+      stampHeaders: (src, dst, protocol, frame) => this.ipOut.stampHeaders(frame, src, dst, protocol),
     };
     this.tcp = (opts.tcp ?? ((h) => new TcpStack(h)))(host);
     const udpIn = new UdpInput(this, this.net, { udp: this.udp, dhcp: this.dhcp, tftp: this.tftp, dnsUpstream: this.dnsUpstream, arpTable: this.arpTable });

@@ -9,14 +9,16 @@ export interface TcpHost {
   readonly clock: Clock;
   readonly probes: ProbeHub;
   readonly nat: NatTable;
-  /** Sends an IPv4 datagram to the guest (ip_output -> if_output -> the net queue). */
-  ipOutput(src: number, dst: number, protocol: number, payload: Uint8Array): void;
+  /** Bytes a frame from allocateFrame keeps before its transport header: room for the Ethernet and IP headers. */
+  readonly headroom: number;
+  /** A zeroed frame: `headroom` bytes, then `transportLength` bytes for the transport header and data. */
+  allocateFrame(transportLength: number): Uint8Array;
   /**
-   * `length` zeroed bytes inside a frame the host will send: a payload built
-   * there and passed straight to ipOutput leaves without being copied.
-   * Optional: without it payloads are copied into their frame.
+   * Sends a frame from allocateFrame, its transport bytes written, to the guest
+   * (ip_output -> if_output -> the net queue): the IP and Ethernet headers are
+   * written in front, in place.
    */
-  allocateTransport?(length: number): Uint8Array;
+  ipOutput(src: number, dst: number, protocol: number, frame: Uint8Array): void;
   /**
    * The host address a guest destination reaches: 10.0.2.2 -> '127.0.0.1' unless
    * host loopback is disabled; null when `restrict=on` or the address is not
@@ -26,11 +28,11 @@ export interface TcpHost {
   /** The guest's address for inbound forwards (the DHCP lease, else dhcpstart). */
   guestAddress(): number;
   /**
-   * The Ethernet frame a segment will travel in, built only for an armed
-   * tcp_output probe so that breakpoint conditions and the debugger see whole
-   * headers (eth, ip, tcp). Optional: without it the probe sees no frame.
+   * Writes the headers ipOutput will write into a frame from allocateFrame,
+   * only for an armed tcp_output probe, so that breakpoint conditions and the
+   * debugger see whole headers (eth, ip, tcp). Optional.
    */
-  previewFrame?(src: number, dst: number, protocol: number, payload: Uint8Array): Uint8Array;
+  stampHeaders?(src: number, dst: number, protocol: number, frame: Uint8Array): void;
   /**
    * For a TCP layer over IPv6 (tcp6.ts), where addresses are numeric handles:
    * the text of the address a handle stands for, shown in the NAT table.

@@ -34,8 +34,6 @@ export interface Tcp6Deps {
  */
 export class Tcp6 {
   readonly stack: TcpStack;
-  private builtTransport: Uint8Array | undefined;
-  private builtFrame: Uint8Array | undefined;
 
   constructor(private readonly d: Tcp6Deps) {
     const core = d.core;
@@ -45,16 +43,12 @@ export class Tcp6 {
       clock: core.clock,
       probes: core.probes,
       nat: d.nat,
-      ipOutput: (src, dst, protocol, payload) => this.ipOutput(src, dst, protocol, payload),
-      allocateTransport: (length) => {
-        const frame = allocateFrame6(length);
-        this.builtFrame = frame;
-        this.builtTransport = frame.subarray(TRANSPORT6_OFFSET);
-        return this.builtTransport;
-      },
+      headroom: TRANSPORT6_OFFSET,
+      allocateFrame: allocateFrame6,
+      ipOutput: (src, dst, protocol, frame) => this.ipOutput(src, dst, protocol, frame),
       hostAddressFor: (h) => this.hostAddressFor(h),
       guestAddress: () => this.handleOf(core.guestAddress) ?? 0,
-      previewFrame: (src, dst, protocol, payload) => this.preview(src, dst, protocol, payload),
+      stampHeaders: (src, dst, protocol, frame) => this.stampHeaders(src, dst, protocol, frame),
       addressText: (h) => formatIpv6(this.d.handles.addressOf(h) ?? new Uint8Array(16)),
     };
     // The IPv6 header is 20 bytes longer than IPv4's: the MSS offered is that much smaller.
@@ -108,13 +102,13 @@ export class Tcp6 {
     return this.d.hostAddressFor(dst);
   }
 
-  private ipOutput(src: number, dst: number, protocol: number, payload: Uint8Array): void {
+  /** `frame` holds the transport bytes from TRANSPORT6_OFFSET (allocateFrame6). */
+  private ipOutput(src: number, dst: number, protocol: number, frame: Uint8Array): void {
     const from = this.d.handles.addressOf(src);
     const to = this.d.handles.addressOf(dst);
     if (!from || !to) return;
-    if (protocol !== IPPROTO_TCP) return this.unreachable(from, to, payload);
-    const frame = this.frameOf(payload);
     const segment = frame.subarray(TRANSPORT6_OFFSET);
+    if (protocol !== IPPROTO_TCP) return this.unreachable(from, to, segment);
     set16(segment, 16, 0);
     set16(segment, 16, ipv6TransportChecksum(from, to, IPPROTO_TCP, segment));
     this.d.core.ip6Output(frame, from, to, IPPROTO_TCP);
@@ -134,26 +128,12 @@ export class Tcp6 {
     this.d.core.sendError(quote, ICMPV6_UNREACHABLE, icmp[1] === ICMP_NET_UNREACHABLE ? ICMPV6_UNREACH_NO_ROUTE : ICMPV6_UNREACH_ADDRESS);
   }
 
-  private frameOf(payload: Uint8Array): Uint8Array {
-    if (payload === this.builtTransport) {
-      const frame = this.builtFrame!;
-      this.builtTransport = this.builtFrame = undefined;
-      return frame;
-    }
-    const frame = allocateFrame6(payload.length);
-    frame.set(payload, TRANSPORT6_OFFSET);
-    return frame;
-  }
-
-  /** The frame a segment will travel in, for an armed tcp_output probe (Ethernet addresses left to if_output). */
-  private preview(src: number, dst: number, protocol: number, payload: Uint8Array): Uint8Array {
-    const frame = allocateFrame6(payload.length);
-    frame.set(payload, TRANSPORT6_OFFSET);
+  /** The headers a segment will travel with, for an armed tcp_output probe (Ethernet addresses left to if_output). */
+  private stampHeaders(src: number, dst: number, protocol: number, frame: Uint8Array): void {
     const from = this.d.handles.addressOf(src) ?? new Uint8Array(16);
     const to = this.d.handles.addressOf(dst) ?? new Uint8Array(16);
-    writeIpv6HeaderAt(frame, ETH_HEADER_LENGTH, from, to, protocol, payload.length);
+    writeIpv6HeaderAt(frame, ETH_HEADER_LENGTH, from, to, protocol, frame.length - TRANSPORT6_OFFSET);
     frame[12] = ETHERTYPE_IPV6 >>> 8;
     frame[13] = ETHERTYPE_IPV6 & 0xff;
-    return frame;
   }
 }

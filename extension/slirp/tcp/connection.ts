@@ -24,10 +24,12 @@ export interface ConnectionOwner {
   readonly limits: TcpLimits;
   readonly probes: ProbeHub;
   readonly paused: boolean;
-  /** Sends a segment toward the guest (through the tcp_output probe). */
-  emit(conn: TcpConnection, segment: Uint8Array): void;
-  /** Zeroed bytes to build a segment in (inside the frame it will leave in). */
-  readonly allocateSegment: (length: number) => Uint8Array;
+  /** Sends a frame holding a segment from `headroom` on toward the guest (through the tcp_output probe). */
+  emit(conn: TcpConnection, frame: Uint8Array): void;
+  /** Bytes a frame keeps before the TCP header. */
+  readonly headroom: number;
+  /** A zeroed frame: `headroom` bytes, then `length` bytes for one segment. */
+  readonly allocateFrame: (length: number) => Uint8Array;
   drop(reason: string): void;
   /** RFC 5961 rate limit shared by the whole stack. */
   challengeAllowed(): boolean;
@@ -100,8 +102,9 @@ export class TcpConnection implements NatSession {
     const socketOwner: TcpSocketOwner = {
       clock: owner.clock,
       limits: owner.limits,
-      allocateSegment: owner.allocateSegment,
-      output: (segment) => owner.emit(this, segment),
+      headroom: owner.headroom,
+      allocateFrame: owner.allocateFrame,
+      output: (frame) => owner.emit(this, frame),
       drop: (reason) => owner.drop(reason),
       challengeAllowed: () => owner.challengeAllowed(),
       received: (data) => pipe.write(data),

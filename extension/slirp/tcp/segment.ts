@@ -1,4 +1,5 @@
-import { tcpChecksum } from './checksum';
+import { transportChecksum } from '../../wire/checksum';
+import { IPPROTO_TCP } from '../../wire/ipv4';
 
 export const FIN = 0x01;
 export const SYN = 0x02;
@@ -165,8 +166,10 @@ function put32(b: Uint8Array, i: number, v: number): void {
   b[i + 3] = v & 255;
 }
 
-function writeOptions(b: Uint8Array, o: OutgoingOptions, end: number): void {
-  let i = TCP_HEADER_MIN;
+/** Writes the options of a header that starts at `at` and is `end` bytes long (padded with NOPs). */
+function writeOptions(b: Uint8Array, at: number, o: OutgoingOptions, end: number): void {
+  let i = at + TCP_HEADER_MIN;
+  end += at;
   if (o.mss !== undefined) {
     b[i++] = 2;
     b[i++] = 4;
@@ -228,32 +231,36 @@ const newBuffer = (length: number): Uint8Array => new Uint8Array(length);
 /**
  * Builds a segment with room for `payloadLength` bytes, which `fillPayload`
  * writes straight into the packet (no intermediate copy), then checksums it.
- * `allocate` gives the zeroed bytes to build in: the host's frame, so that the
- * segment is never copied on its way to the guest.
+ * `allocate(length)` gives zeroed bytes with `headroom` bytes before the
+ * `length` the segment takes: the frame it will leave in, with room for the
+ * Ethernet and IP headers, so the segment is written once and never copied.
+ * Returns what `allocate` gave (the segment itself when there is no headroom).
  */
 export function buildSegment(
   f: SegmentFields,
   payloadLength = 0,
   fillPayload?: (dst: Uint8Array, offset: number) => void,
   allocate: (length: number) => Uint8Array = newBuffer,
+  headroom = 0,
 ): Uint8Array {
   const optLen = optionsLength(f.options);
   const hdr = TCP_HEADER_MIN + optLen;
   const b = allocate(hdr + payloadLength);
-  b[0] = f.srcPort >> 8;
-  b[1] = f.srcPort & 255;
-  b[2] = f.dstPort >> 8;
-  b[3] = f.dstPort & 255;
-  put32(b, 4, f.seq);
-  put32(b, 8, f.ack);
-  b[12] = (hdr / 4) << 4;
-  b[13] = f.flags;
-  b[14] = (f.window >> 8) & 255;
-  b[15] = f.window & 255;
-  if (optLen) writeOptions(b, f.options!, hdr);
-  if (payloadLength && fillPayload) fillPayload(b, hdr);
-  const c = tcpChecksum(f.src, f.dst, b);
-  b[16] = c >> 8;
-  b[17] = c & 255;
+  const o = headroom;
+  b[o] = f.srcPort >> 8;
+  b[o + 1] = f.srcPort & 255;
+  b[o + 2] = f.dstPort >> 8;
+  b[o + 3] = f.dstPort & 255;
+  put32(b, o + 4, f.seq);
+  put32(b, o + 8, f.ack);
+  b[o + 12] = (hdr / 4) << 4;
+  b[o + 13] = f.flags;
+  b[o + 14] = (f.window >> 8) & 255;
+  b[o + 15] = f.window & 255;
+  if (optLen) writeOptions(b, o, f.options!, hdr);
+  if (payloadLength && fillPayload) fillPayload(b, o + hdr);
+  const c = transportChecksum(f.src, f.dst, IPPROTO_TCP, b, o, o + hdr + payloadLength);
+  b[o + 16] = c >> 8;
+  b[o + 17] = c & 255;
   return b;
 }

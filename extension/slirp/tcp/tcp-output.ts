@@ -113,14 +113,14 @@ export function sendSyn(s: TcpSocket): void {
   const window = Math.min(receiveWindow(s) || L.recvBufferBytes, 65535);
   s.rcvAdvEdge = seqAdd(s.rcvNxt, window);
   const e = s.ends;
-  const seg = buildSegment(
+  const frame = buildSegment(
     { src: e.localAddr, dst: e.peerAddr, srcPort: e.localPort, dstPort: e.peerPort, seq: s.iss, ack: active ? 0 : s.rcvNxt, flags: active ? SYN : SYN | ACK, window, options: opts },
     0,
     undefined,
-    s.owner.allocateSegment,
+    s.owner.allocateFrame, s.owner.headroom,
   );
   s.stats.segmentsSent++;
-  s.owner.output(seg);
+  s.owner.output(frame);
   s.rexmtTimer.start(s.rtt.rto);
 }
 
@@ -136,9 +136,9 @@ export function challengeAck(s: TcpSocket): void {
 
 export function sendReset(s: TcpSocket, seq: number, ack = 0, flags = RST): void {
   const e = s.ends;
-  const seg = buildSegment({ src: e.localAddr, dst: e.peerAddr, srcPort: e.localPort, dstPort: e.peerPort, seq, ack, flags, window: 0 }, 0, undefined, s.owner.allocateSegment);
+  const frame = buildSegment({ src: e.localAddr, dst: e.peerAddr, srcPort: e.localPort, dstPort: e.peerPort, seq, ack, flags, window: 0 }, 0, undefined, s.owner.allocateFrame, s.owner.headroom);
   s.stats.segmentsSent++;
-  s.owner.output(seg);
+  s.owner.output(frame);
 }
 
 /** RST to the peer: before our SYN-ACK it acknowledges the SYN (the peer knows no other sequence of ours). */
@@ -209,12 +209,12 @@ export function emit(s: TcpSocket, seq: number, flags: number, len: number, bufO
   f.options = options;
   out.fillOffset = bufOffset;
   out.fillLength = len;
-  const seg = buildSegment(f, len, len ? out.fill : undefined, s.owner.allocateSegment);
+  const frame = buildSegment(f, len, len ? out.fill : undefined, s.owner.allocateFrame, s.owner.headroom);
   if (flags & ACK) {
     s.lastAckSent = s.rcvNxt;
     s.ackPending = 0;
     s.delackTimer.stop();
   }
   s.stats.segmentsSent++;
-  s.owner.output(seg);
+  s.owner.output(frame);
 }

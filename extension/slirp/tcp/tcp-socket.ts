@@ -42,10 +42,12 @@ export type TcpState =
 export interface TcpSocketOwner {
   readonly clock: Clock;
   readonly limits: TcpLimits;
-  /** Zeroed bytes to build a segment of `length` bytes in (inside the frame it will leave in). */
-  allocateSegment(length: number): Uint8Array;
-  /** A segment for the peer, built by allocateSegment, checksummed. */
-  output(segment: Uint8Array): void;
+  /** Bytes a frame keeps before the TCP header (the lower layers' headers go there). */
+  readonly headroom: number;
+  /** A zeroed frame: `headroom` bytes, then `length` bytes for one segment. */
+  allocateFrame(length: number): Uint8Array;
+  /** A frame from allocateFrame holding a segment for the peer from `headroom` on, checksummed. */
+  output(frame: Uint8Array): void;
   /** A segment (or part of one) was discarded, for this reason. */
   drop(reason: string): void;
   /** RFC 5961 rate limit, shared by every socket of a stack. */

@@ -14,6 +14,7 @@ import { ICMP_HOST_UNREACHABLE, ICMP_NET_UNREACHABLE, icmpUnreachable } from './
 import { DEFAULT_TCP_LIMITS, mssForMtu, type TcpLimits } from './limits';
 import { ACK, buildSegment, FIN, parseOptions, RST, SYN, TcpOptions, TcpSegmentView } from './segment';
 import { seqAdd } from './seq';
+import { IPPROTO_ICMP, IPPROTO_TCP } from '../../wire/ipv4';
 
 export type { TcpLimits } from './limits';
 export { DEFAULT_TCP_LIMITS } from './limits';
@@ -52,7 +53,11 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     );
   }
 
-  readonly allocateSegment = (length: number): Uint8Array => this.host.allocateTransport?.(length) ?? new Uint8Array(length);
+  readonly allocateFrame = (length: number): Uint8Array => this.host.allocateFrame(length);
+
+  get headroom(): number {
+    return this.host.headroom;
+  }
 
   get clock(): Clock {
     return this.host.clock;
@@ -120,17 +125,20 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     for (const c of [...this.connections.values()]) c.shutdown();
   }
 
-  /** The frame a segment will go out in, for an armed tcp_output probe. */
-  private preview(src: number, dst: number, segment: Uint8Array): Uint8Array {
-    return this.host.previewFrame?.(src, dst, 6, segment) ?? new Uint8Array(0);
+  /** tcp_output: a frame holding a segment goes to ip_output, past the probe (which sees it with the headers ip_output will write). */
+  private output(src: number, dst: number, frame: Uint8Array, session?: TcpConnection): void {
+    const p = this.host.probes.probes.tcp_output;
+    if (p.armed) {
+      this.host.stampHeaders?.(src, dst, IPPROTO_TCP, frame);
+      if (p.fire({ stage: 'tcp_output', frame, session: session?.sessionInfo() }, () => this.host.ipOutput(src, dst, IPPROTO_TCP, frame))) return;
+    }
+    this.host.ipOutput(src, dst, IPPROTO_TCP, frame);
   }
 
   // ---- ConnectionOwner ----
 
-  emit(conn: TcpConnection, segment: Uint8Array): void {
-    const p = this.host.probes.probes.tcp_output;
-    if (p.armed && p.fire({ stage: 'tcp_output', frame: this.preview(conn.remoteAddr, conn.guestAddr, segment), session: conn.sessionInfo() }, () => this.host.ipOutput(conn.remoteAddr, conn.guestAddr, 6, segment))) return;
-    this.host.ipOutput(conn.remoteAddr, conn.guestAddr, 6, segment);
+  emit(conn: TcpConnection, frame: Uint8Array): void {
+    this.output(conn.remoteAddr, conn.guestAddr, frame, conn);
   }
 
   /** `stage` only where the reason is decided elsewhere than its usual stage (drop-reasons.ts). */
@@ -271,7 +279,10 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
         // As libslirp: unreachable is reported by ICMP, refusal by RST. The router that
         // found no way on says it (RFC 1812 4.3.2.4): the gateway, not the unreachable host.
         const code = outcome.code === 'EHOSTUNREACH' ? ICMP_HOST_UNREACHABLE : ICMP_NET_UNREACHABLE;
-        this.host.ipOutput(this.host.config.host, src, 1, icmpUnreachable(src, dst, code, synHead, synLength));
+        const icmp = icmpUnreachable(src, dst, code, synHead, synLength);
+        const frame = this.host.allocateFrame(icmp.length);
+        frame.set(icmp, this.host.headroom);
+        this.host.ipOutput(this.host.config.host, src, IPPROTO_ICMP, frame);
         conn.connectFailed(false);
       } else {
         conn.connectFailed(true);
@@ -297,19 +308,14 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     const flags = v.flags;
     const hasAck = (flags & ACK) !== 0;
     const segLen = v.payloadLength + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0);
-    const seg = buildSegment({
-      src: dst,
-      dst: src,
-      srcPort: v.dstPort,
-      dstPort: v.srcPort,
-      seq: hasAck ? v.ack : 0,
-      ack: hasAck ? 0 : seqAdd(v.seq, segLen),
-      flags: hasAck ? RST : RST | ACK,
-      window: 0,
-    });
-    const p = this.host.probes.probes.tcp_output;
-    if (p.armed && p.fire({ stage: 'tcp_output', frame: this.preview(dst, src, seg) }, () => this.host.ipOutput(dst, src, 6, seg))) return;
-    this.host.ipOutput(dst, src, 6, seg);
+    const frame = buildSegment(
+      { src: dst, dst: src, srcPort: v.dstPort, dstPort: v.srcPort, seq: hasAck ? v.ack : 0, ack: hasAck ? 0 : seqAdd(v.seq, segLen), flags: hasAck ? RST : RST | ACK, window: 0 },
+      0,
+      undefined,
+      this.allocateFrame,
+      this.headroom,
+    );
+    this.output(dst, src, frame);
   }
 
   // ---- hostfwd ----

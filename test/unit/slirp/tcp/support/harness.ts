@@ -60,6 +60,9 @@ export class Harness {
       clock: this.clock,
       probes: this.probes,
       nat: this.nat,
+      // Frames without headroom: what the stack sends is the transport datagram alone.
+      headroom: 0,
+      allocateFrame: (length) => new Uint8Array(length),
       ipOutput: (src, dst, protocol, payload) => {
         this.toGuest.push({ src, dst, protocol, payload });
         if (protocol === 6) {

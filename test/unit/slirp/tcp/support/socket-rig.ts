@@ -121,7 +121,8 @@ export class SocketRig {
     const owner: TcpSocketOwner = {
       clock: this.clock,
       limits: this.limits,
-      allocateSegment: (length) => new Uint8Array(length),
+      headroom: 0,
+      allocateFrame: (length) => new Uint8Array(length),
       output: (seg) => {
         this.produced.push(parseSegment(seg));
         this.down.send(seg);
