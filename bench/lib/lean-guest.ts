@@ -77,7 +77,8 @@ export class LeanGuest {
   private readonly seg: Uint8Array;
   private readonly view: DataView;
   private readonly payloadSum: number;
-  private fullSegment: Uint8Array | undefined;
+  private readonly fullSegment: Uint8Array;
+  private readonly bareSegment: Uint8Array;
   private readonly pseudoBase: number;
   private waiters: Array<{ pred: () => boolean; resolve: () => void }> = [];
 
@@ -87,6 +88,8 @@ export class LeanGuest {
   ) {
     this.seg = new Uint8Array(20 + o.mss + 8);
     this.view = new DataView(this.seg.buffer);
+    this.fullSegment = this.seg.subarray(0, 20 + o.mss);
+    this.bareSegment = this.seg.subarray(0, 20);
     // A fixed payload pattern: its checksum contribution is computed once.
     for (let i = 0; i < o.mss; i++) this.seg[20 + i] = (i * 31 + 7) & 0xff;
     this.payloadSum = sum16(this.seg, 20, o.mss);
@@ -198,20 +201,25 @@ export class LeanGuest {
     this.unackedSegments = 0;
     if (this.ackScheduled) return;
     this.ackScheduled = true;
-    queueMicrotask(() => {
-      this.ackScheduled = false;
-      if (this.state === 'RESET') return;
-      this.send(this.sndNxt, this.rcvNxt, ACK, 20, 0, false);
-    });
+    queueMicrotask(this.ackTask);
   }
+
+  // One closure each for the whole run: the guest's own allocations stay out of the stack's figures.
+  private readonly ackTask = (): void => {
+    this.ackScheduled = false;
+    if (this.state === 'RESET') return;
+    this.send(this.sndNxt, this.rcvNxt, ACK, 20, 0, false);
+  };
+
+  private readonly pumpTask = (): void => {
+    this.pumpScheduled = false;
+    this.pump();
+  };
 
   private schedulePump(): void {
     if (this.pumpScheduled || (this.sent === this.toSend && !this.finWanted)) return;
     this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
+    queueMicrotask(this.pumpTask);
   }
 
   private pump(): void {
@@ -264,12 +272,9 @@ export class LeanGuest {
     let s = this.pseudoBase + total + sum16(b, 0, headerLength);
     if (withPayload) s += payloadLength === this.o.mss ? this.payloadSum : sum16(b, 20, payloadLength);
     v.setUint16(16, ~fold(s) & 0xffff);
-    // Full-sized segments, the bulk of a run, reuse one view of the buffer.
-    let segment = this.fullSegment;
-    if (segment?.length !== total) {
-      segment = b.subarray(0, total);
-      if (total === 20 + this.o.mss) this.fullSegment = segment;
-    }
+    // Full-sized segments and bare ACKs, the bulk of a run, reuse one view of the buffer each.
+    let segment = total === 20 ? this.bareSegment : this.fullSegment;
+    if (segment.length !== total) segment = b.subarray(0, total);
     this.input(this.o.src, this.o.dst, segment);
   }
 
@@ -279,7 +284,7 @@ export class LeanGuest {
   }
 
   private wake(): void {
-    if (!this.waiters.length) return;
+    if (!this.waiters.length || !this.waiters.some((w) => w.pred())) return;
     const still: typeof this.waiters = [];
     for (const w of this.waiters) (w.pred() ? w.resolve() : still.push(w));
     this.waiters = still;

@@ -68,6 +68,11 @@ export class TcpConnection implements NatSession {
   /** The host side: the Node stream, its probes and flow control. */
   private readonly pipe: HostPipe;
   private lastNotified = -Infinity;
+  private uncorkScheduled = false;
+  private readonly uncork = (): void => {
+    this.uncorkScheduled = false;
+    this.socket.uncork();
+  };
   /** Carries the last counter update of a burst to the table. */
   private readonly notifyTimer: ConnectionTimer;
 
@@ -86,6 +91,12 @@ export class TcpConnection implements NatSession {
     const conn = this;
     const pipe = new HostPipe(owner.probes, {
       data: (chunk) => {
+        // The chunks read in one turn of the event loop leave as full segments; the last tail goes at its end.
+        if (!this.uncorkScheduled) {
+          this.uncorkScheduled = true;
+          this.socket.cork();
+          setImmediate(this.uncork);
+        }
         this.socket.send(chunk);
         this.notifyCounters();
       },
@@ -117,7 +128,7 @@ export class TcpConnection implements NatSession {
       enteredTimeWait: () => owner.enteredTimeWait(this),
       aborted: () => pipe.abort(),
       released: () => {
-        this.notifyTimer.stop();
+        this.notifyTimer.cancel();
         // A normal ending has both halves closed: the stream finishes writing and closes by itself.
         pipe.release();
         owner.released(this);

@@ -2,13 +2,17 @@
  * The host side of one TCP connection (libslirp's socket.c for a stream):
  * moves bytes between the connection and a Node stream (a socket, or a
  * guestfwd command). Reading pauses when the connection says so (flow control,
- * a paused VM); writes made in one turn of the event loop leave in one writev
- * (cork); the soread and sosend probes can hold bytes here, in order, while the
- * rest of the connection goes on. The TCP state machine knows none of this.
+ * a paused VM); the guest's bytes of one turn of the event loop are gathered
+ * into one buffer and leave in one write; the soread and sosend probes can hold
+ * bytes here, in order, while the rest of the connection goes on. The TCP state
+ * machine knows none of this.
  */
 import type { ProbeHub, SessionInfo } from '../../pipeline/probe';
 import { abortStream, fdOf, finishStream, type HostStream } from './host-stream';
 import { ProbeGate } from './probe-gate';
+
+/** Room for the guest bytes of one turn: a bulk upload fills it with ~44 segments of 1460 bytes. */
+const GATHER_BYTES = 64 * 1024;
 
 /** What the pipe tells the connection. */
 export interface HostPipeEvents {
@@ -31,7 +35,15 @@ export class HostPipe {
   private stream: HostStream | undefined;
   private streamOpen = false;
   private reading = false;
-  private corked = false;
+  /**
+   * Guest bytes not yet written: `gathered` bytes at the start of `gather`,
+   * written at the end of the turn (flushGathered). What follows them in the
+   * buffer is free and is used by the next turn (the stream keeps only the
+   * written part).
+   */
+  private gather: Buffer | undefined;
+  private gathered = 0;
+  private flushScheduled = false;
   /** The host ended its side (end() was told). */
   ended = false;
   private readonly sosendGate = new ProbeGate();
@@ -64,7 +76,7 @@ export class HostPipe {
 
   /** Bytes from the guest the host has not taken yet (its write queue and what sosend holds): what shrinks our window. */
   get backlog(): number {
-    return (this.stream && !this.stream.destroyed ? this.stream.writableLength : 0) + this.sosendGate.waitingBytes;
+    return (this.stream && !this.stream.destroyed ? this.stream.writableLength : 0) + this.gathered + this.sosendGate.waitingBytes;
   }
 
   get fd(): number {
@@ -116,55 +128,81 @@ export class HostPipe {
     if (!this.ended) this.soreadGate.then(() => this.hostEnd());
   }
 
-  /** Guest bytes for the host, through the sosend probe. */
+  /** Guest bytes for the host, through the sosend probe. `data` is the NIC's and will be reused: what is kept is a copy. */
   write(data: Uint8Array): void {
-    // The frame buffer is the NIC's and will be reused: the socket keeps a copy.
-    const copy = Buffer.from(data);
     const p = this.probes.probes.sosend;
     if (!p.armed && !this.sosendGate.busy) {
-      this.writeNow(copy);
+      this.gatherBytes(data);
       return;
     }
+    // A probe sees (and may hold) each segment's bytes on their own; what was gathered before goes first.
+    this.flushGathered();
+    const copy = Buffer.from(data);
     this.sosendGate.pass(p, { stage: 'sosend', frame: new Uint8Array(0), payload: copy, session: this.events.sessionInfo() }, () => this.writeNow(copy));
+  }
+
+  private gatherBytes(data: Uint8Array): void {
+    const s = this.stream;
+    if (!s || !this.streamOpen || s.writableEnded) return;
+    let g = this.gather;
+    if (!g || g.length - this.gathered < data.length) {
+      this.flushGathered();
+      g = this.gather = Buffer.allocUnsafe(Math.max(GATHER_BYTES, data.length));
+    }
+    g.set(data, this.gathered);
+    this.gathered += data.length;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushAtTurnEnd);
+    }
+  }
+
+  private readonly flushAtTurnEnd = (): void => {
+    this.flushScheduled = false;
+    this.flushGathered();
+  };
+
+  /** Writes what was gathered; the rest of the buffer stays for the next bytes. */
+  private flushGathered(): void {
+    const g = this.gather;
+    if (!g || this.gathered === 0) return;
+    const n = this.gathered;
+    this.gathered = 0;
+    this.gather = n < g.length ? g.subarray(n) : undefined;
+    this.writeNow(g.subarray(0, n));
   }
 
   private writeNow(data: Buffer): void {
     const s = this.stream;
-    if (!s || !this.streamOpen || s.writableEnded) return;
-    // The segments of one turn of the event loop leave in one writev, not one write each.
-    if (!this.corked) {
-      this.corked = true;
-      s.cork();
-      setImmediate(this.uncork);
-    }
+    if (!s || !this.streamOpen || s.writableEnded || s.destroyed) return;
     s.write(data);
   }
-
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.stream?.uncork();
-  };
 
   /** The guest finished sending: end the host's writing side after what sosend still holds. */
   end(): void {
     this.sosendGate.then(() => {
+      this.flushGathered();
       if (this.stream && this.streamOpen && !this.stream.writableEnded) this.stream.end();
     });
   }
 
   /** Ends the host side gracefully (FIN after what was written); the stream is no longer ours. */
   finish(): void {
+    this.flushGathered();
     if (this.stream && this.streamOpen) finishStream(this.stream);
     this.streamOpen = false;
   }
 
   /** Resets the host side (the guest reset, or the connection was given up). */
   abort(): void {
+    this.gathered = 0;
     if (this.stream && this.streamOpen) abortStream(this.stream);
   }
 
   /** Forgets held bytes; a stream not closed in the normal way (both halves ended) is reset. */
   release(): void {
+    // A normal ending flushed at end(): what is left belongs to a connection given up.
+    this.gathered = 0;
     this.sosendGate.clear();
     this.soreadGate.clear();
     if (this.stream && this.streamOpen && !(this.ended && this.stream.writableEnded)) abortStream(this.stream);

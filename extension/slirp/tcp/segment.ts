@@ -10,6 +10,8 @@ export const URG = 0x20;
 
 export const TCP_HEADER_MIN = 20;
 
+const get32 = (b: Uint8Array, i: number): number => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
+
 /**
  * Reads a TCP header in place. `valid` is false when the segment is too short
  * for its own data offset; the getters only touch the first 20 bytes, which
@@ -17,13 +19,11 @@ export const TCP_HEADER_MIN = 20;
  */
 export class TcpSegmentView {
   private bytes: Uint8Array = new Uint8Array(0);
-  private view: DataView = new DataView(new ArrayBuffer(0));
 
-  /** Returns a reason when the header cannot be read, else null. */
+  /** Returns a reason when the header cannot be read, else null. Reads in place: nothing is allocated per segment. */
   wrap(bytes: Uint8Array): string | null {
     if (bytes.length < TCP_HEADER_MIN) return 'truncated-header';
     this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const off = this.headerLength;
     if (off < TCP_HEADER_MIN || off > bytes.length) return 'bad-data-offset';
     return null;
@@ -33,16 +33,16 @@ export class TcpSegmentView {
     return this.bytes;
   }
   get srcPort(): number {
-    return this.view.getUint16(0);
+    return (this.bytes[0] << 8) | this.bytes[1];
   }
   get dstPort(): number {
-    return this.view.getUint16(2);
+    return (this.bytes[2] << 8) | this.bytes[3];
   }
   get seq(): number {
-    return this.view.getUint32(4);
+    return get32(this.bytes, 4);
   }
   get ack(): number {
-    return this.view.getUint32(8);
+    return get32(this.bytes, 8);
   }
   get headerLength(): number {
     return (this.bytes[12] >> 4) * 4;
@@ -51,7 +51,7 @@ export class TcpSegmentView {
     return this.bytes[13] & 0x3f;
   }
   get window(): number {
-    return this.view.getUint16(14);
+    return (this.bytes[14] << 8) | this.bytes[15];
   }
   get payloadLength(): number {
     return this.bytes.length - this.headerLength;

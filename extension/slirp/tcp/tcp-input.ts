@@ -300,12 +300,7 @@ function receive(s: TcpSocket, v: TcpSegmentView): boolean {
   }
   let finNow = fin;
   if (fin) s.rcvNxt = seqAdd(s.rcvNxt, 1);
-  else if (filledHole)
-    s.rcvNxt = s.ooo.pull(
-      s.rcvNxt,
-      (d) => s.owner.received(d),
-      () => (finNow = true),
-    );
+  else if (filledHole) finNow = pullReassembled(s);
   if (fin) s.ooo.clear();
   if (finNow) {
     const closing = s.state === 'ESTABLISHED';
@@ -319,6 +314,21 @@ function receive(s: TcpSocket, v: TcpSegmentView): boolean {
   }
   s.ackPending++;
   return filledHole || trimmed || s.ackPending >= 2;
+}
+
+/**
+ * Delivers what an arrival made contiguous; true when that reached the peer's
+ * FIN. On its own so that the closures it needs are made only here, not on
+ * every segment receive() takes.
+ */
+function pullReassembled(s: TcpSocket): boolean {
+  let fin = false;
+  s.rcvNxt = s.ooo.pull(
+    s.rcvNxt,
+    (d) => s.owner.received(d),
+    () => (fin = true),
+  );
+  return fin;
 }
 
 function peerFin(s: TcpSocket): void {

@@ -35,7 +35,8 @@ export function tcpOutput(s: TcpSocket, ackNow: boolean): void {
       }
       const reachesEnd = off + len === s.sendBuffer.length;
       const finDue = s.finQueued && reachesEnd && seqLeq(seqAdd(s.sndNxt, len), s.finSeq);
-      if (len > 0 && (len === room || reachesEnd || s.sndNxt === s.sndUna)) {
+      // A short segment goes only at the end of what is queued, and not while the owner says more is coming (cork).
+      if (len > 0 && (len === room || (!s.corked && (reachesEnd || s.sndNxt === s.sndUna)))) {
         transmit(s, s.sndNxt, len, finDue);
         s.sndNxt = seqAdd(s.sndNxt, len + (finDue ? 1 : 0));
         if (seqGt(s.sndNxt, s.sndMax)) s.sndMax = s.sndNxt;

@@ -140,6 +140,8 @@ export class TcpSocket {
     fill: (dst: Uint8Array, at: number) => void;
   };
   finQueued = false;
+  /** More bytes are on their way (cork()): only full segments go until uncork(). */
+  corked = false;
   readonly cc: NewReno;
   rexmitNext = 0;
   readonly scoreboard = new SackScoreboard();
@@ -288,6 +290,21 @@ export class TcpSocket {
     tcpOutput(this, false);
   }
 
+  /**
+   * More bytes follow at once (the host read more than one chunk this turn):
+   * only full segments go, so a chunk's tail waits to fill a segment with the
+   * next chunk's head instead of leaving as a short one. uncork() sends it.
+   */
+  cork(): void {
+    this.corked = true;
+  }
+
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    tcpOutput(this, false);
+  }
+
   /** Bytes queued toward the peer and not yet acknowledged by it. */
   get sendQueued(): number {
     return this.sendBuffer.length;
@@ -306,6 +323,7 @@ export class TcpSocket {
   close(): void {
     if (this.state === 'CLOSED' || this.finQueued) return;
     this.finQueued = true;
+    this.corked = false;
     if (this.state === 'ESTABLISHED') this.setState('FIN_WAIT_1');
     else if (this.state === 'CLOSE_WAIT') this.setState('LAST_ACK');
     this.owner.sendSpaceChanged();
@@ -345,10 +363,10 @@ export class TcpSocket {
   release(): void {
     if (this.state === 'CLOSED') return;
     this.setState('CLOSED');
-    this.rexmtTimer.stop();
-    this.delackTimer.stop();
-    this.keepaliveTimer.stop();
-    this.lifeTimer.stop();
+    this.rexmtTimer.cancel();
+    this.delackTimer.cancel();
+    this.keepaliveTimer.cancel();
+    this.lifeTimer.cancel();
     this.sendBuffer.clear();
     this.ooo.clear();
     this.owner.released();

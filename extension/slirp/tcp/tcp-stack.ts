@@ -7,6 +7,7 @@ import type { HostForward } from '../config';
 import type { TcpHost, TcpLayer } from '../tcp-contract';
 import { tcpChecksumValid } from './checksum';
 import { TcpConnection, type ConnectionOwner } from './connection';
+import { ConnectionTable } from './connection-table';
 import { findGuestForward } from './guest-forwards';
 import { HostForwarder } from './host-forwards';
 import { connectTcp, spawnCommand, type ConnectOutcome } from './host-stream';
@@ -19,9 +20,6 @@ import { IPPROTO_ICMP, IPPROTO_TCP } from '../../wire/ipv4';
 export type { TcpLimits } from './limits';
 export { DEFAULT_TCP_LIMITS } from './limits';
 
-const keyOf = (guestAddr: number, guestPort: number, remoteAddr: number, remotePort: number): string =>
-  `${guestAddr}:${guestPort}>${remoteAddr}:${remotePort}`;
-
 /**
  * The TCP layer of the slirp: demultiplexes guest segments to connections,
  * opens host connections for guest SYNs, accepts hostfwd connections, and
@@ -31,8 +29,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
   readonly limits: TcpLimits;
   /** Segments dropped, by reason. */
   readonly drops: Record<string, number> = {};
-  private readonly connections = new Map<string, TcpConnection>();
-  private readonly keys = new Map<TcpConnection, string>();
+  private readonly connections = new ConnectionTable();
   private readonly timeWait = new Set<TcpConnection>();
   private readonly view = new TcpSegmentView();
   private readonly options = new TcpOptions();
@@ -87,7 +84,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     try {
       const p = this.host.probes.probes.tcp_input;
       if (p.armed) {
-        const conn = segment.length >= 4 ? this.connections.get(keyOf(src, (segment[0] << 8) | segment[1], dst, (segment[2] << 8) | segment[3])) : undefined;
+        const conn = segment.length >= 4 ? this.connections.get(src, (segment[0] << 8) | segment[1], dst, (segment[2] << 8) | segment[3]) : undefined;
         const hit = { stage: 'tcp_input' as const, frame: frame ?? new Uint8Array(0), session: conn?.sessionInfo() };
         if (p.fire(hit, () => this.input(src, dst, segment, hit.frame))) return;
       }
@@ -178,9 +175,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
   }
 
   released(conn: TcpConnection): void {
-    const key = this.keys.get(conn);
-    if (key !== undefined && this.connections.get(key) === conn) this.connections.delete(key);
-    this.keys.delete(conn);
+    this.connections.delete(conn);
     this.timeWait.delete(conn);
     this.host.nat.remove(conn);
   }
@@ -198,8 +193,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     if (dst >>> 28 === 0xe || dst === 0xffffffff) return this.drop('multicast-destination');
 
     const flags = v.flags;
-    const key = keyOf(src, v.srcPort, dst, v.dstPort);
-    let conn = this.connections.get(key);
+    let conn = this.connections.get(src, v.srcPort, dst, v.dstPort);
     if (conn && conn.state === 'TIME_WAIT' && (flags & (SYN | ACK | RST)) === SYN) {
       // A new incarnation of the same ports (RFC 6191 spirit): the old one is done.
       conn.release();
@@ -216,7 +210,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
       return;
     }
     if (flags & FIN) return this.drop('syn-fin');
-    this.openFromGuest(src, dst, key, v);
+    this.openFromGuest(src, dst, v);
   }
 
   private liveCount(): number {
@@ -229,7 +223,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     return n;
   }
 
-  private openFromGuest(src: number, dst: number, key: string, v: TcpSegmentView): void {
+  private openFromGuest(src: number, dst: number, v: TcpSegmentView): void {
     if (this.liveCount() >= this.limits.maxConnections || this.host.nat.full) {
       this.drop('max-connections', 'soread');
       this.respondReset(src, dst, v);
@@ -262,7 +256,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
       conn.hostPeerAddr = 'cmd';
     }
     conn.acceptGuestSyn(v, this.options);
-    this.register(key, conn);
+    this.register(conn);
     const synHead = v.segment.slice(0, 8);
     const synLength = v.segment.length;
     const done = (outcome: ConnectOutcome) => {
@@ -292,13 +286,12 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     else spawnCommand(target.command, done);
   }
 
-  private register(key: string, conn: TcpConnection): void {
+  private register(conn: TcpConnection): void {
     if (this.host.addressText) {
       conn.guestAddr6 = this.host.addressText(conn.guestAddr);
       conn.remoteAddr6 = this.host.addressText(conn.remoteAddr);
     }
-    this.connections.set(key, conn);
-    this.keys.set(conn, key);
+    this.connections.add(conn);
     this.host.nat.add(conn);
   }
 
@@ -331,7 +324,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
     const gatewayAddr = this.host.config.host;
     // The source port shows the host peer's port, as libslirp does, unless that 4-tuple is taken.
     let port = socket.remotePort ?? 0;
-    for (let tries = 0; port === 0 || this.connections.has(keyOf(guestAddr, rule.guestPort, gatewayAddr, port)); tries++) {
+    for (let tries = 0; port === 0 || this.connections.has(guestAddr, rule.guestPort, gatewayAddr, port); tries++) {
       if (tries > 64) {
         this.drop('no-free-port');
         socket.destroy();
@@ -344,7 +337,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
       { guestAddr, guestPort: rule.guestPort, remoteAddr: gatewayAddr, remotePort: port, inbound: true },
       this,
     );
-    this.register(keyOf(guestAddr, rule.guestPort, gatewayAddr, port), conn);
+    this.register(conn);
     conn.openToGuest(socket);
   }
 }

@@ -3,7 +3,10 @@ import type { Clock, TimerHandle } from '../../pipeline/clock';
 /**
  * A restartable one-shot timer on the virtual clock. Pushing the deadline later
  * (the common case: every ACK restarts the RTO) costs no new clock timer; the
- * armed one wakes, sees the deadline moved and sleeps again.
+ * armed one wakes, sees the deadline moved and sleeps again. Stopping leaves
+ * the clock timer armed too (it wakes to nothing), so a timer started and
+ * stopped per segment (the delayed ACK) costs a clock timer per expiry at most,
+ * not one per segment; cancel() really clears it, for a connection that ends.
  */
 export class ConnectionTimer {
   private handle: TimerHandle | undefined;
@@ -33,6 +36,11 @@ export class ConnectionTimer {
   }
 
   stop(): void {
+    this.active = false;
+  }
+
+  /** Stops and clears the clock timer: nothing of this timer stays behind. */
+  cancel(): void {
     this.active = false;
     if (this.handle) this.clock.clearTimeout(this.handle);
     this.handle = undefined;
