@@ -238,7 +238,7 @@ export class TcpConnection implements NatSession {
 
   input(v: TcpSegmentView, o: TcpOptions): void {
     this.socket.input(v, o);
-    this.notifyCounters();
+    this.notifyCounters(this.socket.lastActivity);
   }
 
   // ---- teardown ----
@@ -266,9 +266,8 @@ export class TcpConnection implements NatSession {
   }
 
   /** Counter updates reach the table at most every half second, the last of a burst included. */
-  notifyCounters(): void {
+  notifyCounters(now = this.owner.clock.now()): void {
     if (this.socket.state === 'CLOSED') return;
-    const now = this.owner.clock.now();
     const since = now - this.lastNotified;
     if (since < 500) {
       this.notifyTimer.ensure(500 - since);

@@ -27,10 +27,8 @@ export function tcpInput(s: TcpSocket, v: TcpSegmentView, o: TcpOptions): void {
     sendSyn(s); // the peer did not get our SYN-ACK
     return;
   }
-  if (s.keepaliveProbesSent || s.owner.limits.keepaliveIdleMs > 0) {
-    s.keepaliveProbesSent = 0;
-    if (s.state !== 'TIME_WAIT') s.keepaliveTimer.start(s.owner.limits.keepaliveIdleMs);
-  }
+  // Any segment answers the keepalive probes; the timer finds out from lastActivity when it fires.
+  s.keepaliveProbesSent = 0;
 
   // 1. Sequence acceptability (RFC 793 p. 69).
   const segLen = len + (flags & SYN ? 1 : 0) + (flags & FIN ? 1 : 0);

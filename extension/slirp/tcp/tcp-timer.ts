@@ -49,9 +49,19 @@ export function onRexmtTimer(s: TcpSocket): void {
   tcpOutput(s, false);
 }
 
+/**
+ * The keepalive timer is not restarted by every segment (that would read the
+ * clock once more per segment): when it fires after traffic, it sleeps again
+ * for the rest of the idle time counted from the last segment.
+ */
 export function onKeepalive(s: TcpSocket): void {
   if (s.state !== 'ESTABLISHED' && s.state !== 'CLOSE_WAIT' && s.state !== 'FIN_WAIT_2') return;
   const L = s.owner.limits;
+  const idle = s.owner.clock.now() - s.lastActivity;
+  if (s.keepaliveProbesSent === 0 && idle < L.keepaliveIdleMs) {
+    s.keepaliveTimer.start(L.keepaliveIdleMs - idle);
+    return;
+  }
   if (s.keepaliveProbesSent >= L.keepaliveProbes) return s.abort(true);
   s.keepaliveProbesSent++;
   // seq one below sndUna: the peer must answer with an ACK.
