@@ -2,7 +2,10 @@
  * Bulk TCP through TcpStack, in one process: a synthetic guest (LeanGuest)
  * pushes to and pulls from a loopback socket at MTU 1500 and 65520, side by
  * side with a plain Node loopback socket moving the same bytes (the physical
- * limit of this process and kernel). Rounds alternate the peers; medians.
+ * limit of this process and kernel), written in MSS-sized pieces (one socket
+ * write per segment's worth, what a segment costs a plain socket) and in
+ * 64 KiB pieces. Rounds alternate the peers; medians. The CPU ratio table
+ * divides the stack's CPU per segment by the MSS-pieces socket's, round by round.
  *
  *   node --import tsx bench/tcp-inprocess.ts [--mib 128] [--rounds 3]
  */
@@ -77,7 +80,10 @@ async function main(): Promise<void> {
   const samples = new Map<string, Sample[]>();
   const key = (mtu: number, dir: Direction, peer: PeerName) => `${mtu}/${dir}/${peer}`;
   const add = (k: string, s: Sample) => samples.set(k, [...(samples.get(k) ?? []), s]);
-  const peersFor = (dir: Direction): PeerName[] => (dir === 'push' ? ['TcpStack', 'loopback, MSS writes', 'loopback, 64 KiB writes'] : ['TcpStack', 'loopback, 64 KiB writes']);
+  // Pulling, "MSS writes" is a source writing MSS-sized pieces to a plain socket that reads them.
+  const sourcesMss = new Map<number, Awaited<ReturnType<typeof startSource>>>();
+  for (const mtu of MTUS) sourcesMss.set(mtu, await startSource(() => pullBytes, mtu - 40));
+  const peersFor = (_dir: Direction): PeerName[] => ['TcpStack', 'loopback, MSS writes', 'loopback, 64 KiB writes'];
 
   const runPeer = async (mtu: number, dir: Direction, peer: PeerName, bytes: number): Promise<Sample> => {
     const mss = mtu - 40;
@@ -85,7 +91,7 @@ async function main(): Promise<void> {
     if (peer === 'TcpStack') return stackRun(benches.get(mtu)!, dir, mtu, bytes, sink, source.port);
     const perMss = () => Math.ceil(bytes / mss);
     if (dir === 'push') return measure(async () => (await loopbackPush(sink.port, sink, bytes, peer === 'loopback, MSS writes' ? mss : 65536), 0), perMss);
-    return measure(async () => (await loopbackPull(source.port, bytes), 0), perMss);
+    return measure(async () => (await loopbackPull((peer === 'loopback, MSS writes' ? sourcesMss.get(mtu)! : source).port, bytes), 0), perMss);
   };
 
   progress('warming up');
@@ -111,10 +117,26 @@ async function main(): Promise<void> {
   for (const b of benches.values()) b.close();
   await sink.close();
   await source.close();
+  for (const s of sourcesMss.values()) await s.close();
+
+  const figures: Record<string, unknown> = {};
+  // The stack against a plain socket handling the same segments' worth of bytes in MSS pieces, in the same round.
+  const ratioRows: string[][] = [];
+  for (const mtu of MTUS) {
+    for (const dir of ['push', 'pull'] as const) {
+      const stack = samples.get(key(mtu, dir, 'TcpStack')) ?? [];
+      const plain = samples.get(key(mtu, dir, 'loopback, MSS writes')) ?? [];
+      const perRound = stack.map((s, i) => (plain[i] ? s.cpuSeconds / s.segments / (plain[i]!.cpuSeconds / plain[i]!.segments) : NaN)).filter(Number.isFinite);
+      const cpuRatio = summarize(perRound);
+      const heap = summarize(stack.map((s) => s.heapBytes / s.segments));
+      const payload = summarize(stack.map((s) => BYTES / s.segments));
+      figures[`${mtu}/${dir}/cpu-vs-mss`] = { cpuRatio, heap, payload };
+      ratioRows.push([String(mtu), dir, fmtSummary(cpuRatio), fmtSummary(heap), fmtSummary(payload), String(mtu - 40)]);
+    }
+  }
 
   const rows: string[][] = [];
   const charts: Chart[] = [];
-  const figures: Record<string, unknown> = {};
   for (const mtu of MTUS) {
     for (const dir of ['push', 'pull'] as const) {
       const chart: Chart = { title: `MTU ${mtu}, ${dir === 'push' ? 'guest to host (push)' : 'host to guest (pull)'}`, unit: 'Gbit/s', higherIsBetter: true, bars: [] };
@@ -158,6 +180,11 @@ async function main(): Promise<void> {
         caption: `Bulk TCP, ${BYTES / 2 ** 20} MiB per run, ${ROUNDS} rounds: median [min-max]. "vs loopback" = Gbit/s over the plain loopback socket with 64 KiB writes.`,
         headers: ['MTU', 'direction', 'peer', 'Gbit/s', 'vs loopback', 'µs/segment (wall)', 'CPU µs/segment', 'V8 heap bytes/segment', 'GCs/run', 'segments/run'],
         rows,
+      },
+      {
+        caption: `TcpStack per segment against a plain loopback socket written in MSS-sized pieces, ${ROUNDS} rounds: median [min-max] of the per-round ratio of CPU per segment; the stack's V8 heap allocated per segment; its average segment payload (bytes / segments) beside the MSS.`,
+        headers: ['MTU', 'direction', 'CPU per segment vs plain socket in MSS pieces', 'V8 heap bytes/segment', 'payload bytes/segment', 'MSS'],
+        rows: ratioRows,
       },
     ],
     charts,
