@@ -107,7 +107,7 @@ export class HostPipe {
 
   private fromHost(chunk: Buffer): void {
     const p = this.probes.probes.soread;
-    if (!p.armed && !this.soreadGate.busy) {
+    if (!this.soreadGate.busy && !p.enter()) {
       this.events.data(chunk);
       return;
     }
@@ -131,7 +131,7 @@ export class HostPipe {
   /** Guest bytes for the host, through the sosend probe. `data` is the NIC's and will be reused: what is kept is a copy. */
   write(data: Uint8Array): void {
     const p = this.probes.probes.sosend;
-    if (!p.armed && !this.sosendGate.busy) {
+    if (!this.sosendGate.busy && !p.enter()) {
       this.gatherBytes(data);
       return;
     }

@@ -29,7 +29,7 @@ export class ProbeGate {
   }
 
   private fire(probe: Probe, hit: ProbeHit, run: () => void): void {
-    if (probe.armed && probe.fire(hit, () => this.release(probe, run))) {
+    if (probe.enter() && probe.fire(hit, () => this.release(probe, run))) {
       this.waiting ??= [];
       this.heldBytes = hitBytes(hit);
       return;
@@ -42,7 +42,7 @@ export class ProbeGate {
     run();
     while (this.waiting && this.waiting.length) {
       const next = this.waiting.shift()!;
-      if (next.hit && probe.armed && probe.fire(next.hit, () => this.release(probe, next.run))) {
+      if (next.hit && probe.enter() && probe.fire(next.hit, () => this.release(probe, next.run))) {
         this.heldBytes = hitBytes(next.hit);
         return;
       }

@@ -83,7 +83,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
   input(src: number, dst: number, segment: Uint8Array, frame?: Uint8Array): void {
     try {
       const p = this.host.probes.probes.tcp_input;
-      if (p.armed) {
+      if (p.enter()) {
         const conn = segment.length >= 4 ? this.connections.get(src, (segment[0] << 8) | segment[1], dst, (segment[2] << 8) | segment[3]) : undefined;
         const hit = { stage: 'tcp_input' as const, frame: frame ?? new Uint8Array(0), session: conn?.sessionInfo() };
         if (p.fire(hit, () => this.input(src, dst, segment, hit.frame))) return;
@@ -125,7 +125,7 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
   /** tcp_output: a frame holding a segment goes to ip_output, past the probe (which sees it with the headers ip_output will write). */
   private output(src: number, dst: number, frame: Uint8Array, session?: TcpConnection): void {
     const p = this.host.probes.probes.tcp_output;
-    if (p.armed) {
+    if (p.enter()) {
       this.host.stampHeaders?.(src, dst, IPPROTO_TCP, frame);
       if (p.fire({ stage: 'tcp_output', frame, session: session?.sessionInfo() }, () => this.host.ipOutput(src, dst, IPPROTO_TCP, frame))) return;
     }

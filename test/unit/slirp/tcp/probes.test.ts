@@ -146,3 +146,22 @@ test('NAT session: counters, queues and fd are real', async () => {
     await server.stop();
   }
 });
+
+test('the TCP stages count what reaches them with nothing armed: segments at tcp_input and tcp_output, reads and writes at soread and sosend', async () => {
+  const h = new Harness();
+  const server = new HostServer((s) => s.on('data', (d) => s.write(d)));
+  const stages = h.probes.probes;
+  try {
+    const g = await established(h, server);
+    g.write(Buffer.from('echo me'));
+    await h.run(() => g.data().toString() === 'echo me', 'echoed');
+    h.clock.advance(10); // what is still on the link arrives
+    assert.equal(stages.tcp_input.packets, h.up.sent, 'every guest segment');
+    assert.equal(stages.tcp_output.packets, h.toGuest.length, 'every segment toward the guest');
+    assert.ok(stages.sosend.packets >= 1 && stages.soread.packets >= 1, `sosend ${stages.sosend.packets}, soread ${stages.soread.packets}`);
+    assert.equal(stages.tcp_input.hits + stages.tcp_output.hits, 0, 'no listener was consulted');
+  } finally {
+    h.close();
+    await server.stop();
+  }
+});
