@@ -17,17 +17,17 @@ const GATHER_BYTES = 64 * 1024;
 /** What the pipe tells the connection. */
 export interface HostPipeEvents {
   /** Bytes read from the host, past the soread probe. */
-  data(chunk: Buffer): void;
+  hostData(chunk: Buffer): void;
   /** The host sent all it will (its 'end', or a close without one), after the bytes before it. */
-  end(): void;
+  hostEnded(): void;
   /** The host took bytes off the write queue: the window toward the guest may open. */
-  drain(): void;
+  hostDrained(): void;
   /** ECONNRESET, EPIPE and the like. */
-  error(): void;
+  hostFailed(): void;
   /** Whether reading should change (a probe released or held bytes). */
   readingMayChange(): void;
   /** False once the connection is closed: a late close of the stream then changes nothing. */
-  readonly open: boolean;
+  readonly isOpen: boolean;
   sessionInfo(): SessionInfo;
 }
 
@@ -62,8 +62,8 @@ export class HostPipe {
     this.reading = false;
     stream.on('data', (chunk: Buffer) => this.fromHost(chunk));
     stream.on('end', () => this.soreadGate.then(() => this.hostEnd()));
-    stream.on('drain', () => this.events.drain());
-    stream.on('error', () => this.events.error());
+    stream.on('drain', () => this.events.hostDrained());
+    stream.on('error', () => this.events.hostFailed());
     stream.on('close', () => this.hostClosed());
     const sock = stream as unknown as { localAddress?: string; localPort?: number; remoteAddress?: string; remotePort?: number };
     return { localAddress: sock.localAddress ?? '', localPort: sock.localPort ?? 0, remoteAddress: sock.remoteAddress ?? '', remotePort: sock.remotePort ?? 0 };
@@ -108,22 +108,22 @@ export class HostPipe {
   private fromHost(chunk: Buffer): void {
     const p = this.probes.probes.soread;
     if (!this.soreadGate.busy && !p.enter()) {
-      this.events.data(chunk);
+      this.events.hostData(chunk);
       return;
     }
-    this.soreadGate.pass(p, { stage: 'soread', frame: new Uint8Array(0), payload: chunk, session: this.events.sessionInfo() }, () => this.events.data(chunk));
+    this.soreadGate.pass(p, { stage: 'soread', frame: new Uint8Array(0), payload: chunk, session: this.events.sessionInfo() }, () => this.events.hostData(chunk));
     this.events.readingMayChange();
   }
 
   private hostEnd(): void {
     this.ended = true;
-    this.events.end();
+    this.events.hostEnded();
   }
 
   private hostClosed(): void {
     this.streamOpen = false;
     this.reading = false;
-    if (!this.events.open) return;
+    if (!this.events.isOpen) return;
     // A stream closed without its 'end' (a killed command, a destroyed socket) still ends toward the guest.
     if (!this.ended) this.soreadGate.then(() => this.hostEnd());
   }

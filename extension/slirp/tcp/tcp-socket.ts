@@ -44,8 +44,8 @@ export interface TcpSocketOwner {
   readonly limits: TcpLimits;
   /** Bytes a frame keeps before the TCP header (the lower layers' headers go there). */
   readonly headroom: number;
-  /** A zeroed frame: `headroom` bytes, then `length` bytes for one segment. */
-  allocateFrame(length: number): Uint8Array;
+  /** A zeroed frame: `headroom` bytes, then `length` bytes for one segment. Called unbound (a function, not a method). */
+  readonly allocateFrame: (length: number) => Uint8Array;
   /** A frame from allocateFrame holding a segment for the peer from `headroom` on, checksummed. */
   output(frame: Uint8Array): void;
   /** A segment (or part of one) was discarded, for this reason. */
