@@ -251,7 +251,8 @@ export class TcpConnection implements NatSession, TcpSocketOwner, HostPipeEvents
 
   /** Read-only: our congestion window, the guest's advertised window and srtt, for the TCP stream graph. */
   tcpSample() {
-    return { cwnd: this.cc.cwnd, ssthresh: this.cc.ssthresh, peerWindow: this.sndWnd, srtt: this.rtt.smoothedRtt, inFlight: this.flightSize(), retransmits: this.retransmits };
+    const s = this.socket;
+    return { cwnd: s.cc.cwnd, ssthresh: s.cc.ssthresh, peerWindow: s.sndWnd, srtt: s.rtt.smoothedRtt, inFlight: s.flightSize, retransmits: s.retransmits };
   }
 
   // ---- opening ----
