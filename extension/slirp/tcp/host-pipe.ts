@@ -11,8 +11,10 @@ import type { ProbeHub, SessionInfo } from '../../pipeline/probe';
 import { abortStream, fdOf, finishStream, type HostStream } from './host-stream';
 import { ProbeGate } from './probe-gate';
 
-/** Room for the guest bytes of one turn: a bulk upload fills it with ~44 segments of 1460 bytes. */
+/** The most room gathered per turn: a bulk upload fills it with ~44 segments of 1460 bytes. */
 const GATHER_BYTES = 64 * 1024;
+/** The least: below 4 KiB Buffer.allocUnsafe cuts from Node's shared pool instead of allocating. */
+const GATHER_MIN = 2 * 1024;
 
 /** What the pipe tells the connection. */
 export interface HostPipeEvents {
@@ -37,12 +39,13 @@ export class HostPipe {
   private reading = false;
   /**
    * Guest bytes not yet written: `gathered` bytes at the start of `gather`,
-   * written at the end of the turn (flushGathered). What follows them in the
-   * buffer is free and is used by the next turn (the stream keeps only the
-   * written part).
+   * written at the end of the turn (flushGathered). Each turn gets a buffer
+   * sized from the turn before (twice what it gathered), so a bulk upload
+   * writes 64 KiB pieces and an idle connection keeps no buffer at all.
    */
   private gather: Buffer | undefined;
   private gathered = 0;
+  private lastTurnBytes = 0;
   private flushScheduled = false;
   /** The host ended its side (end() was told). */
   ended = false;
@@ -147,7 +150,7 @@ export class HostPipe {
     let g = this.gather;
     if (!g || g.length - this.gathered < data.length) {
       this.flushGathered();
-      g = this.gather = Buffer.allocUnsafe(Math.max(GATHER_BYTES, data.length));
+      g = this.gather = Buffer.allocUnsafe(Math.max(data.length, Math.min(GATHER_BYTES, Math.max(GATHER_MIN, 2 * this.lastTurnBytes))));
     }
     g.set(data, this.gathered);
     this.gathered += data.length;
@@ -159,16 +162,17 @@ export class HostPipe {
 
   private readonly flushAtTurnEnd = (): void => {
     this.flushScheduled = false;
+    this.lastTurnBytes = this.gathered;
     this.flushGathered();
   };
 
-  /** Writes what was gathered; the rest of the buffer stays for the next bytes. */
+  /** Writes what was gathered; the buffer goes with it (the stream holds it until written). */
   private flushGathered(): void {
     const g = this.gather;
+    this.gather = undefined;
     if (!g || this.gathered === 0) return;
     const n = this.gathered;
     this.gathered = 0;
-    this.gather = n < g.length ? g.subarray(n) : undefined;
     this.writeNow(g.subarray(0, n));
   }
 

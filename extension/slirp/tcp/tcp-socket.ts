@@ -189,7 +189,7 @@ export class TcpSocket {
     this.rtt = new RttEstimator(L.initialRtoMs, L.minRtoMs, L.maxRtoMs);
     this.ooo = new ReassemblyQueue(L.oooSegments);
     this.rexmtTimer = new ConnectionTimer(owner.clock, () => onRexmtTimer(this));
-    this.delackTimer = new ConnectionTimer(owner.clock, () => sendAck(this));
+    this.delackTimer = new ConnectionTimer(owner.clock, () => sendAck(this), true);
     this.keepaliveTimer = new ConnectionTimer(owner.clock, () => onKeepalive(this));
     this.lifeTimer = new ConnectionTimer(owner.clock, () => onLifeTimer(this));
     const fields: SegmentFields = { src: ends.localAddr, dst: ends.peerAddr, srcPort: ends.localPort, dstPort: ends.peerPort, seq: 0, ack: 0, flags: 0, window: 0 };

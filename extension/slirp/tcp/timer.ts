@@ -3,10 +3,11 @@ import type { Clock, TimerHandle } from '../../pipeline/clock';
 /**
  * A restartable one-shot timer on the virtual clock. Pushing the deadline later
  * (the common case: every ACK restarts the RTO) costs no new clock timer; the
- * armed one wakes, sees the deadline moved and sleeps again. Stopping leaves
- * the clock timer armed too (it wakes to nothing), so a timer started and
- * stopped per segment (the delayed ACK) costs a clock timer per expiry at most,
- * not one per segment; cancel() really clears it, for a connection that ends.
+ * armed one wakes, sees the deadline moved and sleeps again. A `lazy` timer's
+ * stop() leaves the clock timer armed too (it wakes to nothing), so a timer
+ * started and stopped per segment (the delayed ACK) costs a clock timer per
+ * expiry at most, not one per segment; other timers clear theirs at once, so
+ * an idle connection keeps none it does not need. cancel() always clears.
  */
 export class ConnectionTimer {
   private handle: TimerHandle | undefined;
@@ -17,6 +18,7 @@ export class ConnectionTimer {
   constructor(
     private readonly clock: Clock,
     private readonly onFire: () => void,
+    private readonly lazy = false,
   ) {}
 
   get running(): boolean {
@@ -36,7 +38,8 @@ export class ConnectionTimer {
   }
 
   stop(): void {
-    this.active = false;
+    if (this.lazy) this.active = false;
+    else this.cancel();
   }
 
   /** Stops and clears the clock timer: nothing of this timer stays behind. */
