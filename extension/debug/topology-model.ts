@@ -267,7 +267,7 @@ export function buildTopology(input: TopologyInput, totals: FlowTotals): Topolog
     {
       id: 'host', kind: 'node', title: 'Host',
       lines: [
-        `host sockets: ${tcp} tcp, ${udp} udp, ${icmp} icmp`,
+        `sockets: ${tcp} tcp · ${udp} udp · ${icmp} icmp`,
         ...(t?.hostLoopback === false ? ['no loopback via the gateway'] : [`127.0.0.1 as ${gw}`]),
       ],
       targets: { capture: `ip && ${notDns}`, break: { stage: 'sorecvfrom' }, sessions: '' },

@@ -50,7 +50,8 @@ export class TopologyPanel implements vscode.Disposable {
     }
     const media = vscode.Uri.joinPath(this.extensionUri, 'media');
     const dist = vscode.Uri.joinPath(this.extensionUri, 'dist', 'webview');
-    const panel = vscode.window.createWebviewPanel(TOPOLOGY_VIEW_TYPE, 'Usernet Topology', vscode.ViewColumn.Active, {
+    // Beside the editor (the serial console, usually): type in one, watch the other move.
+    const panel = vscode.window.createWebviewPanel(TOPOLOGY_VIEW_TYPE, 'Usernet Topology', { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
       enableScripts: true,
       localResourceRoots: [dist, media],
     });

@@ -9,9 +9,9 @@
  */
 import type { Count, TopologyModel, TopologyPart } from '../../extension/debug/topology-model';
 
-export const WIDTH = 1080;
-const BASE_HEIGHT = 330;
-const FORWARD_ROW = 24;
+export const WIDTH = 560;
+const BASE_HEIGHT = 600;
+const FORWARD_ROW = 22;
 
 interface Box {
   x: number;
@@ -20,19 +20,21 @@ interface Box {
   h: number;
 }
 
+// Top to bottom, as a packet leaves the guest: tall rather than wide, so the
+// picture stays legible in a panel beside the serial console.
 const BOXES: Record<'guest' | 'nic' | 'gateway' | 'dns' | 'host', Box> = {
-  guest: { x: 16, y: 40, w: 200, h: 120 },
-  nic: { x: 256, y: 60, w: 150, h: 80 },
-  gateway: { x: 560, y: 40, w: 210, h: 120 },
-  dns: { x: 560, y: 200, w: 210, h: 76 },
-  host: { x: 900, y: 40, w: 164, h: 236 },
+  guest: { x: 30, y: 16, w: 250, h: 104 },
+  nic: { x: 30, y: 150, w: 250, h: 76 },
+  gateway: { x: 30, y: 316, w: 250, h: 104 },
+  dns: { x: 300, y: 316, w: 230, h: 70 },
+  host: { x: 30, y: 510, w: 500, h: 70 },
 };
 
-/** Where each link runs: from (x1, y) on its guest side to x2 on its host side. */
-const LINKS: Record<'wire' | 'nat' | 'resolver', { x1: number; x2: number; y: number }> = {
-  wire: { x1: 406, x2: 560, y: 100 },
-  nat: { x1: 770, x2: 900, y: 100 },
-  resolver: { x1: 770, x2: 900, y: 238 },
+/** Where each link runs: down from (x, y1) on its guest side to y2 on its host side. */
+const LINKS: Record<'wire' | 'nat' | 'resolver', { x: number; y1: number; y2: number }> = {
+  wire: { x: 155, y1: 226, y2: 316 },
+  nat: { x: 155, y1: 420, y2: 510 },
+  resolver: { x: 415, y1: 386, y2: 510 },
 };
 
 export const TOPOLOGY_SVG_CSS = `
@@ -44,15 +46,13 @@ export const TOPOLOGY_SVG_CSS = `
 .topology text.detail, .topology text.caption { fill: var(--vscode-descriptionForeground, #9d9d9d); }
 .topology .link line.wire, .topology line.connector { stroke: var(--vscode-foreground, #cccccc); stroke-width: 2; }
 .topology line.connector.internal { stroke-dasharray: 4 3; }
-.topology .link line.hit { stroke: transparent; stroke-width: 44; }
+.topology .link line.hit { stroke: transparent; stroke-width: 36; }
 .topology text.counter { font-family: var(--vscode-editor-font-family, monospace); font-size: 11px; }
 .topology .drops rect { fill: var(--vscode-errorForeground, #f14c4c); }
 .topology .drops text { fill: var(--vscode-editor-background, #1e1e1e); font-weight: 600; font-size: 11px; }
 .topology .netem rect { fill: var(--vscode-editorWarning-foreground, #cca700); }
 .topology .netem text { fill: var(--vscode-editor-background, #1e1e1e); font-weight: 600; font-size: 11px; }
-.topology .forward line { stroke: var(--vscode-textLink-foreground, #3794ff); stroke-width: 1.5; }
 .topology .forward text { fill: var(--vscode-textLink-foreground, #3794ff); }
-.topology .forward polygon { fill: var(--vscode-textLink-foreground, #3794ff); }
 .topology .part { cursor: pointer; }
 .topology .part:focus { outline: none; }
 .topology .part:focus rect.box, .topology .part:hover rect.box { stroke-width: 3; }
@@ -88,21 +88,24 @@ function tooltip(p: TopologyPart): string {
   ].join('\n');
 }
 
-/** The red "✕ N" of drops and the amber "netem N" of conditions, from (x, y) rightwards. */
+/** The red "✕ N dropped" of drops and the amber "netem N" of conditions, from (x, y) rightwards. */
 function badges(p: TopologyPart, x: number, y: number): string {
   let out = '';
-  if (p.dropped) {
-    const label = `✕ ${p.dropped} dropped`;
-    const w = 12 + label.length * 6.5;
-    out += `<g class="drops"><rect x="${x}" y="${y}" width="${w}" height="18" rx="9"/><text x="${x + w / 2}" y="${y + 13}" text-anchor="middle">${esc(label)}</text></g>`;
+  for (const [cls, label] of [['drops', p.dropped ? `✕ ${p.dropped} dropped` : ''], ['netem', p.conditions.length ? `netem ${p.conditions.length}` : '']] as const) {
+    if (!label) continue;
+    const w = badgeWidth(label);
+    out += `<g class="${cls}"><rect x="${x}" y="${y}" width="${w}" height="18" rx="9"/><text x="${x + w / 2}" y="${y + 13}" text-anchor="middle">${esc(label)}</text></g>`;
     x += w + 6;
   }
-  if (p.conditions.length) {
-    const label = `netem ${p.conditions.length}`;
-    const w = 12 + label.length * 6.5;
-    out += `<g class="netem"><rect x="${x}" y="${y}" width="${w}" height="18" rx="9"/><text x="${x + w / 2}" y="${y + 13}" text-anchor="middle">${esc(label)}</text></g>`;
-  }
   return out;
+}
+
+const badgeWidth = (label: string) => 12 + label.length * 6.5;
+
+/** The badges' total width, to right-align them inside a box. */
+function badgesWidth(p: TopologyPart): number {
+  const labels = [p.dropped ? `✕ ${p.dropped} dropped` : '', p.conditions.length ? `netem ${p.conditions.length}` : ''].filter(Boolean);
+  return labels.reduce((w, l) => w + badgeWidth(l) + 6, 0);
 }
 
 function partAttributes(p: TopologyPart): string {
@@ -115,35 +118,31 @@ function node(p: TopologyPart, b: Box): string {
   return `<g ${partAttributes(p)}><title>${esc(tooltip(p))}</title>`
     + `<rect class="box" x="${b.x}" y="${b.y}" width="${b.w}" height="${b.h}" rx="6"/>`
     + `<text class="title" x="${b.x + 12}" y="${b.y + 22}">${esc(p.title)}</text>${lines}`
-    + badges(p, b.x + 6, b.y + b.h + 6)
+    + badges(p, b.x + b.w - badgesWidth(p), b.y + b.h - 24)
     + '</g>';
 }
 
-function link(p: TopologyPart, at: { x1: number; x2: number; y: number }): string {
-  const mid = (at.x1 + at.x2) / 2;
+function link(p: TopologyPart, at: { x: number; y1: number; y2: number }): string {
+  const tx = at.x + 10;
   const counters = [
-    p.toHost ? `<text class="counter" x="${mid}" y="${at.y - 8}" text-anchor="middle" data-counter="toHost">→ ${esc(countText(p.toHost))}</text>` : '',
-    p.toGuest ? `<text class="counter" x="${mid}" y="${at.y + 18}" text-anchor="middle" data-counter="toGuest">← ${esc(countText(p.toGuest))}</text>` : '',
+    p.toHost ? `<text class="counter" x="${tx}" y="${at.y1 + 42}" data-counter="toHost">↓ ${esc(countText(p.toHost))}</text>` : '',
+    p.toGuest ? `<text class="counter" x="${tx}" y="${at.y1 + 58}" data-counter="toGuest">↑ ${esc(countText(p.toGuest))}</text>` : '',
   ].join('');
   return `<g ${partAttributes(p)}><title>${esc(tooltip(p))}</title>`
-    + `<line class="hit" x1="${at.x1}" y1="${at.y}" x2="${at.x2}" y2="${at.y}"/>`
-    + `<line class="wire" x1="${at.x1}" y1="${at.y}" x2="${at.x2}" y2="${at.y}"/>`
-    + `<text class="caption" x="${mid}" y="${at.y - 26}" text-anchor="middle">${esc([p.title, ...p.lines].join(' · '))}</text>`
+    + `<line class="hit" x1="${at.x}" y1="${at.y1}" x2="${at.x}" y2="${at.y2}"/>`
+    + `<line class="wire" x1="${at.x}" y1="${at.y1}" x2="${at.x}" y2="${at.y2}"/>`
+    + `<text class="caption" x="${tx}" y="${at.y1 + 22}">${esc([p.title, ...p.lines].join(' · '))}</text>`
     + counters
-    + badges(p, at.x1 + 4, at.y + 26)
+    + badges(p, tx, at.y1 + 64)
     + '</g>';
 }
 
+/** hostfwd and guestfwd rules, one line each under the host: ↑ toward the guest, ↓ toward the host. */
 function forwards(model: TopologyModel): string {
-  const guest = BOXES.guest;
   const host = BOXES.host;
   return model.forwards.map((f, i) => {
-    const y = BASE_HEIGHT - 14 + i * FORWARD_ROW;
-    const [fromX, toX] = f.kind === 'hostfwd' ? [host.x + host.w / 2, guest.x + guest.w / 2] : [guest.x + guest.w / 2, host.x + host.w / 2];
-    const dir = Math.sign(toX - fromX);
-    const arrow = `${toX},${y} ${toX - dir * 9},${y - 5} ${toX - dir * 9},${y + 5}`;
-    return `<g class="forward"><line x1="${fromX}" y1="${y}" x2="${toX - dir * 8}" y2="${y}"/><polygon points="${arrow}"/>`
-      + `<text x="${(fromX + toX) / 2}" y="${y - 5}" text-anchor="middle">${esc(`${f.kind} ${f.label}`)}</text></g>`;
+    const y = host.y + host.h + 22 + i * FORWARD_ROW;
+    return `<g class="forward"><text x="${host.x + 6}" y="${y}">${esc(`${f.kind === 'hostfwd' ? '↑' : '↓'} ${f.kind} ${f.label}`)}</text></g>`;
   }).join('');
 }
 
@@ -157,9 +156,9 @@ export function renderTopologySvg(model: TopologyModel, style = ''): string {
   const d = BOXES.dns;
   let body = '';
   // The guest's PCI slot and the slirp stack's two faces are fixed wiring, not links with counters.
-  body += `<line class="connector" x1="${g.x + g.w}" y1="100" x2="${n.x}" y2="100"/>`;
-  body += `<text class="caption" x="${(g.x + g.w + n.x) / 2}" y="92" text-anchor="middle">PCI</text>`;
-  body += `<line class="connector internal" x1="${gw.x + gw.w / 2}" y1="${gw.y + gw.h}" x2="${d.x + d.w / 2}" y2="${d.y}"/>`;
+  body += `<line class="connector" x1="${g.x + g.w / 2}" y1="${g.y + g.h}" x2="${n.x + n.w / 2}" y2="${n.y}"/>`;
+  body += `<text class="caption" x="${g.x + g.w / 2 + 10}" y="${(g.y + g.h + n.y) / 2 + 4}">PCI</text>`;
+  body += `<line class="connector internal" x1="${gw.x + gw.w}" y1="${d.y + 34}" x2="${d.x}" y2="${d.y + 34}"/>`;
   for (const [id, at] of Object.entries(LINKS)) {
     const p = byId.get(id as keyof typeof LINKS);
     if (p) body += link(p, at);

@@ -22,8 +22,8 @@ test('the SVG has one clickable group per part, the guest address, live counters
   const svg = renderTopologySvg(model());
   for (const id of ['guest', 'nic', 'wire', 'gateway', 'dns', 'nat', 'resolver', 'host']) assert.match(svg, new RegExp(`data-part="${id}"`));
   assert.match(svg, />eth0 10\.0\.2\.15</);
-  assert.match(svg, /data-counter="toHost">→ 12 pkt · 2\.0 kB</);
-  assert.match(svg, /data-counter="toGuest">← 3 pkt · 300 B</);
+  assert.match(svg, /data-counter="toHost">↓ 12 pkt · 2\.0 kB</);
+  assert.match(svg, /data-counter="toGuest">↑ 3 pkt · 300 B</);
   assert.match(svg, /✕ 4 dropped/);
   assert.match(svg, /netem 1/);
   assert.match(svg, /hostfwd tcp 127\.0\.0\.1:2222 → 10\.0\.2\.15:22/);
@@ -36,7 +36,7 @@ test('an exported SVG carries the theme colours resolved, and stays well-formed'
   const svg = exportableSvg(model(), (name) => colours[name] ?? '');
   assert.match(svg, /^<\?xml/);
   assert.match(svg, /<style>[^<]*fill: #123456/);
-  assert.match(svg, /<rect width="1080" height="\d+" fill="#fefefe"\/>/);
+  assert.match(svg, /<rect width="560" height="\d+" fill="#fefefe"\/>/);
   assert.doesNotMatch(svg, /var\(--/, 'nothing left for a viewer outside VS Code to resolve');
   assert.match(resolvedCss(() => ''), /fill: #cccccc/, 'fallbacks when the theme says nothing');
   assert.equal(formatBytes(999), '999 B');
