@@ -9,7 +9,7 @@
  * test-results/e2e/topology/.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
@@ -47,7 +47,7 @@ function pingTimes(screen: string, command: string): number[] {
 }
 
 test('VS Code: the topology shows the leased guest and moving counters; Simulate Conditions… on it delays pings', { skip, timeout: 15 * 60_000 }, async (t) => {
-  const { page, step, log, softFailures, workspace } = await openWorkbench(t, 'topology');
+  const { page, step, log, softFailures, workspace, shots } = await openWorkbench(t, 'topology');
 
   await step('Usernet: Launch VM, the console shows the prompt', async () => {
     await runCommand(page, 'Usernet: Launch VM');
@@ -151,6 +151,8 @@ test('VS Code: the topology shows the leased guest and moving counters; Simulate
     await page.keyboard.press('Enter');
     await page.locator('.notifications-toasts', { hasText: 'topology saved' }).first().waitFor({ timeout: 10_000 });
     const svg = readFileSync(file, 'utf8');
+    // Kept with the screenshots, to look at (docs/topology.svg is one of these).
+    copyFileSync(file, join(shots, 'usernet-topology.svg'));
     assert.match(svg, /<svg[^>]+viewBox/);
     assert.match(svg, /eth0 10\.0\.2\.15/);
     assert.doesNotMatch(svg, /var\(--/, 'colours are written in');

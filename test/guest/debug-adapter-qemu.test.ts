@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { TopologyBody } from '../../extension/debug/protocol';
 import { SharedAdapter, waitFor } from '../support/adapter-process';
 import { containmentProblem } from '../support/containment';
 import { qemuMissing } from './qemu-scenarios';
@@ -59,6 +60,23 @@ test('DHCP stops at udp_input: the call stack holds only our stages; continue ge
   await dc.continueRequest({ threadId: 1 });
   await waitFor(adapter, 'the lease', () => /lease 10\.0\.2\.15/.test(adapter.serial()), 60_000);
   assert.equal(states().at(-1)?.state, 'running');
+});
+
+test('the topology event names the QEMU engine, the guest MAC it used, and counts a ping on the guest link both ways', { skip, timeout: 60_000 }, async () => {
+  const dc = client();
+  const first = (await dc.waitForEvent('usernet.topology', 10_000).catch(() => undefined))?.body as TopologyBody | undefined;
+  const next = dc.waitForEvent('usernet.topology', 30_000);
+  await dc.customRequest('usernet.serialInput', { data: Buffer.from('ping -c 2 10.0.2.2\n').toString('base64') });
+  await waitFor(adapter, 'the pings', () => /2 packets received/.test(adapter.serial()), 30_000);
+  let body = (await next).body as TopologyBody;
+  // Events come at most four a second: wait for the one that has both replies.
+  for (let i = 0; i < 20 && body.link.framesToGuest < (first?.link.framesToGuest ?? 0) + 2; i++) body = (await dc.waitForEvent('usernet.topology', 5_000)).body as TopologyBody;
+  assert.equal(body.engine, 'qemu');
+  assert.match(body.guestMac ?? '', /^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+  assert.equal(body.gateway, '10.0.2.2');
+  assert.ok(body.link.framesToHost >= (first?.link.framesToHost ?? 0) + 2, `two echo requests counted: ${JSON.stringify(body.link)}`);
+  assert.ok(body.link.framesToGuest >= (first?.link.framesToGuest ?? 0) + 2, `two echo replies counted: ${JSON.stringify(body.link)}`);
+  assert.ok(body.link.bytesToGuest > body.link.framesToGuest * 14, 'bytes are whole frames');
 });
 
 test('disconnect stops QEMU and the adapter process exits', { skip, timeout: 60_000 }, async () => {
