@@ -60,7 +60,18 @@ test('VS Code: Show Flow on a wget\'s NAT session draws its handshake and teardo
 
   const fromMenu = async (item: string) => {
     await sessionRow().click({ button: 'right' });
-    await page.locator('.monaco-menu .action-label', { hasText: item }).first().click();
+    const entry = page.locator('.monaco-menu .action-label', { hasText: item }).first();
+    await entry.hover();
+    await entry.click();
+    // A live tree redraws its rows while the menu is open, and a click can then be lost with
+    // the menu left open on the item: Enter runs the item it highlights, as a user would.
+    const menu = page.locator('.context-view .monaco-menu');
+    if (await menu.isVisible()) {
+      await menu.waitFor({ state: 'hidden', timeout: 2_000 }).catch(async () => {
+        log.push(`the menu stayed open after clicking ${item}: Enter`);
+        await page.keyboard.press('Enter');
+      });
+    }
   };
 
   await step('Show Flow on the session draws SYN, SYN/ACK and ACK between the guest and slirp lifelines', async () => {
