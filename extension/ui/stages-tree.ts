@@ -4,21 +4,30 @@
  * at most every half second) and a checkbox that is a function breakpoint on
  * that stage. The checkboxes mirror vscode.debug.breakpoints both ways: tick
  * one here and a breakpoint appears in the Breakpoints view; add or remove one
- * there and the box follows. A last node, Drops, lists the frames discarded
- * by stage and reason, with their counts.
+ * there and the box follows. A stage with network conditions on it lists each
+ * rule with its counters (as `usernet sessions` and the Debug Console's `netem`
+ * print them). A last node, Drops, lists the frames discarded by stage and
+ * reason, with their counts.
  */
 import * as vscode from 'vscode';
 import { splitBreakpointName } from '../pipeline/breakpoint-name';
 import { DROP_REASONS, isDropReason } from '../pipeline/drop-reasons';
 import { STAGES, isStageName, type Direction, type StageInfo } from '../pipeline/stages';
+import type { ConditionsBody } from '../debug/protocol';
 import { RefreshBatcher } from './refresh-batcher';
 import type { VmSessions } from './vm-sessions';
+
+type ConditionRule = ConditionsBody['rules'][number];
+
+/** The counters a rule row shows, in netem's order; `matched` always, the rest when they moved. */
+const RULE_COUNTERS = ['matched', 'dropped', 'overflowed', 'delayed', 'duplicated', 'reordered', 'corrupted', 'held'] as const;
 
 export const STAGES_VIEW_ID = 'usernet.stages';
 
 export type StagesNode =
   | { kind: 'direction'; direction: Direction }
   | { kind: 'stage'; stage: StageInfo }
+  | { kind: 'rule'; rule: ConditionRule }
   | { kind: 'drops' }
   | { kind: 'drop'; stage: string; reason: string; count: number };
 
@@ -88,6 +97,7 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
   getChildren(node?: StagesNode): StagesNode[] {
     if (!node) return [{ kind: 'direction', direction: 'tx' }, { kind: 'direction', direction: 'rx' }, { kind: 'drops' }];
     if (node.kind === 'drops') return (this.vms.current?.drops ?? []).map((d) => ({ kind: 'drop', ...d }));
+    if (node.kind === 'stage') return this.rulesOn(node.stage.name).map((rule) => ({ kind: 'rule', rule }));
     if (node.kind !== 'direction') return [];
     return STAGES.filter((s) => s.direction === node.direction).map((stage) => ({ kind: 'stage', stage }));
   }
@@ -118,14 +128,16 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
       item.contextValue = 'usernet.drop';
       return item;
     }
+    if (node.kind === 'rule') return ruleItem(node.rule);
     const s = node.stage;
+    const rules = this.rulesOn(s.name);
     const bps = stageBreakpoints().get(s.name) ?? [];
     const on = bps.some((bp) => bp.enabled);
     const hits = this.vms.current?.hits[s.name];
     const armed = bps.filter((bp) => bp.enabled).map((bp) => splitBreakpointName(bp.functionName, bp.condition));
     const condition = armed.find((b) => b.condition)?.condition;
     const logpoint = armed.find((b) => b.logMessage !== undefined)?.logMessage;
-    const item = new vscode.TreeItem(s.name, vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(s.name, rules.length ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
     item.id = `stage:${s.name}`;
     item.checkboxState = {
       state: on ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked,
@@ -137,14 +149,31 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
     if (dropped) parts.push(`${dropped} dropped`);
     if (condition) parts.push(`if ${condition}`);
     if (logpoint !== undefined) parts.push(`log "${logpoint}"`);
+    if (rules.length) parts.push(`${rules.length} ${rules.length === 1 ? 'condition' : 'conditions'}`);
     item.description = parts.join(' · ');
     item.tooltip = `${s.name}: ${s.description}\n(${s.owner === 'nic' ? 'e1000' : s.owner}, ${s.layer} layer)`;
     item.contextValue = on ? 'usernet.stage.armed' : 'usernet.stage';
     return item;
   }
 
+  private rulesOn(stage: string): ConditionRule[] {
+    return (this.vms.current?.conditions?.rules ?? []).filter((r) => r.stage === stage);
+  }
+
   dispose(): void {
     this.batcher.dispose();
     for (const d of this.disposables) d.dispose();
   }
+}
+
+/** A condition under its stage: the rule as written, its counters beside it. */
+function ruleItem(rule: ConditionRule): vscode.TreeItem {
+  const item = new vscode.TreeItem(rule.text, vscode.TreeItemCollapsibleState.None);
+  item.id = `rule:${rule.id}`;
+  const c = rule.counters;
+  item.description = RULE_COUNTERS.filter((k) => k === 'matched' || (c[k] ?? 0) > 0).map((k) => `${k} ${c[k] ?? 0}`).join(' · ');
+  item.tooltip = `#${rule.id} ${rule.text}\n${RULE_COUNTERS.map((k) => `${k} ${c[k] ?? 0}`).join(', ')}`;
+  item.iconPath = new vscode.ThemeIcon('pulse');
+  item.contextValue = 'usernet.condition';
+  return item;
 }

@@ -108,3 +108,31 @@ test('a Drops node lists the discards by stage and reason with their counts; a m
   assert.equal(tree.getTreeItem(stage('ip_input')).description, '2 dropped', 'a stage shows its drops beside its packets');
   tree.dispose();
 });
+
+test('a stage with network conditions lists each rule with its counters; a stage without has no children', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const { tree, stageNode } = setup();
+  const session = fake.startSession(new FakeDebugSession());
+  advance(t, 1000);
+  const counters = { matched: 40, dropped: 19, overflowed: 0, delayed: 0, duplicated: 0, reordered: 0, corrupted: 0, held: 0, heldBytes: 0 };
+  fake.event(session, 'usernet.stages', {
+    hits: { icmp_input: 40 },
+    conditions: { seed: 7, rules: [{ id: 1, text: 'icmp_input: loss 50%', stage: 'icmp_input', counters }, { id: 2, text: 'ip_output: delay 100ms', stage: 'ip_output', counters: { ...counters, matched: 3, dropped: 0, delayed: 3, held: 1 } }] },
+  });
+  advance(t, 50);
+  const icmp = tree.getTreeItem(stageNode('icmp_input'));
+  assert.equal(icmp.description, '40 packets · 1 condition');
+  assert.equal(icmp.collapsibleState, vscode.TreeItemCollapsibleState.Expanded);
+  const rows = tree.getChildren(stageNode('icmp_input')).map((n) => tree.getTreeItem(n));
+  assert.deepEqual(rows.map((r) => [r.label, r.description]), [['icmp_input: loss 50%', 'matched 40 · dropped 19']]);
+  const delayed = tree.getChildren(stageNode('ip_output')).map((n) => tree.getTreeItem(n).description);
+  assert.deepEqual(delayed, ['matched 3 · delayed 3 · held 1']);
+  assert.deepEqual(tree.getChildren(stageNode('udp_input')), []);
+  assert.equal(tree.getTreeItem(stageNode('udp_input')).collapsibleState, vscode.TreeItemCollapsibleState.None);
+  // Conditions removed: the rows go.
+  fake.event(session, 'usernet.stages', { hits: { icmp_input: 41 }, conditions: { seed: 7, rules: [] } });
+  advance(t, 50);
+  assert.deepEqual(tree.getChildren(stageNode('icmp_input')), []);
+  assert.equal(tree.getTreeItem(stageNode('icmp_input')).description, '41 packets');
+  tree.dispose();
+});
