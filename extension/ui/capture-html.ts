@@ -4,7 +4,7 @@
  * styles: rows are placed through the CSSOM (element.style), which a policy
  * does not govern.
  */
-import { makeNonce } from './console-html';
+import { escapeHtml, makeNonce, webviewDocument } from './webview-html';
 
 export interface CapturePageResources {
   cspSource: string;
@@ -17,20 +17,12 @@ export function captureContentSecurityPolicy(cspSource: string, nonce: string): 
   return [`default-src 'none'`, `script-src 'nonce-${nonce}'`, `style-src ${cspSource}`, `font-src ${cspSource}`].join('; ');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 export function capturePageHtml(r: CapturePageResources, nonce = makeNonce()): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${captureContentSecurityPolicy(r.cspSource, nonce)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(r.title)}</title>
-<link rel="stylesheet" href="${escapeHtml(r.cssUri)}">
-</head>
-<body>
-<div id="toolbar">
+  return webviewDocument({
+    csp: captureContentSecurityPolicy(r.cspSource, nonce),
+    title: r.title,
+    stylesheets: [r.cssUri],
+    body: `<div id="toolbar">
 <input id="filter" type="text" spellcheck="false" placeholder="Apply a display filter … (tcp.port == 80, dns, pipeline.stage == &quot;slirp_input&quot;)" aria-label="Display filter">
 <span id="status" role="status" aria-live="polite">Reading ${escapeHtml(r.title)}…</span>
 </div>
@@ -43,8 +35,8 @@ export function capturePageHtml(r: CapturePageResources, nonce = makeNonce()): s
 <div id="bottom">
 <div id="details" aria-label="Packet details"><p class="hint">Select a packet to see its decode.</p></div>
 <pre id="hex" aria-label="Packet bytes"></pre>
-</div>
-<script nonce="${nonce}" src="${escapeHtml(r.scriptUri)}"></script>
-</body>
-</html>`;
+</div>`,
+    scriptUri: r.scriptUri,
+    nonce,
+  });
 }

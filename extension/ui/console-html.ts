@@ -6,7 +6,7 @@
  * adjusted colours, which is why `style-src-attr 'unsafe-inline'` is the one
  * relaxation: attributes cannot load or run anything.
  */
-import { randomBytes } from 'node:crypto';
+import { escapeHtml, makeNonce, webviewDocument } from './webview-html';
 
 export interface ConsolePageResources {
   cspSource: string;
@@ -14,10 +14,6 @@ export interface ConsolePageResources {
   xtermCssUri: string;
   consoleCssUri: string;
   title: string;
-}
-
-export function makeNonce(): string {
-  return randomBytes(16).toString('base64');
 }
 
 export function contentSecurityPolicy(cspSource: string, nonce: string): string {
@@ -32,23 +28,14 @@ export function contentSecurityPolicy(cspSource: string, nonce: string): string 
   ].join('; ');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 export function consolePageHtml(r: ConsolePageResources, nonce = makeNonce()): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${contentSecurityPolicy(r.cspSource, nonce)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(r.title)}</title>
-<link rel="stylesheet" href="${escapeHtml(r.xtermCssUri)}">
-<link rel="stylesheet" href="${escapeHtml(r.consoleCssUri)}">
-</head>
-<body>
-<div id="status" role="status" aria-live="polite"></div>
-<div id="terminal" aria-label="${escapeHtml(r.title)}"></div>
-<script nonce="${nonce}" src="${escapeHtml(r.scriptUri)}"></script>
-</body>
-</html>`;
+  return webviewDocument({
+    csp: contentSecurityPolicy(r.cspSource, nonce),
+    title: r.title,
+    stylesheets: [r.xtermCssUri, r.consoleCssUri],
+    body: `<div id="status" role="status" aria-live="polite"></div>
+<div id="terminal" aria-label="${escapeHtml(r.title)}"></div>`,
+    scriptUri: r.scriptUri,
+    nonce,
+  });
 }

@@ -4,7 +4,7 @@
  * SVG into a PNG for export. Everything drawn is SVG the bundle builds with
  * DOM calls (no inline styles, no HTML from data).
  */
-import { makeNonce } from './console-html';
+import { makeNonce, webviewDocument } from './webview-html';
 
 export interface FlowPageResources {
   cspSource: string;
@@ -23,20 +23,12 @@ export function flowContentSecurityPolicy(cspSource: string, nonce: string): str
   ].join('; ');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 export function flowPageHtml(r: FlowPageResources, nonce = makeNonce()): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${flowContentSecurityPolicy(r.cspSource, nonce)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(r.title)}</title>
-<link rel="stylesheet" href="${escapeHtml(r.cssUri)}">
-</head>
-<body>
-<div id="toolbar">
+  return webviewDocument({
+    csp: flowContentSecurityPolicy(r.cspSource, nonce),
+    title: r.title,
+    stylesheets: [r.cssUri],
+    body: `<div id="toolbar">
   <input id="filter" type="text" spellcheck="false" placeholder="Filter (e.g. tcp.flags.syn == 1 || tcp.len > 0)" aria-label="Filter">
   <button id="export-svg" type="button">Export SVG</button>
   <button id="export-png" type="button">Export PNG</button>
@@ -44,8 +36,8 @@ export function flowPageHtml(r: FlowPageResources, nonce = makeNonce()): string 
 </div>
 <div id="heads"></div>
 <div id="scroller" tabindex="0"><div id="spacer"></div></div>
-<div id="details" hidden><pre id="decode"></pre><pre id="journey"></pre></div>
-<script nonce="${nonce}" src="${escapeHtml(r.scriptUri)}"></script>
-</body>
-</html>`;
+<div id="details" hidden><pre id="decode"></pre><pre id="journey"></pre></div>`,
+    scriptUri: r.scriptUri,
+    nonce,
+  });
 }

@@ -4,7 +4,7 @@
  * blob: URLs, which is how the page turns its SVG into a PNG for export.
  * Nothing remote, no inline style attributes but the menu's position.
  */
-import { makeNonce } from './console-html';
+import { makeNonce, webviewDocument } from './webview-html';
 
 export interface TopologyPageResources {
   cspSource: string;
@@ -24,25 +24,17 @@ export function topologyContentSecurityPolicy(cspSource: string, nonce: string):
   ].join('; ');
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
 export function topologyPageHtml(r: TopologyPageResources, nonce = makeNonce()): string {
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="${topologyContentSecurityPolicy(r.cspSource, nonce)}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Usernet topology</title>
-<link rel="stylesheet" href="${escapeHtml(r.cssUri)}">
-</head>
-<body>
-<div id="toolbar"><span id="title" role="status" aria-live="polite">Waiting for a VM…</span>
+  return webviewDocument({
+    csp: topologyContentSecurityPolicy(r.cspSource, nonce),
+    title: 'Usernet topology',
+    stylesheets: [r.cssUri],
+    body: `<div id="toolbar"><span id="title" role="status" aria-live="polite">Waiting for a VM…</span>
 <button id="export-svg" title="Save the picture as an SVG file">Export SVG…</button>
 <button id="export-png" title="Save the picture as a PNG file">Export PNG…</button></div>
 <div id="diagram"></div>
-<div id="menu" role="menu" hidden></div>
-<script nonce="${nonce}" src="${escapeHtml(r.scriptUri)}"></script>
-</body>
-</html>`;
+<div id="menu" role="menu" hidden></div>`,
+    scriptUri: r.scriptUri,
+    nonce,
+  });
 }
