@@ -47,6 +47,12 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
       'The bundled guest under the embedded engine (v86), with each network card in turn and the same slirp behind each. Interrupts per MB show the e1000\'s interrupt mitigation at work (the Linux driver also polls with NAPI).',
   },
   {
+    name: 'embedded-ping',
+    heading: 'Embedded engine: a gateway ping against the guest\'s own loopback ping',
+    about:
+      'Under v86 the emulated CPU sets the floor of any round trip: the guest\'s `ping 127.0.0.1` crosses only its own kernel. The same VM pings the gateway (10.0.2.2: our e1000, the net queue and slirp\'s echo reply) in alternating order, and a last run with timing listeners on the pipeline\'s stages splits a gateway echo into its parts. The goal: a gateway ping at most 1.25x the loopback ping.',
+  },
+  {
     name: 'tcp-inprocess',
     heading: 'TcpStack in process: bulk transfer',
     about:

@@ -62,7 +62,7 @@ export function machineInfo(): BenchResult['machine'] {
 export function commandLine(script: string, args = process.argv.slice(2)): string {
   const root = join(BENCH_DIR, '..');
   const rel = relative(root, script);
-  const needsNetns = /nic|backends|fuzz|stream-echo|serve-cpu/.test(rel);
+  const needsNetns = /nic|backends|fuzz|stream-echo|serve-cpu|embedded-ping/.test(rel);
   return [needsNetns ? 'scripts/netns-run.sh' : '', 'node --import tsx', rel, ...args].filter(Boolean).join(' ');
 }
 
