@@ -19,6 +19,8 @@ import { TopologyPanel } from './ui/topology-panel';
 import { VmStatusBar } from './ui/status-bar';
 import { ConditionsStatusBar, registerConditionCommands } from './ui/netem-ui';
 import { VmNotifications } from './ui/vm-notifications';
+import { WalkthroughProgress } from './ui/walkthrough';
+import { registerWalkthroughCommands } from './ui/walkthrough-commands';
 import { DEBUG_TYPE, VmSessions } from './ui/vm-sessions';
 
 let profileClient: ProfileLanguageClient | undefined;
@@ -33,6 +35,7 @@ export function activate(context: vscode.ExtensionContext): void {
   profileClient = new ProfileLanguageClient(context.extensionUri, languageClient, log);
   const sessionsView = sessionsTree.createView();
   const flowViews = new FlowViews(context.extensionUri, log);
+  const walkthrough = new WalkthroughProgress(vms);
 
   context.subscriptions.push(
     log,
@@ -54,6 +57,8 @@ export function activate(context: vscode.ExtensionContext): void {
       provideDebugConfigurations: dynamicConfigurations,
     }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
     ...registerCommands({ vms, consoles, sessionsTree, log }),
+    walkthrough,
+    ...registerWalkthroughCommands({ vms, consoles, progress: walkthrough, log }),
     ...registerConditionCommands(vms, log),
     ...registerProfileCommands(log),
     ...registerStageCommands(),

@@ -35,7 +35,7 @@ class VmConsole implements vscode.Disposable {
     this.settings().then((m) => this.post(m), (e: unknown) => this.log.warn(`console: settings: ${errorText(e)}`));
   }
 
-  show(preserveFocus: boolean): void {
+  show(preserveFocus: boolean, beside = false): void {
     if (this.panel) {
       this.panel.reveal(undefined, preserveFocus);
       return;
@@ -43,7 +43,7 @@ class VmConsole implements vscode.Disposable {
     const panel = vscode.window.createWebviewPanel(
       CONSOLE_VIEW_TYPE,
       `Serial: ${this.vm.session.name}`,
-      { viewColumn: vscode.ViewColumn.Active, preserveFocus },
+      { viewColumn: beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus },
       // No retainContextWhenHidden: a hidden console is discarded and, when
       // shown again, replayed from the scrollback (cheaper than keeping it).
       { enableScripts: true, localResourceRoots: [this.dist, this.media] },
@@ -158,6 +158,8 @@ export class ConsolePanels implements vscode.Disposable {
   /** The consoles of ended VMs whose tab is still open, by session name: a restart reuses the tab. */
   private readonly ended = new Map<string, VmConsole>();
   private readonly disposables: vscode.Disposable[] = [];
+  /** The next VM's console opens beside the active editor (the walkthrough's launch). */
+  private nextBeside = false;
 
   constructor(
     private readonly vms: VmSessions,
@@ -188,9 +190,14 @@ export class ConsolePanels implements vscode.Disposable {
     );
   }
 
-  /** Shows the VM's console, creating its panel if needed. */
-  open(vm: Vm, preserveFocus = false): void {
-    this.consoleFor(vm).show(preserveFocus);
+  /** Shows the VM's console, creating its panel if needed (beside the active editor if asked). */
+  open(vm: Vm, preserveFocus = false, beside = false): void {
+    this.consoleFor(vm).show(preserveFocus, beside);
+  }
+
+  /** The console of the next VM to start opens beside the active editor instead of over it. */
+  openNextBeside(): void {
+    this.nextBeside = true;
   }
 
   /** The panel of a VM, if open (for tests and commands). */
@@ -216,7 +223,8 @@ export class ConsolePanels implements vscode.Disposable {
     this.ended.delete(vm.session.name);
     const panel = stale?.releasePanel();
     if (panel) this.consoleFor(vm).adopt(panel);
-    this.open(vm, true);
+    this.open(vm, true, this.nextBeside);
+    this.nextBeside = false;
   }
 
   private vmEnded(vm: Vm): void {

@@ -8,6 +8,8 @@
  */
 
 type Listener<T> = (e: T) => unknown;
+type Tracker = { onDidSendMessage?(m: unknown): void };
+type TrackerFactory = { createDebugAdapterTracker(session: unknown): Tracker | undefined };
 
 export class Disposable {
   static from(...items: { dispose(): unknown }[]): Disposable {
@@ -302,6 +304,17 @@ export const fake = {
   activeEditor: undefined as { document: FakeTextDocument } | undefined,
   /** Settings by full key, e.g. 'usernet.profileEngine'. */
   settings: new Map<string, unknown>(),
+  /** Debug adapter tracker factories by debug type; `adapterSends` feeds their trackers. */
+  trackerFactories: [] as { type: string; factory: TrackerFactory; trackers: Map<FakeDebugSession, Tracker | undefined> }[],
+
+  /** The adapter of `session` sends a DAP message: each factory's tracker of that session (one per session, as in VS Code) sees it. */
+  adapterSends(session: FakeDebugSession, message: unknown): void {
+    for (const { type, factory, trackers } of this.trackerFactories) {
+      if (type !== session.type) continue;
+      if (!trackers.has(session)) trackers.set(session, factory.createDebugAdapterTracker(session));
+      trackers.get(session)?.onDidSendMessage?.(message);
+    }
+  },
 
   /** The user opens a document (it fires onDidOpenTextDocument) and, unless told otherwise, shows it. */
   openDocument(doc: FakeTextDocument, show = true): FakeTextDocument {
@@ -346,6 +359,7 @@ export const fake = {
     this.documents = [];
     this.activeEditor = undefined;
     this.settings.clear();
+    this.trackerFactories = [];
   },
 };
 
@@ -387,7 +401,12 @@ export const debug = {
   },
   registerDebugAdapterDescriptorFactory: () => new Disposable(() => undefined),
   registerDebugConfigurationProvider: () => new Disposable(() => undefined),
-  registerDebugAdapterTrackerFactory: () => new Disposable(() => undefined),
+  registerDebugAdapterTrackerFactory(type: string, factory: TrackerFactory): Disposable {
+    fake.trackerFactories.push({ type, factory, trackers: new Map() });
+    return new Disposable(() => {
+      fake.trackerFactories = fake.trackerFactories.filter((f) => f.factory !== factory);
+    });
+  },
 };
 
 export const window = {
