@@ -1,7 +1,7 @@
 // Bundles every entry point with esbuild. Node entries are CommonJS (VS Code's
 // extension host loads CJS); the webview is an IIFE for the browser.
 import * as esbuild from 'esbuild';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { writeProbeLocations } from './probe-locations.mjs';
@@ -15,8 +15,8 @@ const node = {
   format: 'cjs',
   sourcemap: true,
   logLevel: 'warning',
-  // v86 is loaded at run time from node_modules (its wasm sits beside it).
-  external: ['vscode', 'v86'],
+  // v86 is loaded at run time from node_modules (its wasm sits beside it); koffi loads a native binary.
+  external: ['vscode', 'v86', 'koffi'],
   // jsonc-parser's UMD build requires its parts at run time, which a bundle cannot follow: take its ES build.
   alias: { 'jsonc-parser': './node_modules/jsonc-parser/lib/esm/main.js' },
 };
@@ -39,6 +39,24 @@ const entries = [
 const v86Dir = dirname(createRequire(import.meta.url).resolve('v86'));
 mkdirSync('dist/v86', { recursive: true });
 for (const f of ['libv86.mjs', 'v86.wasm']) copyFileSync(join(v86Dir, f), join('dist/v86', f));
+
+// koffi (the FFI behind ping forwarding, slirp/ping-socket.ts) stays outside the
+// bundles too: its loader and this platform's binary go to dist/node_modules,
+// where require('koffi') from a bundle finds them, in the layout its loader expects.
+const requireHere = createRequire(import.meta.url);
+const koffiDir = dirname(requireHere.resolve('koffi'));
+const koffiFiles = ['package.json', 'index.cjs', 'LICENSE.txt', 'src/koffi/index.cjs', 'src/koffi/src/static.cjs'];
+for (const f of koffiFiles) {
+  mkdirSync(dirname(join('dist/node_modules/koffi', f)), { recursive: true });
+  copyFileSync(join(koffiDir, f), join('dist/node_modules/koffi', f));
+}
+const koffiPlatform = `@koromix/koffi-${process.platform}-${process.arch}`;
+try {
+  const from = dirname(createRequire(join(koffiDir, 'index.cjs')).resolve(`${koffiPlatform}/package.json`));
+  cpSync(from, join('dist/node_modules', koffiPlatform), { recursive: true });
+} catch {
+  console.warn(`build: no ${koffiPlatform} installed: the build forwards no pings on this platform`);
+}
 
 // Where each stage's probe sits in the source, for the debug adapter's call stacks.
 writeProbeLocations();

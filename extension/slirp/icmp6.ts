@@ -7,16 +7,24 @@ import {
   ICMPV6_HEADER_LENGTH,
   ICMPV6_MAX_QUOTE,
   ICMPV6_PACKET_TOO_BIG,
+  ICMPV6_UNREACHABLE,
+  ICMPV6_UNREACH_ADDRESS,
+  ICMPV6_UNREACH_NO_ROUTE,
   Icmpv6View,
   isIcmpv6Error,
   setIcmpv6Checksum,
 } from '../wire/icmpv6';
 import { IPPROTO_ICMPV6, IPV6_HEADER_LENGTH, Ipv6View } from '../wire/ipv6';
-import { IPV6_ALL_NODES, ipv6Equal, isIpv6LinkLocal, isIpv6Multicast, isIpv6Unspecified, solicitedNodeMulticast } from '../wire/ipv6-address';
+import { IPV6_ALL_NODES, formatIpv6, ipv6Equal, isIpv6LinkLocal, isIpv6Multicast, isIpv6Unspecified, solicitedNodeMulticast } from '../wire/ipv6-address';
 import { emitNdp, isNdpType, parseNdp, type NdpMessage } from '../wire/ndp';
 import { set32 } from '../wire/bytes';
 import { type Ip6Core, TRANSPORT6_OFFSET, allocateFrame6, virtualMac6 } from './ip6';
 import type { NdpTable } from './ndp_table';
+import { constants as osConstants } from 'node:os';
+import { sessionInfo } from './core';
+import { EchoFlows } from './icmp-echo';
+import type { NatSession, NatTable } from './nat';
+import type { PingSockets } from './ping-socket';
 
 /**
  * libslirp's router configuration (ip6_icmp.h, RFC 4861 6.2.1): advertisements
@@ -34,9 +42,18 @@ const NDP_RDNSS_LIFETIME_S = (2 * NDP_MAX_RTR_ADV_INTERVAL_MS) / 1000;
 /** RFC 4861 6.1, 7.1: a neighbour discovery message with any other hop limit came from off the link and is forged. */
 const NDP_HOP_LIMIT = 255;
 
+/** What forwarding echo requests past the gateway needs (icmp-echo.ts); without it they are dropped. */
+export interface Icmp6EchoDeps {
+  readonly nat: NatTable;
+  readonly sockets: PingSockets;
+  /** The host address a guest destination reaches, or null (udp6's rule, so every transport reaches the same hosts). */
+  hostAddressFor(dst: Uint8Array): string | null;
+}
+
 export interface Icmp6Deps {
   readonly core: Ip6Core;
   readonly ndp: NdpTable;
+  readonly echo?: Icmp6EchoDeps;
   /** A mapping was learned: frames waiting for it can go. */
   ndpLearned(): void;
   /** Random interval between periodic router advertisements (injectable for tests). */
@@ -54,13 +71,33 @@ export interface Icmp6Deps {
  */
 export class Icmp6 {
   private raTimer: TimerHandle | undefined;
-  private warnedForward = false;
   private closed = false;
 
   private readonly core: Ip6Core;
+  readonly echo: EchoFlows | undefined;
 
   constructor(private readonly d: Icmp6Deps) {
     this.core = d.core;
+    const core = d.core;
+    this.echo =
+      d.echo &&
+      new EchoFlows(
+        { clock: core.clock, probes: core.probes, nat: d.echo.nat, dropCounter: core.dropCounter, sockets: d.echo.sockets, log: (m) => core.log(m) },
+        {
+          family: 6,
+          reply: (message, session, remote, guest) => this.send('icmp6_send_echoreply', message, remote, guest, session),
+          // The gateway found no way on: no route, or the address did not answer (RFC 4443 3.1).
+          unreachable: (datagram, err) =>
+            this.icmp6_send_error(datagram, ICMPV6_UNREACHABLE, err === osConstants.errno.EHOSTUNREACH ? ICMPV6_UNREACH_ADDRESS : ICMPV6_UNREACH_NO_ROUTE),
+          drops: {
+            unavailable: 'icmpv6-forward-unsupported',
+            flowsFull: 'icmpv6-echo-flows-full',
+            sendError: 'icmpv6-send-error',
+            socketError: 'icmpv6-socket-error',
+            badReply: 'icmpv6-bad-reply',
+          },
+        },
+      );
   }
 
   /** Starts the periodic router advertisements. */
@@ -72,6 +109,7 @@ export class Icmp6 {
     this.closed = true;
     if (this.raTimer) this.core.clock.clearTimeout(this.raTimer);
     this.raTimer = undefined;
+    this.echo?.close();
   }
 
   private scheduleRa(): void {
@@ -102,11 +140,10 @@ export class Icmp6 {
       if (this.core.addresses.isOwn(ip.destination)) return this.icmp6_send_echoreply(ip);
       if (isIpv6Multicast(ip.destination)) return this.drop('icmpv6-multicast-echo', frame);
       if (this.core.config.restrict) return this.drop('icmpv6-restricted', frame);
-      if (!this.warnedForward) {
-        this.warnedForward = true;
-        this.core.log('ping6 to addresses other than the gateway and DNS is not forwarded: Node.js has no ICMP socket');
-      }
-      return this.drop('icmpv6-forward-unsupported', frame);
+      if (!this.echo || this.d.echo!.hostAddressFor(ip.destination) === null) return this.drop('icmpv6-no-host-address', frame);
+      const dst = ip.destination.slice();
+      const row = { guestAddr: 0, guestAddr6: formatIpv6(ip.source), remoteAddr: 0, remoteAddr6: formatIpv6(dst), hostPeerAddr: formatIpv6(dst) };
+      return this.echo.forward({ frame, datagram: ip.datagram, message: ip.payload, guest: ip.source.slice(), remote: dst, row });
     }
     // Errors the guest sends (its own port unreachables, say) and MLD reports concern no flow of ours.
     return this.drop(isIcmpv6Error(type) ? 'icmpv6-error-from-guest' : 'icmpv6-unsupported-type', frame);
@@ -230,7 +267,7 @@ export class Icmp6 {
   }
 
   /** Puts an ICMPv6 message in a frame, fills its checksum and hands it to ip6_output past the stage's probe. */
-  private send(stage: StageName, message: Uint8Array, src: Uint8Array, dst: Uint8Array): void {
+  private send(stage: StageName, message: Uint8Array, src: Uint8Array, dst: Uint8Array, session?: NatSession): void {
     const frame = allocateFrame6(message.length);
     const msg = frame.subarray(TRANSPORT6_OFFSET);
     msg.set(message);
@@ -238,8 +275,8 @@ export class Icmp6 {
     const from = src.slice();
     const to = dst.slice();
     const p = this.core.probes.probes[stage];
-    if (p.enter(frame) && p.fire({ stage, frame }, () => this.core.safely(() => this.core.ip6Output(frame, from, to, IPPROTO_ICMPV6)))) return;
-    this.core.ip6Output(frame, from, to, IPPROTO_ICMPV6);
+    if (p.enter(frame) && p.fire({ stage, frame, session: session && sessionInfo(session) }, () => this.core.safely(() => this.core.ip6Output(frame, from, to, IPPROTO_ICMPV6, session)))) return;
+    this.core.ip6Output(frame, from, to, IPPROTO_ICMPV6, session);
   }
 
   private drop(reason: string, frame: Uint8Array): void {

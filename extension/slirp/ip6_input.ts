@@ -8,7 +8,7 @@ import { isIpv6Multicast, isIpv6Unspecified } from '../wire/ipv6-address';
 import type { SlirpConfig } from './config';
 import type { DropReason } from '../pipeline/drop-reasons';
 import type { DropCounter } from './drops';
-import { Icmp6 } from './icmp6';
+import { Icmp6, type Icmp6EchoDeps } from './icmp6';
 import { type Ip6Core, Ip6Addresses } from './ip6';
 import { Ip6Output } from './ip6_output';
 import type { NatSession } from './nat';
@@ -31,6 +31,8 @@ export interface Ip6StackOptions {
   readonly udp: (frame: Uint8Array, ip: Ipv6View) => void;
   readonly tcp?: (frame: Uint8Array | undefined, ip: Ipv6View) => void;
   readonly random?: () => number;
+  /** Forwarding echo requests past the gateway (icmp6.ts); without it they are dropped. */
+  readonly echo?: Icmp6EchoDeps;
 }
 
 /**
@@ -72,7 +74,7 @@ export class Ip6Stack implements Ip6Core {
       safely: o.safely,
     });
     this.core = this.coreView();
-    this.icmp6 = new Icmp6({ core: this.core, ndp: this.ndp, ndpLearned: () => this.output.flushPending(), random: o.random });
+    this.icmp6 = new Icmp6({ core: this.core, ndp: this.ndp, ndpLearned: () => this.output.flushPending(), random: o.random, echo: o.echo });
     this.icmp6.start();
   }
 

@@ -16,6 +16,7 @@ import { DnsUpstream } from './dns';
 import { DropCounter } from './drops';
 import { GuestNetwork } from './guest-network';
 import { IcmpHandler } from './icmp';
+import { hostPingSockets, type PingSockets } from './ping-socket';
 import { IfOutput } from './if';
 import { IpInput } from './ip_input';
 import { IpOutput } from './ip_output';
@@ -56,6 +57,8 @@ export interface SlirpOptions {
   readonly reassembly?: ReassemblyLimits;
   /** Bound on NAT sessions (and so on host sockets); default 4096. */
   readonly maxSessions?: number;
+  /** Where echo requests past the gateway go out: the host's ping sockets unless given. */
+  readonly pingSockets?: PingSockets;
 }
 
 /**
@@ -124,7 +127,8 @@ export class Slirp implements SlirpStages {
       link.bytesOut += frame.length;
     }, this.configuredGuestMac);
     this.ipOut = new IpOutput(this, this.ifOut);
-    this.icmp = new IcmpHandler(this);
+    const pingSockets = opts.pingSockets ?? hostPingSockets;
+    this.icmp = new IcmpHandler(this, pingSockets);
     this.stopTooBig = this.probes.observeTooBig((hit, mtu) => this.tooBig(hit, mtu));
     this.udp = new UdpNat(this, this.icmp);
     this.tftp = new TftpServer(this, (frame, srcPort, dst, dstPort) => this.udp.udp_output(frame, this.config.host, srcPort, dst, dstPort));
@@ -159,6 +163,7 @@ export class Slirp implements SlirpStages {
         safely: (fn) => this.safely(fn),
         udp: (frame, ip) => udp6!.udp6_input(frame, ip),
         tcp: (frame, ip) => tcp6!.input(frame, ip),
+        echo: { nat: this.nat, sockets: pingSockets, hostAddressFor: (dst) => udp6!.hostAddressFor(dst) },
       });
       // TFTP and TCP over IPv6 run the IPv4 code with handles for the addresses.
       const handles = new Ipv6Handles();
@@ -297,6 +302,8 @@ export class Slirp implements SlirpStages {
     this.pausedFlag = true;
     this.tcp.pause();
     this.tcp6?.pause();
+    this.icmp.echo.pause();
+    this.ip6?.icmp6.echo?.pause();
   }
 
   resume(): void {
@@ -308,6 +315,8 @@ export class Slirp implements SlirpStages {
     this.udp6?.resume();
     this.tftp.resume();
     this.tftp6?.resume();
+    this.icmp.echo.resume();
+    this.ip6?.icmp6.echo?.resume();
   }
 
   /** Adds a hostfwd rule in QEMU syntax ("tcp:127.0.0.1:2222-:22"); rejects with a reason the user can act on. */
@@ -376,6 +385,7 @@ export class Slirp implements SlirpStages {
     this.tcp6?.close();
     this.udp.close();
     this.udp6?.close();
+    this.icmp.echo.close();
     this.ip6?.close();
     this.tftp.close();
     this.tftp6?.close();

@@ -87,6 +87,8 @@ const CASES: readonly Case[] = [
   { reason: 'icmp-bad-checksum', frame: () => { const e = icmpEcho(1, 1, [1, 2]); e[2] ^= 0xff; return guestIcmp(e); } },
   { reason: 'icmp-unsupported-type', frame: () => guestIcmp(icmpEcho(1, 1, [1], 13)) },
   { reason: 'icmp-restricted', frame: () => guestIcmp(icmpEcho(1, 1, [1])), config: { restrict: true } },
+  { reason: 'icmp-no-host-address', frame: () => guestIcmp(icmpEcho(1, 1, [1]), ip4(10, 0, 2, 99)) },
+  { reason: 'icmp-forward-unsupported', frame: () => guestIcmp(icmpEcho(1, 1, [1])) },
   { reason: 'dhcp-truncated', frame: () => guestUdp(HOST_IP, 68, 67, [1, 1, 6, 0]) },
   { reason: 'dhcp-bad-cookie', frame: () => { const d = dhcp({ type: 1 }); d[236] = 0; return guestUdp(HOST_IP, 68, 67, d); } },
   { reason: 'dhcp-not-request', frame: () => { const d = dhcp({ type: 1 }); d[0] = 2; return guestUdp(HOST_IP, 68, 67, d); } },

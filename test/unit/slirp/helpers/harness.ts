@@ -1,6 +1,7 @@
 import { ProbeHub } from '../../../../extension/pipeline/probe';
 import { DEFAULT_SLIRP_CONFIG, type SlirpConfig } from '../../../../extension/slirp/config';
 import { Slirp, type SlirpOptions } from '../../../../extension/slirp/slirp';
+import { unavailablePingSockets } from '../../../../extension/slirp/ping-socket';
 import type { HostForward } from '../../../../extension/slirp/config';
 import type { TcpLayer } from '../../../../extension/slirp/tcp-contract';
 import { EthernetView } from '../../../../extension/wire/ethernet';
@@ -56,6 +57,8 @@ export function makeGuest(config: Partial<SlirpConfig> = {}, opts: Partial<Slirp
     resolvConfPath: '/nonexistent/resolv.conf',
     log: (m) => logs.push(m),
     tcp: () => tcp,
+    // Echo forwarding opens real ping sockets only in the tests that ask for them (icmp-echo.test.ts).
+    pingSockets: unavailablePingSockets('this test gives no ping sockets'),
     output: (f) => {
       const copy = f.slice();
       out.push(copy);
