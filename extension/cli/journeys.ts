@@ -5,6 +5,7 @@
  * was attached (the clock stands still at a breakpoint).
  */
 import type { Clock } from '../pipeline/clock';
+import { isRoutineDrop } from '../pipeline/drop-reasons';
 import { compileFilter } from '../pipeline/filter';
 import { formatJourney, journeyJson } from '../pipeline/journey';
 import { JourneyRecorder, type JourneyDrop } from '../pipeline/journey-recorder';
@@ -18,9 +19,10 @@ export interface JourneyPlan {
   readonly json: boolean;
 }
 
-/** "drop udp_input udp-bad-checksum 10.0.2.15:40000 -> 10.0.2.2:9 UDP len=4 (journey 12)" */
+/** "drop udp_input udp-bad-checksum 10.0.2.15:40000 -> 10.0.2.2:9 UDP len=4 (journey 12)"; "(routine)" after a routine reason. */
 export function formatDrop(d: JourneyDrop, origin: number): string {
   const parts = [`${((d.time - origin) / 1000).toFixed(6)} drop ${d.stage} ${d.reason}`];
+  if (isRoutineDrop(d.reason)) parts.push('(routine)');
   if (d.summary) parts.push(d.summary);
   if (d.journey) parts.push(`(journey ${d.journey.id})`);
   return parts.join(' ');
@@ -30,6 +32,7 @@ export function dropJson(d: JourneyDrop, origin: number): Record<string, unknown
   return {
     drop: d.reason,
     stage: d.stage,
+    ...(isRoutineDrop(d.reason) ? { routine: true } : {}),
     time: +((d.time - origin) / 1000).toFixed(6),
     ...(d.summary ? { summary: d.summary } : {}),
     ...(d.journey ? { journey: d.journey.id } : {}),

@@ -135,7 +135,7 @@ export class UsernetDebugSession extends LoggingDebugSession {
         label: 'Break on drop',
         description: 'Stop the VM at the stage that discards a packet',
         supportsCondition: true,
-        conditionDescription: 'one drop reason, e.g. udp-bad-checksum (docs/drop-reasons.md); empty for every drop',
+        conditionDescription: 'one drop reason, e.g. udp-bad-checksum (docs/drop-reasons.md); empty for every drop but the routine ones (the guest\'s DAD and MLD reports)',
       }],
     };
     this.sendResponse(response);

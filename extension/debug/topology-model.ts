@@ -7,6 +7,7 @@
  * sessions filter and the stages conditions go on. Pure data: the extension
  * builds it, the webview only draws it (webview/topology/render.ts).
  */
+import { DROP_REASONS, isRoutineDrop, type DropReason } from '../pipeline/drop-reasons';
 import { STAGE_BY_NAME, type EngineKind, type StageName } from '../pipeline/stages';
 import type { ConditionsBody, DropRow, ForwardRow, SessionRow, TopologyBody, VmStateBody } from './protocol';
 
@@ -45,8 +46,10 @@ export interface TopologyPart {
   /** For links: what crossed toward the host and toward the guest. */
   toHost?: Count;
   toGuest?: Count;
-  /** Frames discarded at this part's stages, and one "stage: reason ×N" line each. */
+  /** Frames discarded at this part's stages, routine ones aside, and one "stage: reason ×N" line each (routine ones too). */
   dropped: number;
+  /** The guest's ordinary traffic discarded here (drop-reasons.ts `routine`): drawn quietly, not as a fault. */
+  routine: number;
   dropLines: string[];
   /** The network conditions in force at this part's stages (their rule text). */
   conditions: string[];
@@ -169,7 +172,7 @@ export function buildTopology(input: TopologyInput, totals: FlowTotals): Topolog
   const notDns = `!(ip.addr == ${dns})`;
   const both = (from: ConditionPlace, toward: ConditionPlace) => [from, toward];
 
-  const parts: Omit<TopologyPart, 'dropped' | 'dropLines' | 'conditions'>[] = [
+  const parts: Omit<TopologyPart, 'dropped' | 'routine' | 'dropLines' | 'conditions'>[] = [
     {
       id: 'guest', kind: 'node', title: 'Guest',
       lines: [
@@ -285,10 +288,12 @@ export function buildTopology(input: TopologyInput, totals: FlowTotals): Topolog
     engine,
     parts: parts.map((p) => {
       const drops = dropsAt.get(p.id) ?? [];
+      const routine = drops.filter((d) => isRoutineDrop(d.reason));
       return {
         ...p,
-        dropped: drops.reduce((n, d) => n + d.count, 0),
-        dropLines: drops.map((d) => `${d.stage}: ${d.reason} ×${d.count}`),
+        dropped: drops.reduce((n, d) => n + d.count, 0) - routine.reduce((n, d) => n + d.count, 0),
+        routine: routine.reduce((n, d) => n + d.count, 0),
+        dropLines: drops.map((d) => `${d.stage}: ${d.reason} ×${d.count}${routine.includes(d) ? ` (routine: ${DROP_REASONS[d.reason as DropReason].summary})` : ''}`),
         conditions: conditionsAt.get(p.id) ?? [],
       };
     }),

@@ -1,5 +1,5 @@
 import type { Clock } from './clock';
-import type { DropReason } from './drop-reasons';
+import { isRoutineDrop, type DropReason } from './drop-reasons';
 import { compileFilter, FilterSyntaxError, type CompiledFilter } from './filter';
 import { parseHitCondition, type HitPredicate } from './hit-condition';
 import { compileLogMessage, type LogTemplate } from './logpoint';
@@ -191,15 +191,17 @@ export class BreakpointManager {
 
   /**
    * "Break on drop": stops the VM at the stage that discards a packet, for every
-   * reason (undefined) or one; null turns it off. The packet is gone: continuing
-   * lets the VM run on, stepping has nothing to follow.
+   * reason (undefined) or one; null turns it off. Every reason leaves out the
+   * routine ones (the guest's DAD and MLD reports: they would stop every boot);
+   * naming one stops on it. The packet is gone: continuing lets the VM run on,
+   * stepping has nothing to follow.
    */
   breakOnDrop(reason: DropReason | undefined | null): void {
     this.stopBreakingOnDrop?.();
     this.stopBreakingOnDrop = undefined;
     if (reason === null) return;
     this.stopBreakingOnDrop = this.hub.drops.listen((d) => {
-      if ((reason !== undefined && d.reason !== reason) || this.stop || this.pendingStop) return;
+      if ((reason === undefined ? isRoutineDrop(d.reason) : d.reason !== reason) || this.stop || this.pendingStop) return;
       const hit: ProbeHit = { stage: d.stage, frame: d.frame ?? new Uint8Array(0) };
       this.pendingStop = { reason: 'drop', hit, stageChain: this.pathTo(d.stage, hit), dropReason: d.reason };
       this.hub.hold(this.hub.probes[d.stage], hit, () => {});

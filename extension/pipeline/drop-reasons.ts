@@ -15,9 +15,18 @@ export interface DropReasonInfo {
   readonly stage: StageName;
   /** One line for people: what was wrong or full. */
   readonly summary: string;
+  /**
+   * The guest's ordinary traffic that this network has no use for (its IPv6
+   * duplicate address detection, its multicast listener reports): every
+   * booted Linux guest sends some, so the views show these apart from the
+   * drops that mean something went wrong, and "Break on drop" for every
+   * reason passes them by.
+   */
+  readonly routine?: true;
 }
 
 const at = (stage: StageName, summary: string): DropReasonInfo => ({ stage, summary });
+const routine = (stage: StageName, summary: string): DropReasonInfo => ({ stage, summary, routine: true });
 
 export const DROP_REASONS = {
   // The e1000 (embedded engine only: under QEMU the NIC is QEMU's).
@@ -125,7 +134,8 @@ export const DROP_REASONS = {
   'icmpv6-no-host-address': at('icmp6_input', 'an echo request to an address no host address stands for (the prefix, loopback, link-local, IPv4-mapped)'),
   'icmpv6-echo-flows-full': at('icmp6_input', 'as many echo flows are open as one VM may have (64 per family, each holds a host ping socket)'),
   'icmpv6-error-from-guest': at('icmp6_input', "an ICMPv6 error the guest sent (it concerns no flow of the stack's)"),
-  'icmpv6-unsupported-type': at('icmp6_input', 'an ICMPv6 type the stack does not take (MLD reports, ...)'),
+  'icmpv6-unsupported-type': at('icmp6_input', 'an ICMPv6 type the stack does not take (an MLD query, a node information query, ...)'),
+  'mld-report': routine('icmp6_input', "the guest's multicast listener reports (MLD): the gateway routes no multicast"),
   'ndp-bad-hop-limit': at('ndp_input', 'hop limit other than 255: sent from off the link, so forged (RFC 4861)'),
   'ndp-not-ndp': at('ndp_input', 'not a neighbour discovery message'),
   'ndp-bad-code': at('ndp_input', 'code other than 0'),
@@ -136,6 +146,7 @@ export const DROP_REASONS = {
   'ndp-bad-target': at('ndp_input', 'a multicast target'),
   'ndp-bad-destination': at('ndp_input', 'a solicitation or advertisement sent where it may not go'),
   'ndp-not-ours': at('ndp_input', 'a solicitation for an address the stack does not answer for'),
+  'ndp-dad-probe': routine('ndp_input', "the guest's duplicate address detection (a solicitation from ::): no answer is what it waits for"),
   'ndp-spoofed-advertisement': at('ndp_input', "the guest claims the gateway's or the DNS's address"),
   'ndp-guest-router-advertisement': at('ndp_input', 'the guest advertised itself as a router'),
   'ndp-guest-redirect': at('ndp_input', 'the guest sent a redirect'),
@@ -227,6 +238,11 @@ export type DropReason = keyof typeof DROP_REASONS;
 
 export function isDropReason(name: string): name is DropReason {
   return Object.hasOwn(DROP_REASONS, name);
+}
+
+/** Whether `reason` is the guest's ordinary traffic rather than a fault (DropReasonInfo.routine). */
+export function isRoutineDrop(reason: string): boolean {
+  return isDropReason(reason) && (DROP_REASONS[reason] as DropReasonInfo).routine === true;
 }
 
 /** The TCP layer's own short names ('bad-checksum', 'connect-ECONNREFUSED') as reasons. */

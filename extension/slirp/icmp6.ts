@@ -12,6 +12,7 @@ import {
   ICMPV6_UNREACH_NO_ROUTE,
   Icmpv6View,
   isIcmpv6Error,
+  isMldReport,
   setIcmpv6Checksum,
 } from '../wire/icmpv6';
 import { IPPROTO_ICMPV6, IPV6_HEADER_LENGTH, Ipv6View } from '../wire/ipv6';
@@ -145,7 +146,9 @@ export class Icmp6 {
       const row = { guestAddr: 0, guestAddr6: formatIpv6(ip.source), remoteAddr: 0, remoteAddr6: formatIpv6(dst), hostPeerAddr: formatIpv6(dst) };
       return this.echo.forward({ frame, datagram: ip.datagram, message: ip.payload, guest: ip.source.slice(), remote: dst, row });
     }
-    // Errors the guest sends (its own port unreachables, say) and MLD reports concern no flow of ours.
+    // The guest's multicast listener reports (sent by every IPv6 interface that comes up) would matter to a
+    // multicast router; this gateway forwards no multicast. Errors the guest sends concern no flow of ours.
+    if (isMldReport(type)) return this.drop('mld-report', frame);
     return this.drop(isIcmpv6Error(type) ? 'icmpv6-error-from-guest' : 'icmpv6-unsupported-type', frame);
   }
 
@@ -173,7 +176,9 @@ export class Icmp6 {
       case 'neighbor-solicitation':
         if (isIpv6Multicast(m.target)) return this.drop('ndp-bad-target', frame);
         if (unspecified && !ipv6Equal(ip.destination, solicitedNodeMulticast(m.target))) return this.drop('ndp-bad-destination', frame);
-        if (!a.isOwn(m.target)) return this.drop('ndp-not-ours', frame);
+        // From :: (checked above to go to the target's solicited-node group) it is the guest's duplicate address
+        // detection for an address of its own: silence is the answer it waits for (RFC 4862 5.4).
+        if (!a.isOwn(m.target)) return this.drop(unspecified ? 'ndp-dad-probe' : 'ndp-not-ours', frame);
         if (unspecified) return this.ndp_send_na(m.target, IPV6_ALL_NODES, false);
         this.learn(src, m.sourceLinkLayer ?? frameSource);
         return this.ndp_send_na(m.target, src, true);

@@ -11,7 +11,7 @@
  */
 import * as vscode from 'vscode';
 import { splitBreakpointName } from '../pipeline/breakpoint-name';
-import { DROP_REASONS, isDropReason } from '../pipeline/drop-reasons';
+import { DROP_REASONS, isDropReason, isRoutineDrop } from '../pipeline/drop-reasons';
 import { STAGES, isStageName, type Direction, type StageInfo } from '../pipeline/stages';
 import type { ConditionsBody } from '../debug/protocol';
 import { RefreshBatcher } from './refresh-batcher';
@@ -112,9 +112,10 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
     if (node.kind === 'drops') {
       const drops = this.vms.current?.drops ?? [];
       const total = drops.reduce((n, d) => n + d.count, 0);
+      const routine = drops.reduce((n, d) => (isRoutineDrop(d.reason) ? n + d.count : n), 0);
       const item = new vscode.TreeItem('Drops', drops.length ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
       item.id = 'drops';
-      item.description = `${total} ${total === 1 ? 'frame' : 'frames'}`;
+      item.description = `${total} ${total === 1 ? 'frame' : 'frames'}${routine ? ` (${routine === total ? 'all' : routine} routine)` : ''}`;
       item.tooltip = 'Frames discarded, by stage and reason (docs/drop-reasons.md)';
       item.contextValue = 'usernet.drops';
       return item;
@@ -122,7 +123,7 @@ export class StagesTree implements vscode.TreeDataProvider<StagesNode>, vscode.D
     if (node.kind === 'drop') {
       const item = new vscode.TreeItem(node.reason, vscode.TreeItemCollapsibleState.None);
       item.id = `drop:${node.stage}:${node.reason}`;
-      item.description = `${node.stage} · ${node.count}`;
+      item.description = `${node.stage} · ${node.count}${isRoutineDrop(node.reason) ? ' · routine' : ''}`;
       const info = isDropReason(node.reason) ? DROP_REASONS[node.reason].summary : undefined;
       item.tooltip = `${node.count} dropped at ${node.stage}: ${node.reason}${info ? ` (${info})` : ''}`;
       item.contextValue = 'usernet.drop';

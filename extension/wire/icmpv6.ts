@@ -13,6 +13,10 @@ export const ICMPV6_ROUTER_ADVERTISEMENT = 134;
 export const ICMPV6_NEIGHBOR_SOLICITATION = 135;
 export const ICMPV6_NEIGHBOR_ADVERTISEMENT = 136;
 export const ICMPV6_REDIRECT = 137;
+/** Multicast listener discovery: a host's reports and done messages (RFC 2710 3.6-3.7, RFC 3810 5.2). */
+export const ICMPV6_MLD_REPORT = 131;
+export const ICMPV6_MLD_DONE = 132;
+export const ICMPV6_MLDV2_REPORT = 143;
 
 /** Codes of destination unreachable (RFC 4443 3.1). */
 export const ICMPV6_UNREACH_NO_ROUTE = 0;
@@ -28,6 +32,9 @@ export const ICMPV6_TIME_EXCEEDED_REASSEMBLY = 1;
  * minimum IPv6 MTU (RFC 4443 2.4 (c)): 1280 minus the IPv6 and ICMPv6 headers.
  */
 export const ICMPV6_MAX_QUOTE = 1280 - IPV6_HEADER_LENGTH - ICMPV6_HEADER_LENGTH;
+
+/** Whether a message type is a host telling routers which multicast groups it listens to (or left). */
+export const isMldReport = (type: number): boolean => type === ICMPV6_MLD_REPORT || type === ICMPV6_MLD_DONE || type === ICMPV6_MLDV2_REPORT;
 
 /** Whether a message type is an error (types below 128, RFC 4443 2.1): never answered with another error. */
 export const isIcmpv6Error = (type: number): boolean => type < 128;

@@ -50,6 +50,8 @@ export const TOPOLOGY_SVG_CSS = `
 .topology text.counter { font-family: var(--vscode-editor-font-family, monospace); font-size: 11px; }
 .topology .drops rect { fill: var(--vscode-errorForeground, #f14c4c); }
 .topology .drops text { fill: var(--vscode-editor-background, #1e1e1e); font-weight: 600; font-size: 11px; }
+.topology .routine rect { fill: none; stroke: var(--vscode-descriptionForeground, #9d9d9d); stroke-width: 1; }
+.topology .routine text { fill: var(--vscode-descriptionForeground, #9d9d9d); font-size: 11px; }
 .topology .netem rect { fill: var(--vscode-editorWarning-foreground, #cca700); }
 .topology .netem text { fill: var(--vscode-editor-background, #1e1e1e); font-weight: 600; font-size: 11px; }
 .topology .forward text { fill: var(--vscode-textLink-foreground, #3794ff); }
@@ -82,17 +84,25 @@ function tooltip(p: TopologyPart): string {
     ...p.lines,
     ...(p.toHost ? [`→ host: ${countText(p.toHost)}`] : []),
     ...(p.toGuest ? [`← guest: ${countText(p.toGuest)}`] : []),
-    ...(p.dropped ? [`dropped ${p.dropped}:`, ...p.dropLines.map((l) => `  ${l}`)] : []),
+    ...(p.dropLines.length ? [p.dropped ? `dropped ${p.dropped}${p.routine ? ` (and ${p.routine} routine)` : ''}:` : `${p.routine} routine drops, no fault:`, ...p.dropLines.map((l) => `  ${l}`)] : []),
     ...(p.conditions.length ? ['conditions:', ...p.conditions.map((c) => `  ${c}`)] : []),
     'Click for capture, breakpoint, sessions, conditions',
   ].join('\n');
 }
 
-/** The red "✕ N dropped" of drops and the amber "netem N" of conditions, from (x, y) rightwards. */
+/** A part's badges, left to right: its drops (red), its routine drops (quiet), its conditions (amber). */
+function badgeLabels(p: TopologyPart): Array<readonly [cls: string, label: string]> {
+  return ([
+    ['drops', p.dropped ? `✕ ${p.dropped} dropped` : ''],
+    ['routine', p.routine ? `${p.routine} routine` : ''],
+    ['netem', p.conditions.length ? `netem ${p.conditions.length}` : ''],
+  ] as const).filter(([, label]) => label);
+}
+
+/** The badges of `p` from (x, y) rightwards. */
 function badges(p: TopologyPart, x: number, y: number): string {
   let out = '';
-  for (const [cls, label] of [['drops', p.dropped ? `✕ ${p.dropped} dropped` : ''], ['netem', p.conditions.length ? `netem ${p.conditions.length}` : '']] as const) {
-    if (!label) continue;
+  for (const [cls, label] of badgeLabels(p)) {
     const w = badgeWidth(label);
     out += `<g class="${cls}"><rect x="${x}" y="${y}" width="${w}" height="18" rx="9"/><text x="${x + w / 2}" y="${y + 13}" text-anchor="middle">${esc(label)}</text></g>`;
     x += w + 6;
@@ -104,8 +114,7 @@ const badgeWidth = (label: string) => 12 + label.length * 6.5;
 
 /** The badges' total width, to right-align them inside a box. */
 function badgesWidth(p: TopologyPart): number {
-  const labels = [p.dropped ? `✕ ${p.dropped} dropped` : '', p.conditions.length ? `netem ${p.conditions.length}` : ''].filter(Boolean);
-  return labels.reduce((w, l) => w + badgeWidth(l) + 6, 0);
+  return badgeLabels(p).reduce((w, [, l]) => w + badgeWidth(l) + 6, 0);
 }
 
 function partAttributes(p: TopologyPart): string {

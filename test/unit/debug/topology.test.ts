@@ -86,6 +86,22 @@ test('drops and conditions are marked on the part whose stage has them', () => {
   assert.equal(partOfStage('qemu_receive_packet'), 'wire');
 });
 
+test("the guest's routine IPv6 drops after a boot are counted apart from faults, each line saying what it is", () => {
+  const routineOnly = buildTopology(input({
+    drops: [{ stage: 'icmp6_input', reason: 'mld-report', count: 4 }, { stage: 'ndp_input', reason: 'ndp-dad-probe', count: 2 }],
+  }), new FlowTotals());
+  const gateway = routineOnly.parts.find((p) => p.id === 'gateway')!;
+  assert.equal(gateway.dropped, 0, 'no red badge for a plain boot');
+  assert.equal(gateway.routine, 6);
+  assert.match(gateway.dropLines[0]!, /^icmp6_input: mld-report ×4 \(routine: the guest's multicast listener reports/);
+  assert.match(gateway.dropLines[1]!, /^ndp_input: ndp-dad-probe ×2 \(routine: the guest's duplicate address detection/);
+  const mixed = buildTopology(input({
+    drops: [{ stage: 'icmp6_input', reason: 'mld-report', count: 4 }, { stage: 'ip_input', reason: 'ip-bad-checksum', count: 1 }],
+  }), new FlowTotals());
+  const g = mixed.parts.find((p) => p.id === 'gateway')!;
+  assert.deepEqual([g.dropped, g.routine], [1, 4]);
+});
+
 test('NAT and DNS traffic are counted on their own links and stay counted after a session closes', () => {
   const totals = new FlowTotals();
   const web = row({ id: 1, packetsOut: 5, bytesOut: 500, packetsIn: 4, bytesIn: 4000 });

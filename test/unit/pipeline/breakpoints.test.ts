@@ -351,7 +351,7 @@ test('trace prints "time stage summary" for matching packets', () => {
   assert.throws(() => mgr.trace('tcp_input when tcp', () => {}), (e: unknown) => e instanceof FilterSyntaxError && e.column === 11);
 });
 
-test('break on drop: a drop of the chosen reason stops at its stage with the reason; other reasons and null do not', () => {
+test('break on drop: a drop of the chosen reason stops at its stage with the reason; other reasons, routine ones for every reason, and null do not', () => {
   const hub = new ProbeHub();
   const manager = new BreakpointManager(hub);
   const stops: StopEvent[] = [];
@@ -371,11 +371,18 @@ test('break on drop: a drop of the chosen reason stops at its stage with the rea
   manager.continue();
   assert.equal(hub.heldPackets.length, 0);
   manager.breakOnDrop(undefined);
+  hub.drops.drop('mld-report');
+  hub.drops.drop('ndp-dad-probe');
+  assert.equal(stops.length, 1, "every reason passes the guest's routine IPv6 chatter by");
   hub.drops.drop('eth-truncated');
   assert.equal(stops.length, 2, 'every reason when none is named');
   manager.continue();
+  manager.breakOnDrop('mld-report');
+  hub.drops.drop('mld-report');
+  assert.equal(stops.length, 3, 'a routine reason named stops');
+  manager.continue();
   manager.breakOnDrop(null);
   hub.drops.drop('udp-bad-checksum');
-  assert.equal(stops.length, 2, 'off');
+  assert.equal(stops.length, 3, 'off');
   manager.dispose();
 });

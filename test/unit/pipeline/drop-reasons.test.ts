@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { NetQueue, MAX_PENDING_TO_NIC } from '../../../extension/machine/net-queue';
 import { DropLedger, type DropEvent } from '../../../extension/pipeline/drop-ledger';
-import { DROP_REASONS, isDropReason, tcpDropReason, type DropReason } from '../../../extension/pipeline/drop-reasons';
+import { DROP_REASONS, isDropReason, isRoutineDrop, tcpDropReason, type DropReason } from '../../../extension/pipeline/drop-reasons';
 import { ProbeHub } from '../../../extension/pipeline/probe';
 import { isStageName } from '../../../extension/pipeline/stages';
 import { ip4, type SlirpConfig } from '../../../extension/slirp/config';
@@ -173,6 +173,6 @@ test('every reason names a real stage, and the TCP layer’s short names map ont
 
 test('docs/drop-reasons.md lists exactly the reasons of the table, each with its stage', () => {
   const doc = readFileSync(join(__dirname, '../../../docs/drop-reasons.md'), 'utf8');
-  const rows = [...doc.matchAll(/^\| `([a-z0-9-]+)` \| `([a-z0-9_]+)` \|/gm)].map((m) => `${m[1]} ${m[2]}`);
-  assert.deepEqual(rows, Object.entries(DROP_REASONS).map(([r, i]) => `${r} ${i.stage}`));
+  const rows = [...doc.matchAll(/^\| `([a-z0-9-]+)` \| `([a-z0-9_]+)` \| (\*routine:\* )?/gm)].map((m) => `${m[1]} ${m[2]}${m[3] ? ' routine' : ''}`);
+  assert.deepEqual(rows, Object.entries(DROP_REASONS).map(([r, i]) => `${r} ${i.stage}${isRoutineDrop(r) ? ' routine' : ''}`));
 });

@@ -280,7 +280,27 @@ test('bad IPv6 input is dropped and counted, never thrown', () => {
   const mldDst = parseIpv6('ff02::16')!;
   const unspecified = parseIpv6('::')!;
   g.slirp.input(frame6({ src: unspecified, dst: mldDst, nextHeader: 58, hopLimit: 1, payload: icmp6(unspecified, mldDst, 143, 0, [0, 0, 0, 0]) }));
-  assert.equal(g.slirp.drops['icmpv6-unsupported-type'], 1);
+  assert.equal(g.slirp.drops['mld-report'], 1);
+  assert.equal(g.slirp.drops['icmpv6-unsupported-type'] ?? 0, 0);
+});
+
+test("the guest's duplicate address detection and multicast listener reports are routine drops, answered by nothing", () => {
+  const g = makeGuest();
+  const unspecified = parseIpv6('::')!;
+  // A Linux interface coming up: DAD for its link-local and global addresses, then MLDv2 and MLDv1 reports and a done.
+  for (const target of [GUEST6_LL, GUEST6]) {
+    const dst = solicitedNodeMulticast(target);
+    g.slirp.input(frame6({ src: unspecified, dst, nextHeader: 58, hopLimit: 255, payload: icmp6(unspecified, dst, 135, 0, [0, 0, 0, 0, ...target]) }));
+  }
+  for (const [type, group] of [[143, 'ff02::16'], [131, 'ff02::1:ff12:3456'], [132, 'ff02::2']] as const) {
+    const dst = parseIpv6(group)!;
+    g.slirp.input(frame6({ src: GUEST6_LL, dst, nextHeader: 58, hopLimit: 1, payload: icmp6(GUEST6_LL, dst, type, 0, [0, 0, 0, 0, ...dst]) }));
+  }
+  assert.deepEqual(g.probes.drops.snapshot().map((d) => `${d.stage} ${d.reason} ${d.count}`), ['icmp6_input mld-report 3', 'ndp_input ndp-dad-probe 2']);
+  assert.equal(g.out.length, 0, 'nothing answers a DAD probe for an address nobody else holds, nor a listener report');
+  // A solicitation for someone else's address from a configured source is no DAD.
+  g.slirp.input(ns(parseIpv6('fec0::99')!));
+  assert.equal(g.slirp.drops['ndp-not-ours'], 1);
 });
 
 test('ipv6=off turns IPv6 off: nothing is answered, no advertisement goes out', () => {

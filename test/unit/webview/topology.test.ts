@@ -31,6 +31,17 @@ test('the SVG has one clickable group per part, the guest address, live counters
   assert.doesNotMatch(svg, /<style>/, 'the live page styles it by class');
 });
 
+test('routine drops get a quiet badge of their own, and the tooltip says they are no fault', () => {
+  const m = model();
+  const gateway = m.parts.find((p) => p.id === 'gateway')!;
+  Object.assign(gateway, { routine: 6, dropLines: ['icmp6_input: mld-report ×6 (routine: …)'] });
+  const svg = renderTopologySvg(m);
+  const group = /<g [^>]*data-part="gateway"[\s\S]*?<\/g><\/g>/.exec(svg)?.[0] ?? '';
+  assert.match(group, /<g class="routine"><rect[^>]*\/><text[^>]*>6 routine<\/text>/);
+  assert.doesNotMatch(group, /dropped/);
+  assert.match(group, /6 routine drops, no fault:\n  icmp6_input: mld-report ×6/);
+});
+
 test('an exported SVG carries the theme colours resolved, and stays well-formed', () => {
   const colours: Record<string, string> = { '--vscode-foreground': '#123456', '--vscode-editor-background': '#fefefe' };
   const svg = exportableSvg(model(), (name) => colours[name] ?? '');
