@@ -7,7 +7,7 @@ import { lexProfile } from './lexer';
 import { cursorContext } from './cursor-context';
 import { completeDirective } from './directive-completion';
 import { NETDEV_TYPES, NETDEV_USER_SUBOPTIONS, NIC_MODELS, OPTION_CATALOG, isNicDriver } from './option-catalog';
-import { parseOptionList, type OptionItem } from './option-list';
+import { parseOptionList, type OptionItem } from '../slirp/option-list';
 
 export interface CompletionEntry {
   readonly label: string;

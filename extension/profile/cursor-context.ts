@@ -5,7 +5,7 @@
  */
 import type { LexResult, ProfileWord } from './lexer';
 import { lookupOption, canonicalOptionName, type OptionInfo } from './option-catalog';
-import { parseOptionList, type OptionItem } from './option-list';
+import { parseOptionList, type OptionItem } from '../slirp/option-list';
 
 export type CursorContext =
   | { readonly kind: 'option'; readonly word?: ProfileWord; readonly prefix: string; readonly replaceStart: number }

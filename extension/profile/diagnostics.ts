@@ -5,7 +5,7 @@
  */
 import { isAbsolute, resolve } from 'node:path';
 import { parseProfile } from './parser';
-import { validatePlan, type NetdevUserChecker } from './validate';
+import { validatePlan } from './validate';
 import type { EngineKind } from '../pipeline/stages';
 import { checkEngineSupport } from './engine-support';
 import { findEngineDirective } from './engine-directive';
@@ -22,8 +22,6 @@ export interface DiagnoseOptions {
   readonly baseDir?: string;
   /** For `~/` paths; without it they are not checked. */
   readonly homeDir?: string;
-  /** The slirp's own suboption parser, when available. */
-  readonly checkNetdevUser?: NetdevUserChecker;
 }
 
 /** LSP DiagnosticSeverity numbers. */
@@ -55,7 +53,7 @@ export function diagnose(text: string, options: DiagnoseOptions): ProfileDiagnos
     atText('unknown-directive', 'warning', `unknown directive "${d.key}": Usernet knows ${known}`, d.keyStart, d.keyStart + d.key.length);
   }
   problems.push(...parseProblems);
-  problems.push(...validatePlan(plan, lex.lines, options.checkNetdevUser));
+  problems.push(...validatePlan(plan, lex.lines));
   for (const file of plan.files) {
     const missing = missingFile(file, options);
     if (missing) problems.push({ code: 'file-not-found', severity: 'error', message: missing, start: file.start, end: file.end, range: file.range });

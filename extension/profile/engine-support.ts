@@ -6,7 +6,7 @@
 import type { EngineKind } from '../pipeline/stages';
 import type { LineMap } from './source-range';
 import type { ProfilePlan, ParsedOption, ProblemSeverity, ProfileProblem } from './plan';
-import { parseOptionList } from './option-list';
+import { parseOptionList } from '../slirp/option-list';
 
 
 export const ENGINE_HINT = 'not supported by the embedded engine (use engine: qemu)';

@@ -6,7 +6,7 @@
 import { lexProfile, wordSliceOffsets } from './lexer';
 import { cursorContext, wordAt } from './cursor-context';
 import { lookupOption, NETDEV_USER_SUBOPTIONS, NIC_MODELS, type OptionInfo } from './option-catalog';
-import { parseOptionList } from './option-list';
+import { parseOptionList } from '../slirp/option-list';
 
 export interface HoverInfo {
   /** Markdown. */

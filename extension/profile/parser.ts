@@ -6,7 +6,7 @@
  */
 import { lexProfile, wordSliceOffsets, type LexResult, type ProfileWord } from './lexer';
 import { lookupOption, canonicalOptionName, isNicDriver, normalizeNicModel, NETDEV_TYPES } from './option-catalog';
-import { parseOptionList, findItem, type OptionItem } from './option-list';
+import { parseOptionList, findItem, type OptionItem } from '../slirp/option-list';
 import { normalizeNetwork } from './network-plan';
 import { parseMemoryMiB } from './sizes';
 import type {

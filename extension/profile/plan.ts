@@ -4,7 +4,7 @@
  */
 import type { ProfileWord } from './lexer';
 import type { OptionInfo } from './option-catalog';
-import type { OptionItem } from './option-list';
+import type { OptionItem } from '../slirp/option-list';
 import type { SourceRange } from './source-range';
 
 export type ProblemSeverity = 'error' | 'warning' | 'information';

@@ -5,7 +5,7 @@
  * unix sockets Usernet listens on; the accelerator follows what the host offers.
  * Everything else (disks, cloud-init seeds, machine options) goes through as written.
  */
-import { escapeOptionValue, parseOptionList } from './option-list';
+import { escapeOptionValue, parseOptionList } from '../slirp/option-list';
 import { userConnections } from './network-plan';
 import type { ProfilePlan, NetdevSpec, NicSpec, ParsedOption } from './plan';
 

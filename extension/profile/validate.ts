@@ -3,16 +3,13 @@
  * ports forwarded twice, netdevs no NIC uses, NICs naming a missing netdev.
  */
 import type { LineMap } from './source-range';
-import { checkNetdevUser, type HostForwardRule } from './netdev-check';
-import { checkNetdevUserWithSlirp } from './netdev-authority';
+import { formatIpv4 } from '../wire/address';
+import { readNetdevUser, type HostForwardSpan } from '../slirp/netdev-options';
 import { userConnections } from './network-plan';
 import type { ProfilePlan, NetdevSpec, ProblemSeverity, ProfileProblem } from './plan';
 import type { SourceRange } from './source-range';
 
-/** Checks a `-netdev user` option string; overridable so the slirp's own parser can judge it. */
-export type NetdevUserChecker = typeof checkNetdevUser;
-
-export function validatePlan(plan: ProfilePlan, lines: LineMap, checkUser: NetdevUserChecker = checkNetdevUserWithSlirp): ProfileProblem[] {
+export function validatePlan(plan: ProfilePlan, lines: LineMap): ProfileProblem[] {
   const problems: ProfileProblem[] = [];
   const report = (code: string, severity: ProblemSeverity, message: string, start: number, end: number): void => {
     problems.push({ code, severity, message, start, end, range: lines.range(start, end) });
@@ -23,7 +20,7 @@ export function validatePlan(plan: ProfilePlan, lines: LineMap, checkUser: Netde
     problems.push({ code, severity, message, start, end, range });
   };
 
-  const forwards: Array<{ rule: HostForwardRule; netdev: NetdevSpec }> = [];
+  const forwards: Array<{ span: HostForwardSpan; netdev: NetdevSpec }> = [];
   const guestTargets = new Map<string, NetdevSpec>();
   for (const netdev of plan.netdevs) {
     if (netdev.type !== 'user') continue;
@@ -34,20 +31,22 @@ export function validatePlan(plan: ProfilePlan, lines: LineMap, checkUser: Netde
       const b = to > from ? offsets[Math.min(to - 1, last)] + 1 : a;
       return [a, b];
     };
-    const check = checkUser(netdev.options);
-    for (const issue of check.issues) report(issue.code, issue.severity, issue.message, ...toSource(issue.start, issue.end));
-    for (const rule of check.hostForwards) {
+    // The slirp's own parser: what it refuses here, the launch refuses too.
+    const reading = readNetdevUser(netdev.options);
+    for (const issue of reading.issues) report(issue.code, issue.severity, issue.message, ...toSource(issue.start, issue.end));
+    for (const span of reading.hostForwards) {
+      const { rule } = span;
       if (rule.hostPort === 0) continue;
-      const clash = forwards.find(({ rule: r }) => r.protocol === rule.protocol && r.hostPort === rule.hostPort
+      const clash = forwards.find(({ span: { rule: r } }) => r.protocol === rule.protocol && r.hostPort === rule.hostPort
         && bindsOverlap(r.hostAddr, rule.hostAddr));
       if (clash) {
-        report('duplicate-host-port', 'error', `host port ${rule.hostPort}/${rule.protocol} is already forwarded by hostfwd=${describe(clash.rule)}: choose another host port`, ...toSource(rule.hostPortStart, rule.hostPortEnd));
+        report('duplicate-host-port', 'error', `host port ${rule.hostPort}/${rule.protocol} is already forwarded by hostfwd=${clash.span.text}: choose another host port`, ...toSource(span.hostPortStart, span.hostPortEnd));
       }
-      forwards.push({ rule, netdev });
+      forwards.push({ span, netdev });
     }
-    for (const rule of check.guestForwards) {
-      const key = `${rule.serverAddr}:${rule.serverPort}`;
-      if (guestTargets.has(key)) report('duplicate-guestfwd', 'error', `guestfwd ${key} is already forwarded: each server:port can go to one target`, ...toSource(rule.start, rule.end));
+    for (const span of reading.guestForwards) {
+      const key = `${formatIpv4(span.rule.serverAddr)}:${span.rule.serverPort}`;
+      if (guestTargets.has(key)) report('duplicate-guestfwd', 'error', `guestfwd ${key} is already forwarded: each server:port can go to one target`, ...toSource(span.start, span.end));
       guestTargets.set(key, netdev);
     }
   }
@@ -97,12 +96,7 @@ export function validatePlan(plan: ProfilePlan, lines: LineMap, checkUser: Netde
   return problems;
 }
 
-function describe(rule: HostForwardRule): string {
-  return `${rule.protocol}:${rule.hostAddr}:${rule.hostPort}-${rule.guestAddr}:${rule.guestPort}`;
-}
-
-/** Usernet binds an empty host address to 127.0.0.1; 0.0.0.0 takes the port on every address. */
+/** The same host address, or 0.0.0.0 (every address) on either side (an empty one is 127.0.0.1 already). */
 function bindsOverlap(a: string, b: string): boolean {
-  const norm = (x: string): string => (x === '' ? '127.0.0.1' : x);
-  return norm(a) === norm(b) || norm(a) === '0.0.0.0' || norm(b) === '0.0.0.0';
+  return a === b || a === '0.0.0.0' || b === '0.0.0.0';
 }

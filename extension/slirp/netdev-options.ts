@@ -1,91 +1,313 @@
-import { formatIpv4 } from '../wire/address';
-import { formatIpv6, parseIpv6 } from '../wire/ipv6-address';
-import { isIPv4, isIPv6 } from 'node:net';
-import { DEFAULT_SLIRP_CONFIG, MAX_GUEST_MTU, MIN_GUEST_MTU, type GuestForward, type HostForward, type SlirpConfig } from './config';
-
 /**
- * QEMU's `-netdev user,...` syntax (QEMU 7.2's suboptions, plus dns-upstream and
- * disable-host-loopback of our own) turned into a SlirpConfig. Every error names
- * the option, says what is wrong and carries the character range of the spec it
- * is about, so an editor can underline it.
+ * The one parser of QEMU's `-netdev user,...` syntax (QEMU 7.2's suboptions, plus
+ * dns-upstream, disable-host-loopback and mtu of our own). It reads the whole
+ * spec, finds every mistake at once, each with the range of the spec it is
+ * about, and builds the SlirpConfig the stack runs with: the profile's language
+ * server shows the issues as diagnostics, and `usernet run`/`serve`, the launch
+ * configuration and the profile launch refuse the spec on its first error.
  */
-export class NetdevOptionError extends Error {
-  constructor(
-    message: string,
-    /** The suboption at fault ('' when the spec as a whole is wrong). */
-    readonly option: string,
-    /** Range [start, end) in the spec string. */
-    readonly start: number,
-    readonly end: number,
-  ) {
-    super(message);
-    this.name = 'NetdevOptionError';
-  }
+import { formatIpv4, parseIpv4 } from '../wire/address';
+import { formatIpv6, parseIpv6 } from '../wire/ipv6-address';
+import { DEFAULT_SLIRP_CONFIG, MAX_GUEST_MTU, MIN_GUEST_MTU, type SlirpConfig } from './config';
+import { readGuestForward, readHostForward, parsePort, type GuestForwardSpan, type HostForwardSpan } from './forward-rules';
+import { throwFirstError, type NetdevIssue, type ReportIssue } from './netdev-issue';
+import { NETDEV_USER_SUBOPTION_NAMES } from './netdev-suboptions';
+import { parseOptionList, type OptionItem } from './option-list';
+
+export { NetdevOptionError, type NetdevIssue } from './netdev-issue';
+export { parseHostForwardRule, type GuestForwardSpan, type HostForwardSpan } from './forward-rules';
+
+export interface NetdevUserReading {
+  /** The configuration asked for; a suboption found wrong keeps its default. */
+  readonly config: SlirpConfig;
+  /** Every mistake, in the order of the spec (the first is the one a launch reports). */
+  readonly issues: readonly NetdevIssue[];
+  /** The forwarding rules that parsed, with where they are in the spec. */
+  readonly hostForwards: readonly HostForwardSpan[];
+  readonly guestForwards: readonly GuestForwardSpan[];
 }
 
-/** One `key=value` of the spec; ranges index the raw spec (before `,,` is unescaped). */
-interface Token {
-  readonly key: string;
-  readonly value: string | undefined;
-  readonly start: number;
-  readonly end: number;
-  readonly valueStart: number;
+/** The configuration of a spec, or a NetdevOptionError naming its first mistake. */
+export function parseNetdevUser(spec: string): SlirpConfig {
+  const reading = readNetdevUser(spec);
+  throwFirstError(reading.issues);
+  return reading.config;
 }
 
-/** Splits on single commas; QEMU writes a literal comma inside a value as `,,`. */
-function tokenize(spec: string): Token[] {
-  const tokens: Token[] = [];
-  let start = 0;
-  let text = '';
-  let eq = -1;
-  let valueStart = -1;
-  const flush = (end: number) => {
-    if (end > start || text !== '') {
-      const key = eq < 0 ? text : text.slice(0, eq);
-      const value = eq < 0 ? undefined : text.slice(eq + 1);
-      tokens.push({ key, value, start, end, valueStart: eq < 0 ? end : valueStart });
-    }
+const REPEATABLE = new Set(['dnssearch', 'hostfwd', 'guestfwd']);
+const BOOLEAN = new Set(['ipv4', 'ipv6', 'restrict', 'disable-host-loopback']);
+const TRUE_WORDS = ['on', 'yes', 'true', 'y'];
+const FALSE_WORDS = ['off', 'no', 'false', 'n'];
+
+/** Reads a spec (with or without a leading `user`); never throws. */
+export function readNetdevUser(spec: string): NetdevUserReading {
+  const issues: NetdevIssue[] = [];
+  const issue = (option: string, code: string, message: string, start: number, end: number, severity: NetdevIssue['severity'] = 'error'): void => {
+    issues.push({ code, severity, message, option, start, end });
   };
-  for (let i = 0; i < spec.length; i++) {
-    const c = spec[i]!;
-    if (c === ',') {
-      if (spec[i + 1] === ',') {
-        text += ',';
-        i++;
-        continue;
+  const atValue = (item: OptionItem, code: string, message: string): void => issue(item.key, code, message, item.valueStart, item.valueEnd);
+  const atItem = (item: OptionItem, code: string, message: string): void => issue(item.key, code, message, item.start, item.end);
+
+  const single = new Map<string, OptionItem>();
+  const many = new Map<string, OptionItem[]>();
+  const items = spec === '' ? [] : parseOptionList(spec);
+  items.forEach((item, index) => {
+    if (!item.hasValue) {
+      if (index === 0 && item.raw === 'user') return;
+      if (item.raw === '') {
+        // QEMU takes a trailing comma; any other empty item is a slip worth pointing at.
+        if (index < items.length - 1) issue('', 'empty-suboption', 'empty suboption: remove the extra comma (write ,, for a comma inside a value)', item.start, Math.min(item.start + 1, spec.length), 'warning');
+        return;
       }
-      flush(i);
-      start = i + 1;
-      text = '';
-      eq = -1;
-      continue;
+      if (BOOLEAN.has(item.raw)) {
+        // QEMU reads a bare boolean as key=on.
+        single.set(item.raw, { ...item, key: item.raw, value: 'on', keyEnd: item.end, valueStart: item.end });
+        return;
+      }
+      if (NETDEV_USER_SUBOPTION_NAMES.includes(item.raw)) issue(item.raw, 'suboption-without-value', `${item.raw} needs a value: ${item.raw}=...`, item.start, item.end);
+      else issue(item.raw, 'unknown-netdev-suboption', unknownMessage(item.raw), item.start, item.end);
+      return;
     }
-    if (c === '=' && eq < 0) {
-      eq = text.length;
-      valueStart = i + 1;
+    if (item.key === '') return atItem(item, 'unknown-netdev-suboption', `missing option name before '=' in "${item.raw}"`);
+    if (!NETDEV_USER_SUBOPTION_NAMES.includes(item.key)) return issue(item.key, 'unknown-netdev-suboption', unknownMessage(item.key), item.keyStart, item.keyEnd);
+    if (REPEATABLE.has(item.key)) {
+      many.set(item.key, [...(many.get(item.key) ?? []), item]);
+      return;
     }
-    text += c;
+    const name = item.key === 'ip' ? 'net' : item.key;
+    const earlier = single.get(name);
+    if (earlier) {
+      const message = earlier.key === item.key ? `${item.key} is given twice; QEMU refuses a repeated ${item.key}=` : `${item.key}= and ${earlier.key}= are one option: give it once`;
+      return issue(item.key, 'duplicate-suboption', message, item.keyStart, item.keyEnd);
+    }
+    single.set(name, item);
+  });
+
+  const bool = (key: string, absent: boolean): boolean => {
+    const item = single.get(key);
+    if (!item) return absent;
+    const word = item.value.toLowerCase();
+    if (TRUE_WORDS.includes(word)) return true;
+    if (FALSE_WORDS.includes(word)) return false;
+    atValue(item, 'bad-boolean', `${key}=${item.value}: use on or off`);
+    return absent;
+  };
+  const D = DEFAULT_SLIRP_CONFIG;
+
+  // ipv4/ipv6: both on unless one is named; naming one alone decides the other.
+  const v4 = single.get('ipv4');
+  const v6 = single.get('ipv6');
+  const v4On = bool('ipv4', true);
+  const v6On = bool('ipv6', true);
+  const ipv4 = v4 || !v6 ? v4On : !v6On;
+  const ipv6 = v6 || !v4 ? v6On : !v4On;
+  if (!ipv4 && !ipv6) atItem((v6 ?? v4)!, 'no-ip-version', 'ipv4=off and ipv6=off leave the guest no network: keep one on');
+
+  const network = readNetwork(single.get('net'), atValue, issue);
+  const { net, prefixLength, given: netGiven, valid: netValid } = network;
+  const mask = maskOf(prefixLength);
+  const broadcast = (net | ~mask) >>> 0;
+  const netText = `${formatIpv4(net)}/${prefixLength}`;
+  const inNet = (a: number): boolean => ((a & mask) >>> 0) === net;
+  // Addresses not given keep their place in the network (x.x.2.2 under net=10.9.0.0/16, as QEMU).
+  const moved = (dflt: number): number => (netGiven ? (net | (dflt & ~mask)) >>> 0 : dflt);
+  const address = (key: string, dflt: number): number => {
+    const item = single.get(key);
+    if (!item) return moved(dflt);
+    const a = parseIpv4(item.value);
+    if (a === null) atValue(item, 'bad-address', `${key}=${item.value} is not an IPv4 address`);
+    else if (!netValid) return a;
+    else if (!inNet(a)) atValue(item, `${key}-outside-net`, `${key}=${item.value} is outside the guest network ${netText}: choose an address inside it`);
+    else if (a === net || a === broadcast) atValue(item, 'network-or-broadcast', `${key}=${item.value} is the network or broadcast address of ${netText}: choose another`);
+    else return a;
+    return moved(dflt);
+  };
+  const host = address('host', D.host);
+  const dns = address('dns', D.dns);
+  const dhcpStart = address('dhcpstart', D.dhcpStart);
+  const hostItem = single.get('host');
+  const dnsItem = single.get('dns');
+  const dhcpItem = single.get('dhcpstart');
+  if (host === dns && (dnsItem ?? hostItem)) atItem((dnsItem ?? hostItem)!, 'address-clash', `host and dns are both ${formatIpv4(host)}: they must differ`);
+  const dhcpClash = dhcpStart === host ? 'host' : dhcpStart === dns ? 'dns' : undefined;
+  const dhcpBlame = dhcpItem ?? (dhcpClash === 'host' ? hostItem : dnsItem);
+  if (dhcpClash && dhcpBlame) atItem(dhcpBlame, 'address-clash', `dhcpstart ${formatIpv4(dhcpStart)} is the address of the ${dhcpClash}: the DHCP pool needs its own addresses`);
+  const smbServer = single.get('smbserver');
+  if (smbServer && parseIpv4(smbServer.value) === null) atValue(smbServer, 'bad-address', `smbserver=${smbServer.value} is not an IPv4 address`);
+
+  const hostnameItem = single.get('hostname');
+  const hostname = hostnameItem?.value;
+  if (hostnameItem && (hostnameItem.value.length === 0 || hostnameItem.value.length > 255)) atItem(hostnameItem, 'bad-hostname', 'hostname= must be 1 to 255 characters');
+  const domainItem = single.get('domainname');
+  if (domainItem && !isDomainName(domainItem.value)) atValue(domainItem, 'bad-domain-name', `bad domain name '${domainItem.value}' in domainname`);
+  const dnsSearch: string[] = [];
+  for (const item of many.get('dnssearch') ?? []) {
+    if (isDomainName(item.value)) dnsSearch.push(item.value);
+    else atValue(item, 'bad-domain-name', `bad domain name '${item.value}' in dnssearch`);
   }
-  flush(spec.length);
-  return tokens;
+
+  const ipv6Net = readIpv6Network(single, atValue, atItem);
+
+  const report = (key: string): ReportIssue => (code, message, start, end) => issue(key, code, message, start, end);
+  const hostForwards: HostForwardSpan[] = [];
+  for (const item of many.get('hostfwd') ?? []) {
+    const span = readHostForward(spec.slice(item.valueStart, item.valueEnd), item.valueStart, report('hostfwd'));
+    if (!span) continue;
+    const guest = span.rule.guestAddr;
+    if (netValid && guest !== 0 && !inNet(guest)) {
+      issue('hostfwd', 'hostfwd-outside-net', `hostfwd guest address ${formatIpv4(guest)} is outside the guest network ${netText}`, span.guestAddrStart, span.guestAddrEnd);
+    }
+    hostForwards.push(span);
+  }
+  const guestForwards: GuestForwardSpan[] = [];
+  for (const item of many.get('guestfwd') ?? []) {
+    const span = readGuestForward(spec.slice(item.valueStart, item.valueEnd), item.valueStart, report('guestfwd'));
+    if (!span) continue;
+    // Without a server address libslirp takes x.x.2.4 of the network.
+    const serverAddr = span.rule.serverAddr === 0 ? (net | (0x0204 & ~mask)) >>> 0 : span.rule.serverAddr;
+    const [from, to] = span.rule.serverAddr === 0 ? [span.start, span.end] : [span.serverStart, span.serverEnd];
+    const server = formatIpv4(serverAddr);
+    if (netValid && !inNet(serverAddr)) issue('guestfwd', 'guestfwd-outside-net', `guestfwd server ${server} is outside the guest network ${netText}`, from, to);
+    else if (serverAddr === host || serverAddr === dns) issue('guestfwd', 'bad-guestfwd', `guestfwd server ${server} is the ${serverAddr === host ? 'host' : 'dns'} address: choose a free one`, from, to);
+    guestForwards.push({ ...span, rule: { ...span.rule, serverAddr } });
+  }
+
+  const upstream = single.get('dns-upstream');
+  if (upstream && !isDnsUpstream(upstream.value)) atValue(upstream, 'bad-dns-upstream', `bad dns-upstream '${upstream.value}': expected addr[:port] (IPv6 as [addr]:port)`);
+  const mtuItem = single.get('mtu');
+  let mtu = D.mtu;
+  if (mtuItem) {
+    const value = /^\d{1,5}$/.test(mtuItem.value) ? Number(mtuItem.value) : NaN;
+    if (value >= MIN_GUEST_MTU && value <= MAX_GUEST_MTU) mtu = value;
+    else atValue(mtuItem, 'bad-mtu', `bad mtu '${mtuItem.value}': expected ${MIN_GUEST_MTU}-${MAX_GUEST_MTU} (1500 is Ethernet's, as libslirp)`);
+  }
+  const idItem = single.get('id');
+  if (idItem && idItem.value === '') atItem(idItem, 'bad-id', 'id= needs a name');
+
+  const config: SlirpConfig = {
+    ...D,
+    id: idItem?.value || D.id,
+    ipv4,
+    ipv6,
+    net,
+    prefixLength,
+    host,
+    dhcpStart,
+    dns,
+    restrict: bool('restrict', false),
+    hostname,
+    domainName: domainItem?.value,
+    dnsSearch,
+    ...ipv6Net,
+    tftpRoot: single.get('tftp')?.value,
+    tftpServerName: single.get('tftp-server-name')?.value,
+    bootFile: single.get('bootfile')?.value,
+    hostForwards: hostForwards.map((s) => s.rule),
+    guestForwards: guestForwards.map((s) => s.rule),
+    disableHostLoopback: bool('disable-host-loopback', false),
+    dnsUpstream: upstream?.value,
+    mtu,
+    ...(mtuItem ? { mtuGiven: true } : {}),
+    unsupportedOptions: single.has('smb') ? ['smb'] : [],
+  };
+  issues.sort((a, b) => a.start - b.start);
+  return { config, issues, hostForwards, guestForwards };
 }
 
-const fail = (message: string, t: Token | undefined, whole = false): never => {
-  if (!t) throw new NetdevOptionError(message, '', 0, 0);
-  throw new NetdevOptionError(message, t.key, whole || t.value === undefined ? t.start : t.valueStart, t.end);
-};
+type ValueIssue = (item: OptionItem, code: string, message: string) => void;
 
-export function parseIp4(text: string): number | null {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(text);
-  if (!m) return null;
-  const parts = m.slice(1).map(Number);
-  if (parts.some((p) => p > 255)) return null;
-  return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
+interface GuestNetwork {
+  readonly net: number;
+  readonly prefixLength: number;
+  readonly given: boolean;
+  /** False when net= is wrong: addresses are then not judged against it. */
+  readonly valid: boolean;
+}
+
+/** `net=addr[/prefix|/netmask]` (or its old name ip=); without a mask QEMU takes the address class's. */
+function readNetwork(item: OptionItem | undefined, atValue: ValueIssue, issue: (option: string, code: string, message: string, start: number, end: number) => void): GuestNetwork {
+  const D = DEFAULT_SLIRP_CONFIG;
+  if (!item) return { net: D.net, prefixLength: D.prefixLength, given: false, valid: true };
+  const invalid = { net: D.net, prefixLength: D.prefixLength, given: true, valid: false };
+  const { key, value } = item;
+  const slash = value.indexOf('/');
+  const addrText = slash < 0 ? value : value.slice(0, slash);
+  const maskText = slash < 0 ? undefined : value.slice(slash + 1);
+  const addr = parseIpv4(addrText);
+  if (addr === null) {
+    issue(key, 'bad-address', `bad IPv4 address '${addrText}' in ${key}=${value}`, item.valueStart, item.valueStart + addrText.length);
+    return invalid;
+  }
+  let prefixLength: number | null;
+  if (maskText === undefined) {
+    prefixLength = classfulPrefix(addr);
+    if (prefixLength === null) {
+      atValue(item, 'bad-prefix', `${key}=${value} needs a prefix length: no classful default for this address`);
+      return invalid;
+    }
+  } else {
+    prefixLength = /^\d{1,2}$/.test(maskText) ? Number(maskText) : prefixOfMask(parseIpv4(maskText));
+    // A guest network needs room for the host, the DNS, the DHCP pool and a broadcast address.
+    if (prefixLength === null || prefixLength < 1 || prefixLength > 28) {
+      issue(key, 'bad-prefix', `${key}=${value}: give a prefix length from 1 to 28 (or a netmask like 255.255.255.0), leaving room for host, dns and DHCP`, item.valueStart + addrText.length + 1, item.valueEnd);
+      return invalid;
+    }
+  }
+  const net = (addr & maskOf(prefixLength)) >>> 0;
+  if (net !== addr) {
+    atValue(item, 'net-host-bits', `${key}=${value} has host bits set; did you mean ${formatIpv4(net)}/${prefixLength}?`);
+    return invalid;
+  }
+  return { net, prefixLength, given: true, valid: true };
+}
+
+/** IPv6: `ipv6-net=prefix/len`, or the older ipv6-prefix with ipv6-prefixlen; host ::2 and dns ::3 inside it. */
+function readIpv6Network(single: ReadonlyMap<string, OptionItem>, atValue: ValueIssue, atItem: ValueIssue): Pick<SlirpConfig, 'ipv6Net' | 'ipv6PrefixLength' | 'ipv6Host' | 'ipv6Dns'> {
+  const D = DEFAULT_SLIRP_CONFIG;
+  let ipv6Net = D.ipv6Net;
+  let ipv6PrefixLength = D.ipv6PrefixLength;
+  const netItem = single.get('ipv6-net');
+  const prefixItem = single.get('ipv6-prefix');
+  if (netItem && prefixItem) atItem(prefixItem, 'conflicting-suboptions', 'ipv6-net and ipv6-prefix cannot both be given');
+  const item = netItem ?? prefixItem;
+  if (item) {
+    const slash = item.value.indexOf('/');
+    const addrText = slash < 0 ? item.value : item.value.slice(0, slash);
+    const len = slash < 0 ? undefined : item.value.slice(slash + 1);
+    if (!parseIpv6(addrText)) atValue({ ...item, valueEnd: item.valueStart + addrText.length }, 'bad-address', `bad IPv6 address '${addrText}' in ${item.key}`);
+    else if (len !== undefined && item.key === 'ipv6-prefix') atValue(item, 'bad-prefix', 'ipv6-prefix takes no /length: use ipv6-prefixlen or ipv6-net');
+    else if (len !== undefined && (!/^\d{1,3}$/.test(len) || Number(len) > 126)) {
+      atValue({ ...item, valueStart: item.valueEnd - len.length }, 'bad-prefix', `bad IPv6 prefix length ${len} in ipv6-net=${item.value}: expected 0-126`);
+    } else {
+      ipv6Net = addrText;
+      if (len !== undefined) ipv6PrefixLength = Number(len);
+    }
+  }
+  const lenItem = single.get('ipv6-prefixlen');
+  if (lenItem && netItem) atItem(lenItem, 'conflicting-suboptions', 'ipv6-prefixlen cannot be combined with ipv6-net');
+  else if (lenItem && (!/^\d{1,3}$/.test(lenItem.value) || Number(lenItem.value) > 126)) atValue(lenItem, 'bad-prefix', `bad IPv6 prefix length ${lenItem.value} in ipv6-prefixlen: expected 0-126`);
+  else if (lenItem) ipv6PrefixLength = Number(lenItem.value);
+
+  const netBytes = parseIpv6(ipv6Net)!;
+  for (let bit = ipv6PrefixLength; bit < 128; bit++) netBytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  ipv6Net = formatIpv6(netBytes);
+  const address = (key: string, low: number): string => {
+    const given = single.get(key);
+    const a = given ? parseIpv6(given.value) : null;
+    if (given && !a) atValue(given, 'bad-address', `bad IPv6 address '${given.value}' in ${key}`);
+    else if (given && !samePrefix(a!, netBytes, ipv6PrefixLength)) atValue(given, 'ipv6-outside-net', `${key} ${given.value} is outside ipv6-net ${ipv6Net}/${ipv6PrefixLength}`);
+    else if (a) return formatIpv6(a);
+    const b = netBytes.slice();
+    b[15] = low;
+    return formatIpv6(b);
+  };
+  return { ipv6Net, ipv6PrefixLength, ipv6Host: address('ipv6-host', 2), ipv6Dns: address('ipv6-dns', 3) };
 }
 
 const maskOf = (prefix: number): number => (prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0);
 
-function prefixOfMask(mask: number): number | null {
+function prefixOfMask(mask: number | null): number | null {
+  if (mask === null) return null;
   for (let p = 0; p <= 32; p++) if (maskOf(p) === mask) return p;
   return null;
 }
@@ -99,22 +321,6 @@ function classfulPrefix(addr: number): number | null {
   if ((addr & 0xe0000000) >>> 0 === 0xc0000000) return 24;
   return null;
 }
-
-function parseBool(t: Token): boolean {
-  if (t.value === undefined) return true;
-  const v = t.value.toLowerCase();
-  if (v === 'on' || v === 'yes' || v === 'true' || v === 'y') return true;
-  if (v === 'off' || v === 'no' || v === 'false' || v === 'n') return false;
-  return fail(`${t.key}=${t.value}: expected on or off`, t);
-}
-
-function parsePort(text: string, allowZero: boolean): number | null {
-  if (!/^\d{1,5}$/.test(text)) return null;
-  const n = Number(text);
-  if (n > 65535 || (n === 0 && !allowZero)) return null;
-  return n;
-}
-
 
 function samePrefix(a: Uint8Array, b: Uint8Array, prefix: number): boolean {
   for (let bit = 0; bit < prefix; bit++) {
@@ -130,283 +336,39 @@ function isDomainName(name: string): boolean {
   return n.split('.').every((l) => l.length > 0 && l.length <= 63 && /^[A-Za-z0-9_-]+$/.test(l));
 }
 
-const HOSTFWD_SYNTAX = 'expected [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport';
-
-function parseHostForward(t: Token): HostForward {
-  const spec = t.value ?? '';
-  const what = `hostfwd=${spec}`;
-  // [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport; an IPv6 address in brackets ([::1]).
-  const m = /^(?:([^:[\]]*):)?(\[[^\]]*\]|[^:[\]]*):([^:-]*)-(\[[^\]]*\]|[^:[\]]*):([^:]*)$/.exec(spec);
-  if (!m) return fail(`bad ${what}: ${HOSTFWD_SYNTAX}`, t);
-  const [, p, hostAddrText, hostPortText, guestAddrText, guestPortText] = m as unknown as [string, string | undefined, string, string, string, string];
-  let protocol: 'tcp' | 'udp' = 'tcp';
-  if (p === 'udp' || p === 'tcp') protocol = p;
-  else if (p !== undefined && p !== '') return fail(`bad protocol '${p}' in ${what}: expected tcp or udp`, t);
-  // An empty host address binds loopback only: exposing the guest to the LAN must be asked for (0.0.0.0).
-  const bracketed = (a: string) => a.startsWith('[');
-  const hostAddr = hostAddrText === '' ? '127.0.0.1' : bracketed(hostAddrText) ? hostAddrText.slice(1, -1) : hostAddrText;
-  if (bracketed(hostAddrText) ? parseIpv6(hostAddr) === null : !isIPv4(hostAddr)) return fail(`bad host address '${hostAddrText}' in ${what}`, t);
-  const hostPort = parsePort(hostPortText, true);
-  if (hostPort === null) return fail(`bad host port '${hostPortText}' in ${what}: expected 0-65535`, t);
-  const guestPort = parsePort(guestPortText, false);
-  if (guestPort === null) return fail(`bad guest port '${guestPortText}' in ${what}: expected 1-65535`, t);
-  if (bracketed(guestAddrText)) {
-    const g6 = parseIpv6(guestAddrText.slice(1, -1));
-    if (g6 === null) return fail(`bad guest address '${guestAddrText}' in ${what}`, t);
-    if (protocol === 'udp') return fail(`udp hostfwd to an IPv6 guest address is not supported in ${what}: forward to the guest's IPv4 address`, t);
-    return { protocol, hostAddr, hostPort, guestAddr: 0, guestAddr6: formatIpv6(g6), guestPort };
-  }
-  let guestAddr = 0;
-  if (guestAddrText !== '') {
-    const g = parseIp4(guestAddrText);
-    if (g === null) return fail(`bad guest address '${guestAddrText}' in ${what}`, t);
-    guestAddr = g;
-  }
-  return { protocol, hostAddr, hostPort, guestAddr, guestPort };
+/** `addr[:port]`, an IPv6 address in brackets when a port follows. */
+function isDnsUpstream(value: string): boolean {
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(value) ?? /^([^:]+)(?::(\d+))?$/.exec(value);
+  if (!m) return false;
+  const addressOk = parseIpv4(m[1]!) !== null || parseIpv6(m[1]!) !== null;
+  return addressOk && (!m[2] || parsePort(m[2], 1) !== undefined);
 }
 
-/** Parses one hostfwd rule as `hostfwd_add` / the netdev option take it. */
-export function parseHostForwardRule(spec: string): HostForward {
-  return parseHostForward({ key: 'hostfwd', value: spec, start: 0, end: spec.length, valueStart: 0 });
+/** "did you mean" for a misspelt suboption: the known name at edit distance 1 or 2. */
+function unknownMessage(key: string): string {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const name of NETDEV_USER_SUBOPTION_NAMES) {
+    const d = editDistance(key.toLowerCase(), name);
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  const hint = best ? ` (did you mean ${best}?)` : `: known ones are ${NETDEV_USER_SUBOPTION_NAMES.join(', ')}`;
+  return `unknown -netdev user suboption "${key}"${hint}`;
 }
 
-const GUESTFWD_SYNTAX = 'expected [tcp]:server:port-tcp:host:port or [tcp]:server:port-cmd:command';
-
-/** serverAddr 0 means "not given": it becomes x.x.2.4 of the net once the net is known, as libslirp does. */
-function parseGuestForward(t: Token): GuestForward {
-  const spec = t.value ?? '';
-  const what = `guestfwd=${spec}`;
-  const dash = spec.indexOf('-');
-  if (dash < 0) return fail(`bad ${what}: ${GUESTFWD_SYNTAX}`, t);
-  const server = spec.slice(0, dash).split(':');
-  const target = spec.slice(dash + 1);
-  if (server.length === 3) {
-    const p = server.shift()!;
-    if (p !== 'tcp' && p !== '') return fail(`bad protocol '${p}' in ${what}: only tcp is supported`, t);
-  }
-  if (server.length !== 2) return fail(`bad ${what}: ${GUESTFWD_SYNTAX}`, t);
-  let serverAddr = 0;
-  if (server[0] !== '') {
-    const a = parseIp4(server[0]!);
-    if (a === null) return fail(`bad server address '${server[0]}' in ${what}`, t);
-    serverAddr = a;
-  }
-  const serverPort = parsePort(server[1]!, false);
-  if (serverPort === null) return fail(`bad server port '${server[1]}' in ${what}: expected 1-65535`, t);
-  if (target.startsWith('cmd:')) {
-    const command = target.slice(4);
-    if (command.trim() === '') return fail(`empty command in ${what}`, t);
-    return { protocol: 'tcp', serverAddr, serverPort, target: { kind: 'cmd', command } };
-  }
-  const m = /^tcp:(.+):(\d+)$/.exec(target);
-  if (!m) return fail(`bad target '${target}' in ${what}: ${GUESTFWD_SYNTAX}`, t);
-  const host = m[1]!.replace(/^\[(.*)\]$/, '$1');
-  const port = parsePort(m[2]!, false);
-  if (port === null) return fail(`bad target port '${m[2]}' in ${what}: expected 1-65535`, t);
-  return { protocol: 'tcp', serverAddr, serverPort, target: { kind: 'tcp', host, port } };
-}
-
-const KNOWN = new Set([
-  'id', 'ipv4', 'ipv6', 'net', 'ip', 'host', 'dhcpstart', 'dns', 'restrict', 'hostname', 'domainname', 'dnssearch',
-  'ipv6-net', 'ipv6-prefix', 'ipv6-prefixlen', 'ipv6-host', 'ipv6-dns', 'tftp', 'tftp-server-name', 'bootfile',
-  'smb', 'smbserver', 'hostfwd', 'guestfwd', 'dns-upstream', 'disable-host-loopback', 'mtu',
-]);
-const REPEATABLE = new Set(['dnssearch', 'hostfwd', 'guestfwd']);
-const BOOLEAN = new Set(['ipv4', 'ipv6', 'restrict', 'disable-host-loopback']);
-
-export function parseNetdevUser(spec: string): SlirpConfig {
-  let tokens = tokenize(spec);
-  if (tokens[0] && tokens[0].key === 'user' && tokens[0].value === undefined) tokens = tokens.slice(1);
-  const single = new Map<string, Token>();
-  const many = new Map<string, Token[]>();
-  for (const t of tokens) {
-    if (t.key === '') fail(`missing option name before '='`, t, true);
-    if (!KNOWN.has(t.key)) fail(`unknown option '${t.key}'`, t, true);
-    if (t.value === undefined && !BOOLEAN.has(t.key)) fail(`option '${t.key}' needs a value (${t.key}=...)`, t, true);
-    if (REPEATABLE.has(t.key)) {
-      many.set(t.key, [...(many.get(t.key) ?? []), t]);
-    } else {
-      const key = t.key === 'ip' ? 'net' : t.key;
-      if (single.has(key)) fail(`option '${t.key}' is given twice`, t, true);
-      single.set(key, t);
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
     }
   }
-  const str = (k: string) => single.get(k)?.value;
-  const D = DEFAULT_SLIRP_CONFIG;
-
-  // ipv4/ipv6: both on unless one is named; naming one decides the other.
-  const v4t = single.get('ipv4');
-  const v6t = single.get('ipv6');
-  let ipv4 = true;
-  let ipv6 = true;
-  if (v4t && v6t) {
-    ipv4 = parseBool(v4t);
-    ipv6 = parseBool(v6t);
-  } else if (v4t) {
-    ipv4 = parseBool(v4t);
-    ipv6 = !ipv4;
-  } else if (v6t) {
-    ipv6 = parseBool(v6t);
-    ipv4 = !ipv6;
-  }
-  if (!ipv4 && !ipv6) fail('ipv4 and ipv6 cannot both be off', v6t ?? v4t, true);
-
-  let net = D.net;
-  let prefixLength = D.prefixLength;
-  const netT = single.get('net');
-  if (netT) {
-    const text = netT.value!;
-    const [addrText, maskText] = text.split('/', 2) as [string, string | undefined];
-    const addr = parseIp4(addrText);
-    if (addr === null) fail(`bad IPv4 address '${addrText}' in ${netT.key}=${text}`, netT);
-    if (maskText === undefined) {
-      const p = classfulPrefix(addr!);
-      if (p === null) fail(`${netT.key}=${text} needs a prefix length: no classful default for this address`, netT);
-      prefixLength = p!;
-    } else if (/^\d{1,2}$/.test(maskText)) {
-      prefixLength = Number(maskText);
-      if (prefixLength > 32) fail(`bad prefix length ${maskText} in ${netT.key}=${text}`, netT);
-    } else {
-      const m = parseIp4(maskText);
-      const p = m === null ? null : prefixOfMask(m);
-      if (p === null) fail(`bad netmask ${maskText} in ${netT.key}=${text}`, netT);
-      prefixLength = p!;
-    }
-    // A guest network needs room for the host, the DNS, the DHCP pool and a broadcast address.
-    if (prefixLength > 28) fail(`bad prefix length ${prefixLength} in ${netT.key}=${text}: at most 28 leaves room for host, dns and DHCP`, netT);
-    const mask = maskOf(prefixLength);
-    if (((addr! & mask) >>> 0) !== addr) fail(`${netT.key}=${text} has host bits set; did you mean ${formatIpv4((addr! & mask) >>> 0)}/${prefixLength}?`, netT);
-    net = addr!;
-  }
-  const mask = maskOf(prefixLength);
-  const broadcast = (net | ~mask) >>> 0;
-  const netText = `${formatIpv4(net)}/${prefixLength}`;
-  const inNet = (a: number) => ((a & mask) >>> 0) === net;
-  const address = (key: string, dflt: number): number => {
-    const t = single.get(key);
-    if (!t) return netT ? (net | (dflt & ~mask)) >>> 0 : dflt;
-    const a = parseIp4(t.value!);
-    if (a === null) return fail(`bad IPv4 address '${t.value}' in ${key}`, t);
-    if (!inNet(a)) return fail(`${key} ${t.value} is outside net ${netText}`, t);
-    if (a === net || a === broadcast) return fail(`${key} ${t.value} is the network or broadcast address of net ${netText}`, t);
-    return a;
-  };
-  const host = address('host', D.host);
-  const dns = address('dns', D.dns);
-  const dhcpStart = address('dhcpstart', D.dhcpStart);
-  if (host === dns) fail(`host and dns are both ${formatIpv4(host)}: they must differ`, single.get('dns') ?? single.get('host'), true);
-  if (dhcpStart === host || dhcpStart === dns) fail(`dhcpstart ${formatIpv4(dhcpStart)} is the address of the ${dhcpStart === host ? 'host' : 'dns'}`, single.get('dhcpstart'), true);
-
-  const hostname = str('hostname');
-  if (hostname !== undefined && (hostname.length === 0 || hostname.length > 255)) fail(`hostname must be 1-255 characters`, single.get('hostname'));
-  const domainName = str('domainname');
-  if (domainName !== undefined && !isDomainName(domainName)) fail(`bad domain name '${domainName}' in domainname`, single.get('domainname'));
-  const dnsSearch: string[] = [];
-  for (const t of many.get('dnssearch') ?? []) {
-    if (!isDomainName(t.value!)) fail(`bad domain name '${t.value}' in dnssearch`, t);
-    dnsSearch.push(t.value!);
-  }
-
-  // IPv6: ipv6-net=prefix/len, or the older ipv6-prefix + ipv6-prefixlen.
-  let ipv6Net = D.ipv6Net;
-  let ipv6PrefixLength = D.ipv6PrefixLength;
-  const v6netT = single.get('ipv6-net') ?? single.get('ipv6-prefix');
-  if (single.has('ipv6-net') && single.has('ipv6-prefix')) fail(`ipv6-net and ipv6-prefix cannot both be given`, single.get('ipv6-prefix'), true);
-  if (v6netT) {
-    const [a, len] = v6netT.value!.split('/', 2) as [string, string | undefined];
-    if (!parseIpv6(a)) fail(`bad IPv6 address '${a}' in ${v6netT.key}`, v6netT);
-    ipv6Net = a;
-    if (len !== undefined) {
-      if (v6netT.key === 'ipv6-prefix') fail(`ipv6-prefix takes no /length: use ipv6-prefixlen or ipv6-net`, v6netT);
-      if (!/^\d{1,3}$/.test(len) || Number(len) > 126) fail(`bad IPv6 prefix length ${len} in ipv6-net=${v6netT.value}: expected 0-126`, v6netT);
-      ipv6PrefixLength = Number(len);
-    }
-  }
-  const plT = single.get('ipv6-prefixlen');
-  if (plT) {
-    if (single.has('ipv6-net')) fail(`ipv6-prefixlen cannot be combined with ipv6-net`, plT, true);
-    if (!/^\d{1,3}$/.test(plT.value!) || Number(plT.value) > 126) fail(`bad IPv6 prefix length ${plT.value} in ipv6-prefixlen: expected 0-126`, plT);
-    ipv6PrefixLength = Number(plT.value);
-  }
-  const netBytes = parseIpv6(ipv6Net)!;
-  for (let bit = ipv6PrefixLength; bit < 128; bit++) netBytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
-  ipv6Net = formatIpv6(netBytes);
-  const v6addr = (key: string, low: number): string => {
-    const t = single.get(key);
-    if (!t) {
-      const b = netBytes.slice();
-      b[15] = low;
-      return formatIpv6(b);
-    }
-    const a = parseIpv6(t.value!);
-    if (!a) return fail(`bad IPv6 address '${t.value}' in ${key}`, t);
-    if (!samePrefix(a, netBytes, ipv6PrefixLength)) return fail(`${key} ${t.value} is outside ipv6-net ${ipv6Net}/${ipv6PrefixLength}`, t);
-    return formatIpv6(a);
-  };
-  const ipv6Host = v6addr('ipv6-host', 2);
-  const ipv6Dns = v6addr('ipv6-dns', 3);
-
-  const hostForwards = (many.get('hostfwd') ?? []).map((t) => {
-    const rule = parseHostForward(t);
-    if (rule.guestAddr !== 0 && !inNet(rule.guestAddr)) fail(`guest address ${formatIpv4(rule.guestAddr)} of hostfwd is outside net ${netText}`, t);
-    return rule;
-  });
-  const guestForwards = (many.get('guestfwd') ?? []).map((t) => {
-    const rule = parseGuestForward(t);
-    const serverAddr = rule.serverAddr === 0 ? (net | (0x0204 & ~mask)) >>> 0 : rule.serverAddr;
-    if (!inNet(serverAddr)) fail(`guestfwd server ${formatIpv4(serverAddr)} is outside net ${netText}`, t);
-    if (serverAddr === host || serverAddr === dns) fail(`guestfwd server ${formatIpv4(serverAddr)} is the address of the ${serverAddr === host ? 'host' : 'dns'}`, t);
-    return { ...rule, serverAddr };
-  });
-
-  const upT = single.get('dns-upstream');
-  if (upT) {
-    const v = upT.value!;
-    const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(v) ?? /^([^:]+)(?::(\d+))?$/.exec(v);
-    const ok = m && (isIPv4(m[1]!) || isIPv6(m[1]!)) && (m[2] === undefined || parsePort(m[2], false) !== null);
-    if (!ok) fail(`bad dns-upstream '${v}': expected addr[:port] (IPv6 as [addr]:port)`, upT);
-  }
-
-  const mtuT = single.get('mtu');
-  let mtu = D.mtu;
-  if (mtuT) {
-    mtu = /^\d{1,5}$/.test(mtuT.value!) ? Number(mtuT.value) : NaN;
-    if (!(mtu >= MIN_GUEST_MTU && mtu <= MAX_GUEST_MTU)) fail(`bad mtu '${mtuT.value}': expected ${MIN_GUEST_MTU}-${MAX_GUEST_MTU} (1500 is Ethernet's, as libslirp)`, mtuT);
-  }
-
-  const unsupported: string[] = [];
-  if (single.has('smb')) unsupported.push('smb');
-
-  const id = str('id');
-  if (id === '') fail(`option 'id' needs a value`, single.get('id'), true);
-
-  return {
-    ...D,
-    id: id ?? D.id,
-    ipv4,
-    ipv6,
-    net,
-    prefixLength,
-    host,
-    dhcpStart,
-    dns,
-    restrict: single.has('restrict') ? parseBool(single.get('restrict')!) : false,
-    hostname,
-    domainName,
-    dnsSearch,
-    ipv6Net,
-    ipv6PrefixLength,
-    ipv6Host,
-    ipv6Dns,
-    tftpRoot: str('tftp'),
-    tftpServerName: str('tftp-server-name'),
-    bootFile: str('bootfile'),
-    hostForwards,
-    guestForwards,
-    disableHostLoopback: single.has('disable-host-loopback') ? parseBool(single.get('disable-host-loopback')!) : false,
-    dnsUpstream: upT?.value,
-    mtu,
-    ...(mtuT ? { mtuGiven: true } : {}),
-    unsupportedOptions: unsupported,
-  };
+  return row[b.length]!;
 }

@@ -1,4 +1,4 @@
-import { formatIpv4 } from '../wire/address';
+import { formatIpv4, parseIpv4 } from '../wire/address';
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
 import type { TimerHandle } from '../pipeline/clock';
@@ -8,7 +8,6 @@ import { allocateFrame, sessionInfo, TRANSPORT_OFFSET, type SlirpCore } from './
 import type { IcmpHandler } from './icmp';
 import { LoopbackSenders } from './udp-loopback-senders';
 import type { NatSession } from './nat';
-import { parseIp4 } from './netdev-options';
 import { ICMP_UNREACHABLE, ICMP_UNREACH_HOST, ICMP_UNREACH_PORT } from '../wire/icmp';
 import { IPPROTO_UDP } from '../wire/ipv4';
 import { UDP_HEADER_LENGTH, writeUdpHeader } from '../wire/udp';
@@ -387,7 +386,7 @@ export class UdpNat {
     const host = unmapV4(address);
     const virtual = flow.virtualPeers.get(host) ?? flow.virtualPeers.get(address);
     if (virtual !== undefined) return virtual;
-    const ip = parseIp4(host);
+    const ip = parseIpv4(host);
     if (ip === null) return null;
     const c = this.core.config;
     if (ip >>> 24 === 127) return this.core.hostAddressFor(c.host) !== null ? c.host : null;
@@ -546,7 +545,7 @@ export class UdpNat {
 
   /** A datagram from a host peer to a udp hostfwd port: a flow toward the guest, replies go back through the rule's socket. */
   private inbound(l: UdpListener, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const peerIp = parseIp4(unmapV4(rinfo.address));
+    const peerIp = parseIpv4(unmapV4(rinfo.address));
     if (peerIp === null) return this.core.dropCounter.count('udp-hostfwd-ipv6-peer');
     // Host loopback appears to the guest as the gateway, as libslirp shows it.
     const remoteAddr = peerIp >>> 24 === 127 ? this.core.config.host : peerIp;

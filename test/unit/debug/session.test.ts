@@ -79,7 +79,7 @@ test('a bad launch attribute and a VM that does not boot fail the launch with th
   const a = connect(fakeFactory(new FakeMachine()));
   await a.dc.initializeRequest({ adapterID: 'usernet', pathFormat: 'path' });
   await assert.rejects(a.dc.launchRequest({ memory: 4 } as DebugProtocol.LaunchRequestArguments), /'memory' must be a whole number of MiB from 16 to 2048/);
-  await assert.rejects(a.dc.launchRequest({ netdev: 'user,bogus=1' } as DebugProtocol.LaunchRequestArguments), /netdev.*unknown option 'bogus'/);
+  await assert.rejects(a.dc.launchRequest({ netdev: 'user,bogus=1' } as DebugProtocol.LaunchRequestArguments), /netdev.*unknown -netdev user suboption "bogus"/);
 
   const b = connect(async () => { throw new Error('kernel /nope: no such file'); });
   await b.dc.initializeRequest({ adapterID: 'usernet', pathFormat: 'path' });

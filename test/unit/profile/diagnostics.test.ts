@@ -78,8 +78,8 @@ test('other suboption values', () => {
   expectOne(withUser('tftp'), 'suboption-without-value', 'tftp');
 });
 
-test('what only the slirp\'s own parser refuses still shows, at its range', () => {
-  const d = expectOne(withUser('host=10.0.2.3'), 'netdev-option', 'host=10.0.2.3');
+test('what the slirp refuses shows, at its range', () => {
+  const d = expectOne(withUser('host=10.0.2.3'), 'address-clash', 'host=10.0.2.3');
   assert.match(d.message, /host and dns/);
 });
 

@@ -2,7 +2,7 @@ import { formatIpv4 } from '../../../extension/wire/address';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_SLIRP_CONFIG, ip4 } from '../../../extension/slirp/config';
-import { NetdevOptionError, parseNetdevUser } from '../../../extension/slirp/netdev-options';
+import { NetdevOptionError, parseNetdevUser, readNetdevUser } from '../../../extension/slirp/netdev-options';
 import { parseHostForwardRemoval } from '../../../extension/slirp/slirp';
 
 test('an empty spec and a bare "user" give QEMU defaults', () => {
@@ -97,78 +97,107 @@ test('guestfwd without a server address uses net|4 as libslirp does; hostfwd por
   assert.equal(parseNetdevUser('hostfwd=:127.0.0.1:0-:22').hostForwards[0]!.hostPort, 0);
 });
 
-/** [spec, message, the text of the spec the error range covers] */
-const INVALID: [string, RegExp, string][] = [
-  ['user,foo=1', /^unknown option 'foo'$/, 'foo=1'],
-  ['id=a,bogus', /^unknown option 'bogus'$/, 'bogus'],
-  ['dns', /^option 'dns' needs a value \(dns=\.\.\.\)$/, 'dns'],
-  ['dns=10.0.2.3,dns=10.0.2.4', /^option 'dns' is given twice$/, 'dns=10.0.2.4'],
-  ['net=10.0.2.0/24,ip=10.0.3.0/24', /^option 'ip' is given twice$/, 'ip=10.0.3.0/24'],
-  ['id=', /^option 'id' needs a value$/, 'id='],
-  ['=x', /^missing option name before '='$/, '=x'],
-  ['restrict=maybe', /^restrict=maybe: expected on or off$/, 'maybe'],
-  ['ipv4=off,ipv6=off', /^ipv4 and ipv6 cannot both be off$/, 'ipv6=off'],
-  ['net=10.0.2.0/33', /^bad prefix length 33 in net=10\.0\.2\.0\/33$/, '10.0.2.0/33'],
-  ['net=10.0.2.0/30', /^bad prefix length 30 in net=10\.0\.2\.0\/30: at most 28 leaves room for host, dns and DHCP$/, '10.0.2.0/30'],
-  ['net=10.0.2.0/255.0.255.0', /^bad netmask 255\.0\.255\.0 in net=10\.0\.2\.0\/255\.0\.255\.0$/, '10.0.2.0/255.0.255.0'],
-  ['net=10.0.2.300/24', /^bad IPv4 address '10\.0\.2\.300' in net=10\.0\.2\.300\/24$/, '10.0.2.300/24'],
-  ['net=10.0.2.1/24', /^net=10\.0\.2\.1\/24 has host bits set; did you mean 10\.0\.2\.0\/24\?$/, '10.0.2.1/24'],
-  ['net=240.0.0.0', /^net=240\.0\.0\.0 needs a prefix length: no classful default for this address$/, '240.0.0.0'],
-  ['dhcpstart=10.0.3.15', /^dhcpstart 10\.0\.3\.15 is outside net 10\.0\.2\.0\/24$/, '10.0.3.15'],
-  ['host=10.1.2.2', /^host 10\.1\.2\.2 is outside net 10\.0\.2\.0\/24$/, '10.1.2.2'],
-  ['dns=10.0.2.255', /^dns 10\.0\.2\.255 is the network or broadcast address of net 10\.0\.2\.0\/24$/, '10.0.2.255'],
-  ['host=10.0.2.x', /^bad IPv4 address '10\.0\.2\.x' in host$/, '10.0.2.x'],
-  ['host=10.0.2.3', /^host and dns are both 10\.0\.2\.3: they must differ$/, 'host=10.0.2.3'],
-  ['dhcpstart=10.0.2.2', /^dhcpstart 10\.0\.2\.2 is the address of the host$/, 'dhcpstart=10.0.2.2'],
-  ['hostname=', /^hostname must be 1-255 characters$/, ''],
-  ['domainname=bad..name', /^bad domain name 'bad\.\.name' in domainname$/, 'bad..name'],
-  ['dnssearch=ok.test,dnssearch=-x y', /^bad domain name '-x y' in dnssearch$/, '-x y'],
-  ['ipv6-net=fec0::/129', /^bad IPv6 prefix length 129 in ipv6-net=fec0::\/129: expected 0-126$/, 'fec0::/129'],
-  ['ipv6-net=zz::/64', /^bad IPv6 address 'zz::' in ipv6-net$/, 'zz::/64'],
-  ['ipv6-host=fec1::2', /^ipv6-host fec1::2 is outside ipv6-net fec0::\/64$/, 'fec1::2'],
-  ['ipv6-dns=nope', /^bad IPv6 address 'nope' in ipv6-dns$/, 'nope'],
-  ['ipv6-net=fec0::/64,ipv6-prefix=fec0::', /^ipv6-net and ipv6-prefix cannot both be given$/, 'ipv6-prefix=fec0::'],
-  ['ipv6-prefix=fec0::/64', /^ipv6-prefix takes no \/length: use ipv6-prefixlen or ipv6-net$/, 'fec0::/64'],
-  ['ipv6-net=fec0::/64,ipv6-prefixlen=64', /^ipv6-prefixlen cannot be combined with ipv6-net$/, 'ipv6-prefixlen=64'],
-  ['ipv6-prefixlen=200', /^bad IPv6 prefix length 200 in ipv6-prefixlen: expected 0-126$/, '200'],
-  ['hostfwd=tcp:2222:22', /^bad hostfwd=tcp:2222:22: expected \[tcp\|udp\]:\[hostaddr\]:hostport-\[guestaddr\]:guestport$/, 'tcp:2222:22'],
-  ['hostfwd=sctp::1-:2', /^bad protocol 'sctp' in hostfwd=sctp::1-:2: expected tcp or udp$/, 'sctp::1-:2'],
-  ['hostfwd=tcp:localhost:1-:2', /^bad host address 'localhost' in hostfwd=tcp:localhost:1-:2$/, 'tcp:localhost:1-:2'],
-  ['hostfwd=tcp::70000-:22', /^bad host port '70000' in hostfwd=tcp::70000-:22: expected 0-65535$/, 'tcp::70000-:22'],
-  ['hostfwd=tcp::2222-:0', /^bad guest port '0' in hostfwd=tcp::2222-:0: expected 1-65535$/, 'tcp::2222-:0'],
-  ['hostfwd=tcp::2222-10.0.2.x:22', /^bad guest address '10\.0\.2\.x' in hostfwd=tcp::2222-10\.0\.2\.x:22$/, 'tcp::2222-10.0.2.x:22'],
-  ['hostfwd=tcp::2222-10.0.3.15:22', /^guest address 10\.0\.3\.15 of hostfwd is outside net 10\.0\.2\.0\/24$/, 'tcp::2222-10.0.3.15:22'],
-  ['guestfwd=tcp:10.0.2.100:80', /^bad guestfwd=tcp:10\.0\.2\.100:80: expected \[tcp\]:server:port-tcp:host:port or \[tcp\]:server:port-cmd:command$/, 'tcp:10.0.2.100:80'],
-  ['guestfwd=udp:10.0.2.100:80-tcp:a:1', /^bad protocol 'udp' in guestfwd=udp:10\.0\.2\.100:80-tcp:a:1: only tcp is supported$/, 'udp:10.0.2.100:80-tcp:a:1'],
-  ['guestfwd=tcp:10.0.2:80-tcp:a:1', /^bad server address '10\.0\.2' in guestfwd=/, 'tcp:10.0.2:80-tcp:a:1'],
-  ['guestfwd=tcp:10.0.2.100:0-tcp:a:1', /^bad server port '0' in guestfwd=/, 'tcp:10.0.2.100:0-tcp:a:1'],
-  ['guestfwd=tcp:10.0.2.100:80-cmd: ', /^empty command in guestfwd=/, 'tcp:10.0.2.100:80-cmd: '],
-  ['guestfwd=tcp:10.0.2.100:80-chardev0', /^bad target 'chardev0' in guestfwd=/, 'tcp:10.0.2.100:80-chardev0'],
-  ['guestfwd=tcp:10.0.2.100:80-tcp:a:99999', /^bad target port '99999' in guestfwd=/, 'tcp:10.0.2.100:80-tcp:a:99999'],
-  ['guestfwd=tcp:10.0.9.100:80-tcp:a:1', /^guestfwd server 10\.0\.9\.100 is outside net 10\.0\.2\.0\/24$/, 'tcp:10.0.9.100:80-tcp:a:1'],
-  ['guestfwd=tcp:10.0.2.2:80-tcp:a:1', /^guestfwd server 10\.0\.2\.2 is the address of the host$/, 'tcp:10.0.2.2:80-tcp:a:1'],
-  ['dns-upstream=resolver.test', /^bad dns-upstream 'resolver\.test': expected addr\[:port\] \(IPv6 as \[addr\]:port\)$/, 'resolver.test'],
-  ['dns-upstream=127.0.0.1:0', /^bad dns-upstream '127\.0\.0\.1:0'/, '127.0.0.1:0'],
-  ['mtu=575', /^bad mtu '575': expected 576-65520 \(1500 is Ethernet's, as libslirp\)$/, '575'],
-  ['mtu=65521', /^bad mtu '65521': expected 576-65520/, '65521'],
-  ['mtu=9k', /^bad mtu '9k': expected 576-65520/, '9k'],
-  ['mtu=', /^bad mtu '': expected 576-65520/, ''],
+/** [spec, issue code, message, the text of the spec the issue's range covers] */
+const INVALID: [string, string, RegExp, string][] = [
+  ['user,foo=1', 'unknown-netdev-suboption', /^unknown -netdev user suboption "foo"/, 'foo'],
+  ['id=a,bogus', 'unknown-netdev-suboption', /^unknown -netdev user suboption "bogus"/, 'bogus'],
+  ['dns', 'suboption-without-value', /^dns needs a value: dns=\.\.\.$/, 'dns'],
+  ['dns=10.0.2.3,dns=10.0.2.4', 'duplicate-suboption', /^dns is given twice; QEMU refuses a repeated dns=$/, 'dns'],
+  ['net=10.0.2.0/24,ip=10.0.3.0/24', 'duplicate-suboption', /^ip= and net= are one option: give it once$/, 'ip'],
+  ['id=', 'bad-id', /^id= needs a name$/, 'id='],
+  ['=x', 'unknown-netdev-suboption', /^missing option name before '=' in "=x"$/, '=x'],
+  ['restrict=maybe', 'bad-boolean', /^restrict=maybe: use on or off$/, 'maybe'],
+  ['ipv4=off,ipv6=off', 'no-ip-version', /^ipv4=off and ipv6=off leave the guest no network: keep one on$/, 'ipv6=off'],
+  ['net=10.0.2.0/33', 'bad-prefix', /^net=10\.0\.2\.0\/33: give a prefix length from 1 to 28 \(or a netmask like 255\.255\.255\.0\), leaving room for host, dns and DHCP$/, '33'],
+  ['net=10.0.2.0/30', 'bad-prefix', /^net=10\.0\.2\.0\/30: give a prefix length from 1 to 28 \(or a netmask like 255\.255\.255\.0\), leaving room for host, dns and DHCP$/, '30'],
+  ['net=10.0.2.0/255.0.255.0', 'bad-prefix', /^net=10\.0\.2\.0\/255\.0\.255\.0: give a prefix length from 1 to 28 \(or a netmask like 255\.255\.255\.0\), leaving room for host, dns and DHCP$/, '255.0.255.0'],
+  ['net=10.0.2.300/24', 'bad-address', /^bad IPv4 address '10\.0\.2\.300' in net=10\.0\.2\.300\/24$/, '10.0.2.300'],
+  ['net=10.0.2.1/24', 'net-host-bits', /^net=10\.0\.2\.1\/24 has host bits set; did you mean 10\.0\.2\.0\/24\?$/, '10.0.2.1/24'],
+  ['net=240.0.0.0', 'bad-prefix', /^net=240\.0\.0\.0 needs a prefix length: no classful default for this address$/, '240.0.0.0'],
+  ['dhcpstart=10.0.3.15', 'dhcpstart-outside-net', /^dhcpstart=10\.0\.3\.15 is outside the guest network 10\.0\.2\.0\/24: choose an address inside it$/, '10.0.3.15'],
+  ['host=10.1.2.2', 'host-outside-net', /^host=10\.1\.2\.2 is outside the guest network 10\.0\.2\.0\/24: choose an address inside it$/, '10.1.2.2'],
+  ['dns=10.0.2.255', 'network-or-broadcast', /^dns=10\.0\.2\.255 is the network or broadcast address of 10\.0\.2\.0\/24: choose another$/, '10.0.2.255'],
+  ['host=10.0.2.x', 'bad-address', /^host=10\.0\.2\.x is not an IPv4 address$/, '10.0.2.x'],
+  ['host=10.0.2.3', 'address-clash', /^host and dns are both 10\.0\.2\.3: they must differ$/, 'host=10.0.2.3'],
+  ['dhcpstart=10.0.2.2', 'address-clash', /^dhcpstart 10\.0\.2\.2 is the address of the host: the DHCP pool needs its own addresses$/, 'dhcpstart=10.0.2.2'],
+  ['hostname=', 'bad-hostname', /^hostname= must be 1 to 255 characters$/, 'hostname='],
+  ['domainname=bad..name', 'bad-domain-name', /^bad domain name 'bad\.\.name' in domainname$/, 'bad..name'],
+  ['dnssearch=ok.test,dnssearch=-x y', 'bad-domain-name', /^bad domain name '-x y' in dnssearch$/, '-x y'],
+  ['ipv6-net=fec0::/129', 'bad-prefix', /^bad IPv6 prefix length 129 in ipv6-net=fec0::\/129: expected 0-126$/, '129'],
+  ['ipv6-net=zz::/64', 'bad-address', /^bad IPv6 address 'zz::' in ipv6-net$/, 'zz::'],
+  ['ipv6-host=fec1::2', 'ipv6-outside-net', /^ipv6-host fec1::2 is outside ipv6-net fec0::\/64$/, 'fec1::2'],
+  ['ipv6-dns=nope', 'bad-address', /^bad IPv6 address 'nope' in ipv6-dns$/, 'nope'],
+  ['ipv6-net=fec0::/64,ipv6-prefix=fec0::', 'conflicting-suboptions', /^ipv6-net and ipv6-prefix cannot both be given$/, 'ipv6-prefix=fec0::'],
+  ['ipv6-prefix=fec0::/64', 'bad-prefix', /^ipv6-prefix takes no \/length: use ipv6-prefixlen or ipv6-net$/, 'fec0::/64'],
+  ['ipv6-net=fec0::/64,ipv6-prefixlen=64', 'conflicting-suboptions', /^ipv6-prefixlen cannot be combined with ipv6-net$/, 'ipv6-prefixlen=64'],
+  ['ipv6-prefixlen=200', 'bad-prefix', /^bad IPv6 prefix length 200 in ipv6-prefixlen: expected 0-126$/, '200'],
+  ['hostfwd=tcp:2222:22', 'bad-hostfwd', /^hostfwd host address "2222" is not an IPv4 address or a bracketed IPv6 one \(leave it empty for 127\.0\.0\.1, or write 0\.0\.0\.0 for every interface\)$/, '2222'],
+  ['hostfwd=sctp::1-:2', 'bad-hostfwd', /^hostfwd protocol "sctp" is not tcp or udp$/, 'sctp'],
+  ['hostfwd=tcp:localhost:1-:2', 'bad-hostfwd', /^hostfwd host address "localhost" is not an IPv4 address or a bracketed IPv6 one \(leave it empty for 127\.0\.0\.1, or write 0\.0\.0\.0 for every interface\)$/, 'localhost'],
+  ['hostfwd=tcp::70000-:22', 'bad-hostfwd', /^hostfwd host port "70000" must be a number from 0 to 65535$/, '70000'],
+  ['hostfwd=tcp::2222-:0', 'bad-hostfwd', /^hostfwd guest port "0" must be a number from 1 to 65535$/, '0'],
+  ['hostfwd=tcp::2222-10.0.2.x:22', 'bad-hostfwd', /^hostfwd guest address "10\.0\.2\.x" is not an IPv4 address or a bracketed IPv6 one \(leave it empty for the DHCP guest\)$/, '10.0.2.x'],
+  ['hostfwd=tcp::2222-10.0.3.15:22', 'hostfwd-outside-net', /^hostfwd guest address 10\.0\.3\.15 is outside the guest network 10\.0\.2\.0\/24$/, '10.0.3.15'],
+  ['guestfwd=tcp:10.0.2.100:80', 'bad-guestfwd', /^guestfwd=tcp:10\.0\.2\.100:80 has no "-" before its target: write guestfwd=\[tcp\]:server:port-cmd:COMMAND or guestfwd=tcp:10\.0\.2\.100:80-tcp:127\.0\.0\.1:8080$/, 'tcp:10.0.2.100:80'],
+  ['guestfwd=udp:10.0.2.100:80-tcp:a:1', 'bad-guestfwd', /^guestfwd forwards tcp only, not "udp"$/, 'udp'],
+  ['guestfwd=tcp:10.0.2:80-tcp:a:1', 'bad-guestfwd', /^guestfwd server "10\.0\.2" is not an IPv4 address$/, '10.0.2'],
+  ['guestfwd=tcp:10.0.2.100:0-tcp:a:1', 'bad-guestfwd', /^guestfwd port "0" must be a number from 1 to 65535$/, '0'],
+  ['guestfwd=tcp:10.0.2.100:80-cmd: ', 'bad-guestfwd', /^guestfwd cmd: needs a command to run$/, 'cmd: '],
+  ['guestfwd=tcp:10.0.2.100:80-chardev0', 'bad-guestfwd', /^guestfwd target "chardev0": Usernet forwards to cmd:COMMAND or tcp:HOST:PORT$/, 'chardev0'],
+  ['guestfwd=tcp:10.0.2.100:80-tcp:a:99999', 'bad-guestfwd', /^guestfwd target port "99999" must be a number from 1 to 65535$/, '99999'],
+  ['guestfwd=tcp:10.0.9.100:80-tcp:a:1', 'guestfwd-outside-net', /^guestfwd server 10\.0\.9\.100 is outside the guest network 10\.0\.2\.0\/24$/, '10.0.9.100'],
+  ['guestfwd=tcp:10.0.2.2:80-tcp:a:1', 'bad-guestfwd', /^guestfwd server 10\.0\.2\.2 is the host address: choose a free one$/, '10.0.2.2'],
+  ['dns-upstream=resolver.test', 'bad-dns-upstream', /^bad dns-upstream 'resolver\.test': expected addr\[:port\] \(IPv6 as \[addr\]:port\)$/, 'resolver.test'],
+  ['dns-upstream=127.0.0.1:0', 'bad-dns-upstream', /^bad dns-upstream '127\.0\.0\.1:0': expected addr\[:port\] \(IPv6 as \[addr\]:port\)$/, '127.0.0.1:0'],
+  ['mtu=575', 'bad-mtu', /^bad mtu '575': expected 576-65520 \(1500 is Ethernet's, as libslirp\)$/, '575'],
+  ['mtu=65521', 'bad-mtu', /^bad mtu '65521': expected 576-65520 \(1500 is Ethernet's, as libslirp\)$/, '65521'],
+  ['mtu=9k', 'bad-mtu', /^bad mtu '9k': expected 576-65520 \(1500 is Ethernet's, as libslirp\)$/, '9k'],
+  ['mtu=', 'bad-mtu', /^bad mtu '': expected 576-65520 \(1500 is Ethernet's, as libslirp\)$/, ''],
 ];
 
-for (const [spec, message, covered] of INVALID) {
+for (const [spec, code, message, covered] of INVALID) {
   test(`rejects ${JSON.stringify(spec)}`, () => {
+    const { issues } = readNetdevUser(spec);
+    assert.deepEqual(issues.map((i) => i.code), [code], `one issue for ${spec}`);
+    const [issue] = issues;
+    assert.match(issue!.message, message);
+    assert.equal(spec.slice(issue!.start, issue!.end), covered);
     let err: unknown;
     try {
       parseNetdevUser(spec);
     } catch (e) {
       err = e;
     }
+    // The CLI and the launch refuse it with the same words and range.
     assert.ok(err instanceof NetdevOptionError, `expected a NetdevOptionError for ${spec}`);
-    assert.match(err.message, message);
-    assert.ok(err.start >= 0 && err.end <= spec.length && err.start <= err.end, 'range inside the spec');
-    if (covered !== '') assert.equal(spec.slice(err.start, err.end).replace(/,,/g, ','), covered);
+    assert.equal(err.message, issue!.message);
+    assert.deepEqual([err.start, err.end], [issue!.start, issue!.end]);
   });
 }
+
+test('every mistake of a spec at once, each at its range, the rest of the configuration kept', () => {
+  const spec = 'hostfwd=tcp::22x-:22,restrict=maybe,hostname=vm,net=10.0.2.0/33,hostfwd=tcp::8080-:80,guestfwd=udp:10.0.2.9:1-cmd:x';
+  const { issues, config, hostForwards } = readNetdevUser(spec);
+  assert.deepEqual(issues.map((i) => [i.code, spec.slice(i.start, i.end)]), [
+    ['bad-hostfwd', '22x'], ['bad-boolean', 'maybe'], ['bad-prefix', '33'], ['bad-guestfwd', 'udp'],
+  ]);
+  assert.equal(config.hostname, 'vm');
+  assert.deepEqual(config.hostForwards, [{ protocol: 'tcp', hostAddr: '127.0.0.1', hostPort: 8080, guestAddr: 0, guestPort: 80 }]);
+  assert.equal(spec.slice(hostForwards[0]!.hostPortStart, hostForwards[0]!.hostPortEnd), '8080');
+});
+
+test('a stray comma is a warning: the spec still runs', () => {
+  const { issues, config } = readNetdevUser(',id=a,,b,restrict=on,');
+  assert.deepEqual(issues.map((i) => [i.code, i.severity, i.start]), [['empty-suboption', 'warning', 0]]);
+  assert.equal(config.id, 'a,b');
+  assert.equal(parseNetdevUser(',id=a,,b,restrict=on,').restrict, true);
+});
+
+test('the specs that parse have no issue at all', () => {
+  for (const spec of ['', 'user', 'user,id=n0,net=10.9.0.0/24,hostfwd=tcp::2222-:22,hostfwd=tcp:[::1]:2223-[fec0::15]:22,guestfwd=tcp::80-cmd:cat', 'restrict,ipv6=off,mtu=9000,smb=/tmp,smbserver=10.0.2.4']) {
+    assert.deepEqual(readNetdevUser(spec).issues, [], spec);
+  }
+});
 
 test('the error range points into the raw spec even after escaped commas', () => {
   const spec = 'hostname=a,,b,restrict=maybe';

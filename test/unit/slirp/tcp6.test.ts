@@ -5,8 +5,7 @@ import { formatIpv6 } from '../../../extension/wire/ipv6-address';
 import { checksum, u16 } from './helpers/frames';
 import { frame6, GUEST6, HOST6, ip6Fields, pseudoSum6 } from './helpers/frames6';
 import { makeGuest } from './helpers/harness';
-import { parseHostForwardRule } from '../../../extension/slirp/netdev-options';
-import { checkNetdevUser } from '../../../extension/profile/netdev-check';
+import { parseHostForwardRule, readNetdevUser } from '../../../extension/slirp/netdev-options';
 
 /** A TCP segment (no options but MSS) with its checksum over the IPv6 pseudo-header. */
 function tcp6(src: Uint8Array, dst: Uint8Array, sport: number, dport: number, seq: number, ack: number, flags: number, data: number[] = []): number[] {
@@ -79,13 +78,13 @@ test('TCP over IPv6 with a bad checksum is dropped; a closed port is refused wit
 test('hostfwd takes IPv6 addresses in brackets, on the host side and the guest side', () => {
   assert.deepEqual(parseHostForwardRule('tcp:[::1]:2222-:22'), { protocol: 'tcp', hostAddr: '::1', hostPort: 2222, guestAddr: 0, guestPort: 22 });
   assert.deepEqual(parseHostForwardRule('tcp::2222-[fec0::15]:22'), { protocol: 'tcp', hostAddr: '127.0.0.1', hostPort: 2222, guestAddr: 0, guestAddr6: 'fec0::15', guestPort: 22 });
-  assert.throws(() => parseHostForwardRule('tcp:[::1:2222-:22'), /expected \[tcp\|udp\]/);
-  assert.throws(() => parseHostForwardRule('tcp:::1:2222-:22'), /expected \[tcp\|udp\]/);
-  assert.throws(() => parseHostForwardRule('tcp:[fe80::zz]:2222-:22'), /bad host address/);
+  assert.throws(() => parseHostForwardRule('tcp:[::1:2222-:22'), /missing the host address field.*write hostfwd=\[tcp\|udp\]/);
+  assert.throws(() => parseHostForwardRule('tcp:::1:2222-:22'), /hostfwd host port ":1:2222" must be a number/);
+  assert.throws(() => parseHostForwardRule('tcp:[fe80::zz]:2222-:22'), /hostfwd host address "\[fe80::zz\]" is not an IPv4 address or a bracketed IPv6 one/);
   assert.throws(() => parseHostForwardRule('udp::5353-[fec0::15]:53'), /not supported/);
-  // The .qemu language server agrees.
-  assert.deepEqual(checkNetdevUser('id=n0,hostfwd=tcp:[::1]:2222-[fec0::15]:22').issues, []);
-  assert.match(JSON.stringify(checkNetdevUser('id=n0,hostfwd=tcp:[nope]:2222-:22')), /not an IPv4 address or a bracketed IPv6 one/);
+  // The .qemu language server reads the same.
+  assert.deepEqual(readNetdevUser('id=n0,hostfwd=tcp:[::1]:2222-[fec0::15]:22').issues, []);
+  assert.match(JSON.stringify(readNetdevUser('id=n0,hostfwd=tcp:[nope]:2222-:22').issues), /not an IPv4 address or a bracketed IPv6 one/);
 });
 
 test('a hostfwd rule to an IPv6 guest address opens the guest connection over IPv6', async () => {

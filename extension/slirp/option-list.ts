@@ -2,6 +2,9 @@
  * QEMU's option-list syntax: `a,key=value,flag` with `,,` standing for a literal
  * comma inside a value. Indices refer to the shell word's value, so a caller can
  * map any item back to its exact source span.
+ *
+ * It lives beside the slirp because the `-netdev user` parser (netdev-options.ts)
+ * is its lowest user; the profile's parser reads every other option with it too.
  */
 export interface OptionItem {
   /** The key, or '' for a bare item (`user` in `user,id=n0`, `nic` in `-net nic`). */
