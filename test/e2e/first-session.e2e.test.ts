@@ -7,10 +7,9 @@
  * to test-results/e2e/first-session/.
  */
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
 import { test } from 'node:test';
 import {
-  consoleFrame, e2eSkipReason, expectPromptAfter, expectText, listen, openPane, openWorkbench, PROMPT, runCommand, underscoreInk,
+  consoleFrame, e2eSkipReason, expectPromptAfter, expectText, heldDownloadServer, listen, openPane, openWorkbench, PROMPT, runCommand, underscoreInk,
 } from '../support/vscode-e2e';
 
 const skip = e2eSkipReason();
@@ -23,7 +22,7 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
   const { page, step, log, softFailures, cleanups } = await openWorkbench(t, 'first-session');
 
   // The download's far end, on loopback: 10.0.2.2 in the guest is 127.0.0.1 here.
-  const download = heldDownloadServer();
+  const download = heldDownloadServer({ bytes: FILE_BYTES, firstPart: FIRST_PART });
   cleanups.push(() => download.server.close());
   const filePort = await listen(download.server);
 
@@ -201,26 +200,4 @@ test('VS Code: launch the VM, use its console, see its NAT session, stop on tcp_
 
   assert.deepEqual(softFailures, [], 'every step passed');
 });
-
-/** Serves /file: headers and the first part at once, the rest when `release()` is called. */
-function heldDownloadServer() {
-  let release!: () => void;
-  const released = new Promise<void>((r) => (release = r));
-  let started!: () => void;
-  const startedP = new Promise<void>((r) => (started = r));
-  let finished!: () => void;
-  const finishedP = new Promise<void>((r) => (finished = r));
-  const body = Buffer.alloc(FILE_BYTES, 0x5a);
-  const server = createServer((req, res) => {
-    if (req.url !== '/file') {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(FILE_BYTES) });
-    res.write(body.subarray(0, FIRST_PART));
-    started();
-    void released.then(() => res.end(body.subarray(FIRST_PART), () => finished()));
-  });
-  return { server, release, started: startedP, finished: finishedP };
-}
 

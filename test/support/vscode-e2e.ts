@@ -122,6 +122,33 @@ export async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
+/**
+ * A loopback HTTP server for a guest's download that can be watched mid-way:
+ * /file sends its headers and the first `firstPart` bytes at once, the rest of
+ * `bytes` when `release()` is called. `connectionClose` makes the server end
+ * the connection after the body (its FIN comes first).
+ */
+export function heldDownloadServer(o: { bytes: number; firstPart: number; connectionClose?: boolean }) {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  let started!: () => void;
+  const startedP = new Promise<void>((r) => (started = r));
+  let finished!: () => void;
+  const finishedP = new Promise<void>((r) => (finished = r));
+  const body = Buffer.alloc(o.bytes, 0x5a);
+  const server = createServer((req, res) => {
+    if (req.url !== '/file') {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(o.bytes), ...(o.connectionClose ? { connection: 'close' } : {}) });
+    res.write(body.subarray(0, o.firstPart));
+    started();
+    void released.then(() => res.end(body.subarray(o.firstPart), () => finished()));
+  });
+  return { server, release, started: startedP, finished: finishedP };
+}
+
 async function startCodeServer(scratch: string, log: string[]): Promise<{ port: number; process: ChildProcess }> {
   const user = join(scratch, 'user');
   mkdirSync(join(user, 'User'), { recursive: true });

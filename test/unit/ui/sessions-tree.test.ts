@@ -173,3 +173,42 @@ test('formats and parsers', () => {
   assert.match(forwardSpecProblem('tcp:127.0.0.1:70000-:22')!, /host port 70000 is out of range/);
   assert.match(forwardSpecProblem('2222:22')!, /expected/);
 });
+
+test('a live table redraws only what changed, with the same element objects (a context menu keeps its row)', (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  const { session, tree, items } = setup(40);
+  const fired: Array<SessionsNode | SessionsNode[] | undefined> = [];
+  tree.onDidChangeTreeData((e) => fired.push(e));
+  const table = (sessions: ReturnType<typeof row>[]) => {
+    fake.event(session, 'usernet.sessions', { sessions, forwards: [] });
+    advance(t, 100);
+  };
+  table([row({ id: 1 }), row({ id: 2, guest: '10.0.2.15:40001' })]);
+  const [tcp] = items();
+  const [first, second] = items(tcp!.node).map((i) => i.node);
+  fired.length = 0;
+
+  table([row({ id: 1, bytesIn: 99_000 }), row({ id: 2, guest: '10.0.2.15:40001' })]);
+  assert.deepEqual(fired, [[first]], 'only the row whose counters moved');
+  assert.equal(first!.kind === 'session' && first.row.bytesIn, 99_000, 'updated in place');
+  assert.equal(items(tcp!.node)[0]!.node, first, 'the same element object');
+  assert.equal(items(tcp!.node)[0]!.item.description, 'ESTABLISHED ↑1.2 kB ↓99 kB');
+
+  fired.length = 0;
+  table([row({ id: 1, bytesIn: 99_000 }), row({ id: 2, guest: '10.0.2.15:40001' })]);
+  assert.deepEqual(fired, [], 'nothing shown changed: no refresh');
+
+  table([row({ id: 1, bytesIn: 99_000 }), row({ id: 2, guest: '10.0.2.15:40001' }), row({ id: 3, guest: '10.0.2.15:40002' })]);
+  assert.deepEqual(fired, [[tcp!.node]], 'a new row redraws its group only');
+  assert.equal(items()[0]!.node, tcp!.node);
+  assert.equal(items()[0]!.item.description, '3');
+  const after = items(tcp!.node).map((i) => i.node);
+  assert.deepEqual([after[0] === first, after[1] === second, after.length], [true, true, 3], 'the rows already shown keep their objects');
+
+  fired.length = 0;
+  table([row({ id: 1, bytesIn: 99_000 }), row({ id: 4, protocol: 'udp', guest: '10.0.2.15:5353', remote: '10.0.2.3:53' })]);
+  assert.deepEqual(fired, [undefined], 'a group that appears redraws the root');
+  assert.deepEqual(items().map((g) => g.item.label), ['TCP', 'UDP']);
+  assert.equal(items(items()[0]!.node)[0]!.node, first, 'even then the rows keep their objects');
+  tree.dispose();
+});
