@@ -15,6 +15,12 @@ import type { Log } from './log';
 export const FLOW_VIEW_TYPE = 'usernet.flow';
 /** How often a visible live view asks for new items. */
 const POLL_MS = 300;
+/**
+ * How often a hidden live view tells the recorder it is still open (a read of
+ * nothing): the recorder keeps a flow whole while it is read within
+ * WATCHED_MS (debug/flow-recorder.ts), only its head and tail otherwise.
+ */
+const KEEP_WATCHING_MS = 2_000;
 /** Items per message: a long flow arrives in pieces the page can take. */
 const CHUNK = 5000;
 
@@ -23,6 +29,10 @@ class FlowPanel {
   /** Counts page loads: a read begun for an earlier page is thrown away (its items went nowhere). */
   private generation = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The timer is for a visible panel (a poll) or a hidden one (a keep-watching read). */
+  private timerVisible = false;
+  /** Hidden, the flow was seen closed (or gone): no keep-watching reads are needed. */
+  private idleWhileHidden = false;
   private reading = false;
   private done = false;
   private disposed = false;
@@ -108,11 +118,28 @@ class FlowPanel {
   }
 
   private schedule(): void {
-    if (this.timer || this.done || this.disposed || !this.panel.visible) return;
+    const visible = this.panel.visible;
+    if (this.done || this.disposed || (!visible && this.idleWhileHidden)) return;
+    if (this.timer) {
+      if (this.timerVisible === visible) return;
+      clearTimeout(this.timer);
+    }
+    this.timerVisible = visible;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.poll();
-    }, POLL_MS);
+      void (visible ? this.poll() : this.keepWatching());
+    }, visible ? POLL_MS : KEEP_WATCHING_MS);
+  }
+
+  /** A read of nothing: the flow stays recorded whole while this view is hidden. */
+  private async keepWatching(): Promise<void> {
+    try {
+      // Once the flow is over nothing more is recorded: the next poll, when visible, reads its end.
+      this.idleWhileHidden = (await this.source.read(Number.MAX_SAFE_INTEGER)).closed;
+    } catch {
+      this.idleWhileHidden = true;
+    }
+    this.schedule();
   }
 
   private async save(format: 'svg' | 'png', data: string): Promise<void> {

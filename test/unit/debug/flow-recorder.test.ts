@@ -48,16 +48,44 @@ test('a download through the real TCP stack: handshake, data, teardown, host eve
   }
 });
 
-test('limits: a flow keeps its latest items and counts what it forgot', async () => {
-  const { flows, id, done } = await download(60_000, { perFlow: 40, total: 1000 });
+test('limits: a flow a view reads keeps its head and its latest items, and counts what it let go', async () => {
+  const { flows, id, done } = await download(60_000, { perFlow: 40, total: 1000, head: 8, tail: 16 }, undefined, true);
   try {
     const snap = flows.snapshot(id)!;
     assert.ok(snap.items.length <= 40);
     assert.ok(snap.forgotten > 0);
-    assert.equal(snap.items[0]!.n, snap.forgotten, 'the oldest are the ones forgotten');
+    assert.deepEqual(snap.items.slice(0, 8).map((i) => i.n), [0, 1, 2, 3, 4, 5, 6, 7], 'the head (the handshake) stays');
+    assert.equal(snap.items[8]!.n, 8 + snap.forgotten, 'the oldest after it are the ones let go');
     assert.equal(snap.next, snap.forgotten + snap.items.length);
-    assert.equal(flows.detail(id, 0), undefined, 'a forgotten packet has no detail');
+    assert.equal(flows.detail(id, 8), undefined, 'a packet let go has no detail');
+    assert.equal(flows.snapshot(id, snap.items[9]!.n)!.items[0], snap.items[9], 'a live view asks from any n');
   } finally {
     await done();
+  }
+});
+
+test('a flow no view reads keeps only its head and its latest items; one that is read is kept whole', async () => {
+  const limits = { perFlow: 20_000, total: 200_000, head: 10, tail: 40 };
+  const unread = await download(200_000, limits);
+  try {
+    const snap = unread.flows.snapshot(unread.id)!;
+    assert.ok(snap.items.length <= 10 + 40 * 1.25, `${snap.items.length} items kept`);
+    assert.ok(snap.forgotten > 100, `${snap.forgotten} let go`);
+    assert.deepEqual(packets(snap.items).slice(0, 3).map(flagsOf), ['SYN', 'SYN,ACK', 'ACK'], 'how it began');
+    const end = snap.items.at(-1)!;
+    assert.equal(end.kind === 'host' ? end.text : end.kind, 'close', 'how it ended');
+    assert.ok(snap.items.every((item, i) => i === 0 || item.n > snap.items[i - 1]!.n));
+    const last = packets(snap.items).at(-1)!;
+    assert.match(unread.flows.detail(unread.id, last.n)!.journey!, /^journey \d+ /, 'a kept packet has its journey');
+  } finally {
+    await unread.done();
+  }
+  const read = await download(200_000, limits, undefined, true);
+  try {
+    const snap = read.flows.snapshot(read.id)!;
+    assert.equal(snap.forgotten, 0, 'read all along: nothing let go');
+    assert.equal(packets(snap.items).filter((p) => p.direction === 'rx').reduce((s, p) => s + p.len, 0), 200_000);
+  } finally {
+    await read.done();
   }
 });
