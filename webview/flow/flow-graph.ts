@@ -9,14 +9,26 @@ import { secondsText, type FlowRow, type Lane } from './flow-model';
 import { el, exportSvg, text } from './svg';
 
 export const ROW_HEIGHT = 26;
-const HEAD_HEIGHT = 40;
+export const HEAD_HEIGHT = 40;
 const TIME_WIDTH = 96;
 const LANE_GAP = 280;
 const LANE_X: readonly number[] = [TIME_WIDTH + 90, TIME_WIDTH + 90 + LANE_GAP, TIME_WIDTH + 90 + 2 * LANE_GAP];
 const COMMENT_X = LANE_X[2]! + 150;
 const WIDTH = COMMENT_X + 620;
-/** Exports stop here: a PNG taller than this is refused by browsers' canvases. */
-export const MAX_EXPORT_ROWS = 1200;
+/** A PNG holds this many rows at most: a canvas taller than ~32,000 pixels is refused by browsers. */
+export const MAX_PNG_ROWS = 1200;
+/** An SVG export holds every row up to this many (the export message's size limit). */
+export const MAX_SVG_ROWS = 50_000;
+
+/**
+ * The rows [first, end) a viewport `height` pixels tall scrolled to `top`
+ * shows (under the lifeline heads), of `count`: all that is ever drawn.
+ */
+export function rowsInView(top: number, height: number, count: number): [first: number, end: number] {
+  const first = Math.min(count, Math.max(0, Math.floor((top - HEAD_HEIGHT) / ROW_HEIGHT)));
+  const end = Math.min(count, Math.ceil((top + height) / ROW_HEIGHT) + 1);
+  return [first, Math.max(first, end)];
+}
 
 export interface Lifelines {
   guest: string;
@@ -139,25 +151,29 @@ export class FlowGraphView {
     this.svg.setAttribute('height', String(height));
     this.svg.setAttribute('viewBox', `0 ${top} ${WIDTH} ${height}`);
     this.svg.style.top = `${top}px`;
-    const first = Math.max(0, Math.floor((top - HEAD_HEIGHT) / ROW_HEIGHT));
-    const last = Math.min(this.rows.length, Math.ceil((top + height) / ROW_HEIGHT) + 1);
+    const [first, end] = rowsInView(top, height, this.rows.length);
     drawHeads(this.svg, this.lanes, top, height);
-    for (let i = first; i < last; i++) drawRow(this.svg, this.rows[i]!, HEAD_HEIGHT + i * ROW_HEIGHT, this.rows[i]!.n === this.selected);
+    for (let i = first; i < end; i++) drawRow(this.svg, this.rows[i]!, HEAD_HEIGHT + i * ROW_HEIGHT, this.rows[i]!.n === this.selected);
     // The heads stay on top of rows scrolled under them.
     const heads = Array.from(this.svg.querySelectorAll(".head-bg, .head"));
     for (const h of heads) this.svg.appendChild(h);
   }
 
-  /** The whole graph (up to MAX_EXPORT_ROWS rows) as a standalone SVG, and its size. */
-  exportSvg(): { svg: string; width: number; height: number } {
-    const rows = this.rows.slice(0, MAX_EXPORT_ROWS);
+  /** The first row in view (a PNG export starts there). */
+  get firstInView(): number {
+    return rowsInView(this.scroller.scrollTop, this.scroller.clientHeight, this.rows.length)[0];
+  }
+
+  /** `count` rows from `from` (all by default, up to MAX_SVG_ROWS) as a standalone SVG, its size, and the rows it holds. */
+  exportSvg(from = 0, count = MAX_SVG_ROWS): { svg: string; width: number; height: number; from: number; to: number; of: number } {
+    const rows = this.rows.slice(from, from + count);
     const height = HEAD_HEIGHT + rows.length * ROW_HEIGHT + 8;
     const svg = el('svg', { class: 'graph export', width: WIDTH, height, viewBox: `0 0 ${WIDTH} ${height}` });
     document.body.appendChild(svg);
     try {
       drawHeads(svg, this.lanes, 0, height);
       rows.forEach((r, i) => drawRow(svg, r, HEAD_HEIGHT + i * ROW_HEIGHT, false));
-      return { svg: exportSvg(svg), width: WIDTH, height };
+      return { svg: exportSvg(svg), width: WIDTH, height, from, to: from + rows.length, of: this.rows.length };
     } finally {
       svg.remove();
     }

@@ -4,7 +4,7 @@
  * Every message is checked (flow-protocol.ts) before it is used.
  */
 import { isFlowHostMessage, type FlowHostMessage, type FlowViewKind, type FlowWebviewMessage } from '../shared/flow-protocol';
-import { FlowGraphView, MAX_EXPORT_ROWS } from './flow-graph';
+import { FlowGraphView, MAX_PNG_ROWS, MAX_SVG_ROWS } from './flow-graph';
 import { FlowRows, visibleRows } from './flow-model';
 import { drawStreamGraph } from './stream-graph';
 import { StreamModel } from './stream-model';
@@ -114,10 +114,12 @@ window.addEventListener('message', (e: MessageEvent<unknown>) => {
         lanes = { ...lanes, host: m.host };
         graph?.setLanes(lanes);
       }
+      // A poll that brought nothing changes only the status: redrawing would replace the rows under the pointer.
+      if (!m.items.length) return showStatus();
       if (view === 'flow') {
         rows.append(m.items);
         // New packets are not known to the filter yet: ask again for what it keeps.
-        if (matches && m.items.length) post({ type: 'filter', text: filterBox.value });
+        if (matches) post({ type: 'filter', text: filterBox.value });
         return refreshRows();
       }
       stream.add(m.items);
@@ -147,26 +149,44 @@ filterBox.addEventListener('input', () => {
   }, 250);
 });
 
-function picture(): { svg: string; width: number; height: number } | undefined {
-  if (view === 'flow') return graph?.exportSvg();
+/** The picture to export: for the flow graph, every row (SVG) or MAX_PNG_ROWS from the first in view (PNG). */
+function picture(format: 'svg' | 'png'): { svg: string; width: number; height: number; note?: string } | undefined {
+  if (view === 'flow') {
+    if (!graph) return undefined;
+    const p = format === 'png' ? graph.exportSvg(graph.firstInView, MAX_PNG_ROWS) : graph.exportSvg();
+    const all = p.from === 0 && p.to === p.of;
+    const note = all ? undefined : `${format.toUpperCase()}: rows ${p.from + 1}–${p.to} of ${p.of} exported${format === 'png' ? ` (a PNG holds ${MAX_PNG_ROWS} rows, from the first in view; Export SVG takes them all)` : ''}`;
+    return { ...p, ...(note ? { note } : {}) };
+  }
   if (!streamSvg) return undefined;
   return { svg: exportSvg(streamSvg), width: Number(streamSvg.getAttribute('width')), height: Number(streamSvg.getAttribute('height')) };
 }
 
+/** What an export left out stays said in the status line until the next update. */
+function exported(note: string | undefined): void {
+  if (note) status.textContent = note;
+}
+
 $('export-svg').addEventListener('click', () => {
-  const p = picture();
-  if (p) post({ type: 'export', format: 'svg', data: p.svg });
+  const p = picture('svg');
+  if (!p) return;
+  post({ type: 'export', format: 'svg', data: p.svg });
+  exported(p.note);
 });
 $('export-png').addEventListener('click', () => {
-  const p = picture();
+  const p = picture('png');
   if (!p) return;
   svgToPng(p.svg, p.width, p.height).then(
-    (data) => post({ type: 'export', format: 'png', data }),
+    (data) => {
+      post({ type: 'export', format: 'png', data });
+      exported(p.note);
+    },
     (e: unknown) => {
       status.textContent = `PNG export failed: ${e instanceof Error ? e.message : String(e)}`;
     },
   );
 });
-$('export-svg').title = `The first ${MAX_EXPORT_ROWS} rows (of what the filter shows)`;
+$('export-svg').title = `Every row the filter shows (up to ${MAX_SVG_ROWS})`;
+$('export-png').title = `${MAX_PNG_ROWS} rows from the first in view (a PNG can be no taller)`;
 
 post({ type: 'ready' });

@@ -34,6 +34,8 @@ function axes(g: Element, width: number, top: number, maxT: number, maxY: number
   return { x, y };
 }
 
+const seconds = (ms: number) => `${(ms / 1000).toFixed(3)} s`;
+
 function formatValue(v: number, unit: string): string {
   if (unit === 'ms') return `${+v.toFixed(1)} ms`;
   if (v >= 1 << 20) return `${+(v / (1 << 20)).toFixed(1)} MiB`;
@@ -91,7 +93,13 @@ export function drawStreamGraph(svg: SVGSVGElement, model: StreamModel, width: n
   sequencePanel(svg, width, 0, maxT, se.toGuest, 'host → guest', model.zeroWindows);
   sequencePanel(svg, width, PANEL_HEIGHT, maxT, se.toHost, 'guest → host', []);
   statePanel(svg, width, 2 * PANEL_HEIGHT, model);
-  const height = 3 * PANEL_HEIGHT;
+  let height = 3 * PANEL_HEIGHT;
+  const wait = se.timeWait;
+  if (wait) {
+    const to = wait.to !== undefined ? `, closed at ${seconds(wait.to)} (${seconds(wait.to - wait.from)} later)` : ', not closed yet';
+    text(`TIME_WAIT from ${seconds(wait.from)}${to}: after the time axis, which ends at the last segment`, { x: MARGIN.left, y: height + 4, class: 'panel-title time-wait' }, svg);
+    height += 16;
+  }
   svg.setAttribute('width', String(width));
   svg.setAttribute('height', String(height));
   svg.setAttribute('viewBox', `0 0 ${width} ${height}`);

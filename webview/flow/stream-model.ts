@@ -7,7 +7,7 @@
  * state) as the window line. Below, our cwnd, the guest's window and srtt
  * over time from the stack's samples, and where the guest's window was zero.
  */
-import type { FlowItem, FlowPacket, TcpSample } from '../../extension/pipeline/flow/record';
+import type { FlowHostEvent, FlowItem, FlowPacket, TcpSample } from '../../extension/pipeline/flow/record';
 
 export type Bar = readonly [time: number, from: number, to: number];
 export type Point = readonly [time: number, value: number];
@@ -36,8 +36,14 @@ export interface StreamSeries {
   readonly retransmitTimes: number[];
   /** [start, end) where the guest advertised a zero window. */
   readonly zeroWindows: Array<[number, number]>;
-  /** Last time of anything (ms since the first item). */
+  /** Time of the last segment or stack sample (ms since the first item): the time axis ends here. */
   end: number;
+  /**
+   * When the NAT session entered TIME_WAIT and when it closed (ms since the
+   * first item): a quiet wait of minutes that would squeeze the transfer into
+   * the axis's first pixels, so it is told apart rather than drawn.
+   */
+  timeWait?: { from: number; to?: number };
 }
 
 const emptyDirection = (): DirectionSeries => ({ data: [], retransmissions: [], acks: [], window: [], bytes: 0 });
@@ -58,10 +64,20 @@ export class StreamModel {
     for (const item of items) {
       this.origin ??= item.time;
       const t = item.time - this.origin;
+      if (item.kind === 'host') {
+        this.hostEvent(item, t);
+        continue;
+      }
       this.series.end = Math.max(this.series.end, t);
       if (item.kind === 'packet') this.packet(item, t);
-      else if (item.kind === 'sample') this.sample(item, t);
+      else this.sample(item, t);
     }
+  }
+
+  private hostEvent(h: FlowHostEvent, t: number): void {
+    const series = this.series;
+    if (h.event === 'state' && h.text === 'state TIME_WAIT') series.timeWait ??= { from: t };
+    else if (h.event === 'close' && series.timeWait) series.timeWait.to = t;
   }
 
   /** Closes an open zero-window period at the end of what is known. */
@@ -87,9 +103,8 @@ export class StreamModel {
       const acked = p.direction === 'tx' ? this.series.toGuest : this.series.toHost;
       const ack = (p.ack - otherBase) >>> 0;
       acked.acks.push([t, ack]);
-      // The guest's window in bytes is the stack's (scaled) view of it; ours toward the guest is the field as sent.
-      const window = p.direction === 'tx' ? (this.lastSample?.peerWindow ?? p.win ?? 0) : p.win ?? 0;
-      acked.window.push([t, ack + window]);
+      // The window is in bytes (scaled as negotiated in the SYNs: pipeline/flow/record.ts).
+      acked.window.push([t, ack + (p.win ?? 0)]);
     }
     if (p.direction === 'tx' && p.win !== undefined && !flags.includes('RST')) {
       if (p.win === 0 && this.zeroSince === undefined) this.zeroSince = t;

@@ -34,7 +34,11 @@ export interface FlowPacket {
   readonly ack?: number;
   /** Payload bytes (TCP/UDP), or the IP datagram length for other protocols. */
   readonly len: number;
-  /** TCP: the window field as sent (unscaled). */
+  /**
+   * TCP: the window in bytes, as Wireshark's Win=: the field shifted by the
+   * scale its sender announced in its SYN once both SYNs carried one (RFC
+   * 7323; a SYN's own window is never scaled), the field as sent otherwise.
+   */
   readonly win?: number;
   /** TCP: it carries sequence space the same direction already sent. */
   retransmission?: boolean;
@@ -138,6 +142,8 @@ function seqSpace(p: FlowPacket): number {
  */
 export class FlowTracker {
   private readonly highest: Record<FlowDirection, number | undefined> = { tx: undefined, rx: undefined };
+  /** The window scale each side announced in its SYN (undefined: none seen). */
+  private readonly shift: Record<FlowDirection, number | undefined> = { tx: undefined, rx: undefined };
 
   /** `summary` when the caller has it already (a journey's). */
   packet(n: number, time: number, direction: FlowDirection, frame: Uint8Array, journey?: number, summary = summarize(frame)): FlowPacket {
@@ -145,13 +151,21 @@ export class FlowTracker {
     if (v.transport === 'tcp') {
       const o = v.l4Off;
       const headerEnd = o + (frame[o + 12]! >> 4) * 4;
+      const bits = get16(frame, o + 12) & 0x1ff;
+      let win = get16(frame, o + 14);
+      if (bits & SYN) this.shift[direction] = windowScale(frame, o + 20, Math.min(headerEnd, frame.length));
+      else {
+        const tx = this.shift.tx;
+        const rx = this.shift.rx;
+        if (tx !== undefined && rx !== undefined) win *= 2 ** (direction === 'tx' ? tx : rx);
+      }
       const p: FlowPacket = {
         kind: 'packet', n, time, direction, protocol: 'tcp', summary,
-        flags: tcpFlagNames(get16(frame, o + 12) & 0x1ff),
+        flags: flagNames(bits),
         seq: get32(frame, o + 4),
         ack: get32(frame, o + 8),
         len: Math.max(0, v.l3CapturedEnd - headerEnd),
-        win: get16(frame, o + 14),
+        win,
         ...(journey !== undefined ? { journey } : {}),
       };
       this.analyse(p);
@@ -171,6 +185,28 @@ export class FlowTracker {
     if (top !== undefined && ((end - top) | 0) <= 0) p.retransmission = true;
     else this.highest[p.direction] = end;
   }
+}
+
+const SYN = 0x02;
+/** TCP flag names by flag bits, made once per value: every item with the same flags shares its array. */
+const FLAG_NAMES: string[][] = [];
+const flagNames = (bits: number): string[] => (FLAG_NAMES[bits] ??= tcpFlagNames(bits));
+
+/** The shift of a window scale option (kind 3) among the options in [from, end), capped at 14 as RFC 7323 says; undefined if none. */
+function windowScale(frame: Uint8Array, from: number, end: number): number | undefined {
+  for (let i = from; i < end;) {
+    const kind = frame[i]!;
+    if (kind === 0) break;
+    if (kind === 1) {
+      i++;
+      continue;
+    }
+    const len = frame[i + 1] ?? 0;
+    if (len < 2 || i + len > end) break;
+    if (kind === 3 && len === 3) return Math.min(14, frame[i + 2]!);
+    i += len;
+  }
+  return undefined;
 }
 
 /**

@@ -6,6 +6,7 @@ import { FlowRows, visibleRows } from '../../../webview/flow/flow-model';
 import { StreamModel, ticks } from '../../../webview/flow/stream-model';
 import { isFlowHostMessage, isFlowWebviewMessage } from '../../../webview/shared/flow-protocol';
 import { download } from '../debug/flow-download';
+import { ipv4Frame, tcp, TCP } from '../pipeline/frames';
 
 const ACK_ONLY = 0x10;
 /** The guest's pure ACKs after the handshake's are lost for a while: the stack must retransmit. */
@@ -67,6 +68,12 @@ test('TCP stream graph series of a real download: every byte once, ACKs climb to
     assert.ok(s.cwnd[s.cwnd.length - 1]![1] > s.cwnd[0]![1], 'slow start opened the window');
     assert.ok(s.srtt.length > 0);
     assert.deepEqual(model.zeroWindows, []);
+    // The time axis ends at the last segment; the TIME_WAIT after it is told apart.
+    const items = flows.snapshot(id)!.items;
+    const last = items.filter((i) => i.kind === 'packet').at(-1)!;
+    assert.equal(s.end, last.time - items[0]!.time);
+    assert.ok(s.timeWait && s.timeWait.from <= s.end + 1, `TIME_WAIT from the end of the transfer: ${JSON.stringify(s.timeWait)}`);
+    assert.ok(s.timeWait.to! - s.timeWait.from >= 1000, 'until the session closed, long after');
   } finally {
     await done();
   }
@@ -121,4 +128,30 @@ test('the flow views\' messages are checked: well-formed ones pass, anything els
   assert.ok(!isFlowWebviewMessage(null));
   assert.deepEqual(ticks(1000), [0, 200, 400, 600, 800, 1000]);
   assert.deepEqual(ticks(0), [0]);
+});
+
+test('windows are shown in bytes: scaled by the shift each SYN announced, a SYN\'s own window never', () => {
+  const G = { src: '10.0.2.15', dst: '10.0.2.2', proto: 6 };
+  const R = { src: '10.0.2.2', dst: '10.0.2.15', proto: 6 };
+  const seg = (o: typeof G, t: Parameters<typeof tcp>[0]) => ({ time: 0, frame: ipv4Frame(o, tcp(t)) });
+  const scaled = flowFromFrames([
+    seg(G, { sport: 40000, dport: 80, seq: 100, flags: TCP.SYN, window: 64240, mss: 1460, wscale: 7 }),
+    seg(R, { sport: 80, dport: 40000, seq: 500, ack: 101, flags: TCP.SYN | TCP.ACK, window: 65535, wscale: 2 }),
+    seg(G, { sport: 40000, dport: 80, seq: 101, ack: 501, flags: TCP.ACK, window: 502 }),
+    seg(R, { sport: 80, dport: 40000, seq: 501, ack: 101, flags: TCP.ACK, window: 1000 }),
+  ]).items;
+  assert.deepEqual(scaled.map((p) => p.win), [64240, 65535, 502 * 128, 1000 * 4]);
+  const rows = new FlowRows();
+  rows.append(scaled);
+  assert.match(rows.rows[2]!.label, / Win=64256$/);
+  const model = new StreamModel();
+  model.add(scaled);
+  assert.deepEqual(model.series.toGuest.window.at(-1), [0, 1 + 64256], 'the window line toward the guest is the ACK plus the guest\'s window in bytes');
+  // One side without the option: neither window is scaled (RFC 7323).
+  const unscaled = flowFromFrames([
+    seg(G, { sport: 40000, dport: 80, seq: 100, flags: TCP.SYN, window: 64240, wscale: 7 }),
+    seg(R, { sport: 80, dport: 40000, seq: 500, ack: 101, flags: TCP.SYN | TCP.ACK, window: 65535 }),
+    seg(G, { sport: 40000, dport: 80, seq: 101, ack: 501, flags: TCP.ACK, window: 502 }),
+  ]).items;
+  assert.deepEqual(unscaled.map((p) => p.win), [64240, 65535, 502]);
 });
