@@ -71,10 +71,6 @@ export class TcpConnection implements NatSession, TcpSocketOwner, HostPipeEvents
   private readonly pipe: HostPipe;
   private lastNotified = -Infinity;
   private uncorkScheduled = false;
-  private readonly uncork = (): void => {
-    this.uncorkScheduled = false;
-    this.socket.uncork();
-  };
   /** Carries the last counter update of a burst to the table. */
   private readonly notifyTimer: ConnectionTimer;
   /** The stack's own function (the socket calls it unbound), shared by every connection. */
@@ -166,10 +162,16 @@ export class TcpConnection implements NatSession, TcpSocketOwner, HostPipeEvents
     if (!this.uncorkScheduled) {
       this.uncorkScheduled = true;
       this.socket.cork();
-      setImmediate(this.uncork);
+      setImmediate(uncorkAtTurnEnd, this);
     }
     this.socket.send(chunk);
     this.notifyCounters();
+  }
+
+  /** The turn's host reads are all in: the tail of the last one may leave as a short segment. */
+  uncorkTurn(): void {
+    this.uncorkScheduled = false;
+    this.socket.uncork();
   }
 
   hostEnded(): void {
@@ -333,4 +335,9 @@ export class TcpConnection implements NatSession, TcpSocketOwner, HostPipeEvents
     this.lastNotified = now;
     this.owner.countersChanged(this);
   }
+}
+
+/** One function for every connection (setImmediate passes the connection): no closure per connection. */
+function uncorkAtTurnEnd(conn: TcpConnection): void {
+  conn.uncorkTurn();
 }

@@ -156,15 +156,16 @@ export class HostPipe {
     this.gathered += data.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      setImmediate(this.flushAtTurnEnd);
+      setImmediate(flushAtTurnEnd, this);
     }
   }
 
-  private readonly flushAtTurnEnd = (): void => {
+  /** The turn is over: what it gathered leaves in one write, and sizes the next turn's buffer. */
+  flushTurn(): void {
     this.flushScheduled = false;
     this.lastTurnBytes = this.gathered;
     this.flushGathered();
-  };
+  }
 
   /** Writes what was gathered; the buffer goes with it (the stream holds it until written). */
   private flushGathered(): void {
@@ -211,4 +212,9 @@ export class HostPipe {
     this.soreadGate.clear();
     if (this.stream && this.streamOpen && !(this.ended && this.stream.writableEnded)) abortStream(this.stream);
   }
+}
+
+/** One function for every pipe (setImmediate passes the pipe): no closure per connection. */
+function flushAtTurnEnd(pipe: HostPipe): void {
+  pipe.flushTurn();
 }

@@ -33,20 +33,21 @@ export function connectTcp(host: string, port: number, done: (outcome: ConnectOu
   spareSocket = undefined;
   socket.setNoDelay(true);
   socket.connect({ host, port });
-  let settled = false;
-  socket.once('connect', () => {
-    if (settled) return;
-    settled = true;
+  // Each listener removes the other: a listener left on an open socket would keep `done`, and all it
+  // holds of the connection's opening, for the socket's whole life.
+  const connected = (): void => {
     done({ ok: true, stream: socket });
+    socket.off('error', failed);
     // After what `done` queued (the SYN-ACK's write runs in an earlier immediate).
     setImmediate(refillSpareSocket);
-  });
-  socket.once('error', (err: NodeJS.ErrnoException) => {
-    if (settled) return;
-    settled = true;
+  };
+  const failed = (err: NodeJS.ErrnoException): void => {
+    socket.off('connect', connected);
     socket.destroy();
     done({ ok: false, code: err.code ?? 'EIO' });
-  });
+  };
+  socket.once('connect', connected);
+  socket.once('error', failed);
   return socket;
 }
 

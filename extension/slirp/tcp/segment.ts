@@ -228,8 +228,13 @@ export interface SegmentFields {
 
 const newBuffer = (length: number): Uint8Array => new Uint8Array(length);
 
+/** What writes a segment's payload into the packet being built (an object, so a connection needs no closure for it). */
+export interface PayloadSource {
+  fill(dst: Uint8Array, offset: number): void;
+}
+
 /**
- * Builds a segment with room for `payloadLength` bytes, which `fillPayload`
+ * Builds a segment with room for `payloadLength` bytes, which `payload`
  * writes straight into the packet (no intermediate copy), then checksums it.
  * `allocate(length)` gives zeroed bytes with `headroom` bytes before the
  * `length` the segment takes: the frame it will leave in, with room for the
@@ -239,7 +244,7 @@ const newBuffer = (length: number): Uint8Array => new Uint8Array(length);
 export function buildSegment(
   f: SegmentFields,
   payloadLength = 0,
-  fillPayload?: (dst: Uint8Array, offset: number) => void,
+  payload?: PayloadSource,
   allocate: (length: number) => Uint8Array = newBuffer,
   headroom = 0,
 ): Uint8Array {
@@ -258,7 +263,7 @@ export function buildSegment(
   b[o + 14] = (f.window >> 8) & 255;
   b[o + 15] = f.window & 255;
   if (optLen) writeOptions(b, o, f.options!, hdr);
-  if (payloadLength && fillPayload) fillPayload(b, o + hdr);
+  if (payloadLength && payload) payload.fill(b, o + hdr);
   const c = transportChecksum(f.src, f.dst, IPPROTO_TCP, b, o, o + hdr + payloadLength);
   b[o + 16] = c >> 8;
   b[o + 17] = c & 255;

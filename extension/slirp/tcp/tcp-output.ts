@@ -210,7 +210,7 @@ export function emit(s: TcpSocket, seq: number, flags: number, len: number, bufO
   f.options = options;
   out.fillOffset = bufOffset;
   out.fillLength = len;
-  const frame = buildSegment(f, len, len ? out.fill : undefined, s.owner.allocateFrame, s.owner.headroom);
+  const frame = buildSegment(f, len, len ? out : undefined, s.owner.allocateFrame, s.owner.headroom);
   if (flags & ACK) {
     s.lastAckSent = s.rcvNxt;
     s.ackPending = 0;

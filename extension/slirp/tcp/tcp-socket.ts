@@ -18,7 +18,7 @@ import type { TcpLimits } from './limits';
 import { ReassemblyQueue } from './reassembly';
 import { RttEstimator } from './rtt';
 import { SackScoreboard } from './sack-scoreboard';
-import { type OutgoingOptions, type SegmentFields, type TcpOptions, type TcpSegmentView } from './segment';
+import { type OutgoingOptions, type PayloadSource, type SegmentFields, type TcpOptions, type TcpSegmentView } from './segment';
 import { seqAdd, seqDiff } from './seq';
 import { tcpInput } from './tcp-input';
 import { maybeWindowUpdate, resetPeer, sendAck, sendSyn, tcpOutput } from './tcp-output';
@@ -131,14 +131,7 @@ export class TcpSocket {
    * checksummed and handed on before the next one starts, and nothing keeps
    * these, so a bulk transfer allocates no objects per segment for them.
    */
-  readonly out: {
-    fields: SegmentFields;
-    options: OutgoingOptions;
-    timestamp: [number, number];
-    fillOffset: number;
-    fillLength: number;
-    fill: (dst: Uint8Array, at: number) => void;
-  };
+  readonly out: SegmentScratch;
   finQueued = false;
   /** More bytes are on their way (cork()): only full segments go until uncork(). */
   corked = false;
@@ -193,15 +186,7 @@ export class TcpSocket {
     this.keepaliveTimer = new ConnectionTimer(owner.clock, () => onKeepalive(this));
     this.lifeTimer = new ConnectionTimer(owner.clock, () => onLifeTimer(this));
     const fields: SegmentFields = { src: ends.localAddr, dst: ends.peerAddr, srcPort: ends.localPort, dstPort: ends.peerPort, seq: 0, ack: 0, flags: 0, window: 0 };
-    const out = {
-      fields,
-      options: {},
-      timestamp: [0, 0] as [number, number],
-      fillOffset: 0,
-      fillLength: 0,
-      fill: (dst: Uint8Array, at: number) => this.sendBuffer.copyOut(out.fillOffset, out.fillLength, dst, at),
-    };
-    this.out = out;
+    this.out = new SegmentScratch(fields, this.sendBuffer);
   }
 
   // ---- opening ----
@@ -377,5 +362,22 @@ export class TcpSocket {
     this.state = s;
     this.owner.stateChanged();
     if (s !== 'CLOSED') this.owner.sendSpaceChanged();
+  }
+}
+
+/** The reused fields of a connection's data and ACK segments; its payload comes from the send buffer. */
+export class SegmentScratch implements PayloadSource {
+  readonly options: OutgoingOptions = {};
+  readonly timestamp: [number, number] = [0, 0];
+  fillOffset = 0;
+  fillLength = 0;
+
+  constructor(
+    readonly fields: SegmentFields,
+    private readonly sendBuffer: ByteQueue,
+  ) {}
+
+  fill(dst: Uint8Array, at: number): void {
+    this.sendBuffer.copyOut(this.fillOffset, this.fillLength, dst, at);
   }
 }

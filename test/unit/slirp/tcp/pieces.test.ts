@@ -81,7 +81,7 @@ test('segments built here parse back and checksum like an independent implementa
   const withSack = buildSegment(
     { src: 1, dst: 2, srcPort: 1, dstPort: 2, seq: 0, ack: 0, flags: ACK, window: 1, options: { timestamp: [1, 2], sackBlocks: [10, 20, 30, 40, 50, 60] } },
     3,
-    (dst, at) => dst.set([1, 2, 3], at),
+    { fill: (dst, at) => dst.set([1, 2, 3], at) },
   );
   assert.equal(withSack.length, 20 + 40 + 3);
   assert.deepEqual(parseSegment(withSack).sack, [[10, 20], [30, 40], [50, 60]]);
