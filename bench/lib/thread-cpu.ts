@@ -55,8 +55,8 @@ export function cpuSplit(qemuPid: number, backendPid?: number): CpuSplit {
   return { mainLoop: taskCpuNs(qemuPid, qemuPid), vcpu, backend };
 }
 
-/** Milliseconds of CPU per MiB moved between two splits. */
-export function cpuPerMiB(before: CpuSplit, after: CpuSplit, bytes: number): CpuSplit {
-  const per = (a: number, b: number) => (b - a) / 1e6 / (bytes / 2 ** 20);
+/** Milliseconds of CPU per unit (a MiB moved, a connection) between two splits. */
+export function cpuPer(before: CpuSplit, after: CpuSplit, units: number): CpuSplit {
+  const per = (a: number, b: number) => (b - a) / 1e6 / units;
   return { mainLoop: per(before.mainLoop, after.mainLoop), vcpu: per(before.vcpu, after.vcpu), backend: per(before.backend, after.backend) };
 }
