@@ -12,8 +12,9 @@
  *   e1000 TX        the guest's TDT write -> the frame leaves the e1000 (e1000_send_packet)
  *   net queue TX    -> slirp takes it (slirp_input)
  *   slirp           -> the reply leaves slirp (net_slirp_send_packet)
- *   v86 loop        -> the net queue hands it to the NIC (qemu_receive_packet): the
- *                      reply waits for v86's CPU slice to end
+ *   guest's slice   -> v86 returns to the event loop (the guest ran on after its
+ *                      TDT write, inside the same time slice, to its next halt)
+ *   event loop      -> the net queue hands the reply to the NIC (qemu_receive_packet)
  *   e1000 RX        -> the interrupt cause is raised (set_ics)
  *   interrupt       -> the guest's interrupt handler reads ICR (the guest took it)
  *   guest           the rest of the RTT ping prints: the guest's network stack on
@@ -47,6 +48,7 @@ interface EchoTimes {
   sent?: number;
   slirpIn?: number;
   slirpOut?: number;
+  sliceEnd?: number;
   toNic?: number;
   ics?: number;
   icrRead?: number;
@@ -56,7 +58,8 @@ const PARTS: ReadonlyArray<{ label: string; from: keyof EchoTimes; to: keyof Ech
   { label: 'e1000 TX (TDT write -> e1000_send_packet)', from: 'tdt', to: 'sent' },
   { label: 'net queue TX (-> slirp_input)', from: 'sent', to: 'slirpIn' },
   { label: 'slirp (slirp_input -> net_slirp_send_packet)', from: 'slirpIn', to: 'slirpOut' },
-  { label: "v86 loop (-> qemu_receive_packet: the reply waits for v86's slice to end)", from: 'slirpOut', to: 'toNic' },
+  { label: "guest's slice (-> v86 returns to the event loop: the guest runs on after its TDT write, to its next halt)", from: 'slirpOut', to: 'sliceEnd' },
+  { label: 'event loop (-> the net queue hands the reply to the NIC: qemu_receive_packet)', from: 'sliceEnd', to: 'toNic' },
   { label: 'e1000 RX (-> set_ics)', from: 'toNic', to: 'ics' },
   { label: 'interrupt (set_ics -> the guest reads ICR)', from: 'ics', to: 'icrRead' },
 ];
@@ -86,7 +89,12 @@ function timeEchoes(vm: EmbeddedMachine): { echoes: EchoTimes[]; stop: () => voi
       if (current && current.slirpIn === undefined && icmpType(hit.frame) === 8) current.slirpIn = now;
     }),
     on('net_slirp_send_packet', (hit, now) => {
-      if (current && current.slirpOut === undefined && icmpType(hit.frame) === 0) current.slirpOut = now;
+      if (current && current.slirpOut === undefined && icmpType(hit.frame) === 0) {
+        current.slirpOut = now;
+        // Microtasks run once the JavaScript stack unwinds: when v86's main loop has returned.
+        const echo = current;
+        queueMicrotask(() => (echo.sliceEnd = performance.now()));
+      }
     }),
     on('qemu_receive_packet', (hit, now) => {
       if (current && current.toNic === undefined && icmpType(hit.frame) === 0) current.toNic = now;
