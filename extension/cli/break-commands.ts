@@ -1,10 +1,11 @@
 /**
  * The commands of the breakpoint prompt, GDB's words for a held packet:
  * info, info usernet, info breakpoints, print FIELD, x, next, continue,
- * delete, quit, help. Pure: it reads the stop it is given and says what to
- * do; the prompt (break-prompt.ts) does it.
+ * delete, quit, help. Pure: it reads the stop it is given, asks the runtime's
+ * evaluator (the Debug Console's) for values, and says what to do; the
+ * prompt (break-prompt.ts) does it.
  */
-import { EvaluateError, evaluateExpression } from '../debug/evaluate';
+import { EvaluateError } from '../debug/evaluate';
 import type { StopEvent } from '../pipeline/breakpoints';
 import { FilterSyntaxError } from '../pipeline/filter';
 import { describeHitBriefly } from '../pipeline/trace';
@@ -26,8 +27,8 @@ export interface BreakpointRow {
 
 export interface PromptContext {
   readonly stop: StopEvent | undefined;
-  /** The NAT table; undefined when the VM has no slirp. */
-  infoUsernet(): string | undefined;
+  /** The runtime's answer to an expression (a field, a filter, `info usernet`); throws an EvaluateError. */
+  evaluate(expression: string): string;
   breakpoints(): readonly BreakpointRow[];
 }
 
@@ -87,10 +88,8 @@ function info(what: string | undefined, ctx: PromptContext): PromptResult {
   switch (what) {
     case undefined:
       return ctx.stop ? { output: describeStop(ctx.stop) } : { error: 'no packet is held' };
-    case 'usernet': {
-      const table = ctx.infoUsernet();
-      return table === undefined ? { error: 'info usernet: this VM has no user-mode network (slirp)' } : { output: table.replace(/\n$/, '') };
-    }
+    case 'usernet':
+      return answer(() => ctx.evaluate('info usernet'));
     case 'breakpoints':
     case 'break':
     case 'b': {
@@ -104,9 +103,13 @@ function info(what: string | undefined, ctx: PromptContext): PromptResult {
 
 function print(expression: string, ctx: PromptContext): PromptResult {
   if (expression === '') return { error: 'print what? e.g. print udp.dstport' };
+  return answer(() => `${expression} = ${ctx.evaluate(expression)}`);
+}
+
+/** An evaluation's text, or its complaint as the command's error. */
+function answer(evaluate: () => string): PromptResult {
   try {
-    const r = evaluateExpression(expression, { hit: ctx.stop?.hit, infoUsernet: () => ctx.infoUsernet() });
-    return { output: `${expression} = ${r.result}` };
+    return { output: evaluate() };
   } catch (e) {
     if (e instanceof EvaluateError || e instanceof FilterSyntaxError) return { error: e.message };
     throw e;

@@ -1,28 +1,15 @@
 /**
- * `--break`: GDB-style stops for `usernet run`. The same BreakpointManager
- * the debug adapter drives (extension/debug/vm-runtime.ts), and the same
- * rule: a stop pauses the whole VM (CPU, clock, host sockets); continue and
- * next release the held packet and resume the VM only if the packet did not
- * stop again further down.
+ * `--break`: GDB-style stops for `usernet run`, a second face of the runtime
+ * the debug adapter drives (extension/debug/vm-runtime.ts): its breakpoints,
+ * stops, steps and evaluation, typed at a prompt instead of clicked. A stop
+ * pauses the whole VM (CPU, clock, host sockets); continue and next release
+ * the held packet and resume the VM only if the packet did not stop again
+ * further down. The prompt only reads commands and prints answers.
  */
-import { BreakpointManager, type StopEvent } from '../pipeline/breakpoints';
-import type { Clock } from '../pipeline/clock';
-import type { ProbeHub } from '../pipeline/probe';
-import type { GuestNetworkAddresses } from '../pipeline/stage-path';
-import { runPromptCommand, stopHeadline, type BreakpointRow } from './break-commands';
-import { captureEngineOf } from './capture';
+import type { RuntimeStop, VmRuntime } from '../debug/vm-runtime';
+import { runPromptCommand, stopHeadline } from './break-commands';
 import type { BreakPlan } from './pipeline-options';
 import type { PromptInput } from './prompt-input';
-
-/** What the prompt needs of the VM (EmbeddedMachine has it). */
-export interface PausableVm {
-  readonly probes: ProbeHub;
-  readonly clock: Clock;
-  /** Its config's host= and dns= place the built-in servers in the call stack of a stop. */
-  readonly slirp?: { infoUsernet(): string; readonly config?: GuestNetworkAddresses } | undefined;
-  pause(): Promise<void>;
-  resume(): Promise<void>;
-}
 
 export interface BreakpointPromptOptions {
   readonly input: PromptInput;
@@ -35,26 +22,31 @@ export interface BreakpointPromptOptions {
 export const PROMPT = '(usernet) ';
 
 export class BreakpointPrompt {
-  readonly manager: BreakpointManager;
   /** Resolves when the user typed quit (or ended a terminal's input). */
   readonly quitRequested: Promise<void>;
   private resolveQuit!: () => void;
-  private rows: Array<BreakpointRow & { hits: number }>;
-  private pausing: Promise<void> = Promise.resolve();
+  private rows: Array<{ id: number; text: string }>;
   private looping = false;
   private quitting = false;
   private lastAction: string | undefined;
+  private readonly listeners: Array<() => void> = [];
 
-  constructor(private readonly vm: PausableVm, breaks: readonly BreakPlan[], private readonly options: BreakpointPromptOptions) {
+  /** `runtime` drives a VM already adopted (VmRuntime.adopt). */
+  constructor(private readonly runtime: VmRuntime, breaks: readonly BreakPlan[], private readonly options: BreakpointPromptOptions) {
     this.quitRequested = new Promise((resolve) => (this.resolveQuit = resolve));
-    this.manager = new BreakpointManager(vm.probes, { clock: vm.clock, engine: captureEngineOf(vm), network: vm.slirp?.config });
-    const statuses = this.manager.set(breaks.map((b) => ({ stage: b.stage, ...(b.condition ? { condition: b.condition } : {}) })));
+    const statuses = runtime.setBreakpoints(breaks.map((b) => ({ name: b.stage, ...(b.condition ? { condition: b.condition } : {}) })));
     const bad = statuses.find((s) => !s.verified);
     // The options were checked before boot; this only guards against the two drifting apart.
     if (bad) throw new Error(`breakpoint ${bad.id}: ${bad.message}`);
-    this.rows = statuses.map((s, i) => ({ id: s.id, text: breaks[i]!.text, hits: 0 }));
-    this.manager.onLog = (message) => options.write(message.endsWith('\n') ? message : `${message}\n`);
-    this.manager.onStop = (event) => this.stopped(event);
+    this.rows = statuses.map((s, i) => ({ id: s.id, text: breaks[i]!.text }));
+    const onStopped = (stop: RuntimeStop) => this.stopped(stop);
+    // Logpoints and step notes (stdout, console) and the runtime's own troubles (stderr); the VM's end is the run's to tell.
+    const onOutput = (text: string, category: string) => {
+      if (category !== 'important') options.write(text);
+    };
+    runtime.on('stopped', onStopped);
+    runtime.on('output', onOutput);
+    this.listeners.push(() => runtime.off('stopped', onStopped), () => runtime.off('output', onOutput));
   }
 
   /** True while a packet is held or a command is awaited: stdin is the prompt's. */
@@ -63,26 +55,21 @@ export class BreakpointPrompt {
   }
 
   dispose(): void {
-    this.manager.dispose();
+    for (const off of this.listeners.splice(0)) off();
+    this.runtime.release();
     this.options.input.close();
   }
 
-  private stopped(event: StopEvent): void {
-    if (this.quitting) return;
-    if (event.reason === 'breakpoint') {
-      const row = this.rows.find((r) => r.id === event.breakpointId);
-      if (row) row.hits++;
-    }
-    this.pausing = this.vm.pause().catch((e: Error) => this.options.write(`usernet: pausing the VM failed: ${e.message}\n`));
-    this.options.write(`\n${stopHeadline(event)}\n`);
+  private stopped(stop: RuntimeStop): void {
+    if (this.quitting || !stop.event) return;
+    this.options.write(`\n${stopHeadline(stop.event)}\n`);
     if (!this.looping) void this.loop();
   }
 
   private async loop(): Promise<void> {
     this.looping = true;
     try {
-      while (this.manager.stopped && !this.quitting) {
-        await this.pausing;
+      while (this.runtime.stop && !this.quitting) {
         const line = await this.options.input.readLine(PROMPT);
         if (line === null) {
           await this.endOfInput();
@@ -99,25 +86,23 @@ export class BreakpointPrompt {
 
   /** Runs one command against the current stop. */
   private async execute(line: string): Promise<void> {
+    const runtime = this.runtime;
     const result = runPromptCommand(line, {
-      stop: this.manager.stopped,
-      infoUsernet: () => this.vm.slirp?.infoUsernet(),
-      breakpoints: () => this.rows,
+      stop: runtime.stop?.event,
+      evaluate: (expression) => runtime.evaluate(expression, 'repl').result,
+      breakpoints: () => this.rows.map((r) => ({ ...r, hits: runtime.stopsOf(r.id) })),
     });
     if (result.output !== undefined) this.options.write(`${result.output}\n`);
     if (result.error !== undefined) this.options.write(`error: ${result.error}\n`);
     this.lastAction = result.action;
     switch (result.action) {
       case 'continue':
-        this.manager.continue();
-        return this.resumeUnlessStopped();
+        return this.runtime.continue();
       case 'step':
-        this.manager.step();
-        return this.resumeUnlessStopped();
+        return this.runtime.step('in');
       case 'delete':
         this.deleteAll();
-        this.manager.continue();
-        return this.resumeUnlessStopped();
+        return this.runtime.continue();
       case 'quit':
         this.quit();
         return;
@@ -131,23 +116,16 @@ export class BreakpointPrompt {
     }
     this.options.write('usernet: no more prompt input: breakpoints deleted, the VM runs on\n');
     this.deleteAll();
-    this.manager.continue();
-    await this.resumeUnlessStopped();
+    await this.runtime.continue();
   }
 
   private deleteAll(): void {
-    this.manager.set([]);
+    this.runtime.setBreakpoints([]);
     this.rows = [];
   }
 
   private quit(): void {
     this.quitting = true;
     this.resolveQuit();
-  }
-
-  /** The released packet may have stopped again at once (a later breakpoint, a step): then the VM stays paused. */
-  private async resumeUnlessStopped(): Promise<void> {
-    if (this.manager.stopped) return;
-    await this.vm.resume();
   }
 }

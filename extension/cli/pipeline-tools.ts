@@ -6,7 +6,9 @@
  */
 import type { Writable } from 'node:stream';
 import { describeConditions, formatConditions, NetworkConditions } from '../pipeline/netem';
-import { BreakpointPrompt, type PausableVm } from './break-prompt';
+import { adoptedMachine, type StartedVm } from '../debug/machine-port';
+import { VmRuntime } from '../debug/vm-runtime';
+import { BreakpointPrompt } from './break-prompt';
 import { captureEngineOf, checkCaptureFile, startCliCapture, type CliCapture } from './capture';
 import { startControlServer, type ControlServer } from './control-socket';
 import type { PipelinePlan } from './pipeline-options';
@@ -15,7 +17,7 @@ import { startCliJourneys } from './journeys';
 import { startCliTraces } from './trace';
 
 /** What the tools need of a machine: probes, clock, slirp, pause and resume (both engines have them). */
-export interface PipelineMachine extends PausableVm {
+export interface PipelineMachine extends StartedVm {
   readonly paused: boolean;
 }
 
@@ -68,7 +70,11 @@ export class RunPipeline {
     if (this.plan.traces.length) this.stopTraces = startCliTraces(vm, this.plan.traces, (line) => write(`${line}\n`));
     if (this.plan.journeys) this.stopJourneys = startCliJourneys(vm, this.plan.journeys, captureEngineOf(vm), (line) => write(`${line}\n`));
     if (this.input) {
-      this.prompt = new BreakpointPrompt(vm, this.plan.breaks, { input: this.input, write, onEnd: this.stdin.isTTY ? 'quit' : 'delete' });
+      // The debug adapter's runtime, driving the VM this run started: the prompt is its second face.
+      const runtime = new VmRuntime({ startMachine: () => Promise.reject(new Error('usernet run starts its VM itself')) });
+      const engine = captureEngineOf(vm);
+      runtime.adopt(adoptedMachine(vm, engine === 'embedded'), engine);
+      this.prompt = new BreakpointPrompt(runtime, this.plan.breaks, { input: this.input, write, onEnd: this.stdin.isTTY ? 'quit' : 'delete' });
       void this.prompt.quitRequested.then(() => {
         if (this.options.exec) write('usernet: quit at the breakpoint prompt: the command did not finish\n');
         this.resolveQuit(this.options.exec ? 1 : 0);

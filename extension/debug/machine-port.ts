@@ -101,6 +101,36 @@ export const startQemuMachine: MachineFactory = async (options) => {
   };
 };
 
+/** What `usernet run` has of the VM it started, under either engine. */
+export interface StartedVm {
+  readonly probes: ProbeHub;
+  readonly clock: Clock;
+  readonly slirp?: Slirp | undefined;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+/**
+ * A VM the CLI started, as the runtime drives it for the breakpoint prompt. The
+ * CLI keeps its life (it stops the VM, reports its end, owns the console), so
+ * stop, exit and serial input are not the runtime's here.
+ */
+export function adoptedMachine(vm: StartedVm, ownNic: boolean): RuntimeMachine {
+  return {
+    probes: vm.probes,
+    clock: vm.clock,
+    slirp: runtimeSlirp(vm.slirp),
+    ownNic,
+    bootMs: 0,
+    restored: false,
+    pause: () => vm.pause(),
+    resume: () => vm.resume(),
+    stop: async () => {},
+    writeSerial: () => {},
+    onExit: () => {},
+  };
+}
+
 export const startEmbeddedMachine: MachineFactory = async (options) => {
   const vm = await EmbeddedMachine.start(options);
   return {

@@ -13,7 +13,7 @@ import { isDropReason, type DropReason } from '../pipeline/drop-reasons';
 import type { Capture } from '../pipeline/capture';
 import { attachJourneyCapture } from '../pipeline/journey-capture';
 import { ProbeHub } from '../pipeline/probe';
-import { STAGES, type StageName } from '../pipeline/stages';
+import { STAGES, type EngineKind, type StageName } from '../pipeline/stages';
 import { describeHitBriefly } from '../pipeline/trace';
 import { compileFilter } from '../pipeline/filter';
 import { JourneyRecorder } from '../pipeline/journey-recorder';
@@ -194,6 +194,33 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     this.setState('running');
   }
 
+  /**
+   * Drives a VM started elsewhere (`usernet run`, whose breakpoint prompt is
+   * another face of this runtime): the same breakpoints, stops, steps and
+   * evaluation as a launch. Its life stays its starter's: see release().
+   */
+  adopt(machine: RuntimeMachine, engine: EngineKind): void {
+    if (this.machine) throw new RuntimeError('the VM is already running');
+    this.plan = { machine: {}, engine, notes: [] };
+    this.machine = machine;
+    this.attach(machine);
+    this.setState('running');
+  }
+
+  /** Lets go of an adopted VM as it is (breakpoints off, the VM neither resumed nor stopped). */
+  release(): void {
+    if (!this.machine) return;
+    this.detach();
+    this.disposeBatches();
+  }
+
+  private disposeBatches(): void {
+    this.sessionsBatch.dispose();
+    this.stagesBatch.dispose();
+    this.stateBatch.dispose();
+    this.topologyBatch.dispose();
+  }
+
   private attach(machine: RuntimeMachine): void {
     this.newManager(machine);
     this.netem.attach(machine.probes, machine.clock, this.plan?.engine, (m) => this.emit('output', `netem: ${m}\n`, 'stderr'));
@@ -265,10 +292,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
         await machine.stop();
       } finally {
         this.setState('stopped');
-        this.sessionsBatch.dispose();
-        this.stagesBatch.dispose();
-        this.stateBatch.dispose();
-        this.topologyBatch.dispose();
+        this.disposeBatches();
         this.emit('exited');
       }
     }

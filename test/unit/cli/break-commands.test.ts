@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { describeStop, runPromptCommand, stopHeadline, type PromptContext } from '../../../extension/cli/break-commands';
 import { hexdump } from '../../../extension/cli/hexdump';
+import { evaluateExpression } from '../../../extension/debug/evaluate';
 import { formatCliTraceLine } from '../../../extension/cli/trace';
 import type { StopEvent } from '../../../extension/pipeline/breakpoints';
 import * as P from '../pipeline/packets';
@@ -25,8 +26,13 @@ const heldTx: StopEvent = {
   hit: { stage: 'process_tx_desc', frame: P.dhcpDiscover, descriptor: { ring: 'tx', index: 3, address: 0x1f000030, fields: { kind: 'data', length: 342, cmd: 0x2b } } },
 };
 
-function ctx(stop: StopEvent | undefined): PromptContext {
-  return { stop, infoUsernet: () => NAT, breakpoints: () => [{ id: 2, text: 'tcp_input if tcp.flags.syn == 1', hits: 1 }] };
+/** The prompt's context as the runtime gives it: the Debug Console's evaluator over the held packet. */
+function ctx(stop: StopEvent | undefined, nat: string | null = NAT): PromptContext {
+  return {
+    stop,
+    evaluate: (expression) => evaluateExpression(expression, { hit: stop?.hit, infoUsernet: () => nat ?? undefined }).result,
+    breakpoints: () => [{ id: 2, text: 'tcp_input if tcp.flags.syn == 1', hits: 1 }],
+  };
 }
 
 test('print and p read a field of the held packet, or answer a filter', () => {
@@ -61,7 +67,7 @@ test('info shows stage, chain, summary, descriptor and session', () => {
 
 test('info usernet and info breakpoints', () => {
   assert.deepEqual(runPromptCommand('info usernet', ctx(heldSyn)), { output: NAT.trimEnd() });
-  assert.match(runPromptCommand('info usernet', { ...ctx(heldSyn), infoUsernet: () => undefined }).error!, /no user-mode network/);
+  assert.match(runPromptCommand('info usernet', ctx(heldSyn, null)).error!, /no user-mode network/);
   assert.match(runPromptCommand('info breakpoints', ctx(heldSyn)).output!, /^2 +1  tcp_input if tcp\.flags\.syn == 1$/m);
   assert.match(runPromptCommand('info registers', ctx(heldSyn)).error!, /unknown info command 'registers'/);
 });

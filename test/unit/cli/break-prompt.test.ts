@@ -1,35 +1,40 @@
 /**
- * The breakpoint prompt over a simulated pipeline: commands come through a
- * pipe as a script would send them; the fake VM counts pauses and resumes.
+ * The breakpoint prompt over a simulated pipeline, driving the debug runtime
+ * as `usernet run` does: commands come through a pipe as a script would send
+ * them; the fake VM counts pauses and resumes.
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { test } from 'node:test';
-import { BreakpointPrompt, type PausableVm } from '../../../extension/cli/break-prompt';
+import { BreakpointPrompt } from '../../../extension/cli/break-prompt';
 import { parseBreakSpec } from '../../../extension/cli/pipeline-options';
 import { LineInput } from '../../../extension/cli/prompt-input';
-import { PausableClock } from '../../../extension/pipeline/clock';
-import { ProbeHub } from '../../../extension/pipeline/probe';
+import { VmRuntime } from '../../../extension/debug/vm-runtime';
+import { FakeMachine } from '../debug/fake-machine';
 import * as P from '../pipeline/packets';
 import { PipelineSim, TX_TCP } from '../pipeline/pipeline-sim';
 
 function setup(breaks: string[], onEnd: 'quit' | 'delete' = 'delete') {
-  const hub = new ProbeHub();
+  const vm = new FakeMachine();
+  const hub = vm.probes;
   const sim = new PipelineSim(hub);
   const calls: string[] = [];
-  const vm: PausableVm & { paused: boolean } = {
-    probes: hub,
-    clock: new PausableClock(),
-    slirp: { infoUsernet: () => 'Hub -1 (user.0):\n  TCP[ESTABLISHED] ...\n' },
-    paused: false,
-    async pause() { calls.push('pause'); this.paused = true; },
-    async resume() { calls.push('resume'); this.paused = false; },
+  const [pause, resume] = [vm.pause.bind(vm), vm.resume.bind(vm)];
+  vm.pause = async () => {
+    calls.push('pause');
+    await pause();
   };
+  vm.resume = async () => {
+    calls.push('resume');
+    await resume();
+  };
+  const runtime = new VmRuntime({ startMachine: async () => vm });
+  runtime.adopt(vm, 'embedded');
   const stdin = new PassThrough();
   let out = '';
-  const prompt = new BreakpointPrompt(vm, breaks.map(parseBreakSpec), { input: new LineInput(stdin, new PassThrough()), write: (t) => (out += t), onEnd });
+  const prompt = new BreakpointPrompt(runtime, breaks.map(parseBreakSpec), { input: new LineInput(stdin, new PassThrough()), write: (t) => (out += t), onEnd });
   return {
-    hub, sim, vm, calls, prompt, stdin,
+    hub, sim, vm, calls, prompt, stdin, runtime,
     get out() { return out; },
     type: (text: string) => stdin.write(text),
   };
@@ -49,6 +54,10 @@ test('a conditional stop pauses the VM; print reads the packet; continue release
   assert.deepEqual(t.calls, ['pause']);
   assert.match(t.out, /Breakpoint 1, tcp_input: 10\.0\.2\.15:40001 -> 93\.184\.216\.34:80 TCP \[PSH, ACK\]/);
   assert.equal(t.sim.ran.filter((s) => s === 'sosend').length, 1, 'the held packet has not reached sosend');
+  // The prompt's stop is the runtime's, as the debug adapter would show it.
+  assert.equal(t.runtime.stop?.event?.hit.stage, 'tcp_input');
+  assert.equal(t.runtime.stop?.breakpointId, 1);
+  assert.deepEqual(t.runtime.stop?.journey?.steps.map((s) => s.stage).slice(-2), ['ip_input', 'tcp_input']);
   t.type('print tcp.dstport\nx\nbogus\n');
   await until(() => /error: unknown command 'bogus'/.test(t.out), 'the answers');
   assert.match(t.out, /tcp\.dstport = 80\n/);
@@ -58,6 +67,8 @@ test('a conditional stop pauses the VM; print reads the packet; continue release
   await until(() => t.calls.length === 2, 'the resume');
   assert.deepEqual(t.calls, ['pause', 'resume']);
   assert.equal(t.sim.ran.filter((s) => s === 'sosend').length, 2, 'continue let the packet go on');
+  assert.equal(t.runtime.stop, undefined);
+  assert.equal(t.runtime.vmState, 'running');
   assert.equal(t.prompt.active, false);
   t.prompt.dispose();
 });
