@@ -9,6 +9,7 @@ import { describeRefused, isWebviewMessage, type HostMessage, type WebviewMessag
 import { consolePageHtml } from './console-html';
 import { CONSOLE_SETTINGS_SECTIONS, readConsoleSettings, type ConsoleSettings } from './console-settings';
 import { ConsoleStream, DEFAULT_LIMITS, type ConsoleStreamLimits } from './console-stream';
+import { LeaseHint } from './lease-hint';
 import type { Log } from './log';
 import type { Vm, VmSessions } from './vm-sessions';
 
@@ -16,6 +17,8 @@ export const CONSOLE_VIEW_TYPE = 'usernet.console';
 
 class VmConsole implements vscode.Disposable {
   readonly stream: ConsoleStream;
+  /** Says once how to get a lease when the guest waits at its prompt without one. */
+  readonly leaseHint: LeaseHint;
   panel: vscode.WebviewPanel | undefined;
   private panelDisposables: vscode.Disposable[] = [];
 
@@ -27,6 +30,10 @@ class VmConsole implements vscode.Disposable {
     private readonly settings: () => Promise<ConsoleSettings>,
   ) {
     this.stream = new ConsoleStream((m) => this.post(m), limits);
+    this.leaseHint = new LeaseHint((hint, line) => {
+      this.stream.note(hint);
+      this.stream.write(line); // the prompt again, as the guest left it
+    });
   }
 
   /** Sends the font and key settings (on load and when the user changes them). */
@@ -149,6 +156,7 @@ class VmConsole implements vscode.Disposable {
   }
 
   dispose(): void {
+    this.leaseHint.dispose();
     this.panel?.dispose();
   }
 }
@@ -174,10 +182,11 @@ export class ConsolePanels implements vscode.Disposable {
         const c = this.consoleFor(vm);
         if (missedChunks) c.stream.note(`${missedChunks} chunk(s) of serial output never arrived`);
         c.stream.write(bytes);
+        c.leaseHint.output(bytes);
       }),
       vms.onDidChange(({ vm, what }) => {
         if (what === 'start') this.started(vm);
-        else if (what === 'state') this.consoles.get(vm.id)?.stateChanged();
+        else if (what === 'state') this.vmStateChanged(vm);
         else if (what === 'end') this.vmEnded(vm);
       }),
       vscode.window.onDidChangeActiveColorTheme(() => {
@@ -227,9 +236,17 @@ export class ConsolePanels implements vscode.Disposable {
     this.nextBeside = false;
   }
 
+  private vmStateChanged(vm: Vm): void {
+    const c = this.consoles.get(vm.id);
+    if (!c) return;
+    c.stateChanged();
+    c.leaseHint.state(vm.state?.state === 'running', Boolean(vm.state?.guestAddress));
+  }
+
   private vmEnded(vm: Vm): void {
     const c = this.consoles.get(vm.id);
     if (!c) return;
+    c.leaseHint.dispose();
     // The panel stays open to read what the guest printed last; it no longer takes input.
     c.stream.note('the VM has stopped');
     c.stateChanged();
