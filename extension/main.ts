@@ -49,7 +49,7 @@ export function activate(context: vscode.ExtensionContext): void {
     stagesTree.createView(),
     new VmStatusBar(vms),
     new ConditionsStatusBar(vms),
-    new VmNotifications(vms, log),
+    new VmNotifications(vms, log, () => log.show()),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new UsernetAdapterFactory(context.extensionUri)),
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, new UsernetConfigurationProvider()),
     // Offers "Usernet VM" in the Run and Debug picker without a launch.json.

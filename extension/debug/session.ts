@@ -179,7 +179,10 @@ export class UsernetDebugSession extends LoggingDebugSession {
       (e: unknown) => {
         this.runtime.off('progress', onProgress);
         if (this.progressSupported) this.sendEvent(new ProgressEndEvent(progressId, 'the VM failed to start'));
-        this.fail(response, `the VM did not start: ${e instanceof Error ? e.message : String(e)}`);
+        const message = `the VM did not start: ${e instanceof Error ? e.message : String(e)}`;
+        // The extension tells a failed start once, from the 'failed' VM state, with what to do next: VS Code need not say it again.
+        if (this.runtime.vmState === 'failed') response.body = { error: { id: 1, format: message, showUser: false } };
+        this.fail(response, message);
       },
     );
   }

@@ -290,6 +290,13 @@ export const fake = {
   /** Every input box shown (window.createInputBox). */
   inputBoxes: [] as FakeInputBox[],
   messageAnswer: undefined as string | undefined,
+  /** Notifications stay open until `closeMessages()` (else each closes at once with messageAnswer). */
+  holdMessages: false,
+  openMessages: [] as (() => void)[],
+  /** The user closes every open notification. */
+  closeMessages(): void {
+    for (const close of this.openMessages.splice(0)) close();
+  },
   clipboard: '',
   context: new Map<string, unknown>(),
   commands: new Map<string, (...args: unknown[]) => unknown>(),
@@ -349,6 +356,8 @@ export const fake = {
     this.inputAnswers = [];
     this.inputBoxes = [];
     this.messageAnswer = undefined;
+    this.holdMessages = false;
+    this.openMessages = [];
     this.clipboard = '';
     this.context.clear();
     this.commands.clear();
@@ -366,6 +375,8 @@ export const fake = {
 const message = (level: Message['level']) => async (text: string, ...items: unknown[]): Promise<string | undefined> => {
   const labels = items.filter((i): i is string => typeof i === 'string');
   fake.messages.push({ level, text, items: labels });
+  // A held notification stays open (its promise pending) until the user closes it.
+  if (fake.holdMessages) await new Promise<void>((closed) => fake.openMessages.push(closed));
   return fake.messageAnswer !== undefined && labels.includes(fake.messageAnswer) ? fake.messageAnswer : undefined;
 };
 

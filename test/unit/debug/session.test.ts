@@ -86,6 +86,18 @@ test('a bad launch attribute and a VM that does not boot fail the launch with th
   await assert.rejects(b.dc.launchRequest({} as DebugProtocol.LaunchRequestArguments), /the VM did not start: kernel \/nope: no such file/);
   const failed = b.events.find((e) => e.event === 'usernet.vmState' && e.body.state === 'failed');
   assert.match(failed?.body.message, /no such file/);
+
+  // The failed state is what the extension tells (once, with its actions): the response asks VS Code not to tell it again.
+  // A bad launch.json has no VM state: VS Code shows that one itself, with Open launch.json.
+  const rawLaunch = (client: typeof b, args: object) => new Promise<DebugProtocol.Response>((resolve) => {
+    (client.dc as unknown as { doSend(c: string, a: object, done: (r: DebugProtocol.Response) => void): void }).doSend('launch', args, resolve);
+  });
+  const bootFailure = await rawLaunch(b, {});
+  assert.equal(bootFailure.success, false);
+  assert.equal(bootFailure.body?.error?.showUser, false);
+  const badArgs = await rawLaunch(a, { memory: 4 });
+  assert.equal(badArgs.success, false);
+  assert.equal(badArgs.body?.error, undefined);
 });
 
 test('a stop shows the packet: stack, scopes, variables, evaluate, readMemory; continue resumes', async () => {

@@ -72,8 +72,50 @@ test('booting shows progress until the VM runs; a failure is an error notificati
   fake.event(s, 'usernet.vmState', { state: 'running', guestAddress: '10.0.2.15' });
   await tick();
   assert.equal(fake.progress[0]!.done, true);
-  fake.event(s, 'usernet.vmState', { state: 'failed', message: 'the guest kernel panicked: see the serial console' });
+  fake.event(s, 'usernet.vmState', { state: 'failed', message: 'kernel /nope: no such file' });
   assert.equal(fake.messages.at(-1)!.level, 'error');
-  assert.equal(fake.messages.at(-1)!.text, 'Usernet: the VM "Usernet VM" failed: the guest kernel panicked: see the serial console');
-  assert.deepEqual(fake.messages.at(-1)!.items, ['Open Serial Console', 'Restart VM']);
+  assert.equal(fake.messages.at(-1)!.text, 'Usernet: the VM "Usernet VM" did not start: kernel /nope: no such file');
+  assert.deepEqual(fake.messages.at(-1)!.items, ['Show Log', 'Open Settings']);
+});
+
+test('a failed start is told once, with Show Log and Open Settings; the next launch puts the stale toast away', async () => {
+  const log = new MemoryLog();
+  const vms = new VmSessions(log);
+  let logShown = 0;
+  new VmNotifications(vms, log, () => logShown++);
+  const hidden: unknown[] = [];
+  fake.commands.set('notifications.hideToasts', () => hidden.push('hide'));
+  const settings: unknown[] = [];
+  fake.commands.set('workbench.action.openSettings', (query) => settings.push(query));
+  fake.holdMessages = true;
+
+  const s = fake.startSession(new FakeDebugSession());
+  assert.deepEqual(hidden, [], 'nothing to put away on the first launch');
+  // The adapter says it in its state (twice, as a retried start does) and its process then exits non-zero.
+  fake.event(s, 'usernet.vmState', { state: 'failed', message: 'qemu-system-x86_64 was not found on PATH' });
+  fake.event(s, 'usernet.vmState', { state: 'failed', message: 'qemu-system-x86_64 was not found on PATH' });
+  fake.adapterSends(s, { type: 'event', event: 'output', body: { category: 'console', output: 'starting qemu\n' } });
+  (fake.trackerFactories[0]!.trackers.get(s) as unknown as { onExit(code: number): void }).onExit(1);
+  assert.equal(fake.messages.filter((m) => m.level === 'error').length, 1, fake.messages.map((m) => m.text).join('\n'));
+  assert.ok(log.lines.includes('info [Usernet VM] starting qemu'), 'the Debug Console\'s story is in the log Show Log opens');
+  fake.endSession(s);
+
+  // Still on screen when the next launch starts: hidden (kept in the notification center).
+  const again = fake.startSession(new FakeDebugSession());
+  assert.deepEqual(hidden, ['hide']);
+  fake.messageAnswer = 'Open Settings';
+  fake.closeMessages();
+  await tick();
+  assert.deepEqual(settings, ['@ext:usernet.usernet']);
+  fake.endSession(again);
+
+  // Closed by then: nothing to put away. Show Log opens the log.
+  fake.holdMessages = false;
+  fake.messageAnswer = 'Show Log';
+  const third = fake.startSession(new FakeDebugSession());
+  fake.event(third, 'usernet.vmState', { state: 'failed', message: 'no kernel' });
+  await tick();
+  assert.equal(logShown, 1);
+  fake.startSession(new FakeDebugSession());
+  assert.deepEqual(hidden, ['hide'], 'no open toast of ours: others\' toasts are left alone');
 });
