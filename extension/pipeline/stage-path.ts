@@ -8,6 +8,7 @@
  */
 import { ETHERTYPE_ARP } from '../wire/ethernet';
 import { IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../wire/ipv4';
+import { IPPROTO_ICMPV6 } from '../wire/ipv6';
 import { DHCPV6_SERVER_PORT } from '../wire/dhcpv6';
 import { DHCP_SERVER_PORT, DNS_PORT, TFTP_PORT } from '../wire/ports';
 import { lookupField, PacketView, type FieldDef } from './dissect';
@@ -60,7 +61,7 @@ export const STAGE_PARENTS: Readonly<Record<StageName, readonly StageName[]>> = 
   tftp_input: ['udp_input', 'udp6_input'],
   dns_input: ['udp_input', 'udp6_input'],
   sosend: ['tcp_input'],
-  sosendto: ['udp_input', 'icmp_input', 'dns_input', 'udp6_input'],
+  sosendto: ['udp_input', 'icmp_input', 'dns_input', 'udp6_input', 'icmp6_input'],
   soread: [],
   sorecvfrom: [],
   // Only a segment carrying bytes read from the host follows soread: ACKs, SYN-ACKs and RSTs are the stack's own.
@@ -68,11 +69,12 @@ export const STAGE_PARENTS: Readonly<Record<StageName, readonly StageName[]>> = 
   // DHCP and TFTP replies are made by the built-in servers, not read from a socket.
   udp_output: ['sorecvfrom'],
   udp6_output: ['sorecvfrom'],
-  // Echo replies answer icmp_input (the guest's direction) and errors come from
-  // socket failures or ip_input: no stage of this direction comes before.
-  icmp_reflect: [],
+  // A host's echo reply read from a ping socket follows sorecvfrom; the stack's
+  // own answers to icmp_input (the guest's direction) and its errors (socket
+  // failures, ip_input) have no stage of this direction before them.
+  icmp_reflect: ['sorecvfrom'],
   // The same holds for ICMPv6, and neighbour discovery is the stack's own.
-  icmp6_send_echoreply: [],
+  icmp6_send_echoreply: ['sorecvfrom'],
   icmp6_send_error: [],
   ndp_send_ra: [],
   ndp_send_na: [],
@@ -139,7 +141,7 @@ function parentOf(stage: StageName, facts: PacketFacts): StageName | undefined {
   const { hit, network } = facts;
   switch (stage) {
     case 'sosendto': {
-      if (facts.isIpv6) return facts.get(UDP_DSTPORT) === DNS_PORT ? 'dns_input' : 'udp6_input';
+      if (facts.isIpv6) return facts.get(IPV6_NXT) === IPPROTO_ICMPV6 ? 'icmp6_input' : facts.get(UDP_DSTPORT) === DNS_PORT ? 'dns_input' : 'udp6_input';
       // The guest's frame is shown at sosendto; the session says ICMP when it is not.
       const proto = facts.get(IP_PROTO) ?? (hit.session?.protocol === 'icmp' ? IPPROTO_ICMP : IPPROTO_UDP);
       if (proto === IPPROTO_ICMP) return 'icmp_input';
@@ -163,6 +165,10 @@ function parentOf(stage: StageName, facts: PacketFacts): StageName | undefined {
       return (facts.get(TCP_LEN) ?? 0) > 0 ? 'soread' : undefined;
     case 'udp_output':
       return madeByBuiltinServer(facts) ? undefined : 'sorecvfrom';
+    case 'icmp_reflect':
+    case 'icmp6_send_echoreply':
+      // Only a reply relayed from a host ping socket carries its echo flow.
+      return hit.session ? 'sorecvfrom' : undefined;
     case 'ip_output':
       switch (facts.get(IP_PROTO)) {
         case IPPROTO_TCP: return 'tcp_output';

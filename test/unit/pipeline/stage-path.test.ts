@@ -117,6 +117,19 @@ test('IPv6 frames take the ip6_* stages: an echo reply at if_output came through
   assert.deepEqual(stagePath('tcp_input', hit('tcp_input', syn)).slice(-2), ['ip6_input', 'tcp_input']);
 });
 
+test('a forwarded echo: the request reaches sosendto from icmp_input or icmp6_input; a relayed reply (it carries its flow) comes from sorecvfrom', async () => {
+  const { frame6, icmp6, GUEST6 } = await import('../slirp/helpers/frames6');
+  const { parseIpv6 } = await import('../../../extension/wire/ipv6-address');
+  const remote = parseIpv6('fd00:198::1')!;
+  const icmpFlow = session('icmp');
+  const request6 = frame6({ dst: remote, nextHeader: 58, payload: icmp6(GUEST6, remote, 128, 0, [0, 1, 0, 1]) });
+  assert.deepEqual(stagePath('sosendto', { stage: 'sosendto', frame: request6, session: icmpFlow }).slice(-3), ['ip6_input', 'icmp6_input', 'sosendto']);
+  const reply6 = frame6({ src: remote, dst: GUEST6, nextHeader: 58, payload: icmp6(remote, GUEST6, 129, 0, [0, 1, 0, 1]) });
+  assert.deepEqual(stagePath('if_output', { stage: 'if_output', frame: reply6, session: icmpFlow }), ['sorecvfrom', 'icmp6_send_echoreply', 'ip6_output', 'if_output']);
+  assert.deepEqual(stagePath('icmp_reflect', { stage: 'icmp_reflect', frame: beforeIpOutput(P.pongGateway), session: icmpFlow }), ['sorecvfrom', 'icmp_reflect']);
+  assert.deepEqual(stagePath('icmp_reflect', { stage: 'icmp_reflect', frame: beforeIpOutput(P.pongGateway) }), ['icmp_reflect'], "the gateway's own answer");
+});
+
 test('a stop with no frame yet is described as such, not as a truncated frame', () => {
   assert.equal(describeHitBriefly({ stage: 'start_xmit', frame: new Uint8Array(0) }), 'no frame at this stage yet');
   assert.match(describeHitBriefly({ stage: 'ip_input', frame: new Uint8Array(6) }), /truncated frame \(6 bytes\)/);
