@@ -19,7 +19,6 @@
  * request or reply (libslirp's SO_EXPIRE), and by the NAT table's bound.
  */
 import type { Clock, TimerHandle } from '../pipeline/clock';
-import type { DropReason } from '../pipeline/drop-reasons';
 import type { ProbeHub } from '../pipeline/probe';
 import { get16, set16 } from '../wire/bytes';
 import { ICMP_ECHO_REPLY } from '../wire/icmp';
@@ -45,14 +44,8 @@ export interface EchoFamily {
   reply(message: Uint8Array, session: NatSession, remote: Uint8Array, guest: Uint8Array): void;
   /** The gateway tells the guest that the request in `datagram` (its IP datagram) found no way on. */
   unreachable(datagram: Uint8Array, err: number): void;
-  readonly drops: {
-    /** No ping socket could be had (logged once with why). */
-    readonly unavailable: DropReason;
-    readonly flowsFull: DropReason;
-    readonly sendError: DropReason;
-    readonly socketError: DropReason;
-    readonly badReply: DropReason;
-  };
+  /** The family's drop reasons are this prefix's: -forward-unsupported (no ping socket), -echo-flows-full, -send-error, -socket-error, -bad-reply. */
+  readonly drops: 'icmp' | 'icmpv6';
 }
 
 export interface EchoDeps {
@@ -121,7 +114,7 @@ export class EchoFlows {
     const err = flow.socket.send(r.message, flow.remote);
     const s = flow.session;
     if (err !== 0) {
-      this.d.dropCounter.count(this.f.drops.sendError, undefined, r.frame);
+      this.d.dropCounter.count(`${this.f.drops}-send-error`, undefined, r.frame);
       this.f.unreachable(flow.quote, err);
       // As libslirp detaches the socket: a destination with no way to it leaves no row behind.
       if (s.packetsIn === 0) this.closeFlow(flow);
@@ -134,8 +127,7 @@ export class EchoFlows {
   }
 
   private open(key: string, guestId: number, r: EchoRequest): EchoFlow | undefined {
-    const drops = this.f.drops;
-    if (this.flows.size >= MAX_ECHO_FLOWS) return void this.d.dropCounter.count(drops.flowsFull, undefined, r.frame);
+    if (this.flows.size >= MAX_ECHO_FLOWS) return void this.d.dropCounter.count(`${this.f.drops}-echo-flows-full`, undefined, r.frame);
     if (this.d.nat.full) return void this.d.dropCounter.count('nat-table-full', undefined, r.frame);
     let flow: EchoFlow | undefined;
     const socket = this.d.sockets.open(this.f.family, () => flow && this.readable(flow));
@@ -144,7 +136,7 @@ export class EchoFlows {
         this.warned = true;
         this.d.log(`${this.f.family === 4 ? 'ping' : 'ping6'} to addresses past the gateway is not forwarded: ${socket.error}`);
       }
-      return void this.d.dropCounter.count(drops.unavailable, undefined, r.frame);
+      return void this.d.dropCounter.count(`${this.f.drops}-forward-unsupported`, undefined, r.frame);
     }
     const now = this.d.clock.now();
     const session: NatSession = {
@@ -184,7 +176,7 @@ export class EchoFlows {
       const got = flow.socket.receive();
       if (got === EAGAIN) return;
       if (typeof got === 'number') {
-        this.d.dropCounter.count(this.f.drops.socketError);
+        this.d.dropCounter.count(`${this.f.drops}-socket-error`);
         this.f.unreachable(flow.quote, got);
         return this.closeFlow(flow);
       }
@@ -195,7 +187,7 @@ export class EchoFlows {
   /** sorecvfrom: a reply read from the host socket, given the guest's identifier back. */
   private sorecvfrom(flow: EchoFlow, message: Uint8Array): void {
     // The kernel hands only echo replies to the socket's identifier: anything else is not relayed.
-    if (message.length < 8 || message[0] !== (this.f.family === 4 ? ICMP_ECHO_REPLY : ICMPV6_ECHO_REPLY)) return this.d.dropCounter.count(this.f.drops.badReply);
+    if (message.length < 8 || message[0] !== (this.f.family === 4 ? ICMP_ECHO_REPLY : ICMPV6_ECHO_REPLY)) return this.d.dropCounter.count(`${this.f.drops}-bad-reply`);
     set16(message, 4, flow.guestId);
     const p = this.d.probes.probes.sorecvfrom;
     if (p.enter() && p.fire({ stage: p.stage, frame: new Uint8Array(0), payload: message, session: sessionInfo(flow.session) }, () => this.deliver(flow, message))) return;

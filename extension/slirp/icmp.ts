@@ -40,13 +40,7 @@ export class IcmpHandler {
         // As libslirp's icmp_send: the gateway found no way on (RFC 1812 4.3.2.4).
         unreachable: (datagram, err) =>
           this.sendError(datagram, ICMP_UNREACHABLE, err === osConstants.errno.EHOSTUNREACH ? ICMP_UNREACH_HOST : ICMP_UNREACH_NET, core.config.host),
-        drops: {
-          unavailable: 'icmp-forward-unsupported',
-          flowsFull: 'icmp-echo-flows-full',
-          sendError: 'icmp-send-error',
-          socketError: 'icmp-socket-error',
-          badReply: 'icmp-bad-reply',
-        },
+        drops: 'icmp',
       },
     );
   }

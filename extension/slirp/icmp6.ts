@@ -78,8 +78,7 @@ export class Icmp6 {
   readonly echo: EchoFlows | undefined;
 
   constructor(private readonly d: Icmp6Deps) {
-    this.core = d.core;
-    const core = d.core;
+    const core = (this.core = d.core);
     this.echo =
       d.echo &&
       new EchoFlows(
@@ -90,13 +89,7 @@ export class Icmp6 {
           // The gateway found no way on: no route, or the address did not answer (RFC 4443 3.1).
           unreachable: (datagram, err) =>
             this.icmp6_send_error(datagram, ICMPV6_UNREACHABLE, err === osConstants.errno.EHOSTUNREACH ? ICMPV6_UNREACH_ADDRESS : ICMPV6_UNREACH_NO_ROUTE),
-          drops: {
-            unavailable: 'icmpv6-forward-unsupported',
-            flowsFull: 'icmpv6-echo-flows-full',
-            sendError: 'icmpv6-send-error',
-            socketError: 'icmpv6-socket-error',
-            badReply: 'icmpv6-bad-reply',
-          },
+          drops: 'icmpv6',
         },
       );
   }
@@ -141,7 +134,8 @@ export class Icmp6 {
       if (this.core.addresses.isOwn(ip.destination)) return this.icmp6_send_echoreply(ip);
       if (isIpv6Multicast(ip.destination)) return this.drop('icmpv6-multicast-echo', frame);
       if (this.core.config.restrict) return this.drop('icmpv6-restricted', frame);
-      if (!this.echo || this.d.echo!.hostAddressFor(ip.destination) === null) return this.drop('icmpv6-no-host-address', frame);
+      if (!this.echo) return this.drop('icmpv6-forward-unsupported', frame);
+      if (this.d.echo!.hostAddressFor(ip.destination) === null) return this.drop('icmpv6-no-host-address', frame);
       const dst = ip.destination.slice();
       const row = { guestAddr: 0, guestAddr6: formatIpv6(ip.source), remoteAddr: 0, remoteAddr6: formatIpv6(dst), hostPeerAddr: formatIpv6(dst) };
       return this.echo.forward({ frame, datagram: ip.datagram, message: ip.payload, guest: ip.source.slice(), remote: dst, row });
