@@ -41,14 +41,7 @@ export interface GuestForwardSpan {
  * address binds loopback only: exposing the guest to the LAN must be asked for (0.0.0.0).
  */
 export function readHostForward(rule: string, base: number, report: ReportIssue): HostForwardSpan | undefined {
-  const whole = (message: string): undefined => {
-    report('bad-hostfwd', `${message}: write ${HOSTFWD_FORM}`, base, base + rule.length);
-    return undefined;
-  };
-  const part = (message: string, from: number, to: number): undefined => {
-    report('bad-hostfwd', message, base + from, base + to);
-    return undefined;
-  };
+  const { whole, part } = reporters('bad-hostfwd', HOSTFWD_FORM, rule, base, report);
   if (rule === '') return whole('empty hostfwd rule');
   const protoEnd = rule.indexOf(':');
   if (protoEnd < 0) return whole(`hostfwd=${rule} is missing its colons`);
@@ -101,14 +94,7 @@ export function parseHostForwardRule(spec: string): HostForward {
 
 /** QEMU's slirp_guestfwd: `[tcp]:server:port-TARGET` where TARGET is `cmd:COMMAND` or `tcp:HOST:PORT`. */
 export function readGuestForward(rule: string, base: number, report: ReportIssue): GuestForwardSpan | undefined {
-  const whole = (message: string): undefined => {
-    report('bad-guestfwd', `${message}: write ${GUESTFWD_FORM}`, base, base + rule.length);
-    return undefined;
-  };
-  const part = (message: string, from: number, to: number): undefined => {
-    report('bad-guestfwd', message, base + from, base + to);
-    return undefined;
-  };
+  const { whole, part } = reporters('bad-guestfwd', GUESTFWD_FORM, rule, base, report);
   const protoEnd = rule.indexOf(':');
   if (protoEnd < 0) return whole(`guestfwd=${rule} is missing its colons`);
   const protocol = rule.slice(0, protoEnd);
@@ -138,6 +124,14 @@ export function readGuestForward(rule: string, base: number, report: ReportIssue
   if (port === undefined) return part(`guestfwd target port "${tcp[2]}" must be a number from 1 to 65535`, rule.length - tcp[2]!.length, rule.length);
   const host = tcp[1]!.replace(/^\[(.*)\]$/, '$1');
   return { ...span, rule: { protocol: 'tcp', serverAddr, serverPort, target: { kind: 'tcp', host, port } } };
+}
+
+/** A rule's two ways to be wrong: as a whole (then its form is shown) or in one field (offsets within the rule). */
+function reporters(code: string, form: string, rule: string, base: number, report: ReportIssue) {
+  return {
+    whole: (message: string): undefined => void report(code, `${message}: write ${form}`, base, base + rule.length),
+    part: (message: string, from: number, to: number): undefined => void report(code, message, base + from, base + to),
+  };
 }
 
 /** An IPv4 address, or an IPv6 one in brackets ([::1]), in its canonical text; undefined if neither. */

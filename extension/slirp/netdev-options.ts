@@ -6,6 +6,7 @@
  * server shows the issues as diagnostics, and `usernet run`/`serve`, the launch
  * configuration and the profile launch refuse the spec on its first error.
  */
+import { closestName } from '../pipeline/filter/suggest';
 import { formatIpv4, parseIpv4 } from '../wire/address';
 import { formatIpv6, parseIpv6 } from '../wire/ipv6-address';
 import { DEFAULT_SLIRP_CONFIG, MAX_GUEST_MTU, MIN_GUEST_MTU, type SlirpConfig } from './config';
@@ -344,31 +345,9 @@ function isDnsUpstream(value: string): boolean {
   return addressOk && (!m[2] || parsePort(m[2], 1) !== undefined);
 }
 
-/** "did you mean" for a misspelt suboption: the known name at edit distance 1 or 2. */
+/** "did you mean" for a misspelt suboption, else the list of known ones. */
 function unknownMessage(key: string): string {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const name of NETDEV_USER_SUBOPTION_NAMES) {
-    const d = editDistance(key.toLowerCase(), name);
-    if (d < bestDistance) {
-      best = name;
-      bestDistance = d;
-    }
-  }
+  const best = closestName(key, NETDEV_USER_SUBOPTION_NAMES);
   const hint = best ? ` (did you mean ${best}?)` : `: known ones are ${NETDEV_USER_SUBOPTION_NAMES.join(', ')}`;
   return `unknown -netdev user suboption "${key}"${hint}`;
-}
-
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
 }
