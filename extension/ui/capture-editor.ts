@@ -57,6 +57,7 @@ export class CaptureEditorProvider implements vscode.CustomReadonlyEditorProvide
       cspSource: webview.cspSource,
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'capture.js')).toString(),
       cssUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'capture.css')).toString(),
+      controlsCssUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'controls.css')).toString(),
       title: fileName(document.uri),
     });
     const post = (m: CaptureHostMessage) => void webview.postMessage(m);

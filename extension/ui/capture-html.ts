@@ -10,6 +10,8 @@ export interface CapturePageResources {
   cspSource: string;
   scriptUri: string;
   cssUri: string;
+  /** media/controls.css: the buttons every page shares. */
+  controlsCssUri: string;
   title: string;
 }
 
@@ -21,7 +23,7 @@ export function capturePageHtml(r: CapturePageResources, nonce = makeNonce()): s
   return webviewDocument({
     csp: captureContentSecurityPolicy(r.cspSource, nonce),
     title: r.title,
-    stylesheets: [r.cssUri],
+    stylesheets: [r.controlsCssUri, r.cssUri],
     body: `<div id="toolbar">
 <input id="filter" type="text" spellcheck="false" placeholder="Apply a display filter … (tcp.port == 80, dns, pipeline.stage == &quot;slirp_input&quot;)" aria-label="Display filter">
 <span id="status" role="status" aria-live="polite">Reading ${escapeHtml(r.title)}…</span>

@@ -10,6 +10,8 @@ export interface FlowPageResources {
   cspSource: string;
   scriptUri: string;
   cssUri: string;
+  /** media/controls.css: the buttons every page shares. */
+  controlsCssUri: string;
   title: string;
 }
 
@@ -27,7 +29,7 @@ export function flowPageHtml(r: FlowPageResources, nonce = makeNonce()): string 
   return webviewDocument({
     csp: flowContentSecurityPolicy(r.cspSource, nonce),
     title: r.title,
-    stylesheets: [r.cssUri],
+    stylesheets: [r.controlsCssUri, r.cssUri],
     body: `<div id="toolbar">
   <input id="filter" type="text" spellcheck="false" placeholder="Filter (e.g. tcp.flags.syn == 1 || tcp.len > 0)" aria-label="Filter">
   <button id="export-svg" type="button">Export SVG</button>

@@ -188,6 +188,7 @@ export class FlowViews implements vscode.Disposable {
       cspSource: webview.cspSource,
       scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(dist, 'flow.js')).toString(),
       cssUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'flow.css')).toString(),
+      controlsCssUri: webview.asWebviewUri(vscode.Uri.joinPath(media, 'controls.css')).toString(),
       title,
     });
     const p = new FlowPanel(panel, title, source, view, this.log, () => {

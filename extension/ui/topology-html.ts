@@ -10,6 +10,8 @@ export interface TopologyPageResources {
   cspSource: string;
   scriptUri: string;
   cssUri: string;
+  /** media/controls.css: the buttons every page shares. */
+  controlsCssUri: string;
 }
 
 export function topologyContentSecurityPolicy(cspSource: string, nonce: string): string {
@@ -28,7 +30,7 @@ export function topologyPageHtml(r: TopologyPageResources, nonce = makeNonce()):
   return webviewDocument({
     csp: topologyContentSecurityPolicy(r.cspSource, nonce),
     title: 'Usernet topology',
-    stylesheets: [r.cssUri],
+    stylesheets: [r.controlsCssUri, r.cssUri],
     body: `<div id="toolbar"><span id="title" role="status" aria-live="polite">Waiting for a VM…</span>
 <button id="export-svg" title="Save the picture as an SVG file">Export SVG…</button>
 <button id="export-png" title="Save the picture as a PNG file">Export PNG…</button></div>

@@ -60,6 +60,7 @@ export class TopologyPanel implements vscode.Disposable {
       cspSource: panel.webview.cspSource,
       scriptUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(dist, 'topology.js')).toString(),
       cssUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'topology.css')).toString(),
+      controlsCssUri: panel.webview.asWebviewUri(vscode.Uri.joinPath(media, 'controls.css')).toString(),
     });
     this.panel = panel;
     this.panelDisposables = [

@@ -57,7 +57,7 @@ test('the page\'s policy: our script by nonce, our stylesheet, nothing remote, n
   assert.match(csp, /default-src 'none'/);
   assert.match(csp, /script-src 'nonce-abc'/);
   assert.doesNotMatch(csp, /unsafe-inline|https?:/);
-  const html = capturePageHtml({ cspSource: 'vscode-resource:', scriptUri: 'u/capture.js', cssUri: 'u/capture.css', title: '<x>.pcap' }, 'abc');
+  const html = capturePageHtml({ cspSource: 'vscode-resource:', scriptUri: 'u/capture.js', cssUri: 'u/capture.css', controlsCssUri: 'u/controls.css', title: '<x>.pcap' }, 'abc');
   assert.match(html, /<script nonce="abc" src="u\/capture.js">/);
   assert.doesNotMatch(html, /<x>/, 'the file name is escaped');
 });

@@ -57,12 +57,13 @@ before(async () => {
   const files: Record<string, [string, string]> = {
     '/dist/webview/flow.js': ['dist/webview/flow.js', 'text/javascript'],
     '/media/flow.css': ['media/flow.css', 'text/css'],
+    '/media/controls.css': ['media/controls.css', 'text/css'],
   };
   server = createServer((req, res) => {
     const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     if (req.url === '/') {
       res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(flowPageHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview/flow.js`, cssUri: `${origin}/media/flow.css`, title: 'Flow' }));
+      res.end(flowPageHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview/flow.js`, cssUri: `${origin}/media/flow.css`, controlsCssUri: `${origin}/media/controls.css`, title: 'Flow' }));
       return;
     }
     const f = files[req.url ?? ''];

@@ -60,7 +60,7 @@ test('the page allows only its nonce script, its own styles and blob: images', (
   assert.match(csp, /script-src 'nonce-abc'/);
   assert.match(csp, /img-src vscode-resource: blob:/);
   assert.doesNotMatch(csp, /unsafe-eval|https?:/);
-  const html = topologyPageHtml({ cspSource: 'vscode-resource:', scriptUri: 'x.js"><script>', cssUri: 'y.css' }, 'abc');
+  const html = topologyPageHtml({ cspSource: 'vscode-resource:', scriptUri: 'x.js"><script>', cssUri: 'y.css', controlsCssUri: 'c.css' }, 'abc');
   assert.match(html, /<script nonce="abc" src="x.js&#34;&#62;&#60;script&#62;">/);
 });
 
