@@ -89,3 +89,19 @@ test('a flow no view reads keeps only its head and its latest items; one that is
     await read.done();
   }
 });
+
+test('a guest segment the stack drops keeps its arrow, marked with the stage and the reason', async () => {
+  let corrupted = 0;
+  // The guest's third pure ACK reaches the slirp with a bad checksum (the segment is TCP only: its checksum is at 16).
+  const corrupt = (seg: Uint8Array) => {
+    if (seg[13] === 0x10 && seg.length === 20 + ((seg[12]! >> 4) - 5) * 4 && ++corrupted === 3) seg[16]! ^= 0xff;
+    return false;
+  };
+  const { flows, id, done } = await download(30_000, undefined, corrupt);
+  try {
+    const dropped = packets(flows.snapshot(id)!.items).filter((p) => p.drop);
+    assert.deepEqual(dropped.map((p) => [p.direction, flagsOf(p), p.drop]), [['tx', 'ACK', { reason: 'tcp-bad-checksum', stage: 'tcp_input' }]]);
+  } finally {
+    await done();
+  }
+});
