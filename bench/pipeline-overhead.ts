@@ -12,6 +12,8 @@
  *   journey  journeys recorded for a filter that never matches (`usernet run --journey F`):
  *            every stage armed, the filter read once per frame
  *   journey all  every frame's journey recorded (what `usernet run --drops` runs), none printed
+ *   flows    every frame's journey and the flow recorder (debug/flow-recorder.ts) on the
+ *            NAT table, no flow view open: what the NAT Sessions view being visible costs
  *
  * One untimed download first warms the JIT and the guest's page cache; then
  * each round runs every configuration in a shuffled order, and each is compared
@@ -37,6 +39,7 @@ import { DEFAULT_SLIRP_CONFIG } from '../extension/slirp/config';
 import { BreakpointManager } from '../extension/pipeline/breakpoints';
 import { compileFilter } from '../extension/pipeline/filter';
 import { JourneyRecorder } from '../extension/pipeline/journey-recorder';
+import { FlowRecorder } from '../extension/debug/flow-recorder';
 import { containmentProblem } from '../test/support/containment';
 import { mbPerSecond, startTimedHttp } from './lib/host-peers';
 import { machineInfo, progress, publish, runBench } from './lib/report';
@@ -65,7 +68,7 @@ const FIVE_BREAKPOINTS = [
 ];
 
 /** What the bench needs of either engine. */
-type BenchVm = Pick<EmbeddedMachine, 'probes' | 'clock' | 'exec' | 'stop'> & { serial: { write(data: Uint8Array): void } };
+type BenchVm = Pick<EmbeddedMachine, 'probes' | 'clock' | 'exec' | 'stop' | 'slirp'> & { serial: { write(data: Uint8Array): void } };
 
 /** The bundled guest under QEMU (TCG, e1000) on our slirp in this process: this process's CPU is then the stack's and the probes' alone. */
 async function startQemuGuest(): Promise<BenchVm> {
@@ -90,8 +93,8 @@ async function recoverShell(vm: BenchVm): Promise<void> {
 }
 
 /** 'none again' is "none" measured twice a round: its cost against "none" is the noise floor of the run. */
-type Config = 'none' | 'none again' | '1 bp' | '5 bp' | 'pcap' | 'journey' | 'journey all';
-const CONFIGS: Config[] = ['none', 'none again', '1 bp', '5 bp', 'pcap', 'journey', 'journey all'];
+type Config = 'none' | 'none again' | '1 bp' | '5 bp' | 'pcap' | 'journey' | 'journey all' | 'flows';
+const CONFIGS: Config[] = ['none', 'none again', '1 bp', '5 bp', 'pcap', 'journey', 'journey all', 'flows'];
 /** The journey filter: no frame of the download matches it. */
 const JOURNEY_FILTER = 'ip.addr == 10.9.9.9';
 
@@ -128,6 +131,19 @@ function arm(vm: BenchVm, config: Config, dir: string): () => Promise<void> {
     return async () => {
       stop();
       if (config === 'journey' && recorded) throw new Error(`${recorded} journeys recorded: the filter matched`);
+    };
+  }
+  if (config === 'flows') {
+    const nat = vm.slirp?.nat;
+    if (!nat) throw new Error('the VM has no slirp: no NAT table to record flows from');
+    const journeys = new JourneyRecorder(vm.probes, { clock: vm.clock, engine: ENGINE });
+    const flows = new FlowRecorder(nat, vm.clock);
+    const stopJourneys = journeys.start();
+    const stopFlows = flows.start(journeys, vm.probes);
+    return async () => {
+      stopFlows();
+      stopJourneys();
+      if (!flows.sessionIds.length) throw new Error('no flow recorded');
     };
   }
   if (config === 'pcap') {
