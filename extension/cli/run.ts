@@ -4,16 +4,13 @@ import type { EmbeddedMachine, NicModel } from '../machine/embedded-machine';
 import { startEngine, type RunningMachine } from '../machine/engine-start';
 import { LaunchPlanError } from '../machine/launch-plan';
 import { planLaunchRequest } from '../machine/run-request';
-import { waitForShell } from '../machine/shell-wait';
+import { DEFAULT_SHELL_WAIT_MS, loginNameProblem, waitForShell } from '../machine/shell-wait';
 import { Progress } from './progress';
 import { EXIT_TIMEOUT, EXIT_VM_FAILED, UsageError } from './usage-error';
 import { attachTerminal } from './terminal';
 import { PIPELINE_HELP, PIPELINE_OPTIONS, parsePipelineOptions } from './pipeline-options';
 import { mergeNetemSettings } from '../pipeline/netem';
 import { RunPipeline } from './pipeline-tools';
-
-/** How long an image of the user's may take to show a shell when --timeout does not say (a cloud image's first boot is slow under TCG). */
-const SHELL_WAIT_MS = 15 * 60_000;
 
 export const RUN_HELP = `usage: usernet run [options]
        usernet run [options] --profile FILE.qemu
@@ -114,7 +111,8 @@ export async function runCommand(argv: string[]): Promise<number> {
     silenceLimitS,
   });
   const prompt = values.prompt === undefined ? undefined : promptPattern(values.prompt);
-  if (values.login !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(values.login)) throw new UsageError(`--login expects a user name, got '${values.login}'`);
+  const loginProblem = values.login === undefined ? undefined : loginNameProblem(values.login);
+  if (loginProblem) throw new UsageError(`--login ${loginProblem}`);
   const pipelineOptions = parsePipelineOptions(values);
   // A profile's `# usernet: netem=` rules come first; --netem adds to them and its seed wins.
   const netem = mergeNetemSettings(launch.netem, pipelineOptions.netem) ?? pipelineOptions.netem;
@@ -151,7 +149,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     if (launch.engine === 'qemu' && !launch.bundledGuest) {
       const shell = await waitForShell(vm.serial, {
         prompt, login: values.login, loginPromptIsReady: values.exec === undefined,
-        timeoutMs: timeoutS ? timeoutS * 1000 : SHELL_WAIT_MS, onProgress: (m) => progress.update(m),
+        timeoutMs: timeoutS ? timeoutS * 1000 : DEFAULT_SHELL_WAIT_MS, onProgress: (m) => progress.update(m),
       });
       if (shell.kind === 'login') ready = 'guest at its login prompt (log in here, or give --login USER)';
     }

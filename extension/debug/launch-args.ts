@@ -8,6 +8,7 @@ import type { NicModel } from '../machine/embedded-machine';
 import { parseMac } from '../machine/embedded-machine';
 import { LaunchPlanError } from '../machine/launch-plan';
 import { planLaunchRequest } from '../machine/run-request';
+import { DEFAULT_SHELL_WAIT_MS, loginNameProblem } from '../machine/shell-wait';
 import type { EngineKind } from '../pipeline/stages';
 import { parseNetdevUser } from '../slirp/netdev-options';
 import { mergeNetemSettings, parseNetemRule, type NetemSettings } from '../pipeline/netem';
@@ -41,6 +42,10 @@ export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArgum
   conditions?: string[];
   /** The seed of every netem decision, so a run replays. */
   netemSeed?: number;
+  /** A guest that is not ours is ready when the console's last line matches this regular expression. */
+  prompt?: string;
+  /** Typed at the guest's login prompt. */
+  login?: string;
 }
 
 export class LaunchError extends Error {}
@@ -54,6 +59,14 @@ export interface LaunchPlan {
   readonly netem?: NetemSettings;
   /** Things accepted but not acted on, told to the user in the Debug Console. */
   readonly notes: string[];
+  /** A guest that is not ours under QEMU: the launch is ready when its console shows a shell (machine/shell-wait.ts). */
+  readonly shell?: ShellPlan;
+}
+
+export interface ShellPlan {
+  readonly prompt?: RegExp;
+  readonly login?: string;
+  readonly timeoutMs: number;
 }
 
 const NICS: readonly NicModel[] = ['e1000', 'virtio', 'ne2k'];
@@ -65,9 +78,34 @@ const str = (v: unknown, name: string): string | undefined => {
 
 export function planLaunch(args: UsernetLaunchArguments): LaunchPlan {
   const launchNetem = planNetem(args);
-  const plan = planMachine(args);
+  const shell = planShell(args);
+  const plan = planMachine(args, shell);
   const netem = mergeNetemSettings(plan.netem, launchNetem);
   return netem ? { ...plan, netem } : plan;
+}
+
+/** `prompt` and `login`, checked whatever the engine: a typo is refused before anything boots. */
+function planShell(args: UsernetLaunchArguments): ShellPlan {
+  const text = str(args.prompt, 'prompt');
+  let prompt: RegExp | undefined;
+  try {
+    if (text !== undefined) prompt = new RegExp(text);
+  } catch (e) {
+    throw new LaunchError(`launch attribute 'prompt' is not a regular expression: ${(e as Error).message}`);
+  }
+  const login = str(args.login, 'login');
+  const problem = login === undefined ? undefined : loginNameProblem(login);
+  if (problem) throw new LaunchError(`launch attribute 'login' ${problem}`);
+  const timeoutMs = typeof args.bootTimeoutMs === 'number' && args.bootTimeoutMs > 0 ? args.bootTimeoutMs : DEFAULT_SHELL_WAIT_MS;
+  return { ...(prompt ? { prompt } : {}), ...(login !== undefined ? { login } : {}), timeoutMs };
+}
+
+const EMBEDDED_NO_SHELL_WAIT = 'the embedded engine does not wait for a shell prompt (use engine "qemu" for an image of your own)';
+
+/** Where `prompt` and `login` mean nothing (the bundled guest, the embedded engine), the user is told. */
+function shellIgnored(args: UsernetLaunchArguments, why: string): string[] {
+  const given = (['prompt', 'login'] as const).filter((k) => args[k] !== undefined);
+  return given.length ? [`${given.map((k) => `"${k}"`).join(' and ')} ${given.length > 1 ? 'are' : 'is'} ignored: ${why}`] : [];
 }
 
 /** `conditions` and `netemSeed`: each rule checked, its error at its column. */
@@ -90,14 +128,14 @@ function planNetem(args: UsernetLaunchArguments): LaunchPlan['netem'] {
   return { rules: conditions ?? [], ...(netemSeed !== undefined ? { seed: netemSeed } : {}) };
 }
 
-function planMachine(args: UsernetLaunchArguments): LaunchPlan {
-  const notes: string[] = [];
+function planMachine(args: UsernetLaunchArguments, shell: ShellPlan): LaunchPlan {
   const engine = args.engine ?? 'embedded';
   if (engine !== 'embedded' && engine !== 'qemu') {
     throw new LaunchError(`launch attribute 'engine' must be "embedded" or "qemu" (got ${JSON.stringify(engine)})`);
   }
   const profile = str(args.profile, 'profile');
-  if (engine === 'qemu' || profile !== undefined) return planEngineLaunch(args, profile);
+  if (engine === 'qemu' || profile !== undefined) return planEngineLaunch(args, profile, shell);
+  const notes = shellIgnored(args, EMBEDDED_NO_SHELL_WAIT);
   const machine: MachineOptions = { snapshot: args.snapshot === false ? 'off' : 'use' };
   const kernel = str(args.kernel, 'kernel');
   const initrd = str(args.initrd, 'initrd');
@@ -151,7 +189,7 @@ function noRebootOf(args: UsernetLaunchArguments): boolean {
 }
 
 /** A profile, or engine 'qemu': the same launch planning as `usernet run`. */
-function planEngineLaunch(args: UsernetLaunchArguments, profile: string | undefined): LaunchPlan {
+function planEngineLaunch(args: UsernetLaunchArguments, profile: string | undefined, shell: ShellPlan): LaunchPlan {
   const pcap = str(args.pcap, 'pcap');
   const captureFilter = str(args.captureFilter, 'captureFilter');
   const capture = pcap ? { capture: { file: pcap, ...(captureFilter ? { filter: captureFilter } : {}) } } : {};
@@ -171,10 +209,14 @@ function planEngineLaunch(args: UsernetLaunchArguments, profile: string | undefi
     });
     const bootTimeoutMs = typeof args.bootTimeoutMs === 'number' && args.bootTimeoutMs > 0 ? { bootTimeoutMs: args.bootTimeoutMs } : {};
     const netem = start.netem ? { netem: start.netem } : {};
-    if (start.engine === 'embedded') return { engine: 'embedded', machine: { ...start.options, ...bootTimeoutMs }, notes: start.notes, ...capture, ...netem };
+    if (start.engine === 'embedded') {
+      const notes = [...start.notes, ...shellIgnored(args, EMBEDDED_NO_SHELL_WAIT)];
+      return { engine: 'embedded', machine: { ...start.options, ...bootTimeoutMs }, notes, ...capture, ...netem };
+    }
     const notes = [...start.notes, 'engine qemu: the e1000 and the net queue are QEMU\'s, so only the slirp stages (net_slirp_receive onwards) can stop the VM'];
     if (pcap) notes.push('"pcap" captures at the net queue, which is QEMU\'s under this engine: use QEMU\'s -object filter-dump in the profile instead');
-    return { engine: 'qemu', machine: { qemu: start, ...bootTimeoutMs }, notes, ...netem };
+    if (start.bundledGuest) notes.push(...shellIgnored(args, 'the bundled guest is ready at its own prompt'));
+    return { engine: 'qemu', machine: { qemu: start, ...bootTimeoutMs }, notes, ...netem, ...(start.bundledGuest ? {} : { shell }) };
   } catch (e) {
     if (e instanceof LaunchPlanError) throw new LaunchError(e.message);
     throw e;

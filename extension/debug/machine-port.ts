@@ -5,6 +5,7 @@
 import { EmbeddedMachine, type EmbeddedOptions } from '../machine/embedded-machine';
 import { startQemu } from '../machine/engine-start';
 import type { QemuStart } from '../machine/launch-plan';
+import type { ShellConsole } from '../machine/shell-wait';
 import { describeQemuExit, qemuGuestEnd } from '../machine/qemu-exit';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
@@ -40,6 +41,8 @@ export interface RuntimeMachine {
   resume(): Promise<void>;
   stop(): Promise<void>;
   writeSerial(bytes: Uint8Array): void;
+  /** The guest's serial console, read to tell when a guest that is not ours shows its shell. */
+  readonly console?: ShellConsole;
   /** The VM went away on its own (not through stop()), with the reason when one is known. */
   onExit(listener: (reason?: string) => void): void;
 }
@@ -95,6 +98,7 @@ export const startQemuMachine: MachineFactory = async (options) => {
     resume: () => vm.resume(),
     stop: () => vm.stop(),
     writeSerial: (bytes) => vm.serial.write(bytes),
+    console: vm.serial,
     onExit: (listener) => vm.on('exit', (exit) => {
       if (!exit.requested) listener(qemuGuestEnd(describeQemuExit(start.program, exit), vm.shutdownReason).message);
     }),

@@ -9,7 +9,9 @@ import { BreakpointEvent, Event, InitializedEvent, LoggingDebugSession, OutputEv
   StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startMachine, type MachineFactory } from './machine-port';
+import { LaunchCancelled } from './guest-shell';
 import { LaunchError, planLaunch, type UsernetLaunchArguments } from './launch-args';
+import { ProgressEcho } from './progress-echo';
 import { buildScopes, findStopNode, stopObjects, type ScopeContext, type StopObject } from './packet-scopes';
 import { completionTargets, wordBefore } from './completions';
 import { lookupField } from '../pipeline/dissect';
@@ -48,6 +50,8 @@ export class UsernetDebugSession extends LoggingDebugSession {
   private readonly variables = new VariableStore();
   private frames = new Map<number, PacketFrame>();
   private progressSupported = false;
+  /** The boot's progress while it lasts: cancelling it stops the VM. */
+  private bootProgressId: string | undefined;
   private terminatedSent = false;
 
   constructor(options: UsernetSessionOptions = {}) {
@@ -127,6 +131,7 @@ export class UsernetDebugSession extends LoggingDebugSession {
       supportsCompletionsRequest: true,
       completionTriggerCharacters: ['.'],
       supportsTerminateRequest: true,
+      supportsCancelRequest: true,
       supportsRestartRequest: true,
       supportsSteppingGranularity: false,
       supportsDelayedStackTraceLoading: false,
@@ -162,29 +167,51 @@ export class UsernetDebugSession extends LoggingDebugSession {
     }
     for (const note of plan.notes) this.sendEvent(new OutputEvent(`${note}\n`, 'console'));
     const progressId = `usernet.boot.${Date.now()}`;
-    if (this.progressSupported) this.sendEvent(new ProgressStartEvent(progressId, 'Starting the VM', 'booting the guest'));
+    this.bootProgressId = progressId;
+    // Cancel stops the VM, as the stop button does (a guest of the user's may take minutes to its shell).
+    if (this.progressSupported) {
+      const start = new ProgressStartEvent(progressId, 'Starting the VM', 'booting the guest') as DebugProtocol.ProgressStartEvent;
+      start.body.cancellable = true;
+      this.sendEvent(start);
+    }
+    const echo = new ProgressEcho((text) => this.sendEvent(new OutputEvent(text, 'console')));
     const onProgress = (message: string) => {
-      this.sendEvent(new OutputEvent(`${message}\n`, 'console'));
+      echo.show(message);
       if (this.progressSupported) this.sendEvent(new ProgressUpdateEvent(progressId, message));
+    };
+    const ended = (message: string) => {
+      this.runtime.off('progress', onProgress);
+      this.bootProgressId = undefined;
+      if (this.progressSupported) this.sendEvent(new ProgressEndEvent(progressId, message));
     };
     this.runtime.on('progress', onProgress);
     this.runtime.start(plan).then(
       () => {
-        this.runtime.off('progress', onProgress);
-        if (this.progressSupported) this.sendEvent(new ProgressEndEvent(progressId, 'the VM is running'));
+        ended('the VM is running');
         const body = this.runtime.vmStateBody();
-        this.sendEvent(new OutputEvent(`VM running (${body.restored ? 'restored from snapshot' : 'booted'} in ${((body.bootMs ?? 0) / 1000).toFixed(1)} s)\n`, 'console'));
+        const how = body.restored ? 'restored from snapshot in' : plan.shell ? 'the guest\'s shell after' : 'booted in';
+        this.sendEvent(new OutputEvent(`VM running (${how} ${((body.bootMs ?? 0) / 1000).toFixed(1)} s)\n`, 'console'));
         this.sendResponse(response);
       },
       (e: unknown) => {
-        this.runtime.off('progress', onProgress);
-        if (this.progressSupported) this.sendEvent(new ProgressEndEvent(progressId, 'the VM failed to start'));
+        // Cancelled: the VM is stopped and the session ends (TerminatedEvent), with no error to show.
+        if (e instanceof LaunchCancelled) {
+          ended('cancelled');
+          return this.sendResponse(response);
+        }
+        ended('the VM failed to start');
         const message = `the VM did not start: ${e instanceof Error ? e.message : String(e)}`;
         // The extension tells a failed start once, from the 'failed' VM state, with what to do next: VS Code need not say it again.
         if (this.runtime.vmState === 'failed') response.body = { error: { id: 1, format: message, showUser: false } };
         this.fail(response, message);
       },
     );
+  }
+
+  /** The boot's progress cancelled (its notification's Cancel): the VM is stopped. */
+  protected override cancelRequest(response: DebugProtocol.CancelResponse, args: DebugProtocol.CancelArguments): void {
+    if (args.progressId === undefined || args.progressId !== this.bootProgressId) return this.sendResponse(response);
+    this.respond(response, () => this.runtime.terminate());
   }
 
   protected override disconnectRequest(response: DebugProtocol.DisconnectResponse): void {

@@ -21,6 +21,7 @@ import type { FlowSnapshot } from '../pipeline/flow/record';
 import { ChangeBatcher, type BatchTimers } from './change-batcher';
 import { FlowRecorder } from './flow-recorder';
 import { EvaluateError, evaluateExpression, type EvaluateResult } from './evaluate';
+import { LaunchCancelled, waitForGuestShell } from './guest-shell';
 import type { LaunchPlan } from './launch-args';
 import type { MachineFactory, RuntimeMachine } from './machine-port';
 import { NetemControl, type ConditionsBody } from './netem-control';
@@ -125,6 +126,10 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   private stopFlows: (() => void) | undefined;
   /** The UI wants flows recorded (a view that shows them is visible): off, no probe is armed for them. */
   private flowsWanted = false;
+  /** Ends the wait for the shell of a guest that is not ours (the VM stopped or went away). */
+  private shellWait: AbortController | undefined;
+  /** From launch to the shell of a guest that is not ours (the engine's boot time is only QEMU's start). */
+  private shellReadyMs: number | undefined;
 
   constructor(private readonly options: VmRuntimeOptions) {
     super();
@@ -169,8 +174,10 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     this.plan = plan;
     this.netem.configure(plan.netem?.rules ?? [], plan.netem?.seed);
     this.failure = undefined;
+    this.shellReadyMs = undefined;
     this.dropForeignBreakpoints();
     this.setState('booting');
+    const t0 = performance.now();
     let machine: RuntimeMachine;
     try {
       // Serial output is passed on from the first byte: the console shows the boot as it happens.
@@ -191,7 +198,31 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
         this.emit('output', `pcap: ${(e as Error).message}\n`, 'stderr');
       }
     }
+    // The VM runs (breakpoints, console input) but is not ready until a guest that is not ours shows its shell.
+    if (plan.shell) await this.waitForShell(machine, plan.shell, t0);
     this.setState('running');
+  }
+
+  private async waitForShell(machine: RuntimeMachine, shell: NonNullable<LaunchPlan['shell']>, t0: number): Promise<void> {
+    const wait = new AbortController();
+    this.shellWait = wait;
+    try {
+      const loginHint = await waitForGuestShell(machine, shell, wait.signal, (m) => this.emit('progress', m));
+      this.shellReadyMs = performance.now() - t0;
+      if (loginHint) this.emit('output', `${loginHint}\n`, 'important');
+    } catch (e) {
+      if (this.machine === machine) {
+        this.detach();
+        await machine.stop().catch(() => {});
+      }
+      if (!(e instanceof LaunchCancelled)) {
+        this.failure = (e as Error).message;
+        this.setState('failed');
+      }
+      throw e;
+    } finally {
+      this.shellWait = undefined;
+    }
   }
 
   /**
@@ -226,6 +257,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     this.netem.attach(machine.probes, machine.clock, this.plan?.engine, (m) => this.emit('output', `netem: ${m}\n`, 'stderr'));
     machine.onExit((reason) => {
       if (this.machine !== machine) return;
+      this.shellWait?.abort(new Error(reason ?? 'the VM went away before the guest showed its shell'));
       // Why the VM is gone, where the user looks: the Debug Console.
       if (reason) this.emit('output', `${reason}\n`, 'important');
       this.detach();
@@ -265,6 +297,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   }
 
   private detach(): void {
+    this.shellWait?.abort(new LaunchCancelled());
     this.clearPauseTimer();
     if (this.stagePoll) clearInterval(this.stagePoll);
     this.stagePoll = undefined;
@@ -618,7 +651,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
       const lease = m.slirp?.leasedAddress;
       if (lease !== undefined) body.guestAddress = formatIpv4(lease);
       if (m.slirp) body.sessionCount = m.slirp.nat.size;
-      body.bootMs = Math.round(m.bootMs);
+      body.bootMs = Math.round(this.shellReadyMs ?? m.bootMs);
       body.restored = m.restored;
     }
     return body;

@@ -5,48 +5,17 @@
  * must mean a shell prompt; --exec waits for it, logs in with --login, streams
  * the command's output and returns its status.
  */
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { containmentProblem } from '../support/containment';
-import { readCpio, writeCpio, type CpioEntry } from '../support/cpio';
+import { BUNDLED_KERNEL, slowLoginInitrd } from '../support/slow-login-image';
 import { qemuMissing } from './qemu-scenarios';
 
 const skip = containmentProblem() ?? qemuMissing();
 const ROOT = resolve(__dirname, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'usernet-own-image-'));
-const initrd = join(dir, 'slow-login.cpio.gz');
-
-/** PID 1 of the test image: busybox as in ours, but slow, with a login and another prompt. */
-const SLOW_INIT = `#!/bin/busybox sh
-/bin/busybox --install -s
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-hostname slowguest
-echo "slow init: starting services"
-sleep 8
-echo "slow init: done"
-while true; do setsid cttyhack login; done
-`;
-
-before(() => {
-  if (skip) return;
-  const ours = readCpio(readFileSync(join(ROOT, 'media/guest/initramfs.cpio.gz')));
-  const file = (name: string, text: string, mode = 0o100644): CpioEntry => ({ name, mode, data: Buffer.from(text) });
-  const replaced = new Set(['init', 'etc/passwd', 'etc/profile', 'etc/hostname']);
-  writeFileSync(initrd, writeCpio([
-    ...ours.filter((e) => !replaced.has(e.name)),
-    file('init', SLOW_INIT, 0o100755),
-    // An empty password field: busybox login lets root in without asking.
-    file('etc/passwd', 'root::0:0:root:/root:/bin/sh\n'),
-    file('etc/profile', "export PS1='\\u@\\h:\\w\\$ '\n"),
-  ]));
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const initrd = skip ? '' : slowLoginInitrd();
 
 interface Run {
   status: number | null;
@@ -57,7 +26,7 @@ interface Run {
 }
 
 function usernetRun(args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'extension', 'cli.ts'), 'run', '--engine', 'qemu', '--kernel', join(ROOT, 'media/guest/bzImage'),
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'extension', 'cli.ts'), 'run', '--engine', 'qemu', '--kernel', BUNDLED_KERNEL,
     '--initrd', initrd, '--append', 'console=ttyS0 quiet', '--timeout', '150', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   const run: Run = { status: null, stdout: '', chunks: [], stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (d: string) => {

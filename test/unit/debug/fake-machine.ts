@@ -9,6 +9,7 @@ import type { StageName } from '../../../extension/pipeline/stages';
 import type { MachineFactory, MachineOptions, RuntimeMachine, RuntimeSlirp } from '../../../extension/debug/machine-port';
 import { NatTable, type NatSession } from '../../../extension/slirp/nat';
 import { ip4 } from '../../../extension/slirp/config';
+import { SerialConsole } from '../../../extension/machine/serial-console';
 
 export class FakeMachine implements RuntimeMachine {
   readonly probes = new ProbeHub();
@@ -27,6 +28,9 @@ export class FakeMachine implements RuntimeMachine {
   private serialListeners: ((c: Uint8Array) => void)[] = [];
   private exitListeners: (() => void)[] = [];
   readonly slirp: RuntimeSlirp;
+  private toConsole: (byte: number) => void = () => {};
+  /** The console a wait for the guest's shell reads: what printSerial prints; what it types lands in serialIn. */
+  readonly console = new SerialConsole({ send: (b) => this.serialIn.push(b), onByte: (fn) => (this.toConsole = fn) });
 
   /** `network`: the slirp's host= and dns= (10.0.2.2 and 10.0.2.3 unless given). */
   constructor(network = { host: ip4(10, 0, 2, 2), dns: ip4(10, 0, 2, 3) }) {
@@ -71,6 +75,7 @@ export class FakeMachine implements RuntimeMachine {
 
   printSerial(text: string) {
     for (const l of this.serialListeners) l(Buffer.from(text));
+    Buffer.from(text, 'latin1').forEach((b) => this.toConsole(b));
   }
 
   /** Runs `frame` through `stages` in order, as the pipeline's functions would. */

@@ -266,3 +266,33 @@ test('launched without debugging (noDebug), breakpoints come back unverified and
   assert.equal(machine.probes.probes.udp_input.armed, false, 'no probe armed');
   await dc.disconnectRequest({});
 });
+
+test('an image of the user\'s under QEMU: the launch answers at its shell prompt; cancelling the boot\'s progress stops the VM and ends the session without an error', async () => {
+  const own = { engine: 'qemu', kernel: resolve(ROOT, 'media/guest/bzImage'), initrd: resolve(ROOT, 'package.json') } as DebugProtocol.LaunchRequestArguments;
+  const ready = new FakeMachine();
+  const a = connect(fakeFactory(ready));
+  await a.dc.initializeRequest({ adapterID: 'usernet', pathFormat: 'path', supportsProgressReporting: true });
+  let answered = false;
+  const launch = a.dc.launchRequest(own).then(() => (answered = true));
+  await new Promise((r) => setTimeout(r, 1300));
+  assert.equal(answered, false, 'no answer before the shell prompt');
+  assert.equal(a.events.find((e) => e.event === 'progressStart')?.body.cancellable, true);
+  ready.printSerial('root@debian:~# ');
+  await launch;
+  const console = a.events.filter((e) => e.event === 'output').map((e) => e.body.output as string);
+  assert.ok(console.some((o) => /^waiting for the guest's shell: 1 s/.test(o)), console.join(''));
+  assert.ok(console.some((o) => /^VM running \(the guest's shell after \d+\.\d s\)/.test(o)), console.join(''));
+  await a.dc.disconnectRequest({});
+
+  const slow = new FakeMachine();
+  const b = connect(fakeFactory(slow));
+  await b.dc.initializeRequest({ adapterID: 'usernet', pathFormat: 'path', supportsProgressReporting: true });
+  const progress = b.dc.waitForEvent('progressStart');
+  const terminated = b.dc.waitForEvent('terminated');
+  const cancelled = b.dc.launchRequest(own);
+  await b.dc.customRequest('cancel', { progressId: (await progress).body.progressId });
+  await cancelled; // answered, not failed: no error dialog for a cancel
+  await terminated;
+  assert.equal(slow.stopped, true);
+  assert.ok(!b.events.some((e) => e.event === 'usernet.vmState' && e.body.state === 'failed'));
+});

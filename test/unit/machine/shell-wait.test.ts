@@ -1,6 +1,7 @@
 /** Readiness of a guest that is not ours, and --exec's streamed output, on a scripted serial console. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { PausableClock } from '../../../extension/pipeline/clock';
 import { SerialConsole } from '../../../extension/machine/serial-console';
 import { lastConsoleLine, waitForShell } from '../../../extension/machine/shell-wait';
 
@@ -66,7 +67,7 @@ test('without --login a login prompt is an error for --exec, and ready for an in
   c.print('vm login: ');
   await assert.rejects(failed, /the guest asks for a login \("vm login:"\): give --login USER/);
   assert.deepEqual(c.typed, [], 'nothing typed');
-  assert.deepEqual(await waitForShell(c.serial, { timeoutMs: 10_000, loginPromptIsReady: true }), { kind: 'login' });
+  assert.deepEqual(await waitForShell(c.serial, { timeoutMs: 10_000, loginPromptIsReady: true }), { kind: 'login', line: 'vm login:' });
 });
 
 test('--prompt replaces the pattern; the timeout names the last line and the option', async () => {
@@ -74,6 +75,27 @@ test('--prompt replaces the pattern; the timeout names the last line and the opt
   c.print('grub> ');
   await assert.rejects(waitForShell(c.serial, { timeoutMs: 800 }), /no shell prompt on the guest's console after 1 s \(last line: "grub>"\); if its prompt looks otherwise, give --prompt REGEX/);
   assert.deepEqual(await waitForShell(c.serial, { timeoutMs: 5000, prompt: /^grub> $/ }), { kind: 'shell' });
+});
+
+test('the deadline counts on the VM clock (not while it is paused); an abort ends the wait with its reason; the messages name the caller\'s settings', async () => {
+  const c = scriptedConsole();
+  const clock = new PausableClock();
+  clock.pause();
+  let result: unknown;
+  const held = waitForShell(c.serial, { timeoutMs: 300, clock }).then((r) => (result = r), (e: Error) => (result = e));
+  await tick(600);
+  assert.equal(result, undefined, 'no timeout while the VM is paused');
+  clock.resume();
+  await held;
+  assert.match(String(result), /no shell prompt on the guest's console after 0 s/);
+
+  const stop = new AbortController();
+  const aborted = waitForShell(c.serial, { timeoutMs: 10_000, signal: stop.signal });
+  stop.abort(new Error('the VM went away'));
+  await assert.rejects(aborted, /^Error: the VM went away$/);
+
+  c.print('vm login: ');
+  await assert.rejects(waitForShell(c.serial, { timeoutMs: 10_000, settings: { prompt: 'P', login: '"login" in launch.json' } }), /give "login" in launch\.json and Usernet logs in/);
 });
 
 test('exec streams whole lines as they come, never its own markers, and the pieces add up to the output', async () => {
