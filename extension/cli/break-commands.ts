@@ -1,12 +1,13 @@
 /**
  * The commands of the breakpoint prompt, GDB's words for a held packet:
- * info, info usernet, info breakpoints, print FIELD, x, next, continue,
+ * info, info usernet, info breakpoints, print FIELD, bt, x, next, continue,
  * delete, quit, help. Pure: it reads the stop it is given, asks the runtime's
  * evaluator (the Debug Console's) for values, and says what to do; the
  * prompt (break-prompt.ts) does it.
  */
 import { EvaluateError } from '../debug/evaluate';
 import type { StopEvent } from '../pipeline/breakpoints';
+import type { StageName } from '../pipeline/stages';
 import { FilterSyntaxError } from '../pipeline/filter';
 import { describeHitBriefly } from '../pipeline/trace';
 import { hexdump } from './hexdump';
@@ -30,6 +31,8 @@ export interface PromptContext {
   /** The runtime's answer to an expression (a field, a filter, `info usernet`); throws an EvaluateError. */
   evaluate(expression: string): string;
   breakpoints(): readonly BreakpointRow[];
+  /** Where a stage's probe is in the source ("extension/slirp/ip_input.ts:38"), as the debugger's call stack shows it. */
+  locate(stage: StageName): string | undefined;
 }
 
 export const PROMPT_HELP = [
@@ -38,6 +41,7 @@ export const PROMPT_HELP = [
   'info breakpoints   the breakpoints and how often they stopped',
   'print F, p F       a field of the packet (udp.dstport, ip.src, dns.qry.name, e1000.index),',
   '                   or a display filter, answered true or false',
+  'bt, backtrace      the stages the packet crossed, innermost first, with their source lines',
   'x                  the held frame in hex',
   'next, n            move this packet to its next stage and stop there',
   'continue, c        let the packet and the VM go on',
@@ -78,6 +82,10 @@ export function runPromptCommand(line: string, ctx: PromptContext): PromptResult
     case 'print':
     case 'p':
       return print(rest, ctx);
+    case 'bt':
+    case 'backtrace':
+    case 'where':
+      return ctx.stop ? { output: backtrace(ctx.stop, ctx) } : { error: 'no packet is held' };
     case 'x':
       return ctx.stop ? { output: ctx.stop.hit.frame.length ? hexdump(ctx.stop.hit.frame) : '(no frame at this stage)' } : { error: 'no packet is held' };
   }
@@ -114,6 +122,16 @@ function answer(evaluate: () => string): PromptResult {
     if (e instanceof EvaluateError || e instanceof FilterSyntaxError) return { error: e.message };
     throw e;
   }
+}
+
+/** GDB's `bt` over the stop's stage chain: the frames the debugger's call stack shows, innermost first. */
+function backtrace(stop: StopEvent, ctx: PromptContext): string {
+  const chain = stop.stageChain;
+  return chain.map((_, depth) => {
+    const stage = chain[chain.length - 1 - depth]!;
+    const where = ctx.locate(stage);
+    return `#${depth}  ${stage}${where ? ` at ${where}` : ''}${depth === 0 ? `: ${describeHitBriefly(stop.hit)}` : ''}`;
+  }).join('\n');
 }
 
 /** What `info` shows, and what the prompt prints when the VM stops. */

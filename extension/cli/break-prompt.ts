@@ -6,6 +6,7 @@
  * the held packet and resume the VM only if the packet did not stop again
  * further down. The prompt only reads commands and prints answers.
  */
+import { ProbeLocations } from '../debug/probe-locations';
 import type { RuntimeStop, VmRuntime } from '../debug/vm-runtime';
 import { runPromptCommand, stopHeadline } from './break-commands';
 import type { BreakPlan } from './pipeline-options';
@@ -30,6 +31,8 @@ export class BreakpointPrompt {
   private quitting = false;
   private lastAction: string | undefined;
   private readonly listeners: Array<() => void> = [];
+  /** Where each stage's probe is, read on the first `bt` (the same table as the debugger's call stack). */
+  private locations: ProbeLocations | undefined;
 
   /** `runtime` drives a VM already adopted (VmRuntime.adopt). */
   constructor(private readonly runtime: VmRuntime, breaks: readonly BreakPlan[], private readonly options: BreakpointPromptOptions) {
@@ -91,6 +94,11 @@ export class BreakpointPrompt {
       stop: runtime.stop?.event,
       evaluate: (expression) => runtime.evaluate(expression, 'repl').result,
       breakpoints: () => this.rows.map((r) => ({ ...r, hits: runtime.stopsOf(r.id) })),
+      locate: (stage) => {
+        this.locations ??= ProbeLocations.load(__dirname);
+        const site = this.locations.of(stage);
+        return site && `${site.file}:${site.line}`;
+      },
     });
     if (result.output !== undefined) this.options.write(`${result.output}\n`);
     if (result.error !== undefined) this.options.write(`error: ${result.error}\n`);

@@ -215,11 +215,13 @@ test('--drops reports bad frames at the stage that drops them, with the reason; 
 
 test('--break driven through a pipe: print a field, continue; the end of input lets the VM run on', { skip, timeout: 120_000 }, async () => {
   const r = await usernet(['run', '-q', '--break', 'udp_input if udp.dstport == 67', '--exec', 'udhcpc -i eth0 -q -n'], {
-    input: 'print udp.dstport\ninfo\np udp.dstprot\ncontinue\n',
+    input: 'print udp.dstport\ninfo\nbt\np udp.dstprot\ncontinue\n',
   });
   assert.equal(r.status, 0, show(r));
   assert.match(r.stderr, /Breakpoint 1, udp_input: DHCP DISCOVER\n\(usernet\) print udp\.dstport\nudp\.dstport = 67\n/);
   assert.match(r.stderr, /stage chain: .*qemu_send_packet > net_slirp_receive > slirp_input > ip_input > udp_input/);
+  // The debugger's call stack, innermost first, each stage at its probe's line.
+  assert.match(r.stderr, /\n#0  udp_input at extension\/slirp\/udp_input\.ts:\d+: DHCP DISCOVER\n#1  ip_input at extension\/slirp\/ip_input\.ts:\d+\n[^]*#\d+  e1000_mmio_write at extension\/e1000\/e1000\.ts:\d+\n/);
   assert.match(r.stderr, /error: unknown field 'udp\.dstprot' \(did you mean 'udp\.dstport'\?\)/);
   assert.match(r.stderr, /Breakpoint 1, udp_input: DHCP (REQUEST|DISCOVER)\n\(usernet\) \nusernet: no more prompt input: breakpoints deleted, the VM runs on/);
   assert.equal(r.stderr.match(/Breakpoint 1,/g)?.length, 2, 'no stop after the breakpoints were deleted');

@@ -3,6 +3,9 @@ import { test } from 'node:test';
 import { describeStop, runPromptCommand, stopHeadline, type PromptContext } from '../../../extension/cli/break-commands';
 import { hexdump } from '../../../extension/cli/hexdump';
 import { evaluateExpression } from '../../../extension/debug/evaluate';
+import { ProbeLocations } from '../../../extension/debug/probe-locations';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { formatCliTraceLine } from '../../../extension/cli/trace';
 import type { StopEvent } from '../../../extension/pipeline/breakpoints';
 import * as P from '../pipeline/packets';
@@ -32,8 +35,31 @@ function ctx(stop: StopEvent | undefined, nat: string | null = NAT): PromptConte
     stop,
     evaluate: (expression) => evaluateExpression(expression, { hit: stop?.hit, infoUsernet: () => nat ?? undefined }).result,
     breakpoints: () => [{ id: 2, text: 'tcp_input if tcp.flags.syn == 1', hits: 1 }],
+    locate: (stage) => {
+      const site = LOCATIONS.of(stage);
+      return site && `${site.file}:${site.line}`;
+    },
   };
 }
+
+/** The probe sites of this source tree, as the debugger's call stack finds them. */
+const LOCATIONS = ProbeLocations.load(__dirname);
+
+test('bt shows the stage chain innermost first, each stage at the source line of its probe', () => {
+  const out = runPromptCommand('bt', ctx(heldSyn)).output!;
+  const lines = out.split('\n');
+  assert.deepEqual(lines.map((l) => /^#(\d+)  (\w+)/.exec(l)!.slice(1).join(' ')), [
+    '0 tcp_input', '1 ip_input', '2 slirp_input', '3 net_slirp_receive', '4 qemu_send_packet', '5 e1000_send_packet',
+  ]);
+  assert.match(lines[0]!, /: 10\.0\.2\.15:40000 -> 10\.0\.2\.2:8080 TCP \[SYN\]/);
+  for (const line of lines) {
+    const [, stage, file, n] = /^#\d+  (\w+) at (\S+):(\d+)/.exec(line)!;
+    const source = readFileSync(join(LOCATIONS.root!, file!), 'utf8').split('\n')[Number(n) - 1]!;
+    assert.match(source, new RegExp(`probes\\.(probes\\.)?${stage}\\b`), `${file}:${n} is the probe of ${stage}`);
+  }
+  assert.equal(runPromptCommand('where', ctx(heldSyn)).output, out);
+  assert.deepEqual(runPromptCommand('bt', ctx(undefined)), { error: 'no packet is held' });
+});
 
 test('print and p read a field of the held packet, or answer a filter', () => {
   assert.deepEqual(runPromptCommand('print tcp.dstport', ctx(heldSyn)), { output: 'tcp.dstport = 8080' });
