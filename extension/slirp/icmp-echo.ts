@@ -18,6 +18,7 @@
  * the process's file descriptors), each closed ECHO_EXPIRE_MS after its last
  * request or reply (libslirp's SO_EXPIRE), and by the NAT table's bound.
  */
+import { constants as osConstants } from 'node:os';
 import type { Clock, TimerHandle } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
 import { get16, set16 } from '../wire/bytes';
@@ -33,7 +34,7 @@ export const ECHO_EXPIRE_MS = 240_000;
 /** Open echo flows one family of one VM may have (each holds a host socket). */
 export const MAX_ECHO_FLOWS = 64;
 const SWEEP_MS = 1000;
-const EAGAIN = 11;
+const EAGAIN = osConstants.errno.EAGAIN;
 /** Bytes of a request kept to quote in an ICMP error about it. */
 const QUOTE_BYTES = 1280;
 
@@ -115,7 +116,8 @@ export class EchoFlows {
     const s = flow.session;
     if (err !== 0) {
       this.d.dropCounter.count(`${this.f.drops}-send-error`, undefined, r.frame);
-      this.f.unreachable(flow.quote, err);
+      // A full socket buffer (a flood ping) loses this echo only; anything else means no way on.
+      if (err !== EAGAIN) this.f.unreachable(flow.quote, err);
       // As libslirp detaches the socket: a destination with no way to it leaves no row behind.
       if (s.packetsIn === 0) this.closeFlow(flow);
       return;
@@ -130,7 +132,7 @@ export class EchoFlows {
     if (this.flows.size >= MAX_ECHO_FLOWS) return void this.d.dropCounter.count(`${this.f.drops}-echo-flows-full`, undefined, r.frame);
     if (this.d.nat.full) return void this.d.dropCounter.count('nat-table-full', undefined, r.frame);
     let flow: EchoFlow | undefined;
-    const socket = this.d.sockets.open(this.f.family, () => flow && this.readable(flow));
+    const socket = this.d.sockets.open(this.f.family, () => flow && this.guarded(flow));
     if ('error' in socket) {
       if (!this.warned) {
         this.warned = true;
@@ -168,6 +170,16 @@ export class EchoFlows {
     if (this.paused) socket.watch(false);
     this.armSweep();
     return flow;
+  }
+
+  /** Reading runs from the poll's callback, outside any guest frame: a fault there is counted, never thrown. */
+  private guarded(flow: EchoFlow): void {
+    try {
+      this.readable(flow);
+    } catch (err) {
+      this.d.dropCounter.count('internal-error');
+      this.d.log(`slirp: internal error relaying an echo reply (dropped): ${(err as Error)?.stack ?? err}`);
+    }
   }
 
   /** The socket has replies (or an error) waiting: read them all. */

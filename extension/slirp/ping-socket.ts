@@ -159,7 +159,11 @@ class Poller {
         if (view.getInt16(6, true) !== 0) this.drainWake();
         for (let i = 1; i < fds.length; i++) {
           if (view.getInt16(8 * i + 6, true) === 0) continue;
-          this.readers.get(fds[i]!)?.();
+          try {
+            this.readers.get(fds[i]!)?.();
+          } catch {
+            // A reader guards itself (icmp-echo.ts); whatever escapes must not stop the other sockets' polling.
+          }
         }
       }
       this.issue();

@@ -15,6 +15,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { QemuMachine } from '../../extension/machine/qemu-machine';
 import { containmentProblem } from '../support/containment';
+import { PING_TARGET4, PING_TARGET6, preparePingNamespace } from '../support/ping-namespace';
 import { startCollector, startDnsServer } from '../support/host-servers';
 import { alive, assertExpected, freePort, observeNetwork, qemuMissing, sh, type GuestShell, type Observed, type ScenarioContext } from './qemu-scenarios';
 
@@ -32,9 +33,12 @@ const GUEST6 = 'fec0::5054:ff:fe12:3456';
 const observed: Record<string, Observed & IPv6Observed> = {};
 const deadDns: Record<string, DeadDnsObserved> = {};
 const restricted: Record<string, RestrictObserved> = {};
+const outward: Record<string, OutwardPingObserved> = {};
 
 before(async () => {
   if (skip) return;
+  // Ping sockets allowed and 198.18.0.1 / fd00:198::1 on this namespace's loopback, for both backends.
+  preparePingNamespace();
   dns = await startDnsServer({ [DNS_NAME]: DNS_ADDRESS });
   await openRelay53();
 });
@@ -108,6 +112,19 @@ async function observeIPv6(vm: GuestShell): Promise<IPv6Observed> {
   }
 }
 
+interface OutwardPingObserved {
+  pingLoss: number[];
+  ping6Loss: number[];
+}
+
+/** Pings past the gateway, to addresses that exist only in this namespace: each backend's ping sockets. */
+async function observeOutwardPing(vm: GuestShell): Promise<OutwardPingObserved> {
+  const loss = (out: string) => [...out.matchAll(/(\d+)% packet loss/g)].map((m) => Number(m[1]));
+  const pingLoss = loss((await vm.exec(`ping -c 3 -i 0.2 -W 2 ${PING_TARGET4} | tail -2`, 60_000)).output);
+  const ping6Loss = loss((await vm.exec(`ping6 -c 3 -i 0.2 -W 2 ${PING_TARGET6} | tail -2`, 60_000)).output);
+  return { pingLoss, ping6Loss };
+}
+
 interface DeadDnsObserved {
   output: string;
   /** Whether nslookup ended before the guest resolver's 5 s timeout. */
@@ -134,6 +151,7 @@ async function scenarios(name: string, vm: QemuMachine, ctx: ScenarioContext): P
     const seen = await observeNetwork(vm, ctx);
     assertExpected(seen, ctx);
     observed[name] = { ...seen, ...(await observeIPv6(vm)) };
+    outward[name] = await observeOutwardPing(vm);
     deadDns[name] = await observeDeadDns(vm);
   } finally {
     await vm.stop();
@@ -220,6 +238,15 @@ test('both backends give the same observable results, IPv6 included', { skip }, 
   assert.ok(v6.slaac.some((l) => /^default via fe80::2 dev eth0/.test(l)), v6.slaac.join('\n'));
   assert.deepEqual(v6.ping6Loss, [0, 0]);
   assert.equal(v6.fetched6, 'hello over IPv6\n');
+});
+
+test('outward ping goes through host ping sockets on both; ping6 only on ours (libslirp forwards no ICMPv6 echo, docs/libslirp-differences.md)', { skip }, (t) => {
+  assert.ok(outward.libslirp && outward.usernet, 'both scenario runs completed');
+  for (const [name, o] of Object.entries(outward)) t.diagnostic(`${name}: ${JSON.stringify(o)}`);
+  assert.deepEqual(outward.libslirp.pingLoss, [0]);
+  assert.deepEqual(outward.usernet.pingLoss, [0]);
+  assert.deepEqual(outward.usernet.ping6Loss, [0]);
+  assert.deepEqual(outward.libslirp.ping6Loss, [100]);
 });
 
 test('a dead DNS upstream: ours answers SERVFAIL before the guest times out; libslirp lets it wait (docs/libslirp-differences.md)', { skip }, (t) => {

@@ -180,3 +180,43 @@ test('echoes to addresses no host address stands for, and with restrict=on, neve
   await g.slirp.close();
   await r.slirp.close();
 });
+
+test('a fault while relaying a reply is counted as internal-error, and the sockets keep being read', { skip }, async () => {
+  const { EchoFlows } = await import('../../../extension/slirp/icmp-echo');
+  const { DropCounter } = await import('../../../extension/slirp/drops');
+  const { NatTable } = await import('../../../extension/slirp/nat');
+  const { ProbeHub } = await import('../../../extension/pipeline/probe');
+  const { ManualClock } = await import('./helpers/manual-clock');
+  const drops = new DropCounter();
+  const replies: number[] = [];
+  const echo = new EchoFlows(
+    { clock: new ManualClock(), probes: new ProbeHub(), nat: new NatTable(), dropCounter: drops, sockets: hostPingSockets, log: () => {} },
+    {
+      family: 4,
+      reply: (message) => {
+        replies.push(message[7]!);
+        if (message[7] === 1) throw new Error('a fault in the reply path');
+      },
+      unreachable: () => assert.fail('the target is reachable'),
+      drops: 'icmp',
+    },
+  );
+  const target = Uint8Array.from(PING_TARGET4.split('.').map(Number));
+  const send = (seq: number) => {
+    const message = icmpEcho(3, seq, [1, 2, 3, 4]);
+    echo.forward({ frame: message, datagram: message, message, guest: Uint8Array.of(10, 0, 2, 15), remote: target, row: { guestAddr: GUEST_IP, remoteAddr: v4(PING_TARGET4), hostPeerAddr: PING_TARGET4 } });
+  };
+  const until = async (what: () => boolean) => {
+    for (let i = 0; i < 100 && !what(); i++) await new Promise((r) => setTimeout(r, 20));
+  };
+  try {
+    send(1);
+    await until(() => drops.counts['internal-error'] === 1);
+    assert.equal(drops.counts['internal-error'], 1);
+    send(2);
+    await until(() => replies.includes(2));
+    assert.deepEqual(replies, [1, 2]);
+  } finally {
+    echo.close();
+  }
+});
