@@ -16,7 +16,7 @@ import { SessionsTree } from './ui/sessions-tree';
 import { registerStageCommands } from './ui/stage-commands';
 import { StagesTree } from './ui/stages-tree';
 import { TopologyPanel } from './ui/topology-panel';
-import { VmStatusBar } from './ui/status-bar';
+import { CaptureStatusBar, VmStatusBar } from './ui/status-bar';
 import { ConditionsStatusBar, registerConditionCommands } from './ui/netem-ui';
 import { VmNotifications } from './ui/vm-notifications';
 import { WalkthroughProgress } from './ui/walkthrough';
@@ -48,6 +48,7 @@ export function activate(context: vscode.ExtensionContext): void {
     stagesTree,
     stagesTree.createView(),
     new VmStatusBar(vms),
+    new CaptureStatusBar(vms),
     new ConditionsStatusBar(vms),
     new VmNotifications(vms, log, () => log.show()),
     vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, new UsernetAdapterFactory(context.extensionUri)),

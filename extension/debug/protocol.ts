@@ -57,6 +57,8 @@ export interface VmStateBody {
   restored?: boolean;
   /** For 'failed': what failed and what to do. */
   message?: string;
+  /** A capture in progress: its file and the packets written so far (the status bar shows it). */
+  capture?: { file: string; packets: number };
 }
 
 export interface SessionRow {

@@ -569,12 +569,14 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     // A .pcapng gets each frame's journey, stage and NAT mapping in its comment, as `usernet run --pcap x.pcapng` does.
     const capture = attachJourneyCapture(machine.probes, { file: args.file, engine: this.plan?.engine === 'qemu' ? 'qemu' : 'embedded', ...(args.filter ? { filter: args.filter } : {}), ...(args.snaplen ? { snaplen: args.snaplen } : {}) }, machine.clock);
     this.capture = { capture, file: args.file };
+    this.stateBatch.poke();
   }
 
   async stopCapture(): Promise<UsernetRequests['usernet.stopCapture']['result']> {
     const c = this.capture;
     if (!c) return { captured: 0 };
     this.capture = undefined;
+    this.stateBatch.poke();
     const stats = await c.capture.stop();
     if (stats.error) throw new RuntimeError(`the capture to ${c.file} failed: ${stats.error}`);
     return { captured: stats.captured, ...(c.file ? { file: c.file } : {}) };
@@ -654,6 +656,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
       body.bootMs = Math.round(this.shellReadyMs ?? m.bootMs);
       body.restored = m.restored;
     }
+    // Read at the state's pace (4 a second at most), sent only when the count moved.
+    if (this.capture) body.capture = { file: this.capture.file ?? '', packets: this.capture.capture.stats.captured };
     return body;
   }
 

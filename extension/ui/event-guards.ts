@@ -53,7 +53,8 @@ export function isVmStateBody(v: unknown): v is VmStateBody {
     && (v.sessionCount === undefined || isCount(v.sessionCount))
     && (v.bootMs === undefined || isCount(v.bootMs))
     && (v.restored === undefined || typeof v.restored === 'boolean')
-    && (v.message === undefined || typeof v.message === 'string');
+    && (v.message === undefined || typeof v.message === 'string')
+    && (v.capture === undefined || (isObject(v.capture) && typeof v.capture.file === 'string' && v.capture.file.length <= 4096 && isCount(v.capture.packets)));
 }
 
 export function isSerialBody(v: unknown): v is UsernetEvents['usernet.serial'] {

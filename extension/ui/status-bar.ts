@@ -1,4 +1,5 @@
-/** The VM in the status bar: state, guest address, NAT session count. Click: the serial console. */
+/** The VM in the status bar: state, guest address, NAT session count (click: the serial console); a capture in progress. */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { Vm, VmSessions } from './vm-sessions';
 
@@ -89,5 +90,27 @@ export class VmStatusBar extends VmStatusItem {
   protected shown(vm: Vm | undefined): StatusShown | undefined {
     if (!vm) return undefined;
     return { ...statusText(vm), ...(vm.state?.state === 'failed' ? { background: 'errorBackground' as const } : {}) };
+  }
+}
+
+/** A capture in progress: its file and packet count; a click stops it (and then offers to open or reveal the file). */
+export class CaptureStatusBar extends VmStatusItem {
+  constructor(vms: VmSessions) {
+    super(vms, 'usernet.capture', 'Usernet Capture', 'usernet.stopCapture', 9);
+    this.update();
+  }
+
+  protected override follows(what: string): boolean {
+    return what === 'state' || what === 'start' || what === 'end' || what === 'current';
+  }
+
+  protected shown(vm: Vm | undefined): StatusShown | undefined {
+    const capture = vm?.state?.capture;
+    if (!capture) return undefined;
+    const packets = `${capture.packets} ${capture.packets === 1 ? 'packet' : 'packets'}`;
+    return {
+      text: `$(record) ${path.basename(capture.file) || 'capture'} · ${packets}`,
+      tooltip: `Usernet: capturing to ${capture.file}\n${packets} so far\nClick to stop the capture`,
+    };
   }
 }

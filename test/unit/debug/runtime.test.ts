@@ -265,6 +265,8 @@ test('stage counters and captures: hits are reported, frames land in the pcap', 
   const rt = new VmRuntime({ startMachine: fakeFactory(machine), stagePollMs: 20 });
   const stages: Record<string, number>[] = [];
   rt.on('stages', (b) => stages.push(b.hits));
+  const states: VmStateBody[] = [];
+  rt.on('vmState', (b) => states.push(b));
   await rt.start(PLAN);
   const file = join(mkdtempSync(join(tmpdir(), 'usernet-cap-')), 'a.pcap');
   rt.startCapture({ file, filter: 'udp' });
@@ -275,8 +277,12 @@ test('stage counters and captures: hits are reported, frames land in the pcap', 
   assert.equal(stages.at(-1)!.qemu_send_packet, 2);
   assert.equal(stages.at(-1)!.slirp_input, 2, 'a stage nothing listens at counts too');
   assert.equal(stages.at(-1)!.arp_input, 1);
+  // The VM's state carries the capture in progress and its count (the status bar's item).
+  assert.deepEqual(states.at(-1)!.capture, { file, packets: 1 });
   const r = await rt.stopCapture();
   assert.deepEqual(r, { captured: 1, file });
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(states.at(-1)!.capture, undefined, 'gone once the capture stops');
   const pcap = readFileSync(file);
   assert.equal(pcap.readUInt32LE(0), 0xa1b2c3d4);
   assert.equal(pcap.length, 24 + 16 + P.dhcpDiscover.length);

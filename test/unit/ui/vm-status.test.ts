@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type * as vscode from 'vscode';
 import { dynamicConfigurations, UsernetConfigurationProvider } from '../../../extension/ui/configuration-provider';
 import { UsernetAdapterFactory } from '../../../extension/ui/debug-adapter-factory';
-import { VmStatusBar } from '../../../extension/ui/status-bar';
+import { CaptureStatusBar, VmStatusBar } from '../../../extension/ui/status-bar';
 import { VmNotifications } from '../../../extension/ui/vm-notifications';
 import { VmSessions } from '../../../extension/ui/vm-sessions';
 import { DebugAdapterExecutable, FakeDebugSession, fake, Uri } from '../../support/vscode-fake';
@@ -118,4 +118,32 @@ test('a failed start is told once, with Show Log and Open Settings; the next lau
   assert.equal(logShown, 1);
   fake.startSession(new FakeDebugSession());
   assert.deepEqual(hidden, ['hide'], 'no open toast of ours: others\' toasts are left alone');
+});
+
+test('a capture in progress shows its file and packet count; a click stops it; gone when it stops or the VM ends', () => {
+  const log = new MemoryLog();
+  const vms = new VmSessions(log);
+  const bar = new CaptureStatusBar(vms);
+  const item = fake.statusItems[0]!;
+  const s = fake.startSession(new FakeDebugSession());
+  fake.event(s, 'usernet.vmState', { state: 'running' });
+  assert.equal(item.shown, false, 'no capture, no item');
+  fake.event(s, 'usernet.vmState', { state: 'running', capture: { file: '/ws/usernet-2026-12-03.pcapng', packets: 1 } });
+  assert.equal(item.shown, true);
+  assert.equal(item.text, '$(record) usernet-2026-12-03.pcapng · 1 packet');
+  assert.equal(item.command, 'usernet.stopCapture');
+  assert.match(item.tooltip!, /capturing to \/ws\/usernet-2026-12-03\.pcapng/);
+  fake.event(s, 'usernet.vmState', { state: 'paused', capture: { file: '/ws/usernet-2026-12-03.pcapng', packets: 42 } });
+  assert.equal(item.text, '$(record) usernet-2026-12-03.pcapng · 42 packets');
+  // A malformed count is refused like any bad event: the item keeps what it showed.
+  fake.event(s, 'usernet.vmState', { state: 'running', capture: { file: '/ws/x.pcap', packets: -1 } });
+  assert.equal(item.text, '$(record) usernet-2026-12-03.pcapng · 42 packets');
+  assert.match(log.lines.at(-1)!, /malformed usernet.vmState/);
+  fake.event(s, 'usernet.vmState', { state: 'running' });
+  assert.equal(item.shown, false, 'stopped');
+  fake.event(s, 'usernet.vmState', { state: 'running', capture: { file: '/ws/b.pcap', packets: 0 } });
+  assert.equal(item.shown, true);
+  fake.endSession(s);
+  assert.equal(item.shown, false, 'the VM ended');
+  bar.dispose();
 });
