@@ -46,6 +46,8 @@ export class HostPipe {
   private gather: Buffer | undefined;
   private gathered = 0;
   private lastTurnBytes = 0;
+  /** Bytes gathered so far in this turn, written or not. */
+  private turnBytes = 0;
   private flushScheduled = false;
   /** The host ended its side (end() was told). */
   ended = false;
@@ -150,10 +152,14 @@ export class HostPipe {
     let g = this.gather;
     if (!g || g.length - this.gathered < data.length) {
       this.flushGathered();
-      g = this.gather = Buffer.allocUnsafe(Math.max(data.length, Math.min(GATHER_BYTES, Math.max(GATHER_MIN, 2 * this.lastTurnBytes))));
+      // Sized from the last turn, or from this one once it outgrew its buffer (a burst after idle):
+      // otherwise a long turn would write and allocate again for every segment.
+      const want = 2 * Math.max(this.lastTurnBytes, this.turnBytes);
+      g = this.gather = Buffer.allocUnsafe(Math.max(data.length, Math.min(GATHER_BYTES, Math.max(GATHER_MIN, want))));
     }
     g.set(data, this.gathered);
     this.gathered += data.length;
+    this.turnBytes += data.length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(flushAtTurnEnd, this);
@@ -163,7 +169,8 @@ export class HostPipe {
   /** The turn is over: what it gathered leaves in one write, and sizes the next turn's buffer. */
   flushTurn(): void {
     this.flushScheduled = false;
-    this.lastTurnBytes = this.gathered;
+    this.lastTurnBytes = this.turnBytes;
+    this.turnBytes = 0;
     this.flushGathered();
   }
 
