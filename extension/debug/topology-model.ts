@@ -9,7 +9,10 @@
  */
 import { DROP_REASONS, isRoutineDrop, type DropReason } from '../pipeline/drop-reasons';
 import { STAGE_BY_NAME, type EngineKind, type StageName } from '../pipeline/stages';
+import { guestForwardPart, hostForwardPart, type TopologyForward } from './topology-forwards';
 import type { ConditionsBody, DropRow, ForwardRow, SessionRow, TopologyBody, VmStateBody } from './protocol';
+
+export type { TopologyForward } from './topology-forwards';
 
 export const PART_IDS = ['guest', 'nic', 'wire', 'gateway', 'dns', 'nat', 'resolver', 'host'] as const;
 export type PartId = (typeof PART_IDS)[number];
@@ -56,11 +59,6 @@ export interface TopologyPart {
   /** Drawn but not ours to probe (QEMU's own e1000 under the QEMU engine). */
   foreign?: boolean;
   targets: PartTargets;
-}
-
-export interface TopologyForward {
-  kind: 'hostfwd' | 'guestfwd';
-  label: string;
 }
 
 export interface TopologyModel {
@@ -298,8 +296,8 @@ export function buildTopology(input: TopologyInput, totals: FlowTotals): Topolog
       };
     }),
     forwards: [
-      ...input.forwards.map((f) => ({ kind: 'hostfwd' as const, label: `${f.protocol} ${f.hostAddr || '0.0.0.0'}:${f.hostPort} → ${f.guestAddr || lease || 'guest'}:${f.guestPort}` })),
-      ...(t?.guestForwards ?? []).map((f) => ({ kind: 'guestfwd' as const, label: `tcp ${f.server} → ${f.target}` })),
+      ...input.forwards.map((f, i) => hostForwardPart(f, i, lease)),
+      ...(t?.guestForwards ?? []).map((f, i) => guestForwardPart(f, i)),
     ],
   };
 }
@@ -314,7 +312,7 @@ function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {
   else map.set(key, [value]);
 }
 
-/** A part of `model` by id (the webview names parts by id only). */
-export function partById(model: TopologyModel, id: string): TopologyPart | undefined {
-  return model.parts.find((p) => p.id === id);
+/** A part of `model` by id, box, link or forward (the webview names parts by id only). */
+export function partById(model: TopologyModel, id: string): TopologyPart | TopologyForward | undefined {
+  return model.parts.find((p) => p.id === id) ?? model.forwards.find((f) => f.id === id);
 }

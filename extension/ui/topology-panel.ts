@@ -7,7 +7,7 @@
  * filtered to it, or "Simulate Conditions…" on its stages.
  */
 import * as vscode from 'vscode';
-import { buildTopology, dnsAddresses, FlowTotals, partById, type PartAction, type TopologyModel, type TopologyPart } from '../debug/topology-model';
+import { buildTopology, dnsAddresses, FlowTotals, partById, type PartAction, type TopologyForward, type TopologyModel, type TopologyPart } from '../debug/topology-model';
 import { describeRefused } from '../../webview/shared/protocol';
 import { isTopologyWebviewMessage, type TopologyHostMessage, type TopologyWebviewMessage } from '../../webview/shared/topology-protocol';
 import { errorText } from './console-panel';
@@ -137,7 +137,7 @@ export class TopologyPanel implements vscode.Disposable {
 }
 
 /** Runs one of a part's menu actions through the commands the other views use. */
-async function runPartAction(part: TopologyPart, action: PartAction, vm: Vm): Promise<void> {
+async function runPartAction(part: TopologyPart | TopologyForward, action: PartAction, vm: Vm): Promise<void> {
   const t = part.targets;
   switch (action) {
     case 'capture':

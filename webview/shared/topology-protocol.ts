@@ -4,6 +4,7 @@
  * names a part and an action only (the extension looks up what they mean in its
  * own model), and an export carries bounded text.
  */
+import { FORWARD_ID, type ForwardId } from '../../extension/debug/topology-forwards';
 import { PART_ACTIONS, PART_IDS, type PartAction, type PartId, type TopologyModel } from '../../extension/debug/topology-model';
 
 export type TopologyHostMessage =
@@ -13,7 +14,7 @@ export type TopologyHostMessage =
 
 export type TopologyWebviewMessage =
   | { type: 'ready' }
-  | { type: 'action'; part: PartId; action: PartAction }
+  | { type: 'action'; part: PartId | ForwardId; action: PartAction }
   /** The picture to save: SVG text, or a PNG as a data: URL. */
   | { type: 'export'; format: 'svg' | 'png'; data: string };
 
@@ -24,6 +25,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 const isOneOf = <T extends string>(list: readonly T[], v: unknown): v is T => typeof v === 'string' && (list as readonly string[]).includes(v);
 const isText = (v: unknown, max = 512): v is string => typeof v === 'string' && v.length <= max;
 const isTextList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 256 && v.every((s) => isText(s));
+const isForwardId = (v: unknown): v is ForwardId => typeof v === 'string' && FORWARD_ID.test(v);
 const isCount = (v: unknown) => isObject(v) && Number.isFinite(v.frames) && Number.isFinite(v.bytes);
 
 function isPart(v: unknown): boolean {
@@ -40,7 +42,7 @@ export function isTopologyHostMessage(v: unknown): v is TopologyHostMessage {
   const m = v.model;
   return isText(m.title) && isText(m.state) && Array.isArray(m.parts) && m.parts.length <= PART_IDS.length && m.parts.every(isPart)
     && Array.isArray(m.forwards) && m.forwards.length <= 256
-    && m.forwards.every((f) => isObject(f) && (f.kind === 'hostfwd' || f.kind === 'guestfwd') && isText(f.label));
+    && m.forwards.every((f) => isObject(f) && (f.kind === 'hostfwd' || f.kind === 'guestfwd') && isForwardId(f.id) && isText(f.label) && isText(f.title) && isObject(f.targets));
 }
 
 export function isTopologyWebviewMessage(v: unknown): v is TopologyWebviewMessage {
@@ -49,7 +51,7 @@ export function isTopologyWebviewMessage(v: unknown): v is TopologyWebviewMessag
     case 'ready':
       return true;
     case 'action':
-      return isOneOf(PART_IDS, v.part) && isOneOf(PART_ACTIONS, v.action);
+      return (isOneOf(PART_IDS, v.part) || isForwardId(v.part)) && isOneOf(PART_ACTIONS, v.action);
     case 'export':
       if (!isText(v.data, MAX_EXPORT_CHARS)) return false;
       if (v.format === 'svg') return v.data.includes('<svg');

@@ -4,7 +4,7 @@
  * SVG or PNG with the theme's colours written in. What an action does is the
  * extension's business: the page names the part and the action, nothing more.
  */
-import type { PartAction, TopologyModel, TopologyPart } from '../../extension/debug/topology-model';
+import type { PartAction, TopologyForward, TopologyModel, TopologyPart } from '../../extension/debug/topology-model';
 import { stampStyleNonces } from '../console/nonce-styles';
 import { isTopologyHostMessage, type TopologyWebviewMessage } from '../shared/topology-protocol';
 import { exportableSvg, renderTopologySvg, svgHeight, TOPOLOGY_SVG_CSS, WIDTH } from './render';
@@ -28,7 +28,10 @@ const menu = document.getElementById('menu')!;
 let model: TopologyModel | undefined;
 let menuPart: string | undefined;
 
-const MENU: Array<{ action: PartAction; label: string; available: (p: TopologyPart) => boolean }> = [
+/** What a click opens a menu on: a box, a link or a forward rule. */
+type Clickable = TopologyPart | TopologyForward;
+
+const MENU: Array<{ action: PartAction; label: string; available: (p: Clickable) => boolean }> = [
   { action: 'capture', label: 'Capture its traffic…', available: (p) => p.targets.capture !== undefined },
   { action: 'break', label: 'Break on it', available: (p) => p.targets.break !== undefined },
   { action: 'sessions', label: 'Show its NAT sessions', available: (p) => p.targets.sessions !== undefined },
@@ -45,7 +48,7 @@ function draw(): void {
 }
 
 function openMenu(partId: string, x: number, y: number): void {
-  const part = model?.parts.find((p) => p.id === partId);
+  const part: Clickable | undefined = model?.parts.find((p) => p.id === partId) ?? model?.forwards.find((f) => f.id === partId);
   if (!part) return;
   menuPart = partId;
   menu.replaceChildren();
@@ -59,7 +62,7 @@ function openMenu(partId: string, x: number, y: number): void {
     button.setAttribute('role', 'menuitem');
     button.dataset.action = item.action;
     button.disabled = !item.available(part);
-    if (part.foreign && button.disabled) button.title = "QEMU's own device: nothing of ours runs there";
+    if ('foreign' in part && part.foreign && button.disabled) button.title = "QEMU's own device: nothing of ours runs there";
     button.addEventListener('click', () => {
       closeMenu();
       post({ type: 'action', part: part.id, action: item.action });

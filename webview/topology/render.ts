@@ -55,6 +55,8 @@ export const TOPOLOGY_SVG_CSS = `
 .topology .netem rect { fill: var(--vscode-editorWarning-foreground, #cca700); }
 .topology .netem text { fill: var(--vscode-editor-background, #1e1e1e); font-weight: 600; font-size: 11px; }
 .topology .forward text { fill: var(--vscode-textLink-foreground, #3794ff); }
+.topology .forward rect.hit { fill: transparent; }
+.topology .forward:focus rect.hit, .topology .forward:hover rect.hit { fill: var(--vscode-list-hoverBackground, rgba(90, 93, 94, 0.31)); }
 .topology .part { cursor: pointer; }
 .topology .part:focus { outline: none; }
 .topology .part:focus rect.box, .topology .part:hover rect.box { stroke-width: 3; }
@@ -146,12 +148,16 @@ function link(p: TopologyPart, at: { x: number; y1: number; y2: number }): strin
     + '</g>';
 }
 
-/** hostfwd and guestfwd rules, one line each under the host: ↑ toward the guest, ↓ toward the host. */
+/** hostfwd and guestfwd rules, one clickable line each under the host: ↑ toward the guest, ↓ toward the host. */
 function forwards(model: TopologyModel): string {
   const host = BOXES.host;
   return model.forwards.map((f, i) => {
     const y = host.y + host.h + 22 + i * FORWARD_ROW;
-    return `<g class="forward"><text x="${host.x + 6}" y="${y}">${esc(`${f.kind === 'hostfwd' ? '↑' : '↓'} ${f.kind} ${f.label}`)}</text></g>`;
+    const text = `${f.kind === 'hostfwd' ? '↑' : '↓'} ${f.kind} ${f.label}`;
+    return `<g class="part forward" data-part="${esc(f.id)}" tabindex="0" role="button" aria-label="${esc(text)}">`
+      + `<title>${esc(`${text}\nClick for capture, breakpoint, sessions, conditions`)}</title>`
+      + `<rect class="hit" x="${host.x}" y="${y - 15}" width="${host.w}" height="${FORWARD_ROW - 2}" rx="4"/>`
+      + `<text x="${host.x + 6}" y="${y}">${esc(text)}</text></g>`;
   }).join('');
 }
 

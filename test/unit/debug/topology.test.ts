@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { RuntimeSlirp } from '../../../extension/debug/machine-port';
 import type { SessionRow, TopologyBody } from '../../../extension/debug/protocol';
 import { topologyBody } from '../../../extension/debug/topology-feed';
-import { buildTopology, FlowTotals, hostOf, partOfStage, type TopologyInput } from '../../../extension/debug/topology-model';
+import { buildTopology, FlowTotals, hostOf, partById, partOfStage, type TopologyInput } from '../../../extension/debug/topology-model';
 import { ip4 } from '../../../extension/slirp/config';
 import { arp, GUEST_IP, HOST_IP, icmpEcho, eth, ipv4 } from '../slirp/helpers/frames';
 import { makeGuest } from '../slirp/helpers/harness';
@@ -122,10 +122,37 @@ test('hostfwd and guestfwd rules become labelled arrows', () => {
     forwards: [{ protocol: 'tcp', hostAddr: '127.0.0.1', hostPort: 2222, guestAddr: '', guestPort: 22 }],
     topology: { ...topology, guestForwards: [{ server: '10.0.2.100:80', target: '127.0.0.1:8080' }] },
   }), new FlowTotals());
-  assert.deepEqual(m.forwards, [
-    { kind: 'hostfwd', label: 'tcp 127.0.0.1:2222 → 10.0.2.15:22' },
-    { kind: 'guestfwd', label: 'tcp 10.0.2.100:80 → 127.0.0.1:8080' },
+  assert.deepEqual(m.forwards.map((f) => [f.id, f.kind, f.label]), [
+    ['hostfwd-0', 'hostfwd', 'tcp 127.0.0.1:2222 → 10.0.2.15:22'],
+    ['guestfwd-0', 'guestfwd', 'tcp 10.0.2.100:80 → 127.0.0.1:8080'],
   ]);
+});
+
+test('each forward rule is a part of its own: capture, break, sessions and conditions aim at its traffic only', async () => {
+  const { compileFilter } = await import('../../../extension/pipeline/filter');
+  const { compileSessionFilter } = await import('../../../extension/ui/session-filter');
+  const m = buildTopology(input({
+    forwards: [{ protocol: 'tcp', hostAddr: '127.0.0.1', hostPort: 2222, guestAddr: '', guestPort: 22 }, { protocol: 'udp', hostAddr: '', hostPort: 5353, guestAddr: '10.0.2.16', guestPort: 53 }],
+    topology: { ...topology, guestForwards: [{ server: '10.0.2.100:80', target: '127.0.0.1:8080' }] },
+  }), new FlowTotals());
+  const ssh = partById(m, 'hostfwd-0')!;
+  assert.equal(ssh.title, 'hostfwd tcp 127.0.0.1:2222 → 10.0.2.15:22');
+  assert.deepEqual(ssh.targets.break, { stage: 'ip_output', condition: 'tcp.dstport == 22 && ip.dst == 10.0.2.15' });
+  assert.equal(ssh.targets.capture, 'tcp.port == 22 && ip.addr == 10.0.2.15');
+  assert.deepEqual(ssh.targets.conditions?.map((c) => `${c.stage} if ${c.filter}`), ['ip_output if tcp.dstport == 22 && ip.dst == 10.0.2.15', 'ip_input if tcp.srcport == 22 && ip.src == 10.0.2.15']);
+  assert.equal(partById(m, 'hostfwd-1')!.targets.capture, 'udp.port == 53 && ip.addr == 10.0.2.16', 'its own guest address');
+  const web = partById(m, 'guestfwd-0')!;
+  assert.deepEqual(web.targets.break, { stage: 'tcp_input', condition: 'ip.dst == 10.0.2.100 && tcp.dstport == 80' });
+  // Every filter compiles, and the sessions filter picks the rule's own sessions out of the NAT table.
+  for (const f of m.forwards) {
+    for (const text of [f.targets.capture, f.targets.break?.condition, ...(f.targets.conditions ?? []).map((c) => c.filter)]) if (text) compileFilter(text);
+  }
+  const inbound = row({ id: 7, inbound: true, guest: '10.0.2.15:22', remote: '127.0.0.1:40000' });
+  const outbound = row({ id: 8, guest: '10.0.2.15:40000', remote: '10.0.2.2:22' });
+  const toServer = row({ id: 9, guest: '10.0.2.15:40001', remote: '10.0.2.100:80' });
+  assert.deepEqual([inbound, outbound, toServer].filter(compileSessionFilter(ssh.targets.sessions!)).map((r) => r.id), [7]);
+  assert.deepEqual([inbound, outbound, toServer].filter(compileSessionFilter(web.targets.sessions!)).map((r) => r.id), [9]);
+  assert.equal(partById(m, 'hostfwd-9'), undefined);
 });
 
 test('the extension checks the topology event before it trusts it', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { NetQueue, MAX_PENDING_TO_NIC } from '../../../extension/machine/net-queue';
@@ -175,4 +175,26 @@ test('docs/drop-reasons.md lists exactly the reasons of the table, each with its
   const doc = readFileSync(join(__dirname, '../../../docs/drop-reasons.md'), 'utf8');
   const rows = [...doc.matchAll(/^\| `([a-z0-9-]+)` \| `([a-z0-9_]+)` \| (\*routine:\* )?/gm)].map((m) => `${m[1]} ${m[2]}${m[3] ? ' routine' : ''}`);
   assert.deepEqual(rows, Object.entries(DROP_REASONS).map(([r, i]) => `${r} ${i.stage}${isRoutineDrop(r) ? ' routine' : ''}`));
+});
+
+test('every reason of the table is decided somewhere in the code (no reason only documented)', () => {
+  // The string literals of every source file but the table's own.
+  const root = join(__dirname, '../../../extension');
+  const literals = new Set<string>();
+  const walk = (dir: string): void => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.ts') && entry.name !== 'drop-reasons.ts') {
+        for (const m of readFileSync(path, 'utf8').matchAll(/['"`]([a-z0-9-]+)['"`]/g)) literals.add(m[1]!);
+      }
+    }
+  };
+  walk(root);
+  // The TCP layer and the TFTP server name their reasons without the prefix (tcpDropReason, `tftp-${name}`);
+  // the host's connect errors are mapped by tcpDropReason itself.
+  const mapped = new Set(['connect-ECONNREFUSED', 'connect-EHOSTUNREACH', 'connect-ETIMEDOUT'].map(tcpDropReason));
+  const decided = (reason: string) => literals.has(reason) || mapped.has(reason as DropReason)
+    || (/^(tcp|tftp)-/.test(reason) && literals.has(reason.slice(reason.indexOf('-') + 1)));
+  assert.deepEqual(Object.keys(DROP_REASONS).filter((r) => !decided(r)), []);
 });

@@ -26,7 +26,7 @@ test('the SVG has one clickable group per part, the guest address, live counters
   assert.match(svg, /data-counter="toGuest">↑ 3 pkt · 300 B</);
   assert.match(svg, /✕ 4 dropped/);
   assert.match(svg, /netem 1/);
-  assert.match(svg, /hostfwd tcp 127\.0\.0\.1:2222 → 10\.0\.2\.15:22/);
+  assert.match(svg, /<g class="part forward" data-part="hostfwd-0" tabindex="0" role="button"[^>]*><title>[^<]*<\/title><rect class="hit"[^>]*\/><text[^>]*>↑ hostfwd tcp 127\.0\.0\.1:2222 → 10\.0\.2\.15:22<\/text><\/g>/, 'each forward is clickable');
   assert.match(svg, /Network topology of VM &#60;one&#62;/, 'text is escaped');
   assert.doesNotMatch(svg, /<style>/, 'the live page styles it by class');
 });
@@ -67,6 +67,10 @@ test('the page allows only its nonce script, its own styles and blob: images', (
 test('messages from the page are checked: known parts and actions, bounded exports', () => {
   assert.ok(isTopologyWebviewMessage({ type: 'ready' }));
   assert.ok(isTopologyWebviewMessage({ type: 'action', part: 'dns', action: 'conditions' }));
+  assert.ok(isTopologyWebviewMessage({ type: 'action', part: 'hostfwd-0', action: 'break' }));
+  assert.ok(isTopologyWebviewMessage({ type: 'action', part: 'guestfwd-12', action: 'capture' }));
+  assert.ok(!isTopologyWebviewMessage({ type: 'action', part: 'hostfwd-', action: 'break' }));
+  assert.ok(!isTopologyWebviewMessage({ type: 'action', part: 'hostfwd-1; x', action: 'break' }));
   assert.ok(!isTopologyWebviewMessage({ type: 'action', part: 'dns; rm -rf', action: 'conditions' }));
   assert.ok(!isTopologyWebviewMessage({ type: 'action', part: 'dns', action: 'eval' }));
   assert.ok(isTopologyWebviewMessage({ type: 'export', format: 'svg', data: '<svg/>' }));
@@ -83,5 +87,6 @@ test('models from the extension are checked before they are drawn', () => {
   assert.ok(isTopologyHostMessage({ type: 'empty', message: 'No VM' }));
   assert.ok(!isTopologyHostMessage({ type: 'model', model: { ...m, parts: [{ ...m.parts[0], id: 'router' }] } }));
   assert.ok(!isTopologyHostMessage({ type: 'model', model: { ...m, parts: [{ ...m.parts[0], toHost: { frames: 'many' } }] } }));
-  assert.ok(!isTopologyHostMessage({ type: 'model', model: { ...m, forwards: [{ kind: 'portal', label: 'x' }] } }));
+  assert.ok(!isTopologyHostMessage({ type: 'model', model: { ...m, forwards: [{ ...m.forwards[0], kind: 'portal' }] } }));
+  assert.ok(!isTopologyHostMessage({ type: 'model', model: { ...m, forwards: [{ ...m.forwards[0], id: 'router' }] } }));
 });
