@@ -143,9 +143,9 @@ test('each forward rule is a part of its own: capture, break, sessions and condi
   assert.equal(partById(m, 'hostfwd-1')!.targets.capture, 'udp.port == 53 && ip.addr == 10.0.2.16', 'its own guest address');
   const web = partById(m, 'guestfwd-0')!;
   assert.deepEqual(web.targets.break, { stage: 'tcp_input', condition: 'ip.dst == 10.0.2.100 && tcp.dstport == 80' });
-  // Every filter compiles, and the sessions filter picks the rule's own sessions out of the NAT table.
-  for (const f of m.forwards) {
-    for (const text of [f.targets.capture, f.targets.break?.condition, ...(f.targets.conditions ?? []).map((c) => c.filter)]) if (text) compileFilter(text);
+  // Every part's filters compile (a click must not meet a syntax error), and a rule's sessions filter picks its own sessions out of the NAT table.
+  for (const f of [...m.parts, ...m.forwards]) {
+    for (const text of [f.targets.capture, f.targets.break?.condition, f.targets.sessions, ...(f.targets.conditions ?? []).map((c) => c.filter)]) if (text) compileFilter(text);
   }
   const inbound = row({ id: 7, inbound: true, guest: '10.0.2.15:22', remote: '127.0.0.1:40000' });
   const outbound = row({ id: 8, guest: '10.0.2.15:40000', remote: '10.0.2.2:22' });
