@@ -186,15 +186,18 @@ test('every reason of the table is decided somewhere in the code (no reason only
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
       else if (entry.name.endsWith('.ts') && entry.name !== 'drop-reasons.ts') {
-        for (const m of readFileSync(path, 'utf8').matchAll(/['"`]([a-z0-9-]+)['"`]/g)) literals.add(m[1]!);
+        const text = readFileSync(path, 'utf8');
+        for (const m of text.matchAll(/['"`]([a-z0-9-]+)['"`]/g)) literals.add(m[1]!);
+        // `${family}-send-error`: a name whose protocol prefix is chosen at run time.
+        for (const m of text.matchAll(/`\$\{[^}`]+\}-([a-z0-9-]+)`/g)) literals.add(m[1]!);
       }
     }
   };
   walk(root);
-  // The TCP layer and the TFTP server name their reasons without the prefix (tcpDropReason, `tftp-${name}`);
-  // the host's connect errors are mapped by tcpDropReason itself.
+  // The TCP layer, the TFTP server and the ping sockets name their reasons without the protocol prefix
+  // (tcpDropReason, `tftp-${name}`, `${family}-send-error`); the host's connect errors are mapped by tcpDropReason itself.
   const mapped = new Set(['connect-ECONNREFUSED', 'connect-EHOSTUNREACH', 'connect-ETIMEDOUT'].map(tcpDropReason));
   const decided = (reason: string) => literals.has(reason) || mapped.has(reason as DropReason)
-    || (/^(tcp|tftp)-/.test(reason) && literals.has(reason.slice(reason.indexOf('-') + 1)));
+    || (/^(tcp|tftp|icmp|icmpv6)-/.test(reason) && literals.has(reason.slice(reason.indexOf('-') + 1)));
   assert.deepEqual(Object.keys(DROP_REASONS).filter((r) => !decided(r)), []);
 });
