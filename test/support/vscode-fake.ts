@@ -154,8 +154,15 @@ export class FakeWebviewPanel {
   reveals = 0;
   private readonly disposeEmitter = new EventEmitter<void>();
   readonly onDidDispose = this.disposeEmitter.event;
+  private readonly viewStateEmitter = new EventEmitter<{ webviewPanel: FakeWebviewPanel }>();
+  readonly onDidChangeViewState = this.viewStateEmitter.event;
   constructor(readonly viewType: string, public title: string, readonly showOptions: unknown, readonly options: Record<string, unknown>) {
     this.webview = new FakeWebview(options);
+  }
+  /** The user hides the tab (another in front) or shows it again. */
+  setVisible(visible: boolean): void {
+    this.visible = visible;
+    this.viewStateEmitter.fire({ webviewPanel: this });
   }
   reveal(): void {
     this.reveals++;

@@ -43,7 +43,7 @@ function showStatus(): void {
     const s = stream.series;
     parts.push(`${s.toGuest.data.length + s.toHost.data.length} data segments, ${s.toGuest.retransmissions.length + s.toHost.retransmissions.length} retransmitted`);
   }
-  if (info.forgotten) parts.push(`${info.forgotten} oldest forgotten (limit)`);
+  if (info.forgotten) parts.push(`${info.forgotten} items not kept (while no view was open, or past the limit)`);
   parts.push(live && !info.closed ? `live, ${info.state}` : info.state);
   if (info.filterError) parts.push(`filter: ${info.filterError}`);
   status.textContent = parts.join(' · ');

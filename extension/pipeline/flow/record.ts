@@ -97,7 +97,7 @@ export interface FlowSnapshot {
   readonly items: FlowItem[];
   /** The `from` to ask next time. */
   readonly next: number;
-  /** Items forgotten to keep within the limits (oldest first). */
+  /** Items let go to keep within the limits (after the flow's first ones: the items' n then jump). */
   readonly forgotten: number;
   /** The flow is over: nothing more will come. */
   readonly closed: boolean;
