@@ -4,17 +4,12 @@
  * acquireVsCodeApi that records what the page posts.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { consolePageHtml } from '../../../extension/ui/console-html';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumProblem } from '../../support/chromium';
+import { chromiumProblem } from '../../support/chromium';
+import { openWebviewPage } from '../../support/webview-page';
 
-const root = join(__dirname, '..', '..', '..');
 const skip = chromiumProblem();
 if (skip) console.error(`console webview tests skipped: ${skip}`);
 
@@ -25,13 +20,11 @@ const STUB_VSCODE_API = `
   const warn = console.warn.bind(console);
   console.warn = (...a) => { window.warnings.push(a.join(' ')); warn(...a); };
   window.acquireVsCodeApi = () => ({ postMessage: (m) => window.posted.push(m), getState: () => undefined, setState: () => undefined });
-  document.addEventListener('securitypolicyviolation', (e) => console.error('Refused to ... CSP ' + e.violatedDirective + ' ' + e.blockedURI));
 `;
 
-let server: Server;
-let browser: Browser;
 let page: Page;
-const cspViolations: string[] = [];
+let cspViolations: string[];
+let close: (() => Promise<void>) | undefined;
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const rows = () => page.locator('.xterm-rows').innerText();
@@ -42,48 +35,23 @@ const inputs = async () => (await posted()).filter((m) => m.type === 'input').ma
 
 before(async () => {
   if (skip) return;
-  if (!existsSync(join(root, 'dist/webview/console.js'))) spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
-  const files: Record<string, [string, string]> = {
-    '/dist/webview/console.js': ['dist/webview/console.js', 'text/javascript'],
-    '/dist/webview/console.css': ['dist/webview/console.css', 'text/css'],
-    '/media/console.css': ['media/console.css', 'text/css'],
-  };
-  server = createServer((req, res) => {
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    if (req.url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(consolePageHtml({
-        cspSource: origin,
-        scriptUri: `${origin}/dist/webview/console.js`,
-        xtermCssUri: `${origin}/dist/webview/console.css`,
-        consoleCssUri: `${origin}/media/console.css`,
-        title: 'Serial console',
-      }));
-      return;
-    }
-    const f = files[req.url ?? ''];
-    if (!f) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'content-type': f[1] });
-    res.end(readFileSync(join(root, f[0])));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: { width: 800, height: 500 } });
-  page.on('console', (m) => {
-    if (/Content.Security.Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-  });
-  // A string, not a function: the test's TypeScript transform would add helpers the page lacks.
-  await page.addInitScript({ content: STUB_VSCODE_API });
-  await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  ({ page, cspViolations, close } = await openWebviewPage({
+    html: (origin) => consolePageHtml({
+      cspSource: origin,
+      scriptUri: `${origin}/dist/webview/console.js`,
+      xtermCssUri: `${origin}/dist/webview/console.css`,
+      consoleCssUri: `${origin}/media/console.css`,
+      title: 'Serial console',
+    }),
+    files: ['dist/webview/console.js', 'dist/webview/console.css', 'media/console.css'],
+    initScript: STUB_VSCODE_API,
+    viewport: { width: 800, height: 500 },
+  }));
   await page.waitForFunction(() => (window as unknown as { posted: { type: string }[] }).posted.some((m) => m.type === 'ready'));
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await close?.();
 });
 
 test('the page says it is ready with its size, under the CSP without violations', { skip }, async () => {

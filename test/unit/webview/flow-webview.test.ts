@@ -6,19 +6,14 @@
  * and an export says which rows it holds.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import type { FlowItem } from '../../../extension/pipeline/flow/record';
 import { flowPageHtml } from '../../../extension/ui/flow-html';
 import { HEAD_HEIGHT, MAX_PNG_ROWS, ROW_HEIGHT, rowsInView } from '../../../webview/flow/flow-graph';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumProblem } from '../../support/chromium';
+import { chromiumProblem } from '../../support/chromium';
+import { openWebviewPage } from '../../support/webview-page';
 
-const root = join(__dirname, '..', '..', '..');
 const skip = chromiumProblem();
 if (skip) console.error(`flow webview tests skipped: ${skip}`);
 const ARROWS = 10_000;
@@ -28,13 +23,11 @@ const VIEWPORT = { width: 1200, height: 700 };
 const STUB_VSCODE_API = `
   window.posted = [];
   window.acquireVsCodeApi = () => ({ postMessage: (m) => window.posted.push(m), getState: () => undefined, setState: () => undefined });
-  document.addEventListener('securitypolicyviolation', (e) => console.error('Refused to ... CSP ' + e.violatedDirective + ' ' + e.blockedURI));
 `;
 
-let server: Server;
-let browser: Browser;
 let page: Page;
-const cspViolations: string[] = [];
+let cspViolations: string[];
+let close: (() => Promise<void>) | undefined;
 type Posted = { type: string; [k: string]: unknown };
 const posted = () => page.evaluate(() => (window as unknown as { posted: Posted[] }).posted);
 const send = (m: unknown) => page.evaluate((msg) => window.postMessage(msg, '*'), m);
@@ -53,39 +46,17 @@ function arrows(count: number): FlowItem[] {
 
 before(async () => {
   if (skip) return;
-  if (!existsSync(join(root, 'dist/webview/flow.js'))) spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, stdio: 'inherit' });
-  const files: Record<string, [string, string]> = {
-    '/dist/webview/flow.js': ['dist/webview/flow.js', 'text/javascript'],
-    '/media/flow.css': ['media/flow.css', 'text/css'],
-    '/media/controls.css': ['media/controls.css', 'text/css'],
-  };
-  server = createServer((req, res) => {
-    const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    if (req.url === '/') {
-      res.writeHead(200, { 'content-type': 'text/html' });
-      res.end(flowPageHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview/flow.js`, cssUri: `${origin}/media/flow.css`, controlsCssUri: `${origin}/media/controls.css`, title: 'Flow' }));
-      return;
-    }
-    const f = files[req.url ?? ''];
-    if (!f) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': f[1] });
-    res.end(readFileSync(join(root, f[0])));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
-  page = await browser.newPage({ viewport: VIEWPORT });
-  page.on('console', (m) => {
-    if (/Content.Security.Policy|Refused to/i.test(m.text())) cspViolations.push(m.text());
-  });
-  // A string, not a function: the test's TypeScript transform would add helpers the page lacks.
-  await page.addInitScript({ content: STUB_VSCODE_API });
-  await page.goto(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+  ({ page, cspViolations, close } = await openWebviewPage({
+    html: (origin) => flowPageHtml({ cspSource: origin, scriptUri: `${origin}/dist/webview/flow.js`, cssUri: `${origin}/media/flow.css`, controlsCssUri: `${origin}/media/controls.css`, title: 'Flow' }),
+    files: ['dist/webview/flow.js', 'media/flow.css', 'media/controls.css'],
+    initScript: STUB_VSCODE_API,
+    viewport: VIEWPORT,
+  }));
   await page.waitForFunction(() => (window as unknown as { posted: { type: string }[] }).posted.some((m) => m.type === 'ready'));
 });
 
 after(async () => {
-  await browser?.close();
-  server?.close();
+  await close?.();
 });
 
 test('the rows in view: all that is drawn, whatever the length of the flow', () => {
