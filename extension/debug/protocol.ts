@@ -20,7 +20,12 @@ export interface UsernetEvents {
   /** Guest serial output. `seq` counts chunks so the UI can detect gaps. */
   'usernet.serial': { seq: number; data: string /* base64 */ };
   /** The NAT table, batched: at most a few per second, only when something changed. */
-  'usernet.sessions': { sessions: SessionRow[]; forwards: ForwardRow[] };
+  'usernet.sessions': {
+    sessions: SessionRow[];
+    forwards: ForwardRow[];
+    /** Sessions closed since the last event, with their final counters: totals over closed sessions stay exact. */
+    closed?: SessionRow[];
+  };
   /** Per-stage hit counters and the network conditions in force, batched like sessions. */
   /** `hits`: frames that reached each stage so far (counted armed or not); `drops`: the drop ledger. */
   'usernet.stages': { hits: Record<string, number>; conditions?: ConditionsBody; drops?: DropRow[] };

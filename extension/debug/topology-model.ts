@@ -94,12 +94,19 @@ export class FlowTotals {
   private readonly live = new Map<number, { kind: FlowKind; row: SessionRow }>();
   private readonly retired: Record<FlowKind, FlowCount> = { nat: zero(), resolver: zero() };
 
-  update(rows: readonly SessionRow[], dnsAddresses: readonly string[]): void {
+  /** `closed`: sessions that closed since the last update, with their final counters (they replace the last row seen). */
+  update(rows: readonly SessionRow[], dnsAddresses: readonly string[], closed: readonly SessionRow[] = []): void {
+    const kindOf = (row: SessionRow): FlowKind => (dnsAddresses.includes(hostOf(row.remote)) ? 'resolver' : 'nat');
+    for (const row of closed) {
+      add(this.retired[this.live.get(row.id)?.kind ?? kindOf(row)], row);
+      this.live.delete(row.id);
+    }
     const seen = new Set<number>();
     for (const row of rows) {
       seen.add(row.id);
-      this.live.set(row.id, { kind: dnsAddresses.includes(hostOf(row.remote)) ? 'resolver' : 'nat', row });
+      this.live.set(row.id, { kind: kindOf(row), row });
     }
+    // A session gone without a final row (an adapter that sends none): its last row seen counts.
     for (const [id, { kind, row }] of this.live) {
       if (seen.has(id)) continue;
       add(this.retired[kind], row);

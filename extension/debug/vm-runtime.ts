@@ -31,6 +31,9 @@ import { topologyBody } from './topology-feed';
 import { forwardRow, sessionRow } from './session-rows';
 import { journeySoFar, type JourneySoFar } from './journey-so-far';
 
+/** The NAT table's own bound: more closed rows than that between two events are not counted. */
+const MAX_CLOSED_PER_EVENT = 4096;
+
 /** A function breakpoint as DAP sends it. */
 export interface StageBreakpoint {
   readonly name: string;
@@ -116,6 +119,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   /** The journey at the last packet stop, which a step of the same packet continues. */
   private lastJourney: JourneySoFar | undefined;
   private readonly sessionsBatch: ChangeBatcher<UsernetEvents['usernet.sessions']>;
+  /** Sessions closed since the last sessions event (their last counters would be lost between two snapshots). */
+  private closedSessions: SessionRow[] = [];
   private readonly stagesBatch: ChangeBatcher<UsernetEvents['usernet.stages']>;
   private readonly stateBatch: ChangeBatcher<VmStateBody>;
   private readonly topologyBatch: ChangeBatcher<TopologyBody | undefined>;
@@ -274,7 +279,10 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
       };
       nat.on('open', changed);
       nat.on('change', changed);
-      nat.on('close', changed);
+      nat.on('close', (session) => {
+        if (this.closedSessions.length < MAX_CLOSED_PER_EVENT) this.closedSessions.push(sessionRow(session, machine.clock.now()));
+        changed();
+      });
     }
     this.stagePoll = setInterval(() => {
       this.stagesBatch.poke();
@@ -661,11 +669,14 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     return body;
   }
 
-  private sessionsSnapshot(): { sessions: SessionRow[]; forwards: ForwardRow[] } {
+  private sessionsSnapshot(): UsernetEvents['usernet.sessions'] {
+    // Taken only when a send is due; a non-empty list differs from the last one sent, so it is sent.
+    const closed = this.closedSessions;
+    this.closedSessions = [];
     const slirp = this.machine?.slirp;
-    if (!slirp) return { sessions: [], forwards: [] };
+    if (!slirp) return { sessions: [], forwards: [], closed };
     const now = this.machine!.clock.now();
-    return { sessions: slirp.nat.list().map((s) => sessionRow(s, now)), forwards: slirp.nat.forwards.map(forwardRow) };
+    return { sessions: slirp.nat.list().map((s) => sessionRow(s, now)), forwards: slirp.nat.forwards.map(forwardRow), closed };
   }
 
   private stagesSnapshot(): UsernetEvents['usernet.stages'] {

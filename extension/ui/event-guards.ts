@@ -31,7 +31,8 @@ export function isForwardRow(v: unknown): v is ForwardRow {
 export function isSessionsBody(v: unknown): v is UsernetEvents['usernet.sessions'] {
   return isObject(v)
     && Array.isArray(v.sessions) && v.sessions.every(isSessionRow)
-    && Array.isArray(v.forwards) && v.forwards.every(isForwardRow);
+    && Array.isArray(v.forwards) && v.forwards.every(isForwardRow)
+    && (v.closed === undefined || (Array.isArray(v.closed) && v.closed.every(isSessionRow)));
 }
 
 export function isStagesBody(v: unknown): v is UsernetEvents['usernet.stages'] {

@@ -32,7 +32,7 @@ export class TopologyPanel implements vscode.Disposable {
     this.subscription = vms.onDidChange(({ vm, what }) => {
       if (what === 'end') this.totals.delete(vm.id);
       // A session's traffic is counted until it closes: follow every change, panel open or not.
-      else if (what === 'sessions') this.totalsOf(vm).update(vm.sessions, dnsAddresses(vm.topology));
+      else if (what === 'sessions') this.totalsOf(vm).update(vm.sessions, dnsAddresses(vm.topology), vm.closedSessions);
       if (this.panel) this.batcher.request();
     });
   }

@@ -13,6 +13,8 @@ export const DEBUG_TYPE = 'usernet';
 export class Vm {
   state: VmStateBody | undefined;
   sessions: SessionRow[] = [];
+  /** The sessions the last 'sessions' event said closed, with their final counters. */
+  closedSessions: SessionRow[] = [];
   forwards: ForwardRow[] = [];
   hits: Record<string, number> = {};
   /** Discards by stage and reason, pipeline order. */
@@ -113,6 +115,7 @@ export class VmSessions implements vscode.Disposable {
       case 'usernet.sessions':
         if (!isSessionsBody(body)) return this.refuse(e.event, body);
         vm.sessions = body.sessions;
+        vm.closedSessions = body.closed ?? [];
         vm.forwards = body.forwards;
         this.changed.fire({ vm, what: 'sessions' });
         return;

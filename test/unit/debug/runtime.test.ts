@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VmRuntime, type RuntimeStop } from '../../../extension/debug/vm-runtime';
-import type { VmStateBody } from '../../../extension/debug/protocol';
+import type { UsernetEvents, VmStateBody } from '../../../extension/debug/protocol';
 import { FakeMachine, fakeFactory, TX_DHCP, TX_UDP } from './fake-machine';
 import * as F from '../pipeline/frames';
 import * as P from '../pipeline/packets';
@@ -180,6 +180,22 @@ test('custom requests act on slirp and say why they fail', async () => {
   await assert.rejects(rt.addForward('tcp:127.0.0.1:2222-:22'), /port 2222 is in use/);
   rt.serialInput(Buffer.from('ls\n'));
   assert.equal(Buffer.from(machine.serialIn[0]!).toString(), 'ls\n');
+});
+
+test('a session that closes is sent once more, in `closed`, with the counters it closed with', async () => {
+  const { machine, rt } = await started();
+  const bodies: UsernetEvents['usernet.sessions'][] = [];
+  rt.on('sessions', (b) => bodies.push(b));
+  const s = machine.addSession(9);
+  s.packetsIn = 2;
+  s.bytesIn = 117;
+  machine.nat.changed(s);
+  s.close();
+  await new Promise((r) => setTimeout(r, 300));
+  const closed = bodies.flatMap((b) => b.closed ?? []);
+  assert.deepEqual(closed.map((r) => [r.id, r.packetsIn, r.bytesIn]), [[9, 2, 117]]);
+  assert.equal(bodies.at(-1)!.sessions.length, 0);
+  await rt.terminate();
 });
 
 test('serial output is numbered in order', async () => {

@@ -117,6 +117,19 @@ test('NAT and DNS traffic are counted on their own links and stay counted after 
   assert.equal(hostOf('10.0.2.2'), '10.0.2.2');
 });
 
+test("a closed session counts with its final counters, not the last row seen before it closed", () => {
+  const totals = new FlowTotals();
+  totals.update([row({ id: 1, packetsOut: 1, bytesOut: 60 })], ['10.0.2.3']);
+  // Closed between two events: its greeting went out after the last row was sent.
+  const final = row({ id: 1, packetsOut: 1, bytesOut: 60, packetsIn: 2, bytesIn: 117 });
+  const brief = row({ id: 2, protocol: 'udp', remote: '10.0.2.3:53', packetsOut: 1, bytesOut: 40, packetsIn: 1, bytesIn: 90 });
+  totals.update([], ['10.0.2.3'], [final, brief]);
+  totals.update([], ['10.0.2.3']);
+  assert.deepEqual(totals.get('nat').toGuest, { frames: 2, bytes: 117 });
+  assert.deepEqual(totals.get('nat').toHost, { frames: 1, bytes: 60 }, 'counted once');
+  assert.deepEqual(totals.get('resolver').toGuest, { frames: 1, bytes: 90 }, 'a session that opened and closed between two events');
+});
+
 test('hostfwd and guestfwd rules become labelled arrows', () => {
   const m = buildTopology(input({
     forwards: [{ protocol: 'tcp', hostAddr: '127.0.0.1', hostPort: 2222, guestAddr: '', guestPort: 22 }],
