@@ -6,7 +6,7 @@
  *   none again  "none" once more: the run's noise floor
  *   1 bp     one conditional breakpoint that never matches, set as `usernet run
  *            --break` sets it (BreakpointManager: only its stage is armed; a
- *            stop's stage chain is derived from the stop)
+ *            stop's stage chain is replayed from its probes' trail)
  *   5 bp     five such breakpoints on stages the download crosses
  *   pcap     the net-queue capture to a file (`usernet run --pcap`)
  *   journey  journeys recorded for a filter that never matches (`usernet run --journey F`):
@@ -150,7 +150,7 @@ function arm(vm: BenchVm, config: Config, dir: string): () => Promise<void> {
     const capture = startCliCapture(vm.probes, { file: join(dir, 'bench.pcap') }, ENGINE);
     return async () => void (await capture.stop());
   }
-  const manager = new BreakpointManager(vm.probes, { clock: vm.clock, engine: ENGINE });
+  const manager = new BreakpointManager(vm.probes, { clock: vm.clock });
   let stops = 0;
   manager.onStop = () => {
     stops++;

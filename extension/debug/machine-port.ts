@@ -9,15 +9,14 @@ import type { ShellConsole } from '../machine/shell-wait';
 import { describeQemuExit, qemuGuestEnd } from '../machine/qemu-exit';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
-import type { GuestNetworkAddresses } from '../pipeline/stage-path';
 import type { HostForward, SlirpConfig } from '../slirp/config';
 import type { NatTable } from '../slirp/nat';
 import type { LinkCounters, Slirp } from '../slirp/slirp';
 
 export interface RuntimeSlirp {
   readonly nat: NatTable;
-  /** Where the gateway and the DNS server are (host=, dns=): the call stack of a stop follows them. */
-  readonly config: GuestNetworkAddresses;
+  /** Where the gateway and the DNS server are (host=, dns=, host byte order). */
+  readonly config: { readonly host: number; readonly dns: number };
   /** The guest's DHCP lease, once it has one. */
   readonly leasedAddress: number | undefined;
   /** What the topology view draws: the whole -netdev configuration, the guest's MAC, the link's counters. */

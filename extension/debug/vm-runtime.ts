@@ -296,7 +296,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
 
   private newManager(machine: RuntimeMachine): void {
     this.manager?.dispose();
-    const manager = new BreakpointManager(machine.probes, { clock: machine.clock, engine: this.plan?.engine ?? 'embedded', network: machine.slirp?.config });
+    const manager = new BreakpointManager(machine.probes, { clock: machine.clock });
     manager.onStop = (event) => this.onPacketStop(event);
     manager.onLog = (message) => this.emit('output', message.endsWith('\n') ? message : `${message}\n`, 'stdout');
     manager.set(this.breakpoints.map(({ id, spec }) => ({ id, ...stageSpec(spec) })));

@@ -5,7 +5,7 @@ import { parseHitCondition, type HitPredicate } from './hit-condition';
 import { compileLogMessage, type LogTemplate } from './logpoint';
 import type { HeldPacket, ProbeHit, ProbeHub } from './probe';
 import { StageChainTracker, stagePosition, trailStages, type StagePosition, type StageTrail } from './stage-chain';
-import { stagePath, type StagePathOptions } from './stage-path';
+import { routeTo } from './route';
 import { RX_STAGES, STAGE_BY_NAME, STAGES, TX_STAGES, isStageName, type Direction, type Layer, type StageName } from './stages';
 import { startTrace, unknownStageMessage } from './trace';
 
@@ -80,11 +80,7 @@ interface PendingStep {
   reached: boolean;
 }
 
-/**
- * `engine` says which stages can appear in a stop's chain (under QEMU its NIC
- * and net queue never see our packets); `network` which address is the DNS.
- */
-export interface BreakpointManagerOptions extends StagePathOptions {
+export interface BreakpointManagerOptions {
   /** Time base of trace lines (the VM clock, frozen while paused). */
   readonly clock?: Clock;
 }
@@ -93,8 +89,9 @@ export interface BreakpointManagerOptions extends StagePathOptions {
  * GDB-style breakpoints on pipeline stages. Only stages that need it are
  * armed: those with breakpoints, and every stage of a direction while a step
  * is pending (every stage while a pause is). A disabled probe keeps costing
- * one branch. A stop's stage chain is derived from the stop (stagePath), not
- * recorded upstream: a breakpoint that never matches costs only its own stage.
+ * one branch. A stop's stage chain is the route the pipeline took (routeTo,
+ * replayed from the stages every probe notes as it is entered): a breakpoint
+ * that never matches costs only its own stage.
  */
 export class BreakpointManager {
   onStop: (event: StopEvent) => void = () => {};
@@ -203,7 +200,7 @@ export class BreakpointManager {
     this.stopBreakingOnDrop = this.hub.drops.listen((d) => {
       if ((reason === undefined ? isRoutineDrop(d.reason) : d.reason !== reason) || this.stop || this.pendingStop) return;
       const hit: ProbeHit = { stage: d.stage, frame: d.frame ?? new Uint8Array(0) };
-      this.pendingStop = { reason: 'drop', hit, stageChain: this.pathTo(d.stage, hit), dropReason: d.reason };
+      this.pendingStop = { reason: 'drop', hit, stageChain: this.pathTo(d.stage), dropReason: d.reason };
       this.hub.hold(this.hub.probes[d.stage], hit, () => {});
     });
   }
@@ -273,9 +270,9 @@ export class BreakpointManager {
         if (step.kind === 'out' && STAGE_BY_NAME.get(stage)!.layer === step.layer) return;
         return this.requestStop({ reason: 'step', hit, stageChain: trailStages(trail) });
       }
-      if (step.packetGone) return this.requestStop({ reason: 'step', hit, stageChain: this.pathTo(stage, hit) });
+      if (step.packetGone) return this.requestStop({ reason: 'step', hit, stageChain: this.pathTo(stage) });
     }
-    if (this.pauseRequested) return this.requestStop({ reason: 'pause', hit, stageChain: this.pathTo(stage, hit) });
+    if (this.pauseRequested) return this.requestStop({ reason: 'pause', hit, stageChain: this.pathTo(stage) });
     const bps = this.byStage.get(stage);
     if (!bps) return;
     let stopAt: Breakpoint | undefined;
@@ -286,11 +283,11 @@ export class BreakpointManager {
       if (bp.log) this.onLog(bp.log(hit), hit);
       else stopAt ??= bp;
     }
-    if (stopAt) return this.requestStop({ reason: 'breakpoint', breakpointId: stopAt.id, hit, stageChain: this.pathTo(stage, hit) });
+    if (stopAt) return this.requestStop({ reason: 'breakpoint', breakpointId: stopAt.id, hit, stageChain: this.pathTo(stage) });
   }
 
-  private pathTo(stage: StageName, hit: ProbeHit): StageName[] {
-    return stagePath(stage, hit, this.options);
+  private pathTo(stage: StageName): StageName[] {
+    return routeTo(this.hub.trail, stage);
   }
 
   private requestStop(event: StopEvent): 'hold' {

@@ -1,4 +1,5 @@
 import { DropLedger } from './drop-ledger';
+import { ROUTE_END, STAGE_NUMBER, StageTrail, TRAIL_LENGTH } from './route';
 import { STAGES, type StageName } from './stages';
 
 /** What the e1000 knows of a frame at a NIC stage (shown in the debugger). */
@@ -82,16 +83,25 @@ export class Probe {
   private resuming: Uint8Array | undefined;
   /** The frame a conditioner is releasing past this probe: nothing here applies to it again. */
   private releasing: Uint8Array | undefined;
+  /** Where enter() notes this stage for a stop's route (route.ts), and as what. */
+  private readonly trail: StageTrail;
+  private readonly number: number;
 
-  constructor(readonly stage: StageName, private readonly hub: ProbeHub) {}
+  constructor(readonly stage: StageName, private readonly hub: ProbeHub) {
+    this.trail = hub.trail;
+    this.number = STAGE_NUMBER.get(stage)!;
+  }
 
   /**
    * A frame reaches the stage: true when something listens and the site must
    * `fire`. Unarmed, the frame is counted here; armed, `fire` counts it. A
    * frame the hub passes over (ProbeHub.passOver) is only counted where
-   * nothing but such listeners listen: no hit is built for it.
+   * nothing but such listeners listen: no hit is built for it. The stage is
+   * noted in the hub's trail, armed or not: a stop's route is read from it.
    */
   enter(frame?: Uint8Array): boolean {
+    const trail = this.trail;
+    trail.stages[trail.at++ & (TRAIL_LENGTH - 1)] = this.number;
     if (this.armed && (this.firesAll || frame === undefined || frame !== this.hub.passOver)) return true;
     this.packets++;
     return false;
@@ -175,6 +185,8 @@ export class ProbeHub {
   readonly probes: { readonly [K in StageName]: Probe };
   /** Every discard of this VM, by stage and reason (drop-reasons.ts). */
   readonly drops = new DropLedger();
+  /** The stages entered lately, in order, whatever the packet: a stop's route (routeTo) is replayed from it. */
+  readonly trail = new StageTrail();
   /**
    * A frame every journey recorder found of no interest (its filter said no):
    * stages where only recorders listen let it pass without a hit. One slot:
@@ -205,6 +217,12 @@ export class ProbeHub {
   /** A recorder's filter said no to `frame`: passed over unless another recorder keeps it. */
   passOverFrame(frame: Uint8Array): void {
     if (this.kept !== frame) this.passOver = frame;
+  }
+
+  /** What a socket read led to is done: the stages entered next start routes of their own (routeTo). */
+  endRoute(): void {
+    const trail = this.trail;
+    trail.stages[trail.at++ & (TRAIL_LENGTH - 1)] = ROUTE_END;
   }
 
   /** A new frame enters the pipeline: neither mark applies to it. */

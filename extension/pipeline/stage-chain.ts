@@ -54,7 +54,7 @@ export function trailStages(trail: StageTrail): StageName[] {
 
 /**
  * Follows a stopped packet while it is stepped: seeded at the stop with the
- * chain derived for it (stage-path.ts) and its held frame, it notes the stages
+ * route the pipeline took to it (route.ts) and its held frame, it notes the stages
  * the released frame (the same buffer) and the frames made from it reach.
  *
  * It follows packets through the stages cheaply: a frame buffer seen before

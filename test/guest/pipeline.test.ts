@@ -42,7 +42,7 @@ after(async () => {
 
 /** As the CLI's prompt does: every stop pauses the VM; `decide` says when to let it go. */
 function manage(decide: (event: StopEvent, manager: BreakpointManager) => Promise<'continue' | 'step'>) {
-  const manager = new BreakpointManager(vm.probes, { clock: vm.clock, engine: 'embedded' });
+  const manager = new BreakpointManager(vm.probes, { clock: vm.clock });
   const stops: StopEvent[] = [];
   const logs: string[] = [];
   const failures: unknown[] = [];

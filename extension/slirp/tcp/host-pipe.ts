@@ -113,11 +113,17 @@ export class HostPipe {
   private fromHost(chunk: Buffer): void {
     const p = this.probes.probes.soread;
     if (!this.soreadGate.busy && !p.enter()) {
-      this.events.hostData(chunk);
+      this.hostData(chunk);
       return;
     }
-    this.soreadGate.pass(p, { stage: 'soread', frame: new Uint8Array(0), payload: chunk, session: this.events.sessionInfo() }, () => this.events.hostData(chunk));
+    this.soreadGate.pass(p, { stage: 'soread', frame: new Uint8Array(0), payload: chunk, session: this.events.sessionInfo() }, () => this.hostData(chunk));
     this.events.readingMayChange();
+  }
+
+  /** The segments made of the bytes read follow soread; whatever the stack sends next (a bare ACK, a SYN-ACK, a retransmit) does not. */
+  private hostData(chunk: Buffer): void {
+    this.events.hostData(chunk);
+    this.probes.endRoute();
   }
 
   private hostEnd(): void {

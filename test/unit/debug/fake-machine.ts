@@ -106,8 +106,10 @@ export class FakeMachine implements RuntimeMachine {
   }
 }
 
-export const TX_UDP: readonly StageName[] = ['qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'udp_input', 'sosendto'];
-export const TX_DHCP: readonly StageName[] = ['qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'udp_input', 'bootp_input'];
+/** The TDT write that sends a frame, up to the net queue: the start of every transmit's route. */
+const NIC_TX: readonly StageName[] = ['e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet'];
+export const TX_UDP: readonly StageName[] = [...NIC_TX, 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'udp_input', 'sosendto'];
+export const TX_DHCP: readonly StageName[] = [...NIC_TX, 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'udp_input', 'bootp_input'];
 
 export function fakeFactory(machine: FakeMachine): MachineFactory & { calls: number } {
   const f = Object.assign(async (options: MachineOptions) => {

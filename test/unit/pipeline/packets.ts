@@ -30,7 +30,7 @@ export const lldp = F.ethernet({ type: 0x88cc, dst: '01:80:c2:00:00:0e' }, [1, 2
 
 
 /**
- * Packets for the stage-path tests, kept out of ALL (the filter and dissector
+ * Packets for the pipeline tests, kept out of ALL (the filter and dissector
  * tables list exactly what ALL holds). Replies toward the guest carry slirp's
  * MAC as source.
  */

@@ -26,7 +26,8 @@ export class PipelineSim {
 
   private hop(frame: Uint8Array, hops: readonly Hop[], i: number): void {
     const h = hops[i];
-    if (!h) return;
+    // As slirp's soread does, the end of what a read led to is noted (its route ends there).
+    if (!h) return void (hops[0]?.stage === 'soread' && this.hub.endRoute());
     const body = () => {
       this.ran.push(h.stage);
       this.hop(h.derive ? h.derive(frame) : frame, hops, i + 1);
@@ -39,16 +40,23 @@ export class PipelineSim {
 }
 
 const hops = (...stages: StageName[]): Hop[] => stages.map((stage) => ({ stage }));
+/** The TDT write that starts a transmit, up to the frame the NIC sends. */
+const NIC_TX = hops('e1000_mmio_write', 'start_xmit', 'process_tx_desc', 'e1000_send_packet');
 
 /** Guest to host TCP: the payload that reaches sosend is a view of the segment. */
 export const TX_TCP: Hop[] = [
-  ...hops('e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input'),
+  ...NIC_TX,
+  ...hops('qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input'),
   { stage: 'tcp_input', derive: (f) => f.subarray(54) },
   { stage: 'sosend' },
 ];
 /** A TCP segment that ends in tcp_input (a bare SYN or ACK). */
-export const TX_TCP_CONTROL: Hop[] = hops('e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input');
-export const TX_ARP: Hop[] = hops('e1000_send_packet', 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'arp_input');
+export const TX_TCP_CONTROL: Hop[] = [...NIC_TX, ...hops('qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'tcp_input')];
+export const TX_ARP: Hop[] = [...NIC_TX, ...hops('qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'arp_input')];
+/** A segment the stack makes itself (a SYN-ACK, a bare ACK): no socket read before it. */
+export function rxTcpControl(segment: Uint8Array): Hop[] {
+  return rxTcp(segment).slice(1);
+}
 /** Host to guest TCP: soread's bytes become a fresh segment in tcp_output. */
 export function rxTcp(segment: Uint8Array): Hop[] {
   return [
