@@ -9,7 +9,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EmbeddedMachine } from '../../extension/machine/embedded-machine';
 import { containmentProblem } from '../support/containment';
-import { startGuest, sh } from '../support/guest';
+import { startGuest, sh, waitForSlaac } from '../support/guest';
 import { NO_ROUTE4, PING_TARGET4, PING_TARGET6, pingNamespaceSkip, preparePingNamespace } from '../support/ping-namespace';
 
 const skip = containmentProblem() ?? pingNamespaceSkip();
@@ -22,12 +22,7 @@ before(async () => {
   if (skip) return;
   preparePingNamespace();
   vm = await startGuest();
-  // SLAAC from our router advertisement; flipping the link solicits again should one be missed.
-  for (let i = 0; i < 3; i++) {
-    const r = await vm.exec(`for n in $(seq 20); do ip -6 addr show eth0 | grep -q '${GUEST6}/64' && ! ip -6 addr show eth0 | grep -q tentative && exit 0; sleep 0.5; done; exit 1`, 30_000);
-    if (r.status === 0) break;
-    await vm.exec('ip link set eth0 down; ip link set eth0 up');
-  }
+  await waitForSlaac(vm, GUEST6);
 });
 after(async () => {
   await vm?.stop();

@@ -12,7 +12,7 @@ import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type AddressInfo, type Server } from 'node:net';
 import type { EmbeddedMachine } from '../../extension/machine/embedded-machine';
 import { containmentProblem } from '../support/containment';
-import { startGuest, sh } from '../support/guest';
+import { startGuest, sh, waitForSlaac } from '../support/guest';
 import { md5, startDnsServer, testFile } from '../support/host-servers';
 
 const skip = containmentProblem();
@@ -43,13 +43,7 @@ before(async () => {
   http.listen(0, '::1');
   await once(http, 'listening');
   vm = await startGuest({ dnsPort: dns.port, netdev: `user,hostfwd=tcp:[::1]:${FORWARDED_PORT}-:5555` });
-  // The lease's MTU is applied with the link down and up, which makes the guest solicit a router;
-  // should the advertisement be missed, flipping the link solicits again.
-  for (let i = 0; i < 3; i++) {
-    const r = await vm.exec(`for n in $(seq 20); do ip -6 addr show eth0 | grep -q '${GUEST6}/64' && ! ip -6 addr show eth0 | grep -q tentative && exit 0; sleep 0.5; done; exit 1`, 30_000);
-    if (r.status === 0) break;
-    await vm.exec('ip link set eth0 down; ip link set eth0 up');
-  }
+  await waitForSlaac(vm, GUEST6);
 });
 after(async () => {
   await vm?.stop();

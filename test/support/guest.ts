@@ -34,3 +34,18 @@ export async function sh(vm: EmbeddedMachine, command: string, timeoutMs = 60_00
   assert.equal(r.status, 0, `guest command failed (${r.status}): ${command}\n${r.output}`);
   return r.output;
 }
+
+/**
+ * Waits for the guest's SLAAC address (from our router advertisement) to be
+ * configured and past duplicate address detection. Flipping the link makes
+ * the guest solicit again, should an advertisement have been missed (applying
+ * the lease's MTU takes the link down and up, which may race the first one).
+ */
+export async function waitForSlaac(vm: EmbeddedMachine, address: string): Promise<void> {
+  for (let flips = 0; ; flips++) {
+    const r = await vm.exec(`for n in $(seq 20); do ip -6 addr show eth0 | grep -q '${address}/64' && ! ip -6 addr show eth0 | grep -q tentative && exit 0; sleep 0.5; done; exit 1`, 30_000);
+    if (r.status === 0) return;
+    if (flips === 3) assert.fail(`the guest has no SLAAC address ${address}, even after flipping its link ${flips} times`);
+    await vm.exec('ip link set eth0 down; ip link set eth0 up');
+  }
+}
