@@ -23,7 +23,11 @@ test('VS Code: a launch of an image of the user\'s waits for its shell, with pro
 
   await step('Debug: Start Debugging launches the configuration', async () => {
     await runCommand(page, 'Debug: Start Debugging');
-    await page.locator('.debug-toolbar').waitFor({ timeout: 60_000 });
+    // With no configuration chosen in Run and Debug yet (a fresh profile), VS Code asks which one.
+    const toolbar = page.locator('.debug-toolbar');
+    const choice = page.locator('.quick-input-widget .monaco-list-row', { hasText: 'Slow image' }).first();
+    await Promise.race([toolbar.waitFor({ timeout: 60_000 }), choice.waitFor({ timeout: 60_000 }).then(() => choice.click())]);
+    await toolbar.waitFor({ timeout: 60_000 });
   });
 
   await step('while the guest boots: a progress notification names the seconds and the console\'s last line; the status bar says booting', async () => {
