@@ -1,5 +1,5 @@
 import { DropLedger } from './drop-ledger';
-import { ROUTE_END, STAGE_NUMBER, StageTrail, TRAIL_LENGTH } from './route';
+import { ROUTE_END, STAGE_NUMBER, StageTrail, TRAIL_LENGTH, type RouteMark } from './route';
 import { STAGES, type StageName } from './stages';
 
 /** What the e1000 knows of a frame at a NIC stage (shown in the debugger). */
@@ -223,6 +223,16 @@ export class ProbeHub {
   endRoute(): void {
     const trail = this.trail;
     trail.stages[trail.at++ & (TRAIL_LENGTH - 1)] = ROUTE_END;
+  }
+
+  /**
+   * What runs next goes on from `route` (markRoute, routeOf) alone, as if its
+   * stages had just been entered; no probe counts or fires for them again.
+   */
+  resumeRoute(route: RouteMark): void {
+    this.endRoute();
+    const trail = this.trail;
+    for (let i = 0; i < route.length; i++) trail.stages[trail.at++ & (TRAIL_LENGTH - 1)] = route[i]!;
   }
 
   /** A new frame enters the pipeline: neither mark applies to it. */

@@ -96,6 +96,27 @@ const OUTSIDE: ReadonlySet<number> = new Set(['address_space_rw', 'set_ics'].map
 /** Noted in the trail when what a socket read led to is done (ProbeHub.endRoute). */
 export const ROUTE_END = 255;
 
+/**
+ * A route kept to be taken up again later (ProbeHub.resumeRoute): its stages'
+ * numbers, oldest first. A frame that waited for the guest's ARP reply, or the
+ * tail of a host read that leaves at the end of the turn, goes on from the
+ * route that made it rather than from whatever ran in between.
+ */
+export type RouteMark = Uint8Array;
+
+/** The route that has reached `stage` now, kept (allocates: for the rare waits, never per packet). */
+export function markRoute(trail: StageTrail, stage: StageName): RouteMark {
+  return Uint8Array.from(routeTo(trail, stage), (name) => STAGE_NUMBER.get(name)!);
+}
+
+/** A route of the given stages. */
+export function routeOf(...stages: StageName[]): RouteMark {
+  return Uint8Array.from(stages, (name) => STAGE_NUMBER.get(name)!);
+}
+
+/** A host stream read's route: the bytes a TCP connection holds back to the end of the turn leave on it. */
+export const SOREAD_ROUTE: RouteMark = routeOf('soread');
+
 /** The ring every probe's enter() writes into. */
 export class StageTrail {
   readonly stages = new Uint8Array(TRAIL_LENGTH);

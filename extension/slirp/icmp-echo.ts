@@ -213,6 +213,8 @@ export class EchoFlows {
     s.bytesIn += message.length;
     this.touch(flow);
     this.f.reply(message, s, flow.remote, flow.guest);
+    // What the stack sends next (an error, a retransmission) is no part of this read's route.
+    this.d.probes.endRoute();
   }
 
   private touch(flow: EchoFlow): void {

@@ -6,6 +6,7 @@
  */
 import { BROADCAST_MAC } from '../wire/bytes';
 import { ETHERTYPE_IPV4 } from '../wire/ethernet';
+import { markRoute, type RouteMark } from '../pipeline/route';
 import { arpRequest, type ArpTable } from './arp';
 import { sessionInfo, type SlirpStages } from './core';
 import type { GuestNetwork } from './guest-network';
@@ -15,7 +16,8 @@ import type { NatSession } from './nat';
 const MAX_ARP_PENDING = 32;
 
 export class IfOutput {
-  private arpPending: { dst: number; frame: Uint8Array; session?: NatSession }[] = [];
+  /** Frames waiting for the guest's MAC, each with the route that made it (shown when it leaves). */
+  private arpPending: { dst: number; frame: Uint8Array; session?: NatSession; route: RouteMark }[] = [];
 
   constructor(
     private readonly s: SlirpStages,
@@ -44,7 +46,7 @@ export class IfOutput {
       if (this.arpPending.length >= MAX_ARP_PENDING) {
         this.s.drop('arp-unresolved', this.arpPending.shift()!.frame);
       }
-      this.arpPending.push({ dst, frame, session });
+      this.arpPending.push({ dst, frame, session, route: markRoute(this.s.probes.trail, 'if_output') });
       if (first) this.net_slirp_send_packet(arpRequest(this.s.config.gatewayMac, this.s.config.host, dst));
       return;
     }
@@ -89,8 +91,14 @@ export class IfOutput {
     const waiting = this.arpPending;
     this.arpPending = [];
     for (const e of waiting) {
-      if (this.macFor(e.dst)) this.if_encap(e.frame, e.dst, e.session);
-      else this.arpPending.push(e);
+      if (!this.macFor(e.dst)) {
+        this.arpPending.push(e);
+        continue;
+      }
+      // It leaves from the guest's ARP reply, but on the route that made it.
+      this.s.probes.resumeRoute(e.route);
+      this.if_encap(e.frame, e.dst, e.session);
+      this.s.probes.endRoute();
     }
   }
 

@@ -424,6 +424,8 @@ export class UdpNat {
     s.packetsIn++;
     this.touch(flow);
     this.udp_output(frame, src, srcPort, s.guestAddr, s.guestPort, s);
+    // What the stack sends next (an ICMP error, a TFTP retransmission) is no part of this read's route.
+    this.core.probes.endRoute();
   }
 
   /** udp_output: `frame` holds the payload after the UDP header; the header is written here, before the probe shows it. */

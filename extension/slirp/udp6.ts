@@ -284,7 +284,13 @@ export class Udp6 {
       flow.held.push({ data, src, srcPort });
       return;
     }
+    this.relay(flow, data, src, srcPort);
+  }
+
+  /** What a host socket read sent the guest; what the stack sends next is no part of its route. */
+  private relay(flow: Udp6Flow, data: Uint8Array, src: Uint8Array, srcPort: number): void {
     this.udp6_output(data, src, srcPort, flow.guest, flow.guestPort, flow.session);
+    this.core.probes.endRoute();
   }
 
   /** Delivers what arrived while the VM was paused. */
@@ -292,7 +298,7 @@ export class Udp6 {
     for (const flow of this.flows.values()) {
       const held = flow.held;
       flow.held = [];
-      for (const h of held) this.udp6_output(h.data, h.src, h.srcPort, flow.guest, flow.guestPort, flow.session);
+      for (const h of held) this.relay(flow, h.data, h.src, h.srcPort);
     }
   }
 

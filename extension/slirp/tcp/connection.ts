@@ -9,6 +9,7 @@
  */
 import type { Clock } from '../../pipeline/clock';
 import type { ProbeHub, SessionInfo } from '../../pipeline/probe';
+import { SOREAD_ROUTE } from '../../pipeline/route';
 import { sessionInfo } from '../core';
 import type { NatSession } from '../nat';
 import type { TcpLimits } from './limits';
@@ -171,7 +172,10 @@ export class TcpConnection implements NatSession, TcpSocketOwner, HostPipeEvents
   /** The turn's host reads are all in: the tail of the last one may leave as a short segment. */
   uncorkTurn(): void {
     this.uncorkScheduled = false;
+    // The tail of the turn's reads leaves now, on their route (route.ts).
+    this.owner.probes.resumeRoute(SOREAD_ROUTE);
     this.socket.uncork();
+    this.owner.probes.endRoute();
   }
 
   hostEnded(): void {
