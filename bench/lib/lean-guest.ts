@@ -284,7 +284,11 @@ export class LeanGuest {
   }
 
   private wake(): void {
-    if (!this.waiters.length || !this.waiters.some((w) => w.pred())) return;
+    // An index loop, not waiters.some(w => ...) or for-of: a closure or an iterator per segment would count as the stack's.
+    if (!this.waiters.length) return;
+    let due = false;
+    for (let i = 0; i < this.waiters.length && !due; i++) due = this.waiters[i]!.pred();
+    if (!due) return;
     const still: typeof this.waiters = [];
     for (const w of this.waiters) (w.pred() ? w.resolve() : still.push(w));
     this.waiters = still;

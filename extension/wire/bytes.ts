@@ -14,3 +14,25 @@ export function set32(b: Uint8Array, o: number, v: number): void {
 
 
 export const BROADCAST_MAC = new Uint8Array([255, 255, 255, 255, 255, 255]);
+
+/** The most bytes outside its range that copyRange copies along (a TCP header is at most 60). */
+export const COPY_RANGE_SLACK = 64;
+
+/**
+ * dst[at, at + end - start) = src[start, end), without a view of src on the way:
+ * TypedArray.set copies whole arrays only (and Node 20's Buffer.copy of a part
+ * makes the same view inside), and a view is ~90 bytes of heap, one per segment
+ * on the hot path. So src is set whole at `at` and the range moved down into
+ * place (copyWithin): two copies of memory, no object. The bytes of dst after the
+ * range, up to at + src.length, are scratch (overwritten). When dst has no room
+ * for the whole of src there, or src has more than COPY_RANGE_SLACK bytes outside
+ * the range, it copies through a view as usual. src and dst must not share memory.
+ */
+export function copyRange(dst: Uint8Array, at: number, src: Uint8Array, start: number, end: number): void {
+  if (src.length - (end - start) > COPY_RANGE_SLACK || at + src.length > dst.length) {
+    dst.set(src.subarray(start, end), at);
+    return;
+  }
+  dst.set(src, at);
+  if (start > 0) dst.copyWithin(at, at + start, at + end);
+}

@@ -121,8 +121,8 @@ export class TcpConnection implements NatSession, TcpSocketOwner, HostPipeEvents
     return this.owner.challengeAllowed();
   }
 
-  received(data: Uint8Array): void {
-    this.pipe.write(data);
+  received(bytes: Uint8Array, start: number, end: number): void {
+    this.pipe.write(bytes, start, end);
   }
 
   peerFinished(): void {

@@ -8,6 +8,7 @@
  * machine knows none of this.
  */
 import type { ProbeHub, SessionInfo } from '../../pipeline/probe';
+import { copyRange } from '../../wire/bytes';
 import { abortStream, fdOf, finishStream, type HostStream } from './host-stream';
 import { ProbeGate } from './probe-gate';
 
@@ -111,12 +112,13 @@ export class HostPipe {
   }
 
   private fromHost(chunk: Buffer): void {
-    const p = this.probes.probes.soread;
-    if (!this.soreadGate.busy && !p.enter()) {
-      this.hostData(chunk);
-      return;
-    }
-    this.soreadGate.pass(p, { stage: 'soread', frame: new Uint8Array(0), payload: chunk, session: this.events.sessionInfo() }, () => this.hostData(chunk));
+    if (!this.soreadGate.busy && !this.probes.probes.soread.enter()) this.hostData(chunk);
+    else this.readThroughProbe(chunk);
+  }
+
+  /** Apart from fromHost so that its closure's context is made only when a probe is armed or holds bytes. */
+  private readThroughProbe(chunk: Buffer): void {
+    this.soreadGate.pass(this.probes.probes.soread, { stage: 'soread', frame: new Uint8Array(0), payload: chunk, session: this.events.sessionInfo() }, () => this.hostData(chunk));
     this.events.readingMayChange();
   }
 
@@ -139,33 +141,36 @@ export class HostPipe {
     if (!this.ended) this.soreadGate.then(() => this.hostEnd());
   }
 
-  /** Guest bytes for the host, through the sosend probe. `data` is the NIC's and will be reused: what is kept is a copy. */
-  write(data: Uint8Array): void {
-    const p = this.probes.probes.sosend;
-    if (!this.sosendGate.busy && !p.enter()) {
-      this.gatherBytes(data);
-      return;
-    }
-    // A probe sees (and may hold) each segment's bytes on their own; what was gathered before goes first.
-    this.flushGathered();
-    const copy = Buffer.from(data);
-    this.sosendGate.pass(p, { stage: 'sosend', frame: new Uint8Array(0), payload: copy, session: this.events.sessionInfo() }, () => this.writeNow(copy));
+  /**
+   * Guest bytes `bytes[start, end)` for the host, through the sosend probe. They are the
+   * NIC's and will be reused: what is kept is a copy, made without a view of them.
+   */
+  write(bytes: Uint8Array, start: number, end: number): void {
+    if (!this.sosendGate.busy && !this.probes.probes.sosend.enter()) this.gatherBytes(bytes, start, end);
+    else this.writeThroughProbe(Buffer.from(bytes.subarray(start, end)));
   }
 
-  private gatherBytes(data: Uint8Array): void {
+  /** A probe sees (and may hold) each segment's bytes on their own; what was gathered before goes first. Apart from write() so that its closure's context is made only here. */
+  private writeThroughProbe(copy: Buffer): void {
+    this.flushGathered();
+    this.sosendGate.pass(this.probes.probes.sosend, { stage: 'sosend', frame: new Uint8Array(0), payload: copy, session: this.events.sessionInfo() }, () => this.writeNow(copy));
+  }
+
+  private gatherBytes(bytes: Uint8Array, start: number, end: number): void {
     const s = this.stream;
     if (!s || !this.streamOpen || s.writableEnded) return;
+    const length = end - start;
     let g = this.gather;
-    if (!g || g.length - this.gathered < data.length) {
+    if (!g || g.length - this.gathered < length) {
       this.flushGathered();
       // Sized from the last turn, or from this one once it outgrew its buffer (a burst after idle):
       // otherwise a long turn would write and allocate again for every segment.
       const want = 2 * Math.max(this.lastTurnBytes, this.turnBytes);
-      g = this.gather = Buffer.allocUnsafe(Math.max(data.length, Math.min(GATHER_BYTES, Math.max(GATHER_MIN, want))));
+      g = this.gather = Buffer.allocUnsafe(Math.max(length, Math.min(GATHER_BYTES, Math.max(GATHER_MIN, want))));
     }
-    g.set(data, this.gathered);
-    this.gathered += data.length;
-    this.turnBytes += data.length;
+    copyRange(g, this.gathered, bytes, start, end);
+    this.gathered += length;
+    this.turnBytes += length;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(flushAtTurnEnd, this);

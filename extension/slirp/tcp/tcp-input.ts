@@ -261,40 +261,46 @@ function retransmitNextHole(s: TcpSocket): void {
   }
 }
 
-/** Peer data: deliver what is in order, keep what is ahead. True when the ACK must go now. */
+/**
+ * Peer data: deliver what is in order, keep what is ahead. True when the ACK must go now.
+ * The payload is the range [start, end) of the segment's bytes: no view of it is made
+ * on the way to the owner (one per segment would be ~90 bytes of heap).
+ */
 function receive(s: TcpSocket, v: TcpSegmentView): boolean {
   if (s.state !== 'ESTABLISHED' && s.state !== 'FIN_WAIT_1' && s.state !== 'FIN_WAIT_2') return true;
+  const bytes = v.segment; // urgent data is ordinary inline data here; the pointer is ignored
   let seq = v.seq;
-  let data = v.payload(); // urgent data is ordinary inline data here; the pointer is ignored
+  let start = v.headerLength;
+  let end = bytes.length;
   let fin = (v.flags & FIN) !== 0;
   if (seqLt(seq, s.rcvNxt)) {
     const cut = seqDiff(s.rcvNxt, seq);
-    if (cut >= data.length) {
+    if (cut >= end - start) {
       // Only old bytes, maybe with a FIN at the end.
-      if (!(fin && cut === data.length)) return true;
-      data = data.subarray(data.length);
-    } else data = data.subarray(cut);
+      if (!(fin && cut === end - start)) return true;
+      start = end;
+    } else start += cut;
     seq = s.rcvNxt;
   }
   const wnd = Math.max(seqDiff(s.rcvAdvEdge, s.rcvNxt), 0);
   const room = wnd - seqDiff(seq, s.rcvNxt);
   let trimmed = false;
-  if (data.length > room) {
+  if (end - start > room) {
     // Past our window (or a probe of a closed one): keep what fits and answer at once.
     s.owner.drop('beyond-window');
-    data = data.subarray(0, Math.max(0, room));
+    end = start + Math.max(0, room);
     fin = false;
     trimmed = true;
   }
-  if (data.length === 0 && !fin) return true;
+  if (end === start && !fin) return true;
   if (seq !== s.rcvNxt) {
-    if (!s.ooo.insert(seq, data, fin)) s.owner.drop(s.ooo.size >= s.owner.limits.oooSegments ? 'ooo-full' : 'duplicate');
+    if (!s.ooo.insert(seq, bytes.subarray(start, end), fin)) s.owner.drop(s.ooo.size >= s.owner.limits.oooSegments ? 'ooo-full' : 'duplicate');
     return true;
   }
   const filledHole = s.ooo.size > 0;
-  if (data.length) {
-    s.owner.received(data);
-    s.rcvNxt = seqAdd(s.rcvNxt, data.length);
+  if (end > start) {
+    s.owner.received(bytes, start, end);
+    s.rcvNxt = seqAdd(s.rcvNxt, end - start);
   }
   let finNow = fin;
   if (fin) s.rcvNxt = seqAdd(s.rcvNxt, 1);
@@ -323,7 +329,7 @@ function pullReassembled(s: TcpSocket): boolean {
   let fin = false;
   s.rcvNxt = s.ooo.pull(
     s.rcvNxt,
-    (d) => s.owner.received(d),
+    (d) => s.owner.received(d, 0, d.length),
     () => (fin = true),
   );
   return fin;

@@ -52,8 +52,11 @@ export interface TcpSocketOwner {
   drop(reason: string): void;
   /** RFC 5961 rate limit, shared by every socket of a stack. */
   challengeAllowed(): boolean;
-  /** Bytes the peer sent, in order; the socket keeps no reference to them. */
-  received(data: Uint8Array): void;
+  /**
+   * Bytes the peer sent, `bytes[start, end)`, in order; the socket keeps no reference
+   * to them. A range, not a view: a view per segment would be ~90 bytes of heap.
+   */
+  received(bytes: Uint8Array, start: number, end: number): void;
   /** The peer sent its FIN: no more bytes will come. */
   peerFinished(): void;
   /** Bytes received but not yet taken by the consumer: what shrinks the advertised window. */
@@ -181,7 +184,7 @@ export class TcpSocket {
     this.cc = new NewReno(L.initialCwndSegments * L.mss);
     this.rtt = new RttEstimator(L.initialRtoMs, L.minRtoMs, L.maxRtoMs);
     this.ooo = new ReassemblyQueue(L.oooSegments);
-    this.rexmtTimer = new ConnectionTimer(owner.clock, () => onRexmtTimer(this));
+    this.rexmtTimer = new ConnectionTimer(owner.clock, () => onRexmtTimer(this), true);
     this.delackTimer = new ConnectionTimer(owner.clock, () => sendAck(this), true);
     this.keepaliveTimer = new ConnectionTimer(owner.clock, () => onKeepalive(this));
     this.lifeTimer = new ConnectionTimer(owner.clock, () => onLifeTimer(this));

@@ -82,16 +82,22 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
 
   input(src: number, dst: number, segment: Uint8Array, frame?: Uint8Array): void {
     try {
-      const p = this.host.probes.probes.tcp_input;
-      if (p.enter()) {
-        const conn = segment.length >= 4 ? this.connections.get(src, (segment[0] << 8) | segment[1], dst, (segment[2] << 8) | segment[3]) : undefined;
-        const hit = { stage: 'tcp_input' as const, frame: frame ?? new Uint8Array(0), session: conn?.sessionInfo() };
-        if (p.fire(hit, () => this.input(src, dst, segment, hit.frame))) return;
-      }
+      if (this.host.probes.probes.tcp_input.enter() && this.heldAtInput(src, dst, segment, frame)) return;
       this.tcpInput(src, dst, segment);
     } catch {
       this.drop('internal-error');
     }
+  }
+
+  /**
+   * The armed tcp_input probe sees the segment; true when it holds it (it comes
+   * back through input()). A method of its own: the context its closure needs is
+   * then made only when a probe is armed, not on every segment.
+   */
+  private heldAtInput(src: number, dst: number, segment: Uint8Array, frame: Uint8Array | undefined): boolean {
+    const conn = segment.length >= 4 ? this.connections.get(src, (segment[0] << 8) | segment[1], dst, (segment[2] << 8) | segment[3]) : undefined;
+    const hit = { stage: 'tcp_input' as const, frame: frame ?? new Uint8Array(0), session: conn?.sessionInfo() };
+    return this.host.probes.probes.tcp_input.fire(hit, () => this.input(src, dst, segment, hit.frame));
   }
 
   pause(): void {
@@ -124,12 +130,14 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
 
   /** tcp_output: a frame holding a segment goes to ip_output, past the probe (which sees it with the headers ip_output will write). */
   private output(src: number, dst: number, frame: Uint8Array, session?: TcpConnection): void {
-    const p = this.host.probes.probes.tcp_output;
-    if (p.enter()) {
-      this.host.stampHeaders?.(src, dst, IPPROTO_TCP, frame);
-      if (p.fire({ stage: 'tcp_output', frame, session: session?.sessionInfo() }, () => this.host.ipOutput(src, dst, IPPROTO_TCP, frame))) return;
-    }
+    if (this.host.probes.probes.tcp_output.enter() && this.heldAtOutput(src, dst, frame, session)) return;
     this.host.ipOutput(src, dst, IPPROTO_TCP, frame);
+  }
+
+  /** The armed tcp_output probe sees the frame; true when it holds it. On its own for the same reason as heldAtInput. */
+  private heldAtOutput(src: number, dst: number, frame: Uint8Array, session: TcpConnection | undefined): boolean {
+    this.host.stampHeaders?.(src, dst, IPPROTO_TCP, frame);
+    return this.host.probes.probes.tcp_output.fire({ stage: 'tcp_output', frame, session: session?.sessionInfo() }, () => this.host.ipOutput(src, dst, IPPROTO_TCP, frame));
   }
 
   // ---- ConnectionOwner ----

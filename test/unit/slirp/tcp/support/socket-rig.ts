@@ -131,11 +131,11 @@ export class SocketRig {
         this.drops[reason] = (this.drops[reason] ?? 0) + 1;
       },
       challengeAllowed: () => true,
-      received: (data) => {
+      received: (bytes, start, end) => {
         // The socket keeps no reference: a copy, as a host write would make.
-        this.delivered.push(Uint8Array.from(data));
-        this.deliveredBytes += data.length;
-        if (!this.consuming) this.backlog += data.length;
+        this.delivered.push(bytes.slice(start, end));
+        this.deliveredBytes += end - start;
+        if (!this.consuming) this.backlog += end - start;
       },
       peerFinished: () => {
         this.peerFinished = true;
