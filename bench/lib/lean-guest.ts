@@ -45,6 +45,8 @@ export interface LeanGuestOptions {
   rcvWindow?: number;
   /** Largest amount of unacknowledged data in flight when pushing. */
   maxFlight?: number;
+  /** Data segments received per ACK sent (2; 1 is Linux's quick-ACK at a connection's start). */
+  ackEvery?: number;
 }
 
 /** The stack's guest-facing entry (TcpStack.input). */
@@ -187,7 +189,7 @@ export class LeanGuest {
         this.bytesReceived += len;
         if (len > 0) this.segmentsIn++;
         if (flags & FIN) this.finReceived = true;
-        this.scheduleAck(flags & FIN ? true : ++this.unackedSegments >= 2);
+        this.scheduleAck(flags & FIN ? true : ++this.unackedSegments >= (this.o.ackEvery ?? 2));
       } else {
         this.scheduleAck(true);
       }

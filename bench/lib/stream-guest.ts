@@ -53,10 +53,14 @@ export class StreamGuest {
 
   /** Connects to the backend's socket and resolves the gateway's MAC. */
   static async connect(path: string): Promise<StreamGuest> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const s = net.connect(path, () => resolve(s));
-      s.once('error', reject);
-    });
+    // passt creates its socket file a moment before it listens on it: a refused connect is tried again.
+    let socket: net.Socket | undefined;
+    for (let attempt = 0; !socket; attempt++) {
+      socket = await new Promise<net.Socket | undefined>((resolve, reject) => {
+        const s = net.connect(path, () => resolve(s));
+        s.once('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNREFUSED' && attempt < 20 ? setTimeout(resolve, 100) : reject(e)));
+      });
+    }
     const g = new StreamGuest(socket);
     const known = new Promise<void>((r) => (g.gatewayKnown = r));
     for (let i = 0; i < 50 && !g.gatewayMac; i++) {
@@ -73,6 +77,11 @@ export class StreamGuest {
     const g = new LeanGuest((src, dst, seg) => this.sendIp(src, dst, 6, seg), { src: GUEST_IP, dst: GATEWAY_IP, srcPort, dstPort: port, ...opts });
     this.guests.set(srcPort, g);
     return g;
+  }
+
+  /** Stops routing frames to a finished connection (a long run of short ones keeps no map entry each). */
+  forget(tcp: LeanGuest): void {
+    this.guests.delete(tcp.o.srcPort);
   }
 
   close(): void {

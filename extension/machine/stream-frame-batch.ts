@@ -21,6 +21,8 @@ export class StreamFrameBatcher {
   /** Part of `current` went out in a write the socket kept: until it is replaced, it is never rewound. */
   private currentShared = false;
   private scheduled = false;
+  /** The scheduled flush, when the scheduler gave a handle: cleared when a flush comes first. */
+  private scheduledImmediate: NodeJS.Immediate | undefined;
   private pendingBytes = 0;
 
   /**
@@ -29,11 +31,18 @@ export class StreamFrameBatcher {
    *   write): their memory is then filled again by the next batch instead of
    *   a new chunk being allocated. Otherwise the chunks are never touched again.
    * @param schedule runs the flush later in this turn (setImmediate: after the poll phase's callbacks).
+   *   The Immediate it returns is cleared by an earlier flush: a flush left scheduled for nothing
+   *   would cost the event loop one more round (a poll that does not sleep, the check phase) per wake-up.
    */
   constructor(
     private readonly write: (chunks: Buffer[]) => boolean | void,
-    private readonly schedule: (flush: () => void) => void = (f) => void setImmediate(f),
+    private readonly schedule: (flush: () => void) => NodeJS.Immediate | void = (f) => setImmediate(f),
   ) {}
+
+  private readonly scheduledFlush = (): void => {
+    this.scheduledImmediate = undefined;
+    this.flush();
+  };
 
   /** Bytes queued (headers included) and not yet handed to `write`. */
   get pending(): number {
@@ -55,13 +64,13 @@ export class StreamFrameBatcher {
     this.pendingBytes += size;
     if (!this.scheduled) {
       this.scheduled = true;
-      this.schedule(() => this.flush());
+      this.scheduledImmediate = this.schedule(this.scheduledFlush) ?? undefined;
     }
   }
 
   /** Hands everything queued to `write` now. */
   flush(): void {
-    this.scheduled = false;
+    this.unschedule();
     this.closeCurrent();
     if (!this.chunks.length) return;
     const chunks = this.chunks;
@@ -75,10 +84,17 @@ export class StreamFrameBatcher {
 
   /** Forgets what is queued (the connection is gone). */
   discard(): void {
+    this.unschedule();
     this.chunks = [];
     this.current = undefined;
     this.start = this.fill = 0;
     this.pendingBytes = 0;
+  }
+
+  private unschedule(): void {
+    this.scheduled = false;
+    if (this.scheduledImmediate) clearImmediate(this.scheduledImmediate);
+    this.scheduledImmediate = undefined;
   }
 
   private closeCurrent(): void {

@@ -237,7 +237,9 @@ export class TcpStack implements TcpLayer, ConnectionOwner {
       this.respondReset(src, dst, v);
       return;
     }
-    if (this.halfOpenCount() >= this.limits.synBacklog) return this.drop('syn-backlog');
+    // Half-open connections are live ones: below the backlog in live connections, none need counting
+    // (a walk of every connection, TIME_WAIT included, cost ~7% of serve's CPU in a burst of short ones).
+    if (this.liveCount() >= this.limits.synBacklog && this.halfOpenCount() >= this.limits.synBacklog) return this.drop('syn-backlog');
 
     const forward = findGuestForward(this.host.config, dst, v.dstPort);
     let target: { kind: 'tcp'; host: string; port: number } | { kind: 'cmd'; command: string };

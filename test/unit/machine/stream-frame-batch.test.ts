@@ -94,7 +94,7 @@ test('each turn gets its own write; an idle turn writes nothing', () => {
 test('chunks already handed to the writer are never overwritten by later batches', () => {
   const held: Buffer[] = [];
   let flush: (() => void) | undefined;
-  const batch = new StreamFrameBatcher((chunks) => void held.push(...chunks), (f) => (flush = f));
+  const batch = new StreamFrameBatcher((chunks) => void held.push(...chunks), (f) => void (flush = f));
   batch.push(frameOf(1, 1000));
   flush!();
   const snapshot = Buffer.from(held[0]!);
@@ -110,7 +110,7 @@ test('chunks the writer took whole are refilled by the next batch; kept ones nev
   const batch = new StreamFrameBatcher((chunks) => {
     written.push(...chunks);
     return taken;
-  }, (f) => (flush = f));
+  }, (f) => void (flush = f));
   batch.push(frameOf(1, 1000));
   flush!();
   batch.push(frameOf(2, 1000));
@@ -187,4 +187,28 @@ test('with the default scheduling, one turn of pushes is one write after the tur
   await new Promise((r) => setImmediate(r));
   assert.equal(writes.length, 1);
   assert.deepEqual(decodeAll(writes[0]!), [frameOf(1, 60), frameOf(2, 60)]);
+});
+
+test('a flush before the end of the turn clears the scheduled one (no empty round of the event loop)', async () => {
+  const writes: Buffer[][] = [];
+  let fired = 0;
+  const batch = new StreamFrameBatcher(
+    (chunks) => void writes.push(chunks),
+    (f) =>
+      setImmediate(() => {
+        fired++;
+        f();
+      }),
+  );
+  batch.push(frameOf(1, 60));
+  batch.flush();
+  assert.equal(writes.length, 1);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(fired, 0, 'the scheduled flush was cleared');
+  // The next push schedules again, and that flush runs.
+  batch.push(frameOf(2, 60));
+  await new Promise((r) => setImmediate(r));
+  assert.equal(fired, 1);
+  assert.equal(writes.length, 2);
+  assert.deepEqual(decodeAll(writes[1]!), [frameOf(2, 60)]);
 });
