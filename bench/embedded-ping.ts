@@ -12,11 +12,11 @@
  *   e1000 TX        the guest's TDT write -> the frame leaves the e1000 (e1000_send_packet)
  *   net queue TX    -> slirp takes it (slirp_input)
  *   slirp           -> the reply leaves slirp (net_slirp_send_packet)
- *   guest's slice   -> v86 returns to the event loop (the guest ran on after its
- *                      TDT write, inside the same time slice, to its next halt)
- *   event loop      -> the net queue hands the reply to the NIC (qemu_receive_packet)
+ *   net queue RX    -> the net queue hands the reply to the NIC (qemu_receive_packet),
+ *                      at the end of the same TDT write
  *   e1000 RX        -> the interrupt cause is raised (set_ics)
- *   interrupt       -> the guest's interrupt handler reads ICR (the guest took it)
+ *   interrupt       -> the guest's interrupt handler reads ICR (v86 ends its batch
+ *                      of instructions, the guest enters its handler)
  *   guest           the rest of the RTT ping prints: the guest's network stack on
  *                   both sides, the ping process, v86 running them
  *
@@ -48,6 +48,7 @@ interface EchoTimes {
   sent?: number;
   slirpIn?: number;
   slirpOut?: number;
+  /** v86 returned to the event loop after the reply left slirp. */
   sliceEnd?: number;
   toNic?: number;
   ics?: number;
@@ -58,10 +59,9 @@ const PARTS: ReadonlyArray<{ label: string; from: keyof EchoTimes; to: keyof Ech
   { label: 'e1000 TX (TDT write -> e1000_send_packet)', from: 'tdt', to: 'sent' },
   { label: 'net queue TX (-> slirp_input)', from: 'sent', to: 'slirpIn' },
   { label: 'slirp (slirp_input -> net_slirp_send_packet)', from: 'slirpIn', to: 'slirpOut' },
-  { label: "guest's slice (-> v86 returns to the event loop: the guest runs on after its TDT write, to its next halt)", from: 'slirpOut', to: 'sliceEnd' },
-  { label: 'event loop (-> the net queue hands the reply to the NIC: qemu_receive_packet)', from: 'sliceEnd', to: 'toNic' },
+  { label: 'net queue RX (-> the NIC takes the reply: qemu_receive_packet)', from: 'slirpOut', to: 'toNic' },
   { label: 'e1000 RX (-> set_ics)', from: 'toNic', to: 'ics' },
-  { label: 'interrupt (set_ics -> the guest reads ICR)', from: 'ics', to: 'icrRead' },
+  { label: 'interrupt (set_ics -> the guest reads ICR: v86 ends its batch, the guest enters its handler)', from: 'ics', to: 'icrRead' },
 ];
 
 /** An IPv4 ICMP echo request (8) or reply (0), by its Ethernet frame. */
@@ -120,6 +120,9 @@ function timeEchoes(vm: EmbeddedMachine): { echoes: EchoTimes[]; stop: () => voi
   };
 }
 
+/** Each ping's own RTTs, as the rounds' averages hide them: the median stands up to a loaded host's stalls. */
+const allTimes: Record<string, number[]> = { [GATEWAY]: [], [LOOPBACK]: [] };
+
 async function ping(vm: EmbeddedMachine, target: string): Promise<{ avg: number; times: number[] }> {
   const r = await vm.exec(`ping -c ${PINGS} -i 0.2 ${target}`, 120_000);
   const p = parsePing(r.output);
@@ -141,7 +144,11 @@ async function main(): Promise<void> {
     for (let round = 1; round <= ROUNDS; round++) {
       const order = round % 2 ? [LOOPBACK, GATEWAY] : [GATEWAY, LOOPBACK];
       const avg: Record<string, number> = {};
-      for (const target of order) avg[target] = (await ping(vm, target)).avg;
+      for (const target of order) {
+        const p = await ping(vm, target);
+        avg[target] = p.avg;
+        allTimes[target]!.push(...p.times);
+      }
       rounds.push({ round, loopbackAvg: avg[LOOPBACK]!, gatewayAvg: avg[GATEWAY]! });
       progress(`round ${round}: loopback ${fmt(avg[LOOPBACK])} ms, gateway ${fmt(avg[GATEWAY])} ms`);
     }
@@ -164,11 +171,14 @@ async function main(): Promise<void> {
     const d = summarize(complete.map((e) => (e[p.to] as number) - (e[p.from] as number)));
     return [p.label, fmtSummary(d ? { ...d, median: d.median * 1000, min: d.min * 1000, max: d.max * 1000 } : null)];
   });
+  const sameSlice = complete.filter((e) => e.sliceEnd === undefined || e.toNic! <= e.sliceEnd).length;
   const hostSpan = median(complete.map((e) => e.icrRead! - e.tdt));
   const guestRtt = median(breakdown.guestRtts);
   partRows.push(['guest (the RTT ping prints minus the above: its stack both ways, the ping process, v86 running them)', fmt((guestRtt - hostSpan) * 1000)]);
   partRows.push(['RTT ping printed for these echoes', fmt(guestRtt * 1000)]);
   const met = ratios && ratios.median <= GOAL_RATIO;
+  const loMedian = median(allTimes[LOOPBACK]!);
+  const gwMedian = median(allTimes[GATEWAY]!);
   publish({
     name: 'embedded-ping',
     title: 'Embedded engine: gateway ping against the guest loopback ping, same VM',
@@ -178,9 +188,12 @@ async function main(): Promise<void> {
     params: { rounds: ROUNDS, pings: PINGS, intervalMs: 200 },
     tables: [
       {
-        caption: `${ROUNDS} rounds of ${PINGS} pings 0.2 s apart to each target in one VM, order alternating; ping's average per round, median [min-max] over the rounds (ms).`,
-        headers: ['guest loopback 127.0.0.1 (ms)', 'gateway 10.0.2.2 (ms)', 'gateway / loopback'],
-        rows: [[fmtSummary(loop), fmtSummary(gw), ratios ? `${fmt(ratios.median)}x [${fmt(ratios.min)}-${fmt(ratios.max)}]` : '—']],
+        caption: `${ROUNDS} rounds of ${PINGS} pings 0.2 s apart to each target in one VM, order alternating: ping's average per round, median [min-max] over the rounds (the goal's measure), and the median of every ping's own RTT (ms).`,
+        headers: ['', 'guest loopback 127.0.0.1 (ms)', 'gateway 10.0.2.2 (ms)', 'gateway / loopback'],
+        rows: [
+          ['ping\'s average per round', fmtSummary(loop), fmtSummary(gw), ratios ? `${fmt(ratios.median)}x [${fmt(ratios.min)}-${fmt(ratios.max)}]` : '—'],
+          [`median of all ${allTimes[LOOPBACK]!.length} pings`, fmt(loMedian), fmt(gwMedian), `${fmt(gwMedian / loMedian)}x`],
+        ],
       },
       {
         caption: `Where a gateway echo's time goes: one more run of ${PINGS} pings with timing listeners on the stages, ${complete.length} echoes traced; median [min-max] (us).`,
@@ -202,8 +215,9 @@ async function main(): Promise<void> {
     notes: [
       `goal: gateway ping <= ${GOAL_RATIO}x the guest's loopback ping: ${met ? 'met' : 'not met'} (${ratios ? fmt(ratios.median) : '—'}x)`,
       'The breakdown\'s times are the host\'s (performance.now()) at the stages; the guest part is what the guest\'s ping reports minus the host-side span from the TDT write to the ICR read.',
+      `${sameSlice} of ${complete.length} traced replies reached the NIC within the guest's TDT write (before v86 returned to the event loop).`,
     ],
-    raw: { rounds, breakdown },
+    raw: { rounds, pings: allTimes, breakdown },
   });
 }
 

@@ -3,6 +3,11 @@
  * the I/O BAR window onto them, the EEPROM and PHY, the TX and RX rings and
  * the interrupt line. It knows nothing of the emulator: the machine gives it a
  * NicBus (DMA and IRQ) and calls the entry points below.
+ *
+ * A little over the house's ~400 lines: writeRegister is the one map from a
+ * register to what writing it does, kept whole so that a reader finds every
+ * register's effect in one switch (the engines behind it live in tx.ts,
+ * rx.ts, interrupts.ts, eeprom.ts, phy.ts, stats.ts).
  */
 import type { NicBus, FrameSink } from './bus';
 import type { Clock } from '../pipeline/clock';
@@ -87,6 +92,7 @@ export class E1000 {
     this.interrupts = new InterruptController(this.bus, this.clock, this.regs, this.probes.probes.set_ics);
     this.rxDelay = new DelayedCause(this.clock, () => this.interrupts.raise(ICR.RXT0));
     this.txDelay = new DelayedCause(this.clock, () => this.interrupts.raise(ICR.TXDW));
+    this.interrupts.delayed = [this.txDelay, this.rxDelay];
     const common = {
       regs: this.regs,
       bus: this.bus,

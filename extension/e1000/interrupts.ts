@@ -84,6 +84,14 @@ export class DelayedCause {
 /**
  * ICR/IMS and the interrupt line. The line is (ICR & IMS) != 0, except that a
  * rising edge waits until ITR has elapsed since the previous one.
+ *
+ * When the line rises, causes still waiting on their delay timers (TIDV/TADV,
+ * RDTR/RADV) are reported with it. The delays exist to save interrupts, and
+ * this one is taken anyway; QEMU's e1000 likewise sets TXDW at once and delays
+ * only the line. Otherwise the host's timers, which cannot wait less than a
+ * millisecond, turn Linux's 8 us TIDV into a second interrupt a millisecond
+ * after the first: a ping's echo request completed on the TX ring would
+ * interrupt the guest again while it handles the reply.
  */
 export class InterruptController {
   icr = 0;
@@ -93,6 +101,8 @@ export class InterruptController {
   asserted = 0;
   private lastAssert: number | undefined;
   private throttle: TimerHandle | undefined;
+  /** Causes on delay timers, reported when the line rises (set once by the NIC). */
+  delayed: readonly DelayedCause[] = [];
 
   constructor(
     private readonly bus: NicBus,
@@ -160,6 +170,11 @@ export class InterruptController {
         }, this.lastAssert + interval - now);
         return;
       }
+      for (const d of this.delayed) {
+        // Through raise(), so the set_ics probe sees them; the line may rise in there.
+        if (d.pending) d.flush();
+      }
+      if (this.level) return;
       this.level = true;
       this.lastAssert = now;
       this.asserted++;

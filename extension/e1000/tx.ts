@@ -1,3 +1,12 @@
+/**
+ * The e1000's transmit side. Longer than the house's ~400 lines on purpose:
+ * the ring walk, the packet being assembled and the three probes that can
+ * hold it (start_xmit, process_tx_desc, e1000_send_packet) share one
+ * resumable state (a held walk resumes exactly where it stopped: the pending
+ * EOP, the segments not yet sent, which probe was passed). Split across
+ * files, that state would have to be exposed to each of them. Offloads
+ * (checksums, TSO, VLAN) are in offload.ts, the ring registers in ring.ts.
+ */
 import type { DescriptorInfo } from '../pipeline/probe';
 import type { DelayedCause } from './interrupts';
 import { DELAY_UNIT_MS } from './interrupts';

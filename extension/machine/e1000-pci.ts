@@ -7,7 +7,7 @@ import { E1000, E1000_PCI } from '../e1000/e1000';
 import type { NicBus } from '../e1000/bus';
 import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
-import type { V86Machine } from './v86-adapter';
+import type { PciHandle, V86Machine } from './v86-adapter';
 
 /** Fixed: v86 ignores the guest moving memory BARs; 0xFEB00000.. is the VGA ROM. */
 const MMIO_BASE = 0xfea00000;
@@ -39,45 +39,42 @@ function configSpace(): Uint8Array {
 }
 
 /**
- * INTA# as v86's 8259 sees it. v86 acts on a rising line at once, on the
- * caller's stack: pic_set_irq -> handle_irqs -> call_interrupt_vector. Called
- * from a guest register access, that is the middle of the accessing
- * instruction, often inside a JIT-compiled block that does not expect its
- * CPU state to change under it. Seen in the guest: the PIC acknowledged the
+ * INTA# as v86's 8259 sees it. v86 delivers an interrupt on the raiser's
+ * stack: pic_set_irq -> handle_irqs -> call_interrupt_vector. From a guest
+ * register access that is the middle of the accessing instruction, often
+ * inside a JIT-compiled block that does not expect its CPU state to change
+ * under it. Seen in the guest when that was done: the PIC acknowledged the
  * vector (in-service bits for IRQ 11 and the cascade set) but the handler
  * never reached its EOI or its ICR read, so IRQ 11 and everything behind the
- * cascade (the serial port's IRQ 4 included) stayed blocked: the netdev
- * watchdog reset the NIC to no avail and the shell went silent. The trigger is
- * a TDT write that completes descriptors, or an IMS/ICS write that unmasks a
- * pending cause, while the guest runs with interrupts enabled and ITR has
- * elapsed; frame loss makes that common (the guest then transmits from
- * timers, outside NAPI polls where IMS is masked).
+ * cascade (the serial port's IRQ 4 included) stayed blocked.
  *
- * Hardware takes interrupts between instructions, so a rise during an access
- * waits until v86 has returned to the event loop (a microtask: the end of its
- * time slice, well under ITR's scale). Lowering stays immediate: it never
- * delivers a vector, and a late fall would let the unmasked level-triggered
- * line fire again for a cause the driver has already read.
+ * Hardware takes interrupts between instructions, and so does this line: a
+ * change during an access reaches the PIC at once but without a delivery
+ * (PciHandle.setIrqDuringAccess), and v86 takes the interrupt at its next
+ * window, microseconds later. It must be that soon: the reply to a frame the
+ * guest sends is written to its RX ring inside the same TDT write (the
+ * backend answers synchronously), and a guest interrupted right after its
+ * send handles the reply before it sleeps, as with its own loopback device;
+ * waiting for the end of v86's time slice instead meant the guest first went
+ * idle and was woken again, about half of a gateway ping's time. Changes from
+ * outside the CPU (frames from host sockets, timers) reach the PIC directly.
  */
 class InterruptLine {
-  /** The level the device asks for, and the level the PIC was last given. */
-  private wanted = false;
+  /** The level the PIC was last given. */
   private driven = false;
   private accessDepth = 0;
-  private settleQueued = false;
 
-  constructor(private readonly pic: { raise(): void; lower(): void; attached(): boolean }) {}
+  constructor(private readonly pic: { raise(): void; lower(): void; setDuringAccess(level: boolean): void; attached(): boolean }) {}
 
   set(level: boolean): void {
-    this.wanted = level;
-    if (level && this.accessDepth > 0) {
-      this.queueSettle();
-      return;
-    }
-    this.settle();
+    if (level === this.driven || !this.pic.attached()) return;
+    this.driven = level;
+    if (this.accessDepth > 0) this.pic.setDuringAccess(level);
+    else if (level) this.pic.raise();
+    else this.pic.lower();
   }
 
-  /** Runs a guest register access: rises it causes are deferred until after the instruction. */
+  /** Runs a guest register access (an instruction of the guest's, under way). */
   duringAccess<T>(access: () => T): T {
     this.accessDepth++;
     try {
@@ -85,22 +82,6 @@ class InterruptLine {
     } finally {
       this.accessDepth--;
     }
-  }
-
-  private queueSettle(): void {
-    if (this.settleQueued) return;
-    this.settleQueued = true;
-    queueMicrotask(() => {
-      this.settleQueued = false;
-      this.settle();
-    });
-  }
-
-  private settle(): void {
-    if (this.wanted === this.driven || !this.pic.attached()) return;
-    this.driven = this.wanted;
-    if (this.driven) this.pic.raise();
-    else this.pic.lower();
   }
 }
 
@@ -110,11 +91,26 @@ export interface PluggedE1000 {
   readonly narrowAccesses: { count: number };
 }
 
-export function plugE1000(machine: V86Machine, opts: { mac: Uint8Array; clock: Clock; probes: ProbeHub; transmit: (frame: Uint8Array) => void }): PluggedE1000 {
-  let pci: { raiseIrq(): void; lowerIrq(): void } | undefined;
+export interface PlugOptions {
+  mac: Uint8Array;
+  clock: Clock;
+  probes: ProbeHub;
+  transmit: (frame: Uint8Array) => void;
+  /**
+   * Runs at the end of each guest register write, still inside the guest's
+   * instruction: what the write set off (a TX ring walk whose frames the
+   * backend answered at once) can reach the NIC before the guest goes on.
+   */
+  afterWrite?: () => void;
+}
+
+export function plugE1000(machine: V86Machine, opts: PlugOptions): PluggedE1000 {
+  const afterWrite = opts.afterWrite ?? (() => {});
+  let pci: PciHandle | undefined;
   const line = new InterruptLine({
     raise: () => pci?.raiseIrq(),
     lower: () => pci?.lowerIrq(),
+    setDuringAccess: (level) => pci?.setIrqDuringAccess(level),
     attached: () => pci !== undefined,
   });
   const bus: NicBus = {
@@ -141,6 +137,7 @@ export function plugE1000(machine: V86Machine, opts: { mac: Uint8Array; clock: C
       line.duringAccess(() => {
         if (addressSpaceRw.enter()) addressSpaceRw.fire({ stage: 'address_space_rw', frame: empty, register: { offset: a & mmioMask, value: v >>> 0, write: true } });
         nic.mmioWrite32(a & mmioMask, v >>> 0);
+        afterWrite();
       }),
     // The 8254x registers are 32 bits wide and Linux only uses 32-bit
     // accesses. A byte read is served from its dword, except ICR whose read
@@ -157,7 +154,11 @@ export function plugE1000(machine: V86Machine, opts: { mac: Uint8Array; clock: C
   });
 
   const ioRead = (port: number): number => line.duringAccess(() => nic.ioRead32((port - IO_BASE) & ~3));
-  const ioWrite = (port: number, v: number): void => line.duringAccess(() => nic.ioWrite32((port - IO_BASE) & ~3, v));
+  const ioWrite = (port: number, v: number): void =>
+    line.duringAccess(() => {
+      nic.ioWrite32((port - IO_BASE) & ~3, v);
+      afterWrite();
+    });
   machine.registerIo(IO_BASE, E1000_PCI.ioSize, {
     read32: (port) => ioRead(port),
     write32: (port, v) => ioWrite(port, v >>> 0),

@@ -264,7 +264,7 @@ export class EmbeddedMachine extends EventEmitter<{ paused: []; resumed: []; exi
     const q = this.netQueue;
     if (spec.nicModel === 'none') return;
     if (spec.nicModel === 'e1000') {
-      const plugged = plugE1000(machine, { mac: spec.mac, clock: this.clock, probes: this.probes, transmit: (f) => q.fromNic(f) });
+      const plugged = plugE1000(machine, { mac: spec.mac, clock: this.clock, probes: this.probes, transmit: (f) => q.fromNic(f), afterWrite: () => q.deliverNow() });
       this.nic = plugged.nic;
       q.attachNic((f) => plugged.nic.receive(f), (len) => plugged.nic.canReceive(len));
       plugged.nic.onRxBuffersAvailable = () => q.nicReady();

@@ -81,9 +81,10 @@ export class NetQueue {
   }
 
   /**
-   * A frame for the guest. Delivery is deferred to the next turn of the event
-   * loop: a backend answering synchronously (an ARP reply) must not re-enter
-   * the NIC while it is still inside the guest's register write.
+   * A frame for the guest. Delivery is deferred, to the end of the guest's
+   * register write under way (deliverNow) or else to the next turn of the
+   * event loop: a backend answering synchronously (an ARP reply) must not
+   * re-enter the NIC while it is still inside that write.
    *
    * The frame is handed over, not lent: it waits here, then the NIC keeps it
    * (a held packet is shown as it is, without a copy) for as long as it likes.
@@ -103,6 +104,16 @@ export class NetQueue {
   /** Frames waiting for the NIC. */
   get pending(): number {
     return this.pendingToNic.length;
+  }
+
+  /**
+   * Delivers the frames waiting for the NIC now: the machine calls it at the
+   * end of a guest register write, when the NIC is no longer inside the write
+   * (a TX walk whose frames the backend answered synchronously) but the guest
+   * has not run on yet.
+   */
+  deliverNow(): void {
+    if (this.pendingToNic.length && !this.heldToNic) this.flush();
   }
 
   private scheduleFlush(): void {

@@ -33,6 +33,13 @@ export interface PciDeviceSpec {
 export interface PciHandle {
   raiseIrq(): void;
   lowerIrq(): void;
+  /**
+   * Moves the line from inside a guest instruction (a register access): the
+   * PIC takes the level, but the CPU takes the interrupt only at its next
+   * interrupt window (sti, popf, iret, an EOI, hlt, or the end of its current
+   * batch of instructions, which this also brings forward).
+   */
+  setIrqDuringAccess(level: boolean): void;
   /** The live config space (the guest's writes to BARs land here). */
   readonly configSpace: Uint8Array;
 }
@@ -71,6 +78,10 @@ interface V86Io {
 }
 interface V86Cpu {
   devices: { pci: V86Pci };
+  /** EFLAGS (wasm memory); bit 9 is IF. */
+  flags: Int32Array;
+  /** Instructions run so far; main_loop runs batches of LOOP_COUNTER, then handles interrupts. */
+  instruction_counter: Uint32Array;
   io: V86Io;
   memory_size: Uint32Array;
   read_blob(addr: number, len: number): Uint8Array;
@@ -88,6 +99,11 @@ interface V86Emulator {
   restore_state(state: ArrayBuffer): Promise<void>;
   serial_send_bytes(port: number, data: Uint8Array): void;
 }
+
+/** EFLAGS.IF. */
+const EFLAGS_IF = 1 << 9;
+/** v86's LOOP_COUNTER (src/rust/cpu/cpu.rs): instructions per batch of do_many_cycles_native. */
+const V86_LOOP_COUNTER = 100_003;
 
 const requireHere = createRequire(__filename);
 
@@ -230,9 +246,27 @@ export class V86Machine {
     const pciId = spec.slot << 3;
     pci.register_device({ name: spec.name, pci_id: pciId, pci_space: Array.from(spec.configSpace), pci_bars: spec.bars });
     const space = pci.device_spaces[pciId];
+    const cpu = this.emu.v86.cpu;
     return {
       raiseIrq: () => pci.raise_irq(pciId),
       lowerIrq: () => pci.lower_irq(pciId),
+      setIrqDuringAccess: (level) => {
+        // v86 delivers a pending interrupt on the raiser's stack when IF is set
+        // (device_raise_irq -> handle_irqs), which mid-instruction in a JIT block
+        // the guest does not survive. With IF clear for the call the PIC only
+        // records the level, as for a guest running with interrupts off.
+        const flags = cpu.flags;
+        const saved = flags[0]! & EFLAGS_IF;
+        flags[0] = flags[0]! & ~EFLAGS_IF;
+        try {
+          if (level) pci.raise_irq(pciId);
+          else pci.lower_irq(pciId);
+        } finally {
+          flags[0] = flags[0]! | saved;
+        }
+        // End the current batch at the next block boundary, where main_loop handles interrupts.
+        if (level) cpu.instruction_counter[0] = (cpu.instruction_counter[0]! + V86_LOOP_COUNTER) >>> 0;
+      },
       configSpace: new Uint8Array(space.buffer, space.byteOffset, space.byteLength),
     };
   }

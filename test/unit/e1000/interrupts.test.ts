@@ -145,6 +145,35 @@ test('TIDV/TADV delay TXDW for descriptors with IDE; without IDE it is immediate
   assert.equal(bus.irq, true, 'no IDE: immediate');
 });
 
+test('causes waiting on TIDV or RDTR are reported with an interrupt raised for another cause, and do not raise a second one', () => {
+  const { drv, nic, bus, clock } = bench();
+  drv.reset();
+  drv.setupTx(8);
+  drv.setupRx(8);
+  drv.w(R.IMS, ICR_BITS.TXDW | ICR_BITS.RXT0 | ICR_BITS.LSC);
+  drv.w(R.TIDV, 8);
+  drv.w(R.TADV, 32);
+  const f = ethFrame([1, 2, 3, 4, 5, 6], 64);
+  drv.putTxDesc(0, legacyDesc(drv.putTxBuf(0, f), f.length, CMD.EOP | CMD.RS | CMD.IDE));
+  drv.bumpTdt(1);
+  assert.equal(bus.irq, false, 'TXDW waits on TIDV');
+  nic.receive(ethFrame(ME)); // RDTR = 0: RXT0 at once
+  assert.equal(bus.irq, true);
+  assert.equal(drv.r(R.ICR) & (ICR_BITS.TXDW | ICR_BITS.RXT0), ICR_BITS.TXDW | ICR_BITS.RXT0, 'one interrupt reports both');
+  clock.advance(100 * US);
+  assert.equal(bus.irq, false, 'the TX timer was spent: no second interrupt');
+  assert.equal(bus.irqEdges, 1);
+
+  // The same for a receive delay when a TX cause raises the line.
+  drv.w(R.RDTR, 100);
+  nic.receive(ethFrame(ME));
+  assert.equal(bus.irq, false, 'RXT0 waits on RDTR');
+  drv.w(R.ICS, ICR_BITS.LSC);
+  assert.equal(drv.r(R.ICR) & (ICR_BITS.RXT0 | ICR_BITS.LSC), ICR_BITS.RXT0 | ICR_BITS.LSC);
+  clock.advance(200 * US);
+  assert.equal(bus.irqEdges, 2);
+});
+
 test('reset lowers the line and stops pending timers', () => {
   const { drv, nic, bus, clock } = rxBench();
   drv.w(R.RDTR, 100);

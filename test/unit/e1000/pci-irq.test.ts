@@ -1,15 +1,18 @@
 /**
- * The e1000 on v86's PCI bus: when its interrupt line reaches the PIC.
+ * The e1000 on v86's PCI bus: how its interrupt line reaches the PIC.
  *
  * v86 delivers an interrupt as soon as the PIC line rises, on the caller's
  * stack. Inside a guest register access that is mid-instruction, which a
  * JIT-compiled block does not survive (the vector is acknowledged, the handler
- * never runs, the guest wedges). So the line may only rise outside accesses.
+ * never runs, the guest wedges). So inside an access the line only moves in
+ * the PIC without a delivery (setIrqDuringAccess: v86 takes it at its next
+ * interrupt window); outside accesses it is raised and lowered directly.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { plugE1000 } from '../../../extension/machine/e1000-pci';
 import type { IoHandlers, MmioHandlers, PciDeviceSpec, V86Machine } from '../../../extension/machine/v86-adapter';
+import { NetQueue } from '../../../extension/machine/net-queue';
 import { ProbeHub } from '../../../extension/pipeline/probe';
 import { CMD, FakeClock, ICR_BITS, legacyDesc, MAC, R, RX_BUFS, RX_RING, TX_BUFS, TX_RING } from './harness';
 import { ethFrame } from './packets';
@@ -24,7 +27,8 @@ class FakeMachine {
   io!: IoHandlers;
   /** Depth of guest accesses on the stack, as v86's CPU would be mid-instruction. */
   inAccess = 0;
-  readonly pic = { level: false, raises: 0, lowers: 0, raisesInsideAccess: 0 };
+  /** raises/lowers: the delivering calls; posted: moves made during an access, which must never deliver. */
+  readonly pic = { level: false, raises: 0, lowers: 0, raisesInsideAccess: 0, lowersInsideAccess: 0, posted: 0 };
 
   get ramSize(): number {
     return this.mem.length;
@@ -50,7 +54,13 @@ class FakeMachine {
       },
       lowerIrq: () => {
         this.pic.lowers++;
+        if (this.inAccess) this.pic.lowersInsideAccess++;
         this.pic.level = false;
+      },
+      setIrqDuringAccess: (level: boolean) => {
+        assert.ok(this.inAccess > 0, 'setIrqDuringAccess outside an access');
+        this.pic.posted++;
+        this.pic.level = level;
       },
       configSpace: spec.configSpace,
     };
@@ -83,13 +93,24 @@ class FakeMachine {
   }
 }
 
-/** The end of v86's time slice: queued microtasks run. */
-const endOfSlice = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-function plugged() {
+function plugged(opts: { echo?: boolean } = {}) {
   const m = new FakeMachine();
   const sent: Uint8Array[] = [];
-  const { nic } = plugE1000(m as unknown as V86Machine, { mac: MAC, clock: new FakeClock(), probes: new ProbeHub(), transmit: (f) => sent.push(f.slice()) });
+  const probes = new ProbeHub();
+  const queue = new NetQueue(probes);
+  const { nic } = plugE1000(m as unknown as V86Machine, {
+    mac: MAC,
+    clock: new FakeClock(),
+    probes,
+    transmit: (f) => queue.fromNic(f),
+    afterWrite: () => queue.deliverNow(),
+  });
+  // A backend that records, and answers each frame at once when asked to (as slirp answers a ping to the gateway).
+  queue.attachBackend((f) => {
+    sent.push(f.slice());
+    if (opts.echo) queue.toNic(ethFrame(Array.from(MAC), 60, 0x0800));
+  });
+  queue.attachNic((f) => nic.receive(f), (len) => nic.canReceive(len));
   // e1000_reset_hw then e1000_configure, as Linux does them; ITR 0 so no throttle gets in the way.
   m.w(R.IMC, 0xffffffff);
   m.ioWrite(0, R.CTRL);
@@ -108,72 +129,87 @@ function plugged() {
   m.w(R.RDT, 7);
   m.w(R.RCTL, 0x2 | 0x8000);
   m.w(R.ITR, 0);
-  return { m, nic, sent };
+  return { m, nic, sent, queue };
+}
+
+/** No delivery ever happened mid-instruction. */
+function noDeliveryInside(m: FakeMachine): void {
+  assert.equal(m.pic.raisesInsideAccess, 0, 'the PIC delivered a rise during a guest access');
+  assert.equal(m.pic.lowersInsideAccess, 0, 'the PIC was lowered with delivery during a guest access');
 }
 
 const ENABLE = ICR_BITS.RXT0 | ICR_BITS.TXDW | ICR_BITS.RXDMT0 | 0x8 | ICR_BITS.LSC;
 
-test('an IMS write unmasking a pending cause raises the line after the instruction, not inside it', async () => {
+test('an IMS write unmasking a pending cause moves the line during the instruction, without a delivery there', () => {
   const { m } = plugged();
   m.w(R.ICS, ICR_BITS.LSC); // masked: pending only
-  assert.equal(m.pic.raises, 0);
+  assert.equal(m.pic.level, false);
   m.w(R.IMS, ENABLE); // e1000_irq_enable at the end of a NAPI poll, interrupts on
-  assert.equal(m.pic.raisesInsideAccess, 0, 'the PIC line rose during the MMIO write');
-  assert.equal(m.pic.level, false, 'not yet: the guest is mid-instruction');
-  await endOfSlice();
-  assert.equal(m.pic.level, true, 'raised once the instruction is over');
-  assert.equal(m.pic.raises, 1);
+  noDeliveryInside(m);
+  assert.equal(m.pic.level, true, 'the PIC holds the level for the next interrupt window');
+  assert.equal(m.pic.posted, 1);
   assert.equal(m.r(R.ICR), ICR_BITS.LSC);
   assert.equal(m.pic.level, false, 'an ICR read lowers the line at once');
+  noDeliveryInside(m);
 });
 
-test('a TDT write whose descriptors complete raises TXDW after the instruction', async () => {
+test('a TDT write whose descriptors complete raises TXDW within the write, for the next interrupt window', () => {
   const { m, sent } = plugged();
   m.w(R.IMS, ENABLE);
-  await endOfSlice();
-  assert.equal(m.pic.raises, 0);
+  assert.equal(m.pic.level, false);
   const frame = ethFrame([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 60, 0x0806);
   m.mem.set(frame, TX_BUFS);
   m.mem.set(legacyDesc(TX_BUFS, frame.length, CMD.EOP | CMD.IFCS | CMD.RS), TX_RING);
   m.w(R.TDT, 1); // a delayed ACK sent from a timer softirq: interrupts on
   assert.equal(sent.length, 1, 'transmitted during the write');
-  assert.equal(m.pic.raisesInsideAccess, 0, 'the PIC line rose during the TDT write');
-  await endOfSlice();
+  noDeliveryInside(m);
   assert.equal(m.pic.level, true);
   assert.ok(m.r(R.ICR) & ICR_BITS.TXDW);
   assert.equal(m.pic.level, false);
 });
 
-test('a cause read before the slice ends never reaches the PIC; causes from outside the CPU raise at once', async () => {
-  const { m, nic } = plugged();
+test('a reply the backend gives during a TDT write is in the RX ring, its interrupt pending, when the write returns', () => {
+  const { m, sent, queue } = plugged({ echo: true });
   m.w(R.IMS, ENABLE);
-  m.w(R.ICS, ICR_BITS.LSC);
-  assert.equal(m.r(R.ICR), ICR_BITS.LSC, 'the driver polled it in the same slice');
-  await endOfSlice();
-  assert.equal(m.pic.raises, 0, 'no interrupt for a cause already read');
-  assert.equal(m.pic.lowers, 0);
-
-  // Frames arrive between the CPU's slices (the net queue's turn of the event loop).
-  assert.equal(nic.receive(ethFrame(Array.from(MAC), 60, 0x0800)), true);
-  assert.equal(m.pic.level, true, 'RX raises without waiting');
-  assert.equal(m.pic.raisesInsideAccess, 0);
-  m.r(R.ICR);
-  assert.equal(m.pic.level, false);
-  assert.deepEqual([m.pic.raises, m.pic.lowers], [1, 1]);
+  m.w(R.TIDV, 8); // Linux's TIDV and TADV: TXDW would wait on them
+  m.w(R.TADV, 32);
+  const frame = ethFrame([0xff, 0xff, 0xff, 0xff, 0xff, 0xff], 60, 0x0800);
+  m.mem.set(frame, TX_BUFS);
+  m.mem.set(legacyDesc(TX_BUFS, frame.length, CMD.EOP | CMD.IFCS | CMD.RS | CMD.IDE), TX_RING);
+  m.w(R.TDT, 1);
+  assert.equal(sent.length, 1);
+  assert.equal(queue.pending, 0, 'nothing left for a later turn of the event loop');
+  assert.equal(m.mem[RX_RING + 12]! & 1, 1, 'the reply was written back (DD) within the write');
+  noDeliveryInside(m);
+  assert.equal(m.pic.level, true);
+  assert.equal(m.pic.posted, 1, 'one rise for the request done and the reply in');
+  const icr = m.r(R.ICR);
+  assert.ok(icr & ICR_BITS.RXT0, 'RXT0');
+  assert.ok(icr & ICR_BITS.TXDW, 'TXDW, waiting on TIDV, came with the same interrupt');
 });
 
-test('the line follows the latest level when several accesses change it within one slice', async () => {
+test('causes from outside the CPU (frames between time slices) raise the line at once', () => {
+  const { m, nic } = plugged();
+  m.w(R.IMS, ENABLE);
+  assert.equal(nic.receive(ethFrame(Array.from(MAC), 60, 0x0800)), true);
+  assert.equal(m.pic.level, true, 'RX raises without waiting');
+  assert.equal(m.pic.raises, 1);
+  m.r(R.ICR);
+  assert.equal(m.pic.level, false);
+  noDeliveryInside(m);
+});
+
+test('the line follows the latest level when several accesses change it; a reset drops it', () => {
   const { m } = plugged();
   m.w(R.ICS, ICR_BITS.LSC);
-  m.w(R.IMS, ENABLE); // rise deferred
-  m.w(R.IMC, 0xffffffff); // e1000_intr masks before the rise lands
+  m.w(R.IMS, ENABLE);
+  m.w(R.IMC, 0xffffffff); // e1000_intr masks
+  assert.equal(m.pic.level, false);
   m.w(R.IMS, ENABLE); // and unmasks again
-  assert.equal(m.pic.raises, 0);
-  await endOfSlice();
-  assert.deepEqual([m.pic.raises, m.pic.lowers, m.pic.level], [1, 0, true], 'one rise, no stray fall');
-  // A reset through the I/O BAR drops the line immediately.
+  assert.equal(m.pic.level, true);
+  // A reset through the I/O BAR drops the line.
   m.ioWrite(0, R.CTRL);
   m.ioWrite(4, m.r(R.CTRL) | (1 << 26));
   assert.equal(m.pic.level, false);
-  assert.equal(m.pic.lowers, 1);
+  noDeliveryInside(m);
 });
