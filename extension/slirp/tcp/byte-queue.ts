@@ -48,7 +48,8 @@ export class ByteQueue {
     while (len > 0 && i < this.chunks.length) {
       const c = this.chunks[i];
       const n = Math.min(len, c.length - pos);
-      dst.set(n === c.length ? c : c.subarray(pos, pos + n), dstOffset);
+      // A plain Uint8Array over the part: Buffer's subarray builds a Buffer through its species constructor, a slower path.
+      dst.set(n === c.length ? c : new Uint8Array(c.buffer, c.byteOffset + pos, n), dstOffset);
       dstOffset += n;
       len -= n;
       pos = 0;
