@@ -56,10 +56,6 @@ export class TcpSegmentView {
   get payloadLength(): number {
     return this.bytes.length - this.headerLength;
   }
-  /** A view of the payload (no copy). */
-  payload(): Uint8Array {
-    return this.bytes.subarray(this.headerLength);
-  }
 }
 
 /** The options of one segment, reused across segments to avoid allocation. */
