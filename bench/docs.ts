@@ -35,6 +35,17 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
       'The same measurement with the synthetic guest announcing MSS 8960, the 9000-byte link MTU that the bundled guest\'s DHCP lease offers by default (passt takes the same MSS).',
   },
   {
+    name: 'serve-connections',
+    heading: 'usernet serve without a VM: CPU per short connection against passt',
+    about:
+      'The synthetic guest of the section above opens connection after connection to a loopback server, as `wget` of a tiny file does (SYN, a small request, a small answer and the server\'s FIN, our FIN), through `usernet serve` and, side by side, through passt. The backend process\'s CPU over the burst divided by the number of connections is the figure; the goal for `usernet serve` is <= 0.5 ms. A second run idles 20 ms between connections, as a guest under QEMU does (each wake-up after idle costs more).',
+  },
+  {
+    name: 'serve-connections-gap20',
+    heading: 'usernet serve without a VM: short connections 20 ms apart',
+    about: 'The same with 20 ms of idle before each connection: the event loop sleeps between them, as under a real guest.',
+  },
+  {
     name: 'stream-echo',
     heading: 'One frame through usernet serve, hot and after idle',
     about:
