@@ -32,7 +32,7 @@ export interface V86Loop {
 }
 
 /** EFLAGS.IF: a CPU halted with it clear stays halted. */
-const EFLAGS_IF = 1 << 9;
+export const EFLAGS_IF = 1 << 9;
 
 /** Frames of v86's own interrupt delivery: a stack overflow through them is a fault recursion. */
 const FAULT_RECURSION_FRAMES = /call_interrupt_vector|do_page_walk|trigger_(?:gp|pf|ud|np|ss)/;

@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { guardCpuLoop, type CpuEvent, type V86Loop } from './cpu-guard';
+import { EFLAGS_IF, guardCpuLoop, type CpuEvent, type V86Loop } from './cpu-guard';
 
 export interface V86MachineOptions {
   bios: Uint8Array;
@@ -100,8 +100,6 @@ interface V86Emulator {
   serial_send_bytes(port: number, data: Uint8Array): void;
 }
 
-/** EFLAGS.IF. */
-const EFLAGS_IF = 1 << 9;
 /** v86's LOOP_COUNTER (src/rust/cpu/cpu.rs): instructions per batch of do_many_cycles_native. */
 const V86_LOOP_COUNTER = 100_003;
 
