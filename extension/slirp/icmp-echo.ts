@@ -19,13 +19,14 @@
  * request or reply (libslirp's SO_EXPIRE), and by the NAT table's bound.
  */
 import { constants as osConstants } from 'node:os';
-import type { Clock, TimerHandle } from '../pipeline/clock';
+import type { Clock } from '../pipeline/clock';
 import type { ProbeHub } from '../pipeline/probe';
 import { get16, set16 } from '../wire/bytes';
 import { ICMP_ECHO_REPLY } from '../wire/icmp';
 import { ICMPV6_ECHO_REPLY } from '../wire/icmpv6';
 import { sessionInfo } from './core';
 import type { DropCounter } from './drops';
+import { FlowExpiry } from './flow-expiry';
 import type { NatSession, NatTable } from './nat';
 import type { PingFamily, PingSocket, PingSockets } from './ping-socket';
 
@@ -33,7 +34,6 @@ import type { PingFamily, PingSocket, PingSockets } from './ping-socket';
 export const ECHO_EXPIRE_MS = 240_000;
 /** Open echo flows one family of one VM may have (each holds a host socket). */
 export const MAX_ECHO_FLOWS = 64;
-const SWEEP_MS = 1000;
 const EAGAIN = osConstants.errno.EAGAIN;
 /** Bytes of a request kept to quote in an ICMP error about it. */
 const QUOTE_BYTES = 1280;
@@ -84,14 +84,16 @@ interface EchoFlow {
 
 export class EchoFlows {
   private readonly flows = new Map<string, EchoFlow>();
-  private sweepTimer: TimerHandle | undefined;
+  private readonly expiry: FlowExpiry<EchoFlow>;
   private warned = false;
   private paused = false;
 
   constructor(
     private readonly d: EchoDeps,
     private readonly f: EchoFamily,
-  ) {}
+  ) {
+    this.expiry = new FlowExpiry(d.clock, d.nat, () => this.flows.values(), (flow) => this.closeFlow(flow));
+  }
 
   get size(): number {
     return this.flows.size;
@@ -168,7 +170,7 @@ export class EchoFlows {
     this.d.nat.add(session);
     this.flows.set(key, flow);
     if (this.paused) socket.watch(false);
-    this.armSweep();
+    this.expiry.arm();
     return flow;
   }
 
@@ -218,10 +220,7 @@ export class EchoFlows {
   }
 
   private touch(flow: EchoFlow): void {
-    const now = this.d.clock.now();
-    flow.session.lastActivity = now;
-    flow.session.expiresAt = now + ECHO_EXPIRE_MS;
-    this.d.nat.changed(flow.session);
+    this.expiry.touch(flow, ECHO_EXPIRE_MS);
   }
 
   private closeFlow(flow: EchoFlow): void {
@@ -230,21 +229,6 @@ export class EchoFlows {
     flow.socket.close();
     if (this.flows.get(flow.key) === flow) this.flows.delete(flow.key);
     this.d.nat.remove(flow.session);
-  }
-
-  /** Closes flows past their expiry; the clock stands still while the VM is paused. */
-  sweep(): void {
-    const now = this.d.clock.now();
-    for (const flow of [...this.flows.values()]) if ((flow.session.expiresAt ?? 0) <= now) this.closeFlow(flow);
-  }
-
-  private armSweep(): void {
-    if (this.sweepTimer) return;
-    this.sweepTimer = this.d.clock.setTimeout(() => {
-      this.sweepTimer = undefined;
-      this.sweep();
-      if (this.flows.size > 0) this.armSweep();
-    }, SWEEP_MS);
   }
 
   /** While the VM is paused replies wait in the host sockets (the kernel bounds them), read on resume. */
@@ -262,8 +246,7 @@ export class EchoFlows {
   }
 
   close(): void {
-    if (this.sweepTimer) this.d.clock.clearTimeout(this.sweepTimer);
-    this.sweepTimer = undefined;
+    this.expiry.stop();
     for (const flow of [...this.flows.values()]) this.closeFlow(flow);
   }
 }

@@ -1,6 +1,5 @@
 import dgram from 'node:dgram';
 import { isIPv4 } from 'node:net';
-import type { TimerHandle } from '../pipeline/clock';
 import type { DropReason } from '../pipeline/drop-reasons';
 import type { StageName } from '../pipeline/stages';
 import { DHCPV6_SERVER_PORT } from '../wire/dhcpv6';
@@ -12,17 +11,15 @@ import { UDP_HEADER_LENGTH, UdpView, writeUdp6Header } from '../wire/udp';
 import { sessionInfo } from './core';
 import { dhcpv6Reply } from './dhcpv6';
 import { validateDnsQuery, type DnsServerAddress } from './dns';
+import { FlowExpiry } from './flow-expiry';
 import { type Ip6Core, type Ipv6Handles, TRANSPORT6_OFFSET, allocateFrame6 } from './ip6';
 import type { TftpServer } from './tftp';
 import { LoopbackSenders } from './udp-loopback-senders';
 import type { NatSession, NatTable } from './nat';
+import { UDP_EXPIRE_DNS_MS, UDP_EXPIRE_MS } from './udp';
 
-/** As over IPv4 (udp.ts): libslirp's SO_EXPIRE and SO_EXPIREFAST. */
-const UDP_EXPIRE_MS = 240_000;
-const UDP_EXPIRE_DNS_MS = 10_000;
 /** Host datagrams held per flow while the VM is paused. */
 const MAX_HELD_PER_FLOW = 32;
-const SWEEP_MS = 1000;
 /** The guest datagram's first bytes kept per flow, quoted in ICMPv6 errors. */
 const QUOTE_BYTES = 96;
 /** ff02::1:2, All_DHCP_Relay_Agents_and_Servers (RFC 8415 7.1). */
@@ -65,13 +62,13 @@ export interface Udp6Deps {
  */
 export class Udp6 {
   private readonly flows = new Map<string, Udp6Flow>();
-  private sweepTimer: TimerHandle | undefined;
-  private closed = false;
-
   private readonly core: Ip6Core;
+  /** As over IPv4 (udp.ts): libslirp's SO_EXPIRE and SO_EXPIREFAST. */
+  private readonly expiry: FlowExpiry<Udp6Flow>;
 
   constructor(private readonly d: Udp6Deps) {
     this.core = d.core;
+    this.expiry = new FlowExpiry(d.core.clock, d.nat, () => this.flows.values(), (f) => this.closeFlow(f));
   }
 
   get flowCount(): number {
@@ -255,7 +252,7 @@ export class Udp6 {
     });
     this.flows.set(key, flow);
     nat.add(flow.session);
-    this.ensureSweep();
+    this.expiry.arm();
     return flow;
   }
 
@@ -316,20 +313,7 @@ export class Udp6 {
   }
 
   private touch(flow: Udp6Flow, dns: boolean): void {
-    const now = this.core.clock.now();
-    flow.session.lastActivity = now;
-    flow.session.expiresAt = now + (dns ? UDP_EXPIRE_DNS_MS : UDP_EXPIRE_MS);
-    this.d.nat.changed(flow.session);
-  }
-
-  private ensureSweep(): void {
-    if (this.sweepTimer || this.closed) return;
-    this.sweepTimer = this.core.clock.setTimeout(() => {
-      this.sweepTimer = undefined;
-      const now = this.core.clock.now();
-      for (const flow of [...this.flows.values()]) if ((flow.session.expiresAt ?? 0) <= now) this.closeFlow(flow);
-      if (this.flows.size > 0) this.ensureSweep();
-    }, SWEEP_MS);
+    this.expiry.touch(flow, dns ? UDP_EXPIRE_DNS_MS : UDP_EXPIRE_MS);
   }
 
   private closeFlow(flow: Udp6Flow): void {
@@ -346,8 +330,7 @@ export class Udp6 {
   }
 
   close(): void {
-    this.closed = true;
-    if (this.sweepTimer) this.core.clock.clearTimeout(this.sweepTimer);
+    this.expiry.stop();
     for (const flow of [...this.flows.values()]) this.closeFlow(flow);
   }
 
