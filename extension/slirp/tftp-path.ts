@@ -1,8 +1,6 @@
 import { realpath } from 'node:fs/promises';
 import { isAbsolute, join, sep } from 'node:path';
-
-/** Longest file name a request may carry (libslirp's TFTP_FILENAME_MAX). */
-export const TFTP_FILENAME_MAX = 512;
+import { TFTP_FILENAME_MAX } from '../wire/tftp';
 
 /**
  * Why a requested name is refused before the file system is asked, or null.

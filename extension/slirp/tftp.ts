@@ -1,12 +1,27 @@
 import { formatIpv4 } from '../wire/address';
 import { constants } from 'node:fs';
-import { open, realpath, type FileHandle } from 'node:fs/promises';
+import { open, realpath } from 'node:fs/promises';
 import type { TimerHandle } from '../pipeline/clock';
 import type { DropReason } from '../pipeline/drop-reasons';
 import { allocateFrame, TRANSPORT_OFFSET, type SlirpCore } from './core';
 import { RateLimitedLog } from './log-limit';
-import { refuseTftpName, resolveUnderRoot, TFTP_FILENAME_MAX } from './tftp-path';
-import { get16, set16 } from '../wire/bytes';
+import { readBlock, type TftpFileState } from './tftp-file';
+import { refuseTftpName, resolveUnderRoot } from './tftp-path';
+import { get16 } from '../wire/bytes';
+import {
+  parseTftpRequest,
+  tftpData,
+  tftpError,
+  tftpOack,
+  TFTP_ERR_ACCESS,
+  TFTP_ERR_ILLEGAL,
+  TFTP_ERR_NOT_FOUND,
+  TFTP_ERR_UNDEFINED,
+  TFTP_OP_ACK,
+  TFTP_OP_ERROR,
+  TFTP_OP_RRQ,
+  TFTP_OP_WRQ,
+} from '../wire/tftp';
 import { TFTP_PORT } from '../wire/ports';
 import { UDP_HEADER_LENGTH } from '../wire/udp';
 
@@ -19,41 +34,23 @@ export const TFTP_RETRANSMIT_MS = 1000;
 /** Retransmissions of one packet before the transfer is abandoned (so a dead client frees its session in ~6 s). */
 export const TFTP_MAX_RETRANSMITS = 5;
 
-const OP_RRQ = 1;
-const OP_WRQ = 2;
-const OP_ACK = 4;
-const OP_ERROR = 5;
-const OP_DATA = 3;
-const OP_OACK = 6;
-
-const ERR_UNDEFINED = 0;
-const ERR_NOT_FOUND = 1;
-const ERR_ACCESS = 2;
-const ERR_ILLEGAL = 4;
-
 const DEFAULT_BLOCK_SIZE = 512;
 /** RFC 2348's smallest blksize; smaller requests are ignored (the transfer uses 512). */
 const MIN_BLOCK_SIZE = 8;
-/** Option pairs looked at in a request; more are ignored. */
-const MAX_OPTIONS = 16;
 /** Finished transfers remembered so late packets to their port are not forwarded to the host. */
 const ENDED_REMEMBERED = 64;
 const ENDED_FOR_MS = 10_000;
-const CR = 13;
-const LF = 10;
 
 /** Sends a TFTP message (at TRANSPORT_OFFSET + 8 of `frame`) from 10.0.2.2:srcPort to the guest. */
 export type TftpSend = (frame: Uint8Array, srcPort: number, dst: number, dstPort: number) => void;
 
-interface TftpSession {
+/** One transfer; what it keeps of its file is TftpFileState's (tftp-file.ts). */
+interface TftpSession extends TftpFileState {
   readonly client: number;
   readonly clientPort: number;
   /** The server's transfer port (RFC 1350's TID) on 10.0.2.2. */
   readonly port: number;
   readonly name: string;
-  readonly netascii: boolean;
-  file?: FileHandle;
-  blockSize: number;
   retransmitMs: number;
   /** DATA blocks sent so far; 0 while the OACK waits for its ACK 0. The wire carries it modulo 65536. */
   block: number;
@@ -67,31 +64,21 @@ interface TftpSession {
   busy: boolean;
   /** A packet became ready while the VM was paused: sent on resume. */
   held: boolean;
-  /** Where the next block starts in the file. */
-  offset: number;
-  /** netascii: the second byte of a CR LF / CR NUL pair that did not fit the previous block, or -1. */
-  carry: number;
   ended: boolean;
-}
-
-interface Request {
-  readonly name: string;
-  readonly mode: string;
-  readonly options: ReadonlyMap<string, string>;
 }
 
 const endpoint = (addr: number, port: number) => `${addr}:${port}`;
 const transferKey = (addr: number, port: number, tid: number) => `${addr}:${port}>${tid}`;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const ascii = new TextEncoder();
 
 /**
  * The read-only TFTP server on 10.0.2.2:69 (libslirp's tftp.c), serving
- * config.tftpRoot. Beyond libslirp: replies come from a per-transfer port
- * (RFC 1350), lost packets are retransmitted on the virtual clock, duplicate
- * ACKs are ignored (no Sorcerer's Apprentice), netascii and the `timeout`
- * option are served, and the name is checked against the real path of the root
- * so neither `..` nor a symbolic link leads out of it.
+ * config.tftpRoot; its packets are wire/tftp.ts's, its names are checked in
+ * tftp-path.ts and its blocks read in tftp-file.ts. Beyond libslirp: replies
+ * come from a per-transfer port (RFC 1350), lost packets are retransmitted on
+ * the virtual clock, duplicate ACKs are ignored (no Sorcerer's Apprentice),
+ * netascii and the `timeout` option are served, and the name is checked
+ * against the real path of the root so neither `..` nor a symbolic link leads
+ * out of it.
  *
  * Memory is bounded: a transfer holds one block (at most 1428 bytes) and an
  * open file handle; at most 20 transfers run at once.
@@ -136,7 +123,7 @@ export class TftpServer {
     if (!this.core.config.tftpRoot) {
       // As libslirp: no tftp= means a read request is refused, and nothing leaves for the host.
       this.count('tftp-unsupported');
-      if (msg.length >= 2 && get16(msg, 0) === OP_RRQ) this.sendError(TFTP_PORT, client, clientPort, ERR_ACCESS, 'Access violation');
+      if (msg.length >= 2 && get16(msg, 0) === TFTP_OP_RRQ) this.sendError(TFTP_PORT, client, clientPort, TFTP_ERR_ACCESS, 'Access violation');
       return;
     }
     if (msg.length < 2) return this.count('tftp-truncated');
@@ -144,22 +131,22 @@ export class TftpServer {
     const session = this.sessions.get(endpoint(client, clientPort));
     if (port !== TFTP_PORT && session?.port !== port) return this.count('tftp-ended-transfer');
     switch (op) {
-      case OP_RRQ:
+      case TFTP_OP_RRQ:
         if (port !== TFTP_PORT) return this.count('tftp-bad-opcode');
         return this.readRequest(client, clientPort, msg, session);
-      case OP_WRQ:
+      case TFTP_OP_WRQ:
         this.count('tftp-write-refused');
-        return this.sendError(port, client, clientPort, ERR_ACCESS, 'Access violation: the server is read-only');
-      case OP_ACK:
+        return this.sendError(port, client, clientPort, TFTP_ERR_ACCESS, 'Access violation: the server is read-only');
+      case TFTP_OP_ACK:
         if (!session) return this.count('tftp-no-transfer');
         return this.ack(session, msg);
-      case OP_ERROR:
+      case TFTP_OP_ERROR:
         // The client gave up (or refused our options): never answer an error with one.
         if (session) this.end(session);
         return;
       default:
         this.count('tftp-bad-opcode');
-        return this.sendError(port, client, clientPort, ERR_ILLEGAL, 'Illegal TFTP operation');
+        return this.sendError(port, client, clientPort, TFTP_ERR_ILLEGAL, 'Illegal TFTP operation');
     }
   }
 
@@ -182,17 +169,17 @@ export class TftpServer {
   // ---- requests ----------------------------------------------------------
 
   private readRequest(client: number, clientPort: number, msg: Uint8Array, existing: TftpSession | undefined): void {
-    const req = parseRequest(msg);
+    const req = parseTftpRequest(msg);
     if (typeof req === 'string') {
       this.count(`tftp-${req}` as DropReason);
-      const [code, text] = req === 'bad-mode' ? [ERR_ILLEGAL, 'Unsupported transfer mode'] : [ERR_ACCESS, 'Access violation'];
+      const [code, text] = req === 'bad-mode' ? [TFTP_ERR_ILLEGAL, 'Unsupported transfer mode'] : [TFTP_ERR_ACCESS, 'Access violation'];
       return this.sendError(TFTP_PORT, client, clientPort, code, text);
     }
     const refused = refuseTftpName(req.name);
     if (refused) {
       this.count('tftp-name-refused');
       this.refusals.log('tftp: refused names', `tftp: refused ${JSON.stringify(req.name.slice(0, 80))} from ${formatIpv4(client)} (${refused})`);
-      return this.sendError(TFTP_PORT, client, clientPort, ERR_ACCESS, 'Access violation');
+      return this.sendError(TFTP_PORT, client, clientPort, TFTP_ERR_ACCESS, 'Access violation');
     }
     if (existing) {
       // The client sent its request again before our first answer reached it: answer again.
@@ -229,16 +216,16 @@ export class TftpServer {
   private async openFile(s: TftpSession, options: ReadonlyMap<string, string>): Promise<void> {
     const root = await this.root();
     if (s.ended) return;
-    if (root === null) return this.sessionError(s, ERR_NOT_FOUND, 'File not found');
+    if (root === null) return this.sessionError(s, TFTP_ERR_NOT_FOUND, 'File not found');
     const resolved = await resolveUnderRoot(root, s.name);
     if (s.ended) return;
     if ('error' in resolved) {
       if (resolved.error === 'outside-root') {
         this.count('tftp-outside-root');
         this.refusals.log('tftp: names leading outside the root', `tftp: ${JSON.stringify(s.name)} leads outside the root; refused`);
-        return this.sessionError(s, ERR_ACCESS, 'Access violation');
+        return this.sessionError(s, TFTP_ERR_ACCESS, 'Access violation');
       }
-      return this.sessionError(s, ERR_NOT_FOUND, 'File not found');
+      return this.sessionError(s, TFTP_ERR_NOT_FOUND, 'File not found');
     }
     // O_NOFOLLOW: the path was just resolved, a link swapped in since is not followed.
     // O_NONBLOCK: a FIFO in the root must not hang the open.
@@ -247,10 +234,10 @@ export class TftpServer {
     s.file = file;
     const st = await file.stat();
     if (s.ended) return;
-    if (!st.isFile()) return this.sessionError(s, ERR_NOT_FOUND, 'File not found');
+    if (!st.isFile()) return this.sessionError(s, TFTP_ERR_NOT_FOUND, 'File not found');
     const granted = this.negotiate(s, options, st.size);
     s.busy = false;
-    if (granted.length > 0) return this.transmit(s, oackPacket(granted));
+    if (granted.length > 0) return this.transmit(s, tftpOack(granted));
     await this.nextBlock(s);
   }
 
@@ -287,54 +274,12 @@ export class TftpServer {
 
   private async nextBlock(s: TftpSession): Promise<void> {
     s.busy = true;
-    const data = s.netascii ? await this.readNetascii(s) : await this.read(s, new Uint8Array(s.blockSize));
+    const data = await readBlock(s);
     if (s.ended) return;
     s.busy = false;
     s.block++;
-    const packet = new Uint8Array(4 + data.length);
-    set16(packet, 0, OP_DATA);
-    set16(packet, 2, s.block & 0xffff);
-    packet.set(data, 4);
     s.final = data.length < s.blockSize;
-    this.transmit(s, packet);
-  }
-
-  /** Fills `into` from the file at the session's offset; shorter only at the end of the file. */
-  private async read(s: TftpSession, into: Uint8Array): Promise<Uint8Array> {
-    let filled = 0;
-    while (filled < into.length && s.file && !s.ended) {
-      const { bytesRead } = await s.file.read(into, filled, into.length - filled, s.offset);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-      s.offset += bytesRead;
-    }
-    return into.subarray(0, filled);
-  }
-
-  /** The next netascii block: LF becomes CR LF and CR becomes CR NUL (RFC 764), converted as it streams. */
-  private async readNetascii(s: TftpSession): Promise<Uint8Array> {
-    const out = new Uint8Array(s.blockSize);
-    let o = 0;
-    if (s.carry >= 0) {
-      out[o++] = s.carry;
-      s.carry = -1;
-    }
-    while (o < out.length) {
-      // Each source byte yields at least one: never read more than the room left.
-      const src = await this.read(s, new Uint8Array(out.length - o));
-      if (src.length === 0 || s.ended) break;
-      for (const b of src) {
-        if (b !== CR && b !== LF) {
-          out[o++] = b;
-          continue;
-        }
-        out[o++] = CR;
-        const second = b === LF ? LF : 0;
-        if (o < out.length) out[o++] = second;
-        else s.carry = second;
-      }
-    }
-    return out.subarray(0, o);
+    this.transmit(s, tftpData(s.block, data));
   }
 
   private transmit(s: TftpSession, packet: Uint8Array): void {
@@ -383,11 +328,11 @@ export class TftpServer {
   private failed(s: TftpSession, err: unknown): void {
     if (s.ended) return;
     const code = (err as NodeJS.ErrnoException)?.code;
-    if (code === 'EACCES' || code === 'EPERM') return this.sessionError(s, ERR_ACCESS, 'Access violation');
-    if (code === 'ENOENT' || code === 'ELOOP') return this.sessionError(s, ERR_NOT_FOUND, 'File not found');
+    if (code === 'EACCES' || code === 'EPERM') return this.sessionError(s, TFTP_ERR_ACCESS, 'Access violation');
+    if (code === 'ENOENT' || code === 'ELOOP') return this.sessionError(s, TFTP_ERR_NOT_FOUND, 'File not found');
     this.count('tftp-read-error');
     this.core.log(`tftp: ${JSON.stringify(s.name)}: ${(err as Error)?.message ?? err}`);
-    this.sessionError(s, ERR_UNDEFINED, 'Read error');
+    this.sessionError(s, TFTP_ERR_UNDEFINED, 'Read error');
   }
 
   private sessionError(s: TftpSession, code: number, text: string): void {
@@ -410,12 +355,9 @@ export class TftpServer {
   }
 
   private sendError(srcPort: number, client: number, clientPort: number, code: number, text: string): void {
-    const message = ascii.encode(text);
-    const frame = allocateFrame(UDP_HEADER_LENGTH + 4 + message.length + 1);
-    const m = frame.subarray(TRANSPORT_OFFSET + UDP_HEADER_LENGTH);
-    set16(m, 0, OP_ERROR);
-    set16(m, 2, code);
-    m.set(message, 4);
+    const packet = tftpError(code, text);
+    const frame = allocateFrame(UDP_HEADER_LENGTH + packet.length);
+    frame.set(packet, TRANSPORT_OFFSET + UDP_HEADER_LENGTH);
     this.send(frame, srcPort, client, clientPort);
   }
 
@@ -444,41 +386,4 @@ export class TftpServer {
   private count(reason: DropReason): void {
     this.core.dropCounter.count(reason);
   }
-}
-
-/** Parses RRQ/WRQ: filename NUL mode NUL [option NUL value NUL]...; a reason (drop and error) when malformed. */
-function parseRequest(msg: Uint8Array): Request | 'bad-request' | 'bad-name' | 'bad-mode' {
-  const fields: string[] = [];
-  let start = 2;
-  while (start < msg.length && fields.length < 2 + 2 * MAX_OPTIONS) {
-    const nul = msg.indexOf(0, start);
-    // Every field ends with NUL (libslirp refuses a request whose last byte is not 0).
-    if (nul < 0) return fields.length === 0 ? 'bad-name' : 'bad-request';
-    if (fields.length === 0 && nul - start > TFTP_FILENAME_MAX) return 'bad-name';
-    try {
-      fields.push(utf8.decode(msg.subarray(start, nul)));
-    } catch {
-      return fields.length === 0 ? 'bad-name' : 'bad-request';
-    }
-    start = nul + 1;
-  }
-  if (fields.length < 2) return fields.length === 0 ? 'bad-name' : 'bad-request';
-  const mode = fields[1]!.toLowerCase();
-  if (mode !== 'octet' && mode !== 'netascii') return 'bad-mode';
-  if (fields.length % 2 !== 0) return 'bad-request';
-  const options = new Map<string, string>();
-  for (let i = 2; i + 1 < fields.length; i += 2) {
-    const key = fields[i]!.toLowerCase();
-    if (!options.has(key)) options.set(key, fields[i + 1]!);
-  }
-  return { name: fields[0]!, mode, options };
-}
-
-function oackPacket(granted: readonly [string, number][]): Uint8Array {
-  const parts = granted.flatMap(([k, v]) => [k, String(v)]);
-  const body = ascii.encode(parts.map((p) => `${p}\0`).join(''));
-  const packet = new Uint8Array(2 + body.length);
-  set16(packet, 0, OP_OACK);
-  packet.set(body, 2);
-  return packet;
 }
