@@ -7,7 +7,7 @@
 import { parseIpv4 } from '../wire/address';
 import { formatIpv6, parseIpv6 } from '../wire/ipv6-address';
 import type { GuestForward, HostForward } from './config';
-import { throwFirstError, type NetdevIssue, type ReportIssue } from './netdev-issue';
+import { NetdevOptionError, throwFirstError, type NetdevIssue, type ReportIssue } from './netdev-issue';
 
 export const HOSTFWD_FORM = 'hostfwd=[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport, e.g. hostfwd=tcp::2222-:22';
 export const GUESTFWD_FORM = 'guestfwd=[tcp]:server:port-cmd:COMMAND or guestfwd=tcp:10.0.2.100:80-tcp:127.0.0.1:8080';
@@ -147,4 +147,19 @@ export function parsePort(text: string, min: number): number | undefined {
   if (!/^\d{1,5}$/.test(text)) return undefined;
   const port = Number(text);
   return port >= min && port <= 65535 ? port : undefined;
+}
+
+/** "[tcp|udp]:[hostaddr]:hostport" as QEMU's hostfwd_remove takes it. */
+export function parseHostForwardRemoval(spec: string): Pick<HostForward, 'protocol' | 'hostAddr' | 'hostPort'> {
+  const parts = spec.split(':');
+  let protocol: 'tcp' | 'udp' = 'tcp';
+  if (parts.length === 3) {
+    const p = parts.shift()!;
+    if (p === 'udp' || p === 'tcp') protocol = p;
+    else if (p !== '') throw new NetdevOptionError(`bad protocol '${p}' in hostfwd_remove ${spec}: expected tcp or udp`, 'hostfwd', 0, spec.length);
+  }
+  if (parts.length !== 2 || !/^\d{1,5}$/.test(parts[1]!) || Number(parts[1]) > 65535) {
+    throw new NetdevOptionError(`bad hostfwd_remove ${spec}: expected [tcp|udp]:[hostaddr]:hostport`, 'hostfwd', 0, spec.length);
+  }
+  return { protocol, hostAddr: parts[0] === '' ? '127.0.0.1' : parts[0]!, hostPort: Number(parts[1]) };
 }

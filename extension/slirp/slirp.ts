@@ -7,7 +7,7 @@ import { stagePosition } from '../pipeline/stage-chain';
 import { ICMP_UNREACHABLE, ICMP_UNREACH_NEEDFRAG } from '../wire/icmp';
 import { ICMPV6_PACKET_TOO_BIG } from '../wire/icmpv6';
 import type { HostForward, SlirpConfig } from './config';
-import { arpInput, ArpTable } from './arp';
+import { ArpTable } from './arp';
 import { allocateFrame, TRANSPORT_OFFSET, type SlirpStages } from './core';
 import { Ipv6Handles } from './ip6';
 import { UDP_HEADER_LENGTH } from '../wire/udp';
@@ -23,7 +23,7 @@ import { IpOutput } from './ip_output';
 import { Ip6Stack } from './ip6_input';
 import { Tcp6 } from './tcp6';
 import { NatTable, type NatSession } from './nat';
-import { parseHostForwardRule } from './forward-rules';
+import { parseHostForwardRemoval, parseHostForwardRule } from './forward-rules';
 import { NetdevOptionError } from './netdev-issue';
 import { DEFAULT_REASSEMBLY_LIMITS, Reassembler, type ReassemblyLimits } from './reassembly';
 import type { TcpHost, TcpLayer } from './tcp-contract';
@@ -32,7 +32,8 @@ import { TftpServer } from './tftp';
 import { UdpNat } from './udp';
 import { Udp6 } from './udp6';
 import { UdpInput } from './udp_input';
-import { EthernetView, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, ETHERTYPE_VLAN } from '../wire/ethernet';
+import { ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from '../wire/ethernet';
+import { SlirpInput } from './slirp_input';
 import { DNS_PORT } from '../wire/ports';
 
 /** Frames and bytes from the guest (In) and to the guest (Out) on its link. */
@@ -64,10 +65,11 @@ export interface SlirpOptions {
 
 /**
  * One user-mode network (libslirp's Slirp): the guest's gateway, DHCP and DNS
- * server, and NAT to host sockets. `input` is slirp_input, which hands a frame
- * to arp_input or ip_input (ip_input.ts); frames for the guest leave through
- * ip_output (ip_output.ts) and if_output (if.ts) to `output`. Bad input never
- * throws: it is dropped and counted in `drops` by reason.
+ * server, and NAT to host sockets. `input` is slirp_input (slirp_input.ts),
+ * which hands a frame to arp_input, ip_input (ip_input.ts) or ip6_input;
+ * frames for the guest leave through ip_output (ip_output.ts) and if_output
+ * (if.ts) to `output`. Bad input never throws: it is dropped and counted in
+ * `drops` by reason.
  */
 export class Slirp implements SlirpStages {
   readonly config: SlirpConfig;
@@ -86,7 +88,7 @@ export class Slirp implements SlirpStages {
   private readonly dnsUpstream: DnsUpstream;
   private readonly ifOut: IfOutput;
   private readonly ipOut: IpOutput;
-  private readonly ipIn: IpInput;
+  private readonly receiver: SlirpInput;
   private readonly icmp: IcmpHandler;
   private readonly udp: UdpNat;
   private readonly tftp: TftpServer;
@@ -148,7 +150,7 @@ export class Slirp implements SlirpStages {
     };
     this.tcp = (opts.tcp ?? ((h) => new TcpStack(h)))(host);
     const udpIn = new UdpInput(this, this.net, { udp: this.udp, dhcp: this.dhcp, tftp: this.tftp, dnsUpstream: this.dnsUpstream, arpTable: this.arpTable });
-    this.ipIn = new IpInput(this, this.net, this.arpTable, this.reassembler, this.ifOut, { tcp: this.tcp, udp: udpIn, icmp: this.icmp });
+    const ipIn = new IpInput(this, this.net, this.arpTable, this.reassembler, this.ifOut, { tcp: this.tcp, udp: udpIn, icmp: this.icmp });
     if (this.config.ipv6) {
       let udp6: Udp6 | undefined;
       let tcp6: Tcp6 | undefined;
@@ -177,6 +179,7 @@ export class Slirp implements SlirpStages {
       this.udp6 = udp6 = new Udp6({ core: this.ip6.core, nat: this.nat, paused: () => this.paused, dnsUpstream: () => this.dnsUpstream.current(), tftp });
       this.tcp6 = tcp6 = new Tcp6({ core: this.ip6.core, nat: this.nat, handles, hostAddressFor: (dst) => udp6!.hostAddressFor(dst), dnsUpstream: () => this.dnsUpstream.current() });
     }
+    this.receiver = new SlirpInput(this, this.net, { ip: ipIn, ip6: this.ip6, arpTable: this.arpTable, ifOut: this.ifOut });
   }
 
   get paused(): boolean {
@@ -218,7 +221,7 @@ export class Slirp implements SlirpStages {
     if (this.closedFlag) return;
     this.link.framesIn++;
     this.link.bytesIn += frame.length;
-    this.safely(() => this.net_slirp_receive(frame));
+    this.safely(() => this.receiver.net_slirp_receive(frame));
   }
 
   safely(fn: () => void): void {
@@ -231,46 +234,6 @@ export class Slirp implements SlirpStages {
         this.logger(`slirp: internal error on a guest frame (dropped): ${(err as Error)?.stack ?? err}`);
       }
     }
-  }
-
-  private net_slirp_receive(frame: Uint8Array): void {
-    const p = this.probes.probes.net_slirp_receive;
-    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.slirp_input(frame)))) return;
-    this.slirp_input(frame);
-  }
-
-  private slirp_input(frame: Uint8Array): void {
-    const p = this.probes.probes.slirp_input;
-    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.slirp_dispatch(frame)))) return;
-    this.slirp_dispatch(frame);
-  }
-
-  private slirp_dispatch(frame: Uint8Array): void {
-    const eth = EthernetView.of(frame);
-    if (!eth) return this.drop('eth-truncated', frame);
-    switch (eth.etherType) {
-      case ETHERTYPE_ARP:
-        return this.arp_input(frame);
-      case ETHERTYPE_IPV4:
-        if (!this.config.ipv4) return this.drop('ipv4-disabled', frame);
-        return this.ipIn.ip_input(frame);
-      case ETHERTYPE_IPV6:
-        if (!this.ip6) return this.drop('ipv6-disabled', frame);
-        return this.ip6.ip6_input(frame);
-      case ETHERTYPE_VLAN:
-        return this.drop('eth-vlan-unsupported', frame);
-      default:
-        return this.drop('eth-unknown-type', frame);
-    }
-  }
-
-  private arp_input(frame: Uint8Array): void {
-    const p = this.probes.probes.arp_input;
-    if (p.enter(frame) && p.fire({ stage: p.stage, frame }, () => this.safely(() => this.arp_input(frame)))) return;
-    const outcome = arpInput(frame, this.arpTable, (ip) => this.net.inNet(ip), (ip) => this.net.servesAddress(ip), this.config.gatewayMac);
-    if (outcome.drop) return this.drop(outcome.drop as DropReason, frame);
-    if (outcome.learned) this.ifOut.flushArpPending();
-    if (outcome.reply) this.ifOut.net_slirp_send_packet(outcome.reply);
   }
 
   // ---- RX: host to guest -------------------------------------------------
@@ -400,19 +363,4 @@ export class Slirp implements SlirpStages {
   drop(reason: DropReason, frame: Uint8Array, stage?: StageName): void {
     this.dropCounter.count(reason, stage, frame);
   }
-}
-
-/** "[tcp|udp]:[hostaddr]:hostport" as QEMU's hostfwd_remove takes it. */
-export function parseHostForwardRemoval(spec: string): Pick<HostForward, 'protocol' | 'hostAddr' | 'hostPort'> {
-  const parts = spec.split(':');
-  let protocol: 'tcp' | 'udp' = 'tcp';
-  if (parts.length === 3) {
-    const p = parts.shift()!;
-    if (p === 'udp' || p === 'tcp') protocol = p;
-    else if (p !== '') throw new NetdevOptionError(`bad protocol '${p}' in hostfwd_remove ${spec}: expected tcp or udp`, 'hostfwd', 0, spec.length);
-  }
-  if (parts.length !== 2 || !/^\d{1,5}$/.test(parts[1]!) || Number(parts[1]) > 65535) {
-    throw new NetdevOptionError(`bad hostfwd_remove ${spec}: expected [tcp|udp]:[hostaddr]:hostport`, 'hostfwd', 0, spec.length);
-  }
-  return { protocol, hostAddr: parts[0] === '' ? '127.0.0.1' : parts[0]!, hostPort: Number(parts[1]) };
 }

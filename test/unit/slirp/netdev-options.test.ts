@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_SLIRP_CONFIG, ip4 } from '../../../extension/slirp/config';
 import { NetdevOptionError, parseNetdevUser, readNetdevUser } from '../../../extension/slirp/netdev-options';
-import { parseHostForwardRemoval } from '../../../extension/slirp/slirp';
+import { parseHostForwardRemoval } from '../../../extension/slirp/forward-rules';
 
 test('an empty spec and a bare "user" give QEMU defaults', () => {
   for (const spec of ['', 'user', 'user,id=user.0']) {
