@@ -39,7 +39,7 @@ import { DEFAULT_SLIRP_CONFIG } from '../extension/slirp/config';
 import { BreakpointManager } from '../extension/pipeline/breakpoints';
 import { compileFilter } from '../extension/pipeline/filter';
 import { JourneyRecorder } from '../extension/pipeline/journey-recorder';
-import { FlowRecorder } from '../extension/debug/flow-recorder';
+import { FlowRecorder } from '../extension/runtime/flow-recorder';
 import { containmentProblem } from '../test/support/containment';
 import { mbPerSecond, startTimedHttp } from './lib/host-peers';
 import { machineInfo, progress, publish, runBench } from './lib/report';

@@ -30,7 +30,7 @@ import { parseArgs } from 'node:util';
 import { BreakpointManager, type BreakpointSpec } from '../extension/pipeline/breakpoints';
 import type { Clock } from '../extension/pipeline/clock';
 import { compileFilter } from '../extension/pipeline/filter';
-import { DEFAULT_FLOW_LIMITS, FlowRecorder } from '../extension/debug/flow-recorder';
+import { DEFAULT_FLOW_LIMITS, FlowRecorder } from '../extension/runtime/flow-recorder';
 import { JourneyRecorder } from '../extension/pipeline/journey-recorder';
 import { NatTable, type NatSession } from '../extension/slirp/nat';
 import { ProbeHub, type Probe } from '../extension/pipeline/probe';

@@ -2,14 +2,14 @@
 // our TypeScript source (file relative to the repository root, 1-based line),
 // so the debug adapter's call stack can point at the code a packet stopped in.
 // The adapter scans the source tree itself when this file is absent (running
-// from source); extension/debug/probe-locations.ts holds the same rules.
+// from source); extension/runtime/probe-locations.ts holds the same rules.
 import { readdirSync, readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const PROBE_SITE = /\bprobes\.(?:probes\.)?([a-z][a-z0-9_]*)\b/g;
 // The registry and the debugger itself name every stage; they are not probe sites.
-const SKIP_DIRS = new Set(['pipeline', 'debug', 'ui']);
+const SKIP_DIRS = new Set(['pipeline', 'runtime', 'debug', 'ui']);
 
 function stageNames(root) {
   const text = readFileSync(join(root, 'extension/pipeline/stages.ts'), 'utf8');

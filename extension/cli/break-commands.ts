@@ -5,7 +5,7 @@
  * evaluator (the Debug Console's) for values, and says what to do; the
  * prompt (break-prompt.ts) does it.
  */
-import { EvaluateError } from '../debug/evaluate';
+import { EvaluateError } from '../runtime/evaluate';
 import type { StopEvent } from '../pipeline/breakpoints';
 import type { StageName } from '../pipeline/stages';
 import { FilterSyntaxError } from '../pipeline/filter';

@@ -1,13 +1,13 @@
 /**
  * `--break`: GDB-style stops for `usernet run`, a second face of the runtime
- * the debug adapter drives (extension/debug/vm-runtime.ts): its breakpoints,
+ * the debug adapter drives (extension/runtime/vm-runtime.ts): its breakpoints,
  * stops, steps and evaluation, typed at a prompt instead of clicked. A stop
  * pauses the whole VM (CPU, clock, host sockets); continue and next release
  * the held packet and resume the VM only if the packet did not stop again
  * further down. The prompt only reads commands and prints answers.
  */
-import { ProbeLocations } from '../debug/probe-locations';
-import type { RuntimeStop, VmRuntime } from '../debug/vm-runtime';
+import { ProbeLocations } from '../runtime/probe-locations';
+import type { RuntimeStop, VmRuntime } from '../runtime/vm-runtime';
 import { runPromptCommand, stopHeadline } from './break-commands';
 import type { BreakPlan } from './pipeline-options';
 import type { PromptInput } from './prompt-input';

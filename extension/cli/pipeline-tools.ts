@@ -6,8 +6,8 @@
  */
 import type { Writable } from 'node:stream';
 import { describeConditions, formatConditions, NetworkConditions } from '../pipeline/netem';
-import { adoptedMachine, type StartedVm } from '../debug/machine-port';
-import { VmRuntime } from '../debug/vm-runtime';
+import { adoptedMachine, type StartedVm } from '../runtime/machine-port';
+import { VmRuntime } from '../runtime/vm-runtime';
 import { BreakpointPrompt } from './break-prompt';
 import { captureEngineOf, checkCaptureFile, startCliCapture, type CliCapture } from './capture';
 import { startControlServer, type ControlServer } from './control-socket';

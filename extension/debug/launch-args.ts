@@ -11,8 +11,9 @@ import { planLaunchRequest } from '../machine/run-request';
 import { DEFAULT_SHELL_WAIT_MS, loginNameProblem } from '../machine/shell-wait';
 import type { EngineKind } from '../pipeline/stages';
 import { parseNetdevUser } from '../slirp/netdev-options';
-import { mergeNetemSettings, parseNetemRule, type NetemSettings } from '../pipeline/netem';
-import type { MachineOptions } from './machine-port';
+import { mergeNetemSettings, parseNetemRule } from '../pipeline/netem';
+import type { MachineOptions } from '../runtime/machine-port';
+import type { LaunchPlan, ShellPlan } from '../runtime/runtime-types';
 
 export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArguments {
   engine?: EngineKind;
@@ -49,25 +50,6 @@ export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArgum
 }
 
 export class LaunchError extends Error {}
-
-export interface LaunchPlan {
-  readonly machine: MachineOptions;
-  /** Which engine runs the guest: under 'qemu' only the slirp stages are ours. */
-  readonly engine?: EngineKind;
-  readonly capture?: { file: string; filter?: string };
-  /** The profile's `# usernet: netem=` conditions and launch.json's `conditions`, together. */
-  readonly netem?: NetemSettings;
-  /** Things accepted but not acted on, told to the user in the Debug Console. */
-  readonly notes: string[];
-  /** A guest that is not ours under QEMU: the launch is ready when its console shows a shell (machine/shell-wait.ts). */
-  readonly shell?: ShellPlan;
-}
-
-export interface ShellPlan {
-  readonly prompt?: RegExp;
-  readonly login?: string;
-  readonly timeoutMs: number;
-}
 
 const NICS: readonly NicModel[] = ['e1000', 'virtio', 'ne2k'];
 const str = (v: unknown, name: string): string | undefined => {

@@ -16,7 +16,7 @@ import type { ProbeHit } from '../pipeline/probe';
 import { STAGE_BY_NAME, type StageName } from '../pipeline/stages';
 import type { NatSession } from '../slirp/nat';
 import { hexLines } from './hex-dump';
-import type { JourneySoFar } from './journey-so-far';
+import type { JourneySoFar } from '../runtime/journey-so-far';
 import type { VarNode, VariableStore } from './variable-store';
 
 export interface ScopeContext {

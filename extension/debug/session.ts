@@ -8,21 +8,21 @@
 import { BreakpointEvent, Event, InitializedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
   StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { startMachine, type MachineFactory } from './machine-port';
-import { LaunchCancelled } from './guest-shell';
+import { startMachine, type MachineFactory } from '../runtime/machine-port';
+import { LaunchCancelled } from '../runtime/guest-shell';
 import { LaunchError, planLaunch, type UsernetLaunchArguments } from './launch-args';
 import { ProgressEcho } from './progress-echo';
 import { buildScopes, findStopNode, stopObjects, type ScopeContext, type StopObject } from './packet-scopes';
 import { completionTargets, wordBefore } from './completions';
 import { lookupField } from '../pipeline/dissect';
 import type { StageName } from '../pipeline/stages';
-import { ProbeLocations } from './probe-locations';
+import { ProbeLocations } from '../runtime/probe-locations';
 import type { UsernetEventName, UsernetEvents } from './protocol';
 import { checkAddForward, checkCloseSession, checkFlow, checkFlowDetail, checkFlowFilter, checkRecordFlows, checkNetem, checkNoArgs, checkRemoveForward, checkSerialInput, checkStartCapture } from './request-validation';
 import { bundleSourceMap, SourceStore } from './source-store';
 import { buildStackFrames, type PacketFrame } from './stack-frames';
 import { VariableStore } from './variable-store';
-import { VmRuntime, type RuntimeStop } from './vm-runtime';
+import { VmRuntime, type RuntimeStop } from '../runtime/vm-runtime';
 
 export const VM_THREAD_ID = 1;
 /** Frame ids carry their stop: a frame of an earlier stop is recognised as stale. */

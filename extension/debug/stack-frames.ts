@@ -5,7 +5,7 @@
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { StageName } from '../pipeline/stages';
-import type { ProbeLocations } from './probe-locations';
+import type { ProbeLocations } from '../runtime/probe-locations';
 import type { SourceStore } from './source-store';
 
 export interface PacketFrame {

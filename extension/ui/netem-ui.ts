@@ -7,7 +7,7 @@
  */
 import * as vscode from 'vscode';
 import type { ConditionsBody, SessionRow } from '../debug/protocol';
-import type { ConditionPlace } from '../debug/topology-model';
+import type { ConditionPlace } from '../runtime/topology-model';
 import { NetemRuleError, parseNetemRule } from '../pipeline/netem';
 import type { StageInfo } from '../pipeline/stages';
 import { askText } from './ask-text';

@@ -7,7 +7,7 @@
  * filtered to it, or "Simulate Conditions…" on its stages.
  */
 import * as vscode from 'vscode';
-import { buildTopology, dnsAddresses, FlowTotals, partById, type PartAction, type TopologyForward, type TopologyModel, type TopologyPart } from '../debug/topology-model';
+import { buildTopology, dnsAddresses, FlowTotals, partById, type PartAction, type TopologyForward, type TopologyModel, type TopologyPart } from '../runtime/topology-model';
 import { describeRefused } from '../../webview/shared/protocol';
 import { isTopologyWebviewMessage, type TopologyHostMessage, type TopologyWebviewMessage } from '../../webview/shared/topology-protocol';
 import { errorText } from './console-panel';

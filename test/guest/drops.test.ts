@@ -9,8 +9,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { buildTopology, FlowTotals } from '../../extension/debug/topology-model';
-import { FlowRecorder } from '../../extension/debug/flow-recorder';
+import { buildTopology, FlowTotals } from '../../extension/runtime/topology-model';
+import { FlowRecorder } from '../../extension/runtime/flow-recorder';
 import type { EmbeddedMachine } from '../../extension/machine/embedded-machine';
 import type { DropEvent } from '../../extension/pipeline/drop-ledger';
 import { isRoutineDrop } from '../../extension/pipeline/drop-reasons';

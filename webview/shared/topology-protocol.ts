@@ -4,8 +4,8 @@
  * names a part and an action only (the extension looks up what they mean in its
  * own model), and an export carries bounded text.
  */
-import { FORWARD_ID, type ForwardId } from '../../extension/debug/topology-forwards';
-import { PART_ACTIONS, PART_IDS, type PartAction, type PartId, type TopologyModel } from '../../extension/debug/topology-model';
+import { FORWARD_ID, type ForwardId } from '../../extension/runtime/topology-forwards';
+import { PART_ACTIONS, PART_IDS, type PartAction, type PartId, type TopologyModel } from '../../extension/runtime/topology-model';
 
 export type TopologyHostMessage =
   | { type: 'model'; model: TopologyModel }

@@ -4,7 +4,7 @@
  * SVG or PNG with the theme's colours written in. What an action does is the
  * extension's business: the page names the part and the action, nothing more.
  */
-import type { PartAction, TopologyForward, TopologyModel, TopologyPart } from '../../extension/debug/topology-model';
+import type { PartAction, TopologyForward, TopologyModel, TopologyPart } from '../../extension/runtime/topology-model';
 import { stampStyleNonces } from '../console/nonce-styles';
 import { isTopologyHostMessage, type TopologyWebviewMessage } from '../shared/topology-protocol';
 import { exportableSvg, renderTopologySvg, svgHeight, TOPOLOGY_SVG_CSS, WIDTH } from './render';

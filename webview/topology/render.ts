@@ -7,7 +7,7 @@
  * five boxes. Colours come from classes (TOPOLOGY_SVG_CSS, VS Code's theme
  * variables); an exported file gets them resolved (exportableSvg).
  */
-import type { Count, TopologyModel, TopologyPart } from '../../extension/debug/topology-model';
+import type { Count, TopologyModel, TopologyPart } from '../../extension/runtime/topology-model';
 
 export const WIDTH = 560;
 const BASE_HEIGHT = 600;

@@ -9,8 +9,8 @@ import { test } from 'node:test';
 import { BreakpointPrompt } from '../../../extension/cli/break-prompt';
 import { parseBreakSpec } from '../../../extension/cli/pipeline-options';
 import { LineInput } from '../../../extension/cli/prompt-input';
-import { VmRuntime } from '../../../extension/debug/vm-runtime';
-import { FakeMachine } from '../debug/fake-machine';
+import { VmRuntime } from '../../../extension/runtime/vm-runtime';
+import { FakeMachine } from '../runtime/fake-machine';
 import * as P from '../pipeline/packets';
 import { PipelineSim, TX_TCP } from '../pipeline/pipeline-sim';
 

@@ -6,12 +6,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { resolve } from 'node:path';
-import { VmRuntime, type RuntimeStop } from '../../../extension/debug/vm-runtime';
-import { LaunchCancelled } from '../../../extension/debug/guest-shell';
-import { planLaunch, type LaunchPlan } from '../../../extension/debug/launch-args';
+import { VmRuntime, type RuntimeStop } from '../../../extension/runtime/vm-runtime';
+import { LaunchCancelled } from '../../../extension/runtime/guest-shell';
+import { planLaunch } from '../../../extension/debug/launch-args';
+import type { LaunchPlan } from '../../../extension/runtime/runtime-types';
 import { ProgressEcho } from '../../../extension/debug/progress-echo';
 import type { VmStateBody } from '../../../extension/debug/protocol';
-import { FakeMachine, fakeFactory, TX_DHCP } from './fake-machine';
+import { FakeMachine, fakeFactory, TX_DHCP } from '../runtime/fake-machine';
 import * as P from '../pipeline/packets';
 
 const ROOT = resolve(__dirname, '../../..');

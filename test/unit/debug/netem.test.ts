@@ -5,8 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { planLaunch, LaunchError } from '../../../extension/debug/launch-args';
 import { checkNetem } from '../../../extension/debug/request-validation';
-import { VmRuntime } from '../../../extension/debug/vm-runtime';
-import { FakeMachine, fakeFactory, TX_UDP } from './fake-machine';
+import { VmRuntime } from '../../../extension/runtime/vm-runtime';
+import { FakeMachine, fakeFactory, TX_UDP } from '../runtime/fake-machine';
 import * as P from '../pipeline/packets';
 import { isConditionsBody } from '../../../extension/ui/event-guards';
 

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { buildScopes, findStopNode, stopObjects, type ScopeContext } from '../../../extension/debug/packet-scopes';
 import { VariableStore } from '../../../extension/debug/variable-store';
 import { hexLine, hexLines } from '../../../extension/debug/hex-dump';
-import { journeySoFar } from '../../../extension/debug/journey-so-far';
+import { journeySoFar } from '../../../extension/runtime/journey-so-far';
 import { completionTargets, wordBefore } from '../../../extension/debug/completions';
 import { evaluateField } from '../../../extension/pipeline/filter';
 import type { ProbeHit } from '../../../extension/pipeline/probe';

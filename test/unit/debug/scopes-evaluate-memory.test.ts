@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildScopes } from '../../../extension/debug/packet-scopes';
 import { VariableStore } from '../../../extension/debug/variable-store';
-import { evaluateExpression, HELP_TEXT } from '../../../extension/debug/evaluate';
-import { readPacketMemory, parsePacketMemoryReference, packetMemoryReference } from '../../../extension/debug/packet-memory';
+import { evaluateExpression, HELP_TEXT } from '../../../extension/runtime/evaluate';
+import { readPacketMemory, parsePacketMemoryReference, packetMemoryReference } from '../../../extension/runtime/packet-memory';
 import type { ProbeHit } from '../../../extension/pipeline/probe';
 import * as P from '../pipeline/packets';
 

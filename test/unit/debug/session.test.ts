@@ -5,10 +5,10 @@ import { PassThrough } from 'node:stream';
 import { resolve } from 'node:path';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { UsernetDebugSession } from '../../../extension/debug/session';
-import type { MachineFactory } from '../../../extension/debug/machine-port';
-import { ProbeLocations, scanProbeSites } from '../../../extension/debug/probe-locations';
+import type { MachineFactory } from '../../../extension/runtime/machine-port';
+import { ProbeLocations, scanProbeSites } from '../../../extension/runtime/probe-locations';
 import { SourceStore } from '../../../extension/debug/source-store';
-import { FakeMachine, fakeFactory, TX_DHCP } from './fake-machine';
+import { FakeMachine, fakeFactory, TX_DHCP } from '../runtime/fake-machine';
 import * as P from '../pipeline/packets';
 import { PipedDebugClient } from './piped-client';
 

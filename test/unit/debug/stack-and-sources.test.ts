@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { buildStackFrames } from '../../../extension/debug/stack-frames';
-import { ProbeLocations, scanProbeSites } from '../../../extension/debug/probe-locations';
+import { ProbeLocations, scanProbeSites } from '../../../extension/runtime/probe-locations';
 import { SourceStore } from '../../../extension/debug/source-store';
 
 const ROOT = resolve(__dirname, '../../..');

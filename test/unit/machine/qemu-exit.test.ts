@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeQemuExit, firstErrorLine, OutputTail } from '../../../extension/machine/qemu-exit';
-import { VmRuntime } from '../../../extension/debug/vm-runtime';
-import { FakeMachine, fakeFactory } from '../debug/fake-machine';
+import { VmRuntime } from '../../../extension/runtime/vm-runtime';
+import { FakeMachine, fakeFactory } from '../runtime/fake-machine';
 
 test('a QEMU exit is told with its status or signal and its last lines', () => {
   const out = 'qemu-system-x86_64: -hda nope.img: Could not open \'nope.img\': No such file or directory\n';

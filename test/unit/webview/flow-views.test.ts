@@ -5,7 +5,7 @@ import { flowFromFrames } from '../../../extension/pipeline/flow/record';
 import { FlowRows, visibleRows } from '../../../webview/flow/flow-model';
 import { StreamModel, ticks } from '../../../webview/flow/stream-model';
 import { isFlowHostMessage, isFlowWebviewMessage } from '../../../webview/shared/flow-protocol';
-import { download } from '../debug/flow-download';
+import { download } from '../runtime/flow-download';
 import { ipv4Frame, tcp, TCP } from '../pipeline/frames';
 
 const ACK_ONLY = 0x10;

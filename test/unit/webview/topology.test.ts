@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildTopology, FlowTotals, type TopologyModel } from '../../../extension/debug/topology-model';
+import { buildTopology, FlowTotals, type TopologyModel } from '../../../extension/runtime/topology-model';
 import { topologyContentSecurityPolicy, topologyPageHtml } from '../../../extension/ui/topology-html';
 import { isTopologyHostMessage, isTopologyWebviewMessage, MAX_EXPORT_CHARS } from '../../../webview/shared/topology-protocol';
 import { exportableSvg, formatBytes, renderTopologySvg, resolvedCss } from '../../../webview/topology/render';

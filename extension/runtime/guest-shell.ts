@@ -6,8 +6,8 @@
  * once when the VM is stopped or goes away.
  */
 import { waitForShell, type ShellWaitSettings } from '../machine/shell-wait';
-import type { ShellPlan } from './launch-args';
 import type { RuntimeMachine } from './machine-port';
+import type { ShellPlan } from './runtime-types';
 
 /** The launch was stopped (the progress cancelled, the session ended) while the guest booted: not a failure. */
 export class LaunchCancelled extends Error {

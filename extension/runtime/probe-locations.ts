@@ -18,7 +18,7 @@ export interface ProbeSite {
 
 const PROBE_SITE = /\bprobes\.(?:probes\.)?([a-z][a-z0-9_]*)\b/g;
 /** The registry and the debugger name every stage without being probe sites. */
-const SKIP_DIRS = new Set(['pipeline', 'debug', 'ui']);
+const SKIP_DIRS = new Set(['pipeline', 'runtime', 'debug', 'ui']);
 
 export function scanProbeSites(root: string): ProbeSite[] {
   const sites: ProbeSite[] = [];

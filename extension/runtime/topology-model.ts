@@ -10,7 +10,7 @@
 import { DROP_REASONS, isRoutineDrop, type DropReason } from '../pipeline/drop-reasons';
 import { STAGE_BY_NAME, type EngineKind, type StageName } from '../pipeline/stages';
 import { guestForwardPart, hostForwardPart, type TopologyForward } from './topology-forwards';
-import type { ConditionsBody, DropRow, ForwardRow, SessionRow, TopologyBody, VmStateBody } from './protocol';
+import type { ConditionsBody, DropRow, ForwardRow, SessionRow, TopologyBody, VmStateBody } from './feed-bodies';
 
 export type { TopologyForward } from './topology-forwards';
 

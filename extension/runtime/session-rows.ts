@@ -1,6 +1,6 @@
 /** The NAT table as the sessions view receives it ('usernet.sessions'). */
 import { guestAddrText, remoteAddrText, type ForwardListing, type NatSession } from '../slirp/nat';
-import type { ForwardRow, SessionRow } from './protocol';
+import type { ForwardRow, SessionRow } from './feed-bodies';
 
 /** addr:port, with an IPv6 address in brackets as in URLs ([fec0::2]:80). */
 const endpoint = (addr: string, port: number, protocol: string) => (protocol === 'icmp' ? addr : addr.includes(':') ? `[${addr}]:${port}` : `${addr}:${port}`);

@@ -9,11 +9,7 @@ import type { Clock } from '../pipeline/clock';
 import { formatConditions, NetemRuleError, NetworkConditions, parseNetemRule, type ConditionStatus } from '../pipeline/netem';
 import type { ProbeHub } from '../pipeline/probe';
 import type { EngineKind } from '../pipeline/stages';
-
-export interface ConditionsBody {
-  readonly seed: number;
-  readonly rules: ConditionStatus[];
-}
+import type { ConditionsBody } from './feed-bodies';
 
 export const NETEM_HELP = [
   '  netem                the network conditions in force, with their counters',
@@ -79,7 +75,7 @@ export class NetemControl {
     const m = /^(\S*)\s*([\s\S]*)$/.exec(args.trim())!;
     const verb = m[1]!;
     const rest = m[2]!.trim();
-    if (verb === '' || verb === 'list' || verb === 'show') return formatConditions(this.body.rules, this.body.seed).trimEnd();
+    if (verb === '' || verb === 'list' || verb === 'show') return formatConditions(this.conditions?.list() ?? [], this.body.seed).trimEnd();
     if (verb === 'add') {
       if (rest === '') throw new Error(`netem add needs a rule: netem add STAGE [if FILTER]: ACTIONS`);
       try {

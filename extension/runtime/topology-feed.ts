@@ -7,7 +7,7 @@
 import type { EngineKind } from '../pipeline/stages';
 import { formatIpv4, formatMac } from '../wire/address';
 import type { RuntimeSlirp } from './machine-port';
-import type { TopologyBody } from './protocol';
+import type { TopologyBody } from './feed-bodies';
 
 export function topologyBody(slirp: RuntimeSlirp | undefined, engine: EngineKind): TopologyBody | undefined {
   const c = slirp?.settings;

@@ -6,7 +6,7 @@
 import { PausableClock } from '../../../extension/pipeline/clock';
 import { ProbeHub, type ProbeHit } from '../../../extension/pipeline/probe';
 import type { StageName } from '../../../extension/pipeline/stages';
-import type { MachineFactory, MachineOptions, RuntimeMachine, RuntimeSlirp } from '../../../extension/debug/machine-port';
+import type { MachineFactory, MachineOptions, RuntimeMachine, RuntimeSlirp } from '../../../extension/runtime/machine-port';
 import { NatTable, type NatSession } from '../../../extension/slirp/nat';
 import { ip4 } from '../../../extension/slirp/config';
 import { SerialConsole } from '../../../extension/machine/serial-console';

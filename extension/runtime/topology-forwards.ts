@@ -6,7 +6,7 @@
  * guest's answers as the source port); a guestfwd's by the virtual server
  * address and port the guest connects to.
  */
-import type { ForwardRow, TopologyBody } from './protocol';
+import type { ForwardRow, TopologyBody } from './feed-bodies';
 import type { PartTargets } from './topology-model';
 
 /** "hostfwd-0", "guestfwd-2": the rule's index among its kind. */

@@ -3,7 +3,7 @@
  * guest (test/unit/slirp/tcp/support), a loopback server, and the journey and
  * flow recorders on from the start. Shared by the recorder's and the views' tests.
  */
-import { DEFAULT_FLOW_LIMITS, FlowRecorder, type FlowLimits } from '../../../extension/debug/flow-recorder';
+import { DEFAULT_FLOW_LIMITS, FlowRecorder, type FlowLimits } from '../../../extension/runtime/flow-recorder';
 import { JourneyRecorder } from '../../../extension/pipeline/journey-recorder';
 import { pattern } from '../slirp/tcp/support/harness';
 import { HostServer } from '../slirp/tcp/support/host-server';

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RuntimeSlirp } from '../../../extension/debug/machine-port';
-import type { SessionRow, TopologyBody } from '../../../extension/debug/protocol';
-import { topologyBody } from '../../../extension/debug/topology-feed';
-import { buildTopology, FlowTotals, hostOf, partById, partOfStage, type TopologyInput } from '../../../extension/debug/topology-model';
+import type { RuntimeSlirp } from '../../../extension/runtime/machine-port';
+import type { SessionRow, TopologyBody } from '../../../extension/runtime/feed-bodies';
+import { topologyBody } from '../../../extension/runtime/topology-feed';
+import { buildTopology, FlowTotals, hostOf, partById, partOfStage, type TopologyInput } from '../../../extension/runtime/topology-model';
 import { ip4 } from '../../../extension/slirp/config';
 import { arp, GUEST_IP, HOST_IP, icmpEcho, eth, ipv4 } from '../slirp/helpers/frames';
 import { makeGuest } from '../slirp/helpers/harness';

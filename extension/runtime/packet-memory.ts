@@ -3,9 +3,15 @@
  * one stop ("packet:<n>"), so a reference shown before a continue cannot read
  * another packet's bytes afterwards.
  */
-import type { DebugProtocol } from '@vscode/debugprotocol';
-
 export class MemoryError extends Error {}
+
+/** DAP's readMemory answer, which it is sent as. */
+export interface PacketMemory {
+  /** The first byte returned, "0x..." */
+  address: string;
+  data?: string /* base64 */;
+  unreadableBytes?: number;
+}
 
 const REFERENCE = /^packet:(\d{1,9})$/;
 /** A packet is at most a jumbo frame (or a TSO burst); nobody needs more in one read. */
@@ -21,7 +27,7 @@ export function parsePacketMemoryReference(ref: string): number | undefined {
 }
 
 /** Reads `count` bytes at `offset` of `bytes`; what lies outside the packet is reported unreadable. */
-export function readPacketMemory(bytes: Uint8Array, offset: number, count: number): DebugProtocol.ReadMemoryResponse['body'] {
+export function readPacketMemory(bytes: Uint8Array, offset: number, count: number): PacketMemory {
   if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(count) || count < 0) {
     throw new MemoryError(`bad readMemory range: offset ${offset}, count ${count}`);
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VmRuntime, type RuntimeStop } from '../../../extension/debug/vm-runtime';
-import type { UsernetEvents, VmStateBody } from '../../../extension/debug/protocol';
+import { VmRuntime, type RuntimeStop } from '../../../extension/runtime/vm-runtime';
+import type { SessionsBody, VmStateBody } from '../../../extension/runtime/feed-bodies';
 import { FakeMachine, fakeFactory, TX_DHCP, TX_UDP } from './fake-machine';
 import * as F from '../pipeline/frames';
 import * as P from '../pipeline/packets';
@@ -184,7 +184,7 @@ test('custom requests act on slirp and say why they fail', async () => {
 
 test('a session that closes is sent once more, in `closed`, with the counters it closed with', async () => {
   const { machine, rt } = await started();
-  const bodies: UsernetEvents['usernet.sessions'][] = [];
+  const bodies: SessionsBody[] = [];
   rt.on('sessions', (b) => bodies.push(b));
   const s = machine.addSession(9);
   s.packetsIn = 2;
