@@ -1,12 +1,15 @@
 /**
  * What the pipeline options add to `usernet run`: the capture, the traces,
- * the breakpoint prompt and the control socket (`usernet sessions`). run.ts
- * makes one before the boot (so bad files fail early), attaches it to the VM
- * once it is up, and closes it on the way out (the capture counts are printed).
+ * the network conditions, the breakpoint prompt and the control socket
+ * (`usernet sessions`). run.ts makes one before the boot (so bad files fail
+ * early), attaches it to the VM once it is up, and closes it on the way out
+ * (the capture counts are printed). The conditions and the stops are the
+ * runtime's (extension/runtime/), which adopts the VM this run started: the
+ * prompt's `print netem` shows what --netem imposed, as the Debug Console does.
  */
 import type { Writable } from 'node:stream';
-import { describeConditions, formatConditions, NetworkConditions } from '../pipeline/netem';
 import { adoptedMachine, type StartedVm } from '../runtime/machine-port';
+import type { NetemControl } from '../runtime/netem-control';
 import { VmRuntime } from '../runtime/vm-runtime';
 import { BreakpointPrompt } from './break-prompt';
 import { captureEngineOf, checkCaptureFile, startCliCapture, type CliCapture } from './capture';
@@ -38,7 +41,7 @@ export class RunPipeline {
   private prompt: BreakpointPrompt | undefined;
   private input: PromptInput | undefined;
   private control: ControlServer | undefined;
-  private conditions: NetworkConditions | undefined;
+  private runtime: VmRuntime | undefined;
   private readonly stdin: NodeJS.ReadStream;
   private readonly stderr: Writable;
 
@@ -57,23 +60,11 @@ export class RunPipeline {
   async attach(vm: PipelineMachine): Promise<void> {
     const write = (text: string) => this.stderr.write(text);
     if (this.plan.capture) this.capture = startCliCapture(vm.probes, this.plan.capture, captureEngineOf(vm), vm.clock);
-    if (this.plan.netem.rules.length) {
-      const conditions = new NetworkConditions(vm.probes, vm.clock, {
-        seed: this.plan.netem.seed,
-        engine: captureEngineOf(vm),
-        warn: (m) => write(`usernet: warning: ${m}\n`),
-      });
-      for (const rule of this.plan.netem.rules) conditions.add(rule);
-      this.conditions = conditions;
-      write(`usernet: ${describeConditions(conditions)}\n`);
-    }
+    const runtime = this.adopt(vm, write);
     if (this.plan.traces.length) this.stopTraces = startCliTraces(vm, this.plan.traces, (line) => write(`${line}\n`));
     if (this.plan.journeys) this.stopJourneys = startCliJourneys(vm, this.plan.journeys, captureEngineOf(vm), (line) => write(`${line}\n`));
     if (this.input) {
-      // The debug adapter's runtime, driving the VM this run started: the prompt is its second face.
-      const runtime = new VmRuntime({ startMachine: () => Promise.reject(new Error('usernet run starts its VM itself')) });
-      const engine = captureEngineOf(vm);
-      runtime.adopt(adoptedMachine(vm, engine === 'embedded'), engine);
+      // The prompt is the runtime's second face, beside the debug adapter.
       this.prompt = new BreakpointPrompt(runtime, this.plan.breaks, { input: this.input, write, onEnd: this.stdin.isTTY ? 'quit' : 'delete' });
       void this.prompt.quitRequested.then(() => {
         if (this.options.exec) write('usernet: quit at the breakpoint prompt: the command did not finish\n');
@@ -81,10 +72,29 @@ export class RunPipeline {
       });
     }
     try {
-      this.control = await startControlServer((request) => answer(vm, request, this.conditions));
+      this.control = await startControlServer((request) => answer(vm, request, runtime.netem));
     } catch (e) {
       write(`usernet: no control socket (usernet sessions will not see this VM): ${(e as Error).message}\n`);
     }
+  }
+
+  /** The runtime drives the VM this run started, with the run's conditions; their warnings (rules on QEMU's own stages) go to stderr. */
+  private adopt(vm: PipelineMachine, write: (text: string) => void): VmRuntime {
+    const runtime = new VmRuntime({ startMachine: () => Promise.reject(new Error('usernet run starts its VM itself')) });
+    const engine = captureEngineOf(vm);
+    const warn = (text: string, category: string) => {
+      if (category === 'stderr') write(`usernet: warning: ${text}`);
+    };
+    runtime.on('output', warn);
+    try {
+      runtime.adopt(adoptedMachine(vm, engine === 'embedded'), engine, this.plan.netem);
+    } finally {
+      runtime.off('output', warn);
+    }
+    const conditions = runtime.netem.summary();
+    if (conditions) write(`usernet: ${conditions}\n`);
+    this.runtime = runtime;
+    return runtime;
   }
 
   async close(): Promise<void> {
@@ -97,20 +107,21 @@ export class RunPipeline {
     this.input?.close();
     await this.control?.close();
     this.control = undefined;
-    this.conditions?.dispose();
-    this.conditions = undefined;
+    // Conditions off: what they held goes on (the VM is stopped next).
+    this.runtime?.release();
+    this.runtime = undefined;
     const capture = this.capture;
     this.capture = undefined;
     if (capture) this.stderr.write(`usernet: ${await capture.stop()}\n`);
   }
 }
 
-function answer(vm: PipelineMachine, request: string, conditions: NetworkConditions | undefined): string {
+function answer(vm: PipelineMachine, request: string, conditions: NetemControl): string {
   switch (request) {
     case 'info usernet': {
       if (!vm.slirp) return 'error: this VM has no user-mode network (slirp)\n';
       // The conditions in force, with their counters, follow the NAT table (`usernet sessions`).
-      return conditions ? `${vm.slirp.infoUsernet()}${formatConditions(conditions.list(), conditions.seed)}` : vm.slirp.infoUsernet();
+      return conditions.summary() ? `${vm.slirp.infoUsernet()}${conditions.listing()}` : vm.slirp.infoUsernet();
     }
     case 'info status':
       return vm.paused ? 'paused\n' : 'running\n';

@@ -6,7 +6,7 @@
  * the same seed.
  */
 import type { Clock } from '../pipeline/clock';
-import { formatConditions, NetemRuleError, NetworkConditions, parseNetemRule, type ConditionStatus } from '../pipeline/netem';
+import { describeConditions, formatConditions, NetemRuleError, NetworkConditions, parseNetemRule, type ConditionStatus } from '../pipeline/netem';
 import type { ProbeHub } from '../pipeline/probe';
 import type { EngineKind } from '../pipeline/stages';
 import type { ConditionsBody } from './feed-bodies';
@@ -50,6 +50,16 @@ export class NetemControl {
     return { seed: this.seed ?? 0, rules: this.conditions?.list() ?? [] };
   }
 
+  /** The rules in force with their counters and the seed, as `netem` and `info usernet` list them. */
+  listing(): string {
+    return formatConditions(this.conditions?.list() ?? [], this.body.seed);
+  }
+
+  /** One line naming the rules in force and the seed that replays them; undefined when there are none. */
+  summary(): string | undefined {
+    return this.conditions?.list().length ? describeConditions(this.conditions) : undefined;
+  }
+
   add(rule: string): ConditionStatus {
     const conditions = this.need();
     const status = conditions.add(rule);
@@ -75,7 +85,7 @@ export class NetemControl {
     const m = /^(\S*)\s*([\s\S]*)$/.exec(args.trim())!;
     const verb = m[1]!;
     const rest = m[2]!.trim();
-    if (verb === '' || verb === 'list' || verb === 'show') return formatConditions(this.conditions?.list() ?? [], this.body.seed).trimEnd();
+    if (verb === '' || verb === 'list' || verb === 'show') return this.listing().trimEnd();
     if (verb === 'add') {
       if (rest === '') throw new Error(`netem add needs a rule: netem add STAGE [if FILTER]: ACTIONS`);
       try {
