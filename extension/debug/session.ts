@@ -5,20 +5,19 @@
  * stack and whose decoded headers are the variables. Everything VM-facing is
  * in VmRuntime; this file only speaks DAP.
  */
-import { BreakpointEvent, Event, InitializedEvent, LoggingDebugSession, OutputEvent, ProgressEndEvent, ProgressStartEvent, ProgressUpdateEvent,
-  StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
+import { BreakpointEvent, Event, InitializedEvent, LoggingDebugSession, OutputEvent, StoppedEvent, TerminatedEvent, Thread } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startMachine, type MachineFactory } from '../runtime/machine-port';
 import { LaunchCancelled } from '../runtime/guest-shell';
 import { LaunchError, planLaunch, type UsernetLaunchArguments } from './launch-args';
-import { ProgressEcho } from './progress-echo';
+import { BootProgress } from './progress-echo';
 import { buildScopes, findStopNode, stopObjects, type ScopeContext, type StopObject } from './packet-scopes';
 import { completionTargets, wordBefore } from './completions';
 import { lookupField } from '../pipeline/dissect';
 import type { StageName } from '../pipeline/stages';
 import { ProbeLocations } from '../runtime/probe-locations';
 import type { UsernetEventName, UsernetEvents } from './protocol';
-import { checkAddForward, checkCloseSession, checkFlow, checkFlowDetail, checkFlowFilter, checkRecordFlows, checkNetem, checkNoArgs, checkRemoveForward, checkSerialInput, checkStartCapture } from './request-validation';
+import { answerCustomRequest } from './custom-requests';
 import { bundleSourceMap, SourceStore } from './source-store';
 import { buildStackFrames, type PacketFrame } from './stack-frames';
 import { VariableStore } from './variable-store';
@@ -166,25 +165,14 @@ export class UsernetDebugSession extends LoggingDebugSession {
       throw e;
     }
     for (const note of plan.notes) this.sendEvent(new OutputEvent(`${note}\n`, 'console'));
-    const progressId = `usernet.boot.${Date.now()}`;
-    this.bootProgressId = progressId;
-    // Cancel stops the VM, as the stop button does (a guest of the user's may take minutes to its shell).
-    if (this.progressSupported) {
-      const start = new ProgressStartEvent(progressId, 'Starting the VM', 'booting the guest') as DebugProtocol.ProgressStartEvent;
-      start.body.cancellable = true;
-      this.sendEvent(start);
-    }
-    const echo = new ProgressEcho((text) => this.sendEvent(new OutputEvent(text, 'console')));
-    const onProgress = (message: string) => {
-      echo.show(message);
-      if (this.progressSupported) this.sendEvent(new ProgressUpdateEvent(progressId, message));
-    };
+    const progress = new BootProgress((event) => this.sendEvent(event), this.progressSupported);
+    this.bootProgressId = progress.id;
     const ended = (message: string) => {
-      this.runtime.off('progress', onProgress);
+      this.runtime.off('progress', progress.update);
       this.bootProgressId = undefined;
-      if (this.progressSupported) this.sendEvent(new ProgressEndEvent(progressId, message));
+      progress.end(message);
     };
-    this.runtime.on('progress', onProgress);
+    this.runtime.on('progress', progress.update);
     this.runtime.start(plan).then(
       () => {
         ended('the VM is running');
@@ -414,52 +402,9 @@ export class UsernetDebugSession extends LoggingDebugSession {
   // ---- custom requests (protocol.ts) ---------------------------------------------
 
   protected override customRequest(command: string, response: DebugProtocol.Response, args: unknown): void {
-    switch (command) {
-      case 'usernet.serialInput':
-        return this.withArgs(response, checkSerialInput(args), (a) => this.runtime.serialInput(Buffer.from(a.data, 'base64')));
-      case 'usernet.closeSession':
-        return this.withArgs(response, checkCloseSession(args), (a) => this.runtime.closeSession(a.id));
-      case 'usernet.addForward':
-        return this.withArgs(response, checkAddForward(args), (a) => this.runtime.addForward(a.spec));
-      case 'usernet.removeForward':
-        return this.withArgs(response, checkRemoveForward(args), (a) => {
-          response.body = { removed: this.runtime.removeForward(a) };
-        });
-      case 'usernet.startCapture':
-        return this.withArgs(response, checkStartCapture(args), (a) => this.runtime.startCapture(a));
-      case 'usernet.stopCapture':
-        return this.withArgs(response, checkNoArgs(args), async () => {
-          response.body = await this.runtime.stopCapture();
-        });
-      case 'usernet.netem':
-        return this.withArgs(response, checkNetem(args), (a) => {
-          response.body = this.runtime.netemRequest(a);
-        });
-      case 'usernet.recordFlows':
-        return this.withArgs(response, checkRecordFlows(args), (a) => this.runtime.recordFlows(a.on));
-      case 'usernet.flow':
-        return this.withArgs(response, checkFlow(args), (a) => {
-          response.body = this.runtime.flow(a.session, a.from);
-        });
-      case 'usernet.flowDetail':
-        return this.withArgs(response, checkFlowDetail(args), (a) => {
-          response.body = this.runtime.flowDetail(a.session, a.n);
-        });
-      case 'usernet.flowFilter':
-        return this.withArgs(response, checkFlowFilter(args), (a) => {
-          response.body = { matches: this.runtime.flowFilter(a.session, a.filter) };
-        });
-      case 'usernet.infoUsernet':
-        return this.withArgs(response, checkNoArgs(args), () => {
-          response.body = { text: this.runtime.infoUsernet() };
-        });
-      default:
-        return this.fail(response, `unknown request '${command}'`);
-    }
-  }
-
-  private withArgs<A>(response: DebugProtocol.Response, checked: { ok: true; args: A } | { ok: false; reason: string }, work: (args: A) => Promise<void> | void): void {
-    if (!checked.ok) return this.fail(response, checked.reason);
-    this.respond(response, () => work(checked.args));
+    this.respond(response, async () => {
+      const body: unknown = await answerCustomRequest(this.runtime, command, args);
+      if (body !== undefined) response.body = body;
+    });
   }
 }
