@@ -5,12 +5,13 @@
  * Parsing never throws: a malformed option yields a problem and parsing goes on.
  */
 import { lexProfile, wordSliceOffsets, type LexResult, type ProfileWord } from './lexer';
-import { lookupOption, canonicalOptionName, isNicDriver, normalizeNicModel, NETDEV_TYPES } from './option-catalog';
+import { lookupOption, canonicalOptionName } from './option-catalog';
+import { NetworkOptionReader } from './network-options';
 import { parseOptionList, findItem, type OptionItem } from '../slirp/option-list';
 import { normalizeNetwork } from './network-plan';
 import { parseMemoryMiB } from './sizes';
 import type {
-  DriveSpec, FileReference, ProfilePlan, NetdevSpec, NicSpec, ParsedOption, PassthroughOption, ProblemSeverity, ProfileProblem,
+  DriveSpec, FileReference, ProfilePlan, ParsedOption, PassthroughOption, ProblemSeverity, ProfileProblem,
 } from './plan';
 
 export interface ParseResult {
@@ -20,7 +21,6 @@ export interface ParseResult {
 }
 
 const QEMU_PROGRAM = /(^|\/)(qemu-system-[A-Za-z0-9_-]+|qemu-kvm|kvm)(\.exe)?$/;
-const MAC_ADDRESS = /^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/;
 const DRIVE_INTERFACES = ['ide', 'scsi', 'sd', 'mtd', 'floppy', 'pflash', 'virtio', 'none', 'xen'];
 const DRIVE_MEDIA = ['disk', 'cdrom'];
 const EMBEDDED_NOTE = 'not supported by the embedded engine (use engine: qemu)';
@@ -51,15 +51,15 @@ class ProfileReader {
   private initrd?: string;
   private append?: string;
   private name?: string;
-  private readonly netdevs: NetdevSpec[] = [];
-  private readonly nics: NicSpec[] = [];
   private readonly passthrough: PassthroughOption[] = [];
   private readonly options: ParsedOption[] = [];
   private readonly files: FileReference[] = [];
-  private networkOptionSeen = false;
-  private networkDisabled = false;
-  /** QEMU names unnamed -net/-nic backends TYPE.N, counting per type. */
-  private readonly backendCounters = new Map<string, number>();
+  /** -netdev, -net, -nic and the NIC -devices. */
+  private readonly network: NetworkOptionReader = new NetworkOptionReader({
+    reportInWord: (...a) => this.reportInWord(...a),
+    sliceRange: (word, from, to) => this.sliceRange(word, from, to),
+    addPassthrough: (option) => this.addPassthrough(option),
+  });
 
   constructor(private readonly lex: LexResult) {}
 
@@ -75,15 +75,15 @@ class ProfileReader {
     }
     while (i < words.length) i = this.readOption(words, i);
 
+    const { netdevs, nics } = this.network;
     const network = normalizeNetwork({
-      netdevs: this.netdevs, nics: this.nics,
-      networkOptionSeen: this.networkOptionSeen, nodefaults: this.nodefaults, networkDisabled: this.networkDisabled,
+      netdevs, nics, networkOptionSeen: this.network.seen, nodefaults: this.nodefaults, networkDisabled: this.network.disabled,
     });
     const plan: ProfilePlan = {
       program: this.program, accel: this.accel, enableKvm: this.enableKvm, cpu: this.cpu, memoryMiB: this.memoryMiB,
       smp: this.smp, nographic: this.nographic, nodefaults: this.nodefaults, serial: this.serial, drives: this.drives,
-      kernel: this.kernel, initrd: this.initrd, append: this.append, name: this.name, netdevs: this.netdevs,
-      nics: this.nics, network, passthrough: this.passthrough, options: this.options, files: this.files,
+      kernel: this.kernel, initrd: this.initrd, append: this.append, name: this.name, netdevs,
+      nics, network, passthrough: this.passthrough, options: this.options, files: this.files,
     };
     return { plan, problems: this.problems };
   }
@@ -190,19 +190,19 @@ class ProfileReader {
         return;
       }
       case '-netdev':
-        this.networkOptionSeen = true;
-        this.readNetdev(option, arg!);
+        this.network.seen = true;
+        this.network.readNetdev(option, arg!);
         return;
       case '-net':
-        this.networkOptionSeen = true;
-        this.readNet(option, arg!);
+        this.network.seen = true;
+        this.network.readNet(option, arg!);
         return;
       case '-nic':
-        this.networkOptionSeen = true;
-        this.readNic(option, arg!);
+        this.network.seen = true;
+        this.network.readNic(option, arg!);
         return;
       case '-device':
-        this.readDevice(option, arg!);
+        this.network.readDevice(option, arg!);
         return;
       case '-nodefaults':
         this.nodefaults = true;
@@ -281,133 +281,6 @@ class ProfileReader {
     };
     if (fileItem && fileItem.value !== '') this.addDrive(drive, arg, fileItem.valueStart, fileItem.valueEnd);
     else this.drives.push(drive);
-  }
-
-  private readNetdev(option: ParsedOption, arg: ProfileWord): void {
-    const items = parseOptionList(arg.value);
-    const typeItem = items[0]?.key === '' ? items[0] : findItem(items, 'type');
-    if (!typeItem || typeItem.value === '') {
-      this.reportInWord('netdev-missing-type', 'error', '-netdev needs a type first: -netdev user,id=net0', arg, 0, arg.value.length);
-      return;
-    }
-    if (!(NETDEV_TYPES as readonly string[]).includes(typeItem.value)) {
-      this.reportInWord('netdev-unknown-type', 'error', `unknown netdev type "${typeItem.value}": use ${NETDEV_TYPES.join(', ')}`, arg, typeItem.valueStart, typeItem.valueEnd);
-    }
-    const idItem = findItem(items, 'id');
-    if (!idItem || idItem.value === '') {
-      this.reportInWord('netdev-missing-id', 'error', `-netdev ${typeItem.value} needs an id: -netdev ${typeItem.value},id=net0 (a -device ...,netdev=net0 refers to it)`, arg, 0, arg.value.length);
-    }
-    const id = idItem?.value ?? '';
-    this.netdevs.push(this.netdevSpec(option, arg, items, typeItem.value, id, 'netdev', [typeItem, ...(idItem ? [idItem] : [])], idItem));
-    if (typeItem.value !== 'user') this.addPassthrough(option);
-  }
-
-  private readNet(option: ParsedOption, arg: ProfileWord): void {
-    const items = parseOptionList(arg.value);
-    const kindItem = items[0]?.key === '' ? items[0] : findItem(items, 'type');
-    const kind = kindItem?.value ?? '';
-    if (kind === 'none') {
-      this.networkDisabled = true;
-      return;
-    }
-    if (kind === 'nic') {
-      const modelItem = findItem(items, 'model');
-      const macItem = findItem(items, 'macaddr');
-      const netdevItem = findItem(items, 'netdev');
-      if (macItem) this.checkMac(arg, macItem);
-      this.nics.push({
-        model: normalizeNicModel(modelItem?.value ?? 'e1000'), mac: macItem?.value, netdev: netdevItem?.value,
-        form: 'net', range: option.range, netdevRange: netdevItem ? this.sliceRange(arg, netdevItem.valueStart, netdevItem.valueEnd) : undefined,
-      });
-      return;
-    }
-    if (!kindItem || !(NETDEV_TYPES as readonly string[]).includes(kind)) {
-      const [from, to] = kindItem ? [kindItem.valueStart, kindItem.valueEnd] : [0, arg.value.length];
-      this.reportInWord('net-unknown-kind', 'error', `-net ${kind || '…'} is not valid: use -net nic[,model=...], -net user[,...] or -net none`, arg, from, to);
-      return;
-    }
-    const idItem = findItem(items, 'id') ?? findItem(items, 'name');
-    const id = idItem?.value || this.nextBackendName(kind);
-    this.netdevs.push(this.netdevSpec(option, arg, items, kind, id, 'net', [kindItem, ...(idItem ? [idItem] : [])], idItem));
-    if (kind !== 'user') this.addPassthrough(option);
-  }
-
-  private readNic(option: ParsedOption, arg: ProfileWord): void {
-    const items = parseOptionList(arg.value);
-    const typeItem = items[0]?.key === '' ? items[0] : findItem(items, 'type');
-    const type = typeItem?.value ?? '';
-    if (type === 'none') {
-      this.networkDisabled = true;
-      return;
-    }
-    if (!typeItem || !(NETDEV_TYPES as readonly string[]).includes(type)) {
-      const [from, to] = typeItem ? [typeItem.valueStart, typeItem.valueEnd] : [0, arg.value.length];
-      this.reportInWord('nic-unknown-type', 'error', `-nic ${type || '…'} is not valid: use -nic user[,model=e1000][,hostfwd=...] or -nic none`, arg, from, to);
-      return;
-    }
-    const modelItem = findItem(items, 'model');
-    const macItem = findItem(items, 'mac');
-    const idItem = findItem(items, 'id');
-    if (macItem) this.checkMac(arg, macItem);
-    const id = idItem?.value || this.nextBackendName(type);
-    const skipped = [typeItem, ...[idItem, modelItem, macItem].filter((x): x is OptionItem => x !== undefined)];
-    this.netdevs.push(this.netdevSpec(option, arg, items, type, id, 'nic', skipped, idItem));
-    this.nics.push({ model: normalizeNicModel(modelItem?.value ?? 'e1000'), mac: macItem?.value, netdev: id, form: 'nic', range: option.range });
-    if (type !== 'user') this.addPassthrough(option);
-  }
-
-  private readDevice(option: ParsedOption, arg: ProfileWord): void {
-    const items = parseOptionList(arg.value);
-    const driverItem = items[0]?.key === '' ? items[0] : findItem(items, 'driver');
-    const driver = driverItem?.value ?? '';
-    if (!isNicDriver(driver)) {
-      this.addPassthrough(option);
-      return;
-    }
-    const netdevItem = findItem(items, 'netdev');
-    const macItem = findItem(items, 'mac');
-    if (macItem) this.checkMac(arg, macItem);
-    this.nics.push({
-      model: driver, netdev: netdevItem?.value, mac: macItem?.value, form: 'device', range: option.range,
-      netdevRange: netdevItem ? this.sliceRange(arg, netdevItem.valueStart, netdevItem.valueEnd) : undefined,
-    });
-  }
-
-  private netdevSpec(
-    option: ParsedOption, arg: ProfileWord, items: readonly OptionItem[], type: string, id: string,
-    form: NetdevSpec['form'], skipped: readonly OptionItem[], idItem: OptionItem | undefined,
-  ): NetdevSpec {
-    let options = '';
-    const optionSourceOffsets: number[] = [];
-    for (const item of items) {
-      if (skipped.includes(item)) continue;
-      if (options !== '') {
-        options += ',';
-        optionSourceOffsets.push(arg.sourceOffsets[Math.max(0, item.start - 1)]);
-      }
-      options += item.raw;
-      for (let k = item.start; k < item.end; k++) optionSourceOffsets.push(arg.sourceOffsets[k]);
-    }
-    const last = optionSourceOffsets.length ? optionSourceOffsets[optionSourceOffsets.length - 1] + 1 : arg.end;
-    optionSourceOffsets.push(last);
-    return {
-      id, type, options, optionSourceOffsets, form, range: option.range, word: arg, items,
-      idRange: idItem ? this.sliceRange(arg, idItem.valueStart, idItem.valueEnd) : undefined,
-    };
-  }
-
-  private nextBackendName(type: string): string {
-    const n = this.backendCounters.get(type) ?? 0;
-    this.backendCounters.set(type, n + 1);
-    return `${type}.${n}`;
-  }
-
-  private checkMac(arg: ProfileWord, item: OptionItem): void {
-    if (!MAC_ADDRESS.test(item.value)) {
-      this.reportInWord('bad-mac', 'error', `"${item.value}" is not a MAC address: write six hex pairs, e.g. 52:54:00:12:34:56`, arg, item.valueStart, item.valueEnd);
-    } else if (parseInt(item.value.slice(0, 2), 16) & 1) {
-      this.reportInWord('bad-mac', 'error', `${item.value} is a multicast address: a NIC needs a unicast MAC (first byte even, e.g. 52:54:00:...)`, arg, item.valueStart, item.valueEnd);
-    }
   }
 
   private addDrive(drive: DriveSpec, word: ProfileWord, from: number, to: number): void {
