@@ -8,17 +8,9 @@ import { cursorContext } from './cursor-context';
 import { completeDirective } from './directive-completion';
 import { NETDEV_TYPES, NETDEV_USER_SUBOPTIONS, NIC_MODELS, OPTION_CATALOG, isNicDriver } from './option-catalog';
 import { parseOptionList, type OptionItem } from '../slirp/option-list';
+import type { CompletionEntry } from './completion-entry';
 
-export interface CompletionEntry {
-  readonly label: string;
-  readonly kind: 'option' | 'suboption' | 'value';
-  readonly detail?: string;
-  readonly documentation?: string;
-  readonly insertText: string;
-  /** Offsets of the text the entry replaces (end is the cursor). */
-  readonly replaceStart: number;
-  readonly replaceEnd: number;
-}
+export type { CompletionEntry } from './completion-entry';
 
 type Choice = { name: string; summary?: string };
 

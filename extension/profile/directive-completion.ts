@@ -4,7 +4,7 @@
  */
 import { ACTION_WORDS, CONDITION_STAGES } from '../pipeline/netem';
 import { STAGE_BY_NAME } from '../pipeline/stages';
-import type { CompletionEntry } from './completion';
+import type { CompletionEntry } from './completion-entry';
 import { DIRECTIVE_HEAD, DIRECTIVE_KEYS } from './directives';
 import type { LexResult } from './lexer';
 

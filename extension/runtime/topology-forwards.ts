@@ -7,7 +7,7 @@
  * address and port the guest connects to.
  */
 import type { ForwardRow, TopologyBody } from './feed-bodies';
-import type { PartTargets } from './topology-model';
+import type { PartTargets } from './topology-targets';
 
 /** "hostfwd-0", "guestfwd-2": the rule's index among its kind. */
 export type ForwardId = `${'hostfwd' | 'guestfwd'}-${number}`;

@@ -12,7 +12,10 @@ import { STAGE_BY_NAME, type EngineKind, type StageName } from '../pipeline/stag
 import { guestForwardPart, hostForwardPart, type TopologyForward } from './topology-forwards';
 import type { ConditionsBody, DropRow, ForwardRow, SessionRow, TopologyBody, VmStateBody } from './feed-bodies';
 
+import type { ConditionPlace, PartTargets } from './topology-targets';
+
 export type { TopologyForward } from './topology-forwards';
+export type { ConditionPlace, PartTargets } from './topology-targets';
 
 export const PART_IDS = ['guest', 'nic', 'wire', 'gateway', 'dns', 'nat', 'resolver', 'host'] as const;
 export type PartId = (typeof PART_IDS)[number];
@@ -23,22 +26,6 @@ export type PartAction = (typeof PART_ACTIONS)[number];
 export interface Count {
   frames: number;
   bytes: number;
-}
-
-/** A place conditions can go, as "Simulate Conditions…" offers it. */
-export interface ConditionPlace {
-  label: string;
-  stage: StageName;
-  filter?: string;
-}
-
-export interface PartTargets {
-  /** The capture filter ('' captures everything). */
-  capture?: string;
-  break?: { stage: StageName; condition?: string };
-  /** The NAT Sessions filter ('' shows them all). */
-  sessions?: string;
-  conditions?: ConditionPlace[];
 }
 
 export interface TopologyPart {
