@@ -166,8 +166,7 @@ export class HostPipe {
       // Sized from the last turn, or from this one once it outgrew its buffer (a burst after idle):
       // otherwise a long turn would write and allocate again for every segment.
       const want = 2 * Math.max(this.lastTurnBytes, this.turnBytes);
-      const size = Math.max(length, Math.min(GATHER_BYTES, Math.max(GATHER_MIN, want)));
-      g = this.gather = takeSpare(size) ?? Buffer.allocUnsafe(size);
+      g = this.gather = Buffer.allocUnsafe(Math.max(length, Math.min(GATHER_BYTES, Math.max(GATHER_MIN, want))));
     }
     copyRange(g, this.gathered, bytes, start, end);
     this.gathered += length;
@@ -194,7 +193,6 @@ export class HostPipe {
     const n = this.gathered;
     this.gathered = 0;
     this.writeNow(g.subarray(0, n));
-    if (this.stream) keepSpare(g, this.stream);
   }
 
   private writeNow(data: Buffer): void {
@@ -232,29 +230,6 @@ export class HostPipe {
     this.soreadGate.clear();
     if (this.stream && this.streamOpen && !(this.ended && this.stream.writableEnded)) abortStream(this.stream);
   }
-}
-
-/**
- * The gather buffer written last, by any pipe, and the stream it went to: once that
- * stream has written everything (writableLength 0: every write's callback has run,
- * nothing refers to the bytes any more), the next turn of any connection gathers
- * into it instead of allocating 64 KiB of fresh memory (an ArrayBuffer the garbage
- * collector has to free) per turn. One for the whole process: an idle connection
- * keeps none.
- */
-let spare: Buffer | undefined;
-let spareStream: HostStream | undefined;
-
-function keepSpare(buffer: Buffer, stream: HostStream): void {
-  spare = buffer;
-  spareStream = stream;
-}
-
-function takeSpare(size: number): Buffer | undefined {
-  const b = spare;
-  if (!b || b.length < size || spareStream!.writableLength !== 0) return undefined;
-  spare = spareStream = undefined;
-  return b;
 }
 
 /** One function for every pipe (setImmediate passes the pipe): no closure per connection. */
