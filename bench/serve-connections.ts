@@ -12,11 +12,10 @@
  *                        the backend's event loop sleeps in between, as under QEMU)
  *     [--baseline DIR]   also run `usernet serve` from another checkout (built): an A/B of a change
  */
-import { spawnSync } from 'node:child_process';
 import * as net from 'node:net';
 import { parseArgs } from 'node:util';
 import { containmentProblem } from '../test/support/containment';
-import { addTemplateInterface, startBackend, type BackendName, type RunningBackend } from './lib/backends';
+import { servePeers, startBackend, type RunningBackend } from './lib/backends';
 import { freeLoopbackPort } from './lib/loopback';
 import { commandLine, machineInfo, progress, publish, runBench } from './lib/report';
 import { fmt, fmtSummary, summarize, withTimeout } from './lib/stats';
@@ -97,14 +96,7 @@ async function main(): Promise<void> {
   const problem = containmentProblem();
   if (problem || process.env.USERNET_NETNS !== '1') throw new Error(`run it through scripts/netns-run.sh: ${problem ?? 'USERNET_NETNS is not set'}`);
   const started = new Date().toISOString();
-  const peers: Array<{ label: string; name: BackendName; root?: string }> = [{ label: 'usernet serve', name: 'usernet' }];
-  if (values.baseline) peers.push({ label: `baseline (${values.baseline})`, name: 'usernet', root: values.baseline });
-  if (spawnSync('passt', ['--version']).status === 0) {
-    await addTemplateInterface();
-    peers.push({ label: 'passt', name: 'passt' });
-  } else {
-    progress('passt is not installed (Debian package passt): it is left out');
-  }
+  const peers = await servePeers(values.baseline);
   const server = await startTinyServer();
   const running: Array<{ label: string; backend: RunningBackend; guest: StreamGuest }> = [];
   const samples = new Map<string, Sample[]>();

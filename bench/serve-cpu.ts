@@ -13,12 +13,11 @@
  *     [--baseline DIR]   also run `usernet serve` from another checkout (built), e.g. a
  *                        `git worktree` of main, side by side: an A/B of a change
  */
-import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { ETHERNET_MTU } from '../extension/slirp/config';
 import { mssForMtu } from '../extension/slirp/tcp/limits';
 import { containmentProblem } from '../test/support/containment';
-import { addTemplateInterface, startBackend, type BackendName, type RunningBackend } from './lib/backends';
+import { servePeers, startBackend, type RunningBackend } from './lib/backends';
 import { freeLoopbackPort, startSink, startSource } from './lib/loopback';
 import { commandLine, machineInfo, progress, publish, runBench } from './lib/report';
 import { fmt, fmtSummary, summarize, withTimeout } from './lib/stats';
@@ -77,14 +76,7 @@ async function main(): Promise<void> {
   if (problem || process.env.USERNET_NETNS !== '1') throw new Error(`run it through scripts/netns-run.sh: ${problem ?? 'USERNET_NETNS is not set'}`);
   const started = new Date().toISOString();
   // The peers, side by side: this checkout's serve, optionally another checkout's, and passt.
-  const peers: Array<{ label: string; name: BackendName; root?: string }> = [{ label: 'usernet serve', name: 'usernet' }];
-  if (values.baseline) peers.push({ label: `baseline (${values.baseline})`, name: 'usernet', root: values.baseline });
-  if (spawnSync('passt', ['--version']).status === 0) {
-    await addTemplateInterface();
-    peers.push({ label: 'passt', name: 'passt' });
-  } else {
-    progress('passt is not installed (Debian package passt): it is left out');
-  }
+  const peers = await servePeers(values.baseline);
   const source = await startSource(() => BYTES);
   const sink = await startSink();
   const running: Array<{ label: string; backend: RunningBackend; guest: StreamGuest }> = [];

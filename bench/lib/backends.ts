@@ -7,11 +7,11 @@
  *   usernet-mtu1500  the same with mtu=1500: the guest keeps Ethernet's MTU, as on libslirp
  * Each yields QEMU's -netdev argument (id n0) and a hostfwd of `fwdPort` to the guest's port 80.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BENCH_DIR } from './report';
+import { BENCH_DIR, progress } from './report';
 
 export type BackendName = 'libslirp' | 'passt' | 'usernet' | 'usernet-mtu1500';
 
@@ -123,4 +123,23 @@ export async function addTemplateInterface(): Promise<void> {
   await run(['addr', 'add', '192.0.2.1/24', 'dev', TAP_NAME]);
   await run(['link', 'set', TAP_NAME, 'up']);
   await run(['route', 'add', 'default', 'via', '192.0.2.254', 'dev', TAP_NAME, 'onlink']);
+}
+
+export type ServePeer = { label: string; name: BackendName; root?: string };
+
+/**
+ * The peers a serve bench runs side by side: this checkout's serve, another
+ * checkout's (`baseline`) when given, and passt when it is installed (its
+ * template interface added here).
+ */
+export async function servePeers(baseline: string | undefined): Promise<ServePeer[]> {
+  const peers: ServePeer[] = [{ label: 'usernet serve', name: 'usernet' }];
+  if (baseline) peers.push({ label: `baseline (${baseline})`, name: 'usernet', root: baseline });
+  if (spawnSync('passt', ['--version']).status === 0) {
+    await addTemplateInterface();
+    peers.push({ label: 'passt', name: 'passt' });
+  } else {
+    progress('passt is not installed (Debian package passt): it is left out');
+  }
+  return peers;
 }
