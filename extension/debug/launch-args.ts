@@ -1,18 +1,16 @@
 /**
  * The `launch` configuration of a Usernet debug session (launch.json), checked
- * and turned into the embedded engine's options. Every refusal says which
- * attribute is wrong and what would be accepted.
+ * and turned into the runtime's launch plan: the engine's start as `usernet run`
+ * plans it, and what the session adds. Every refusal says which attribute is
+ * wrong and what would be accepted.
  */
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { NicModel } from '../machine/embedded-machine';
-import { parseMac } from '../machine/embedded-machine';
-import { LaunchPlanError } from '../machine/launch-plan';
+import { LaunchPlanError, type EngineStart } from '../machine/launch-plan';
 import { planLaunchRequest } from '../machine/run-request';
 import { DEFAULT_SHELL_WAIT_MS, loginNameProblem } from '../machine/shell-wait';
 import type { EngineKind } from '../pipeline/stages';
-import { parseNetdevUser } from '../slirp/netdev-options';
 import { mergeNetemSettings, parseNetemRule } from '../pipeline/netem';
-import type { MachineOptions } from '../runtime/machine-port';
 import type { LaunchPlan, ShellPlan } from '../runtime/runtime-types';
 
 export interface UsernetLaunchArguments extends DebugProtocol.LaunchRequestArguments {
@@ -78,7 +76,7 @@ function planShell(args: UsernetLaunchArguments): ShellPlan {
   const login = str(args.login, 'login');
   const problem = login === undefined ? undefined : loginNameProblem(login);
   if (problem) throw new LaunchError(`launch attribute 'login' ${problem}`);
-  const timeoutMs = typeof args.bootTimeoutMs === 'number' && args.bootTimeoutMs > 0 ? args.bootTimeoutMs : DEFAULT_SHELL_WAIT_MS;
+  const timeoutMs = bootTimeoutOf(args) ?? DEFAULT_SHELL_WAIT_MS;
   return { ...(prompt ? { prompt } : {}), ...(login !== undefined ? { login } : {}), timeoutMs };
 }
 
@@ -110,97 +108,81 @@ function planNetem(args: UsernetLaunchArguments): LaunchPlan['netem'] {
   return { rules: conditions ?? [], ...(netemSeed !== undefined ? { seed: netemSeed } : {}) };
 }
 
+/**
+ * The machine, through the same planning as `usernet run` (planRun): each
+ * attribute is checked once, there; here only what JSON may get wrong (a type)
+ * and what only a launch has (capture, boot timeout, the notes of this face).
+ */
 function planMachine(args: UsernetLaunchArguments, shell: ShellPlan): LaunchPlan {
-  const engine = args.engine ?? 'embedded';
-  if (engine !== 'embedded' && engine !== 'qemu') {
+  const engine = args.engine;
+  if (engine !== undefined && engine !== 'embedded' && engine !== 'qemu') {
     throw new LaunchError(`launch attribute 'engine' must be "embedded" or "qemu" (got ${JSON.stringify(engine)})`);
   }
   const profile = str(args.profile, 'profile');
-  if (engine === 'qemu' || profile !== undefined) return planEngineLaunch(args, profile, shell);
-  const notes = shellIgnored(args, EMBEDDED_NO_SHELL_WAIT);
-  const machine: MachineOptions = { snapshot: args.snapshot === false ? 'off' : 'use' };
-  const kernel = str(args.kernel, 'kernel');
-  const initrd = str(args.initrd, 'initrd');
-  const append = str(args.append, 'append');
-  if (kernel) machine.kernel = kernel;
-  if (initrd) machine.initrd = initrd;
-  if (append !== undefined) machine.append = append;
-  if (args.memory !== undefined) {
-    if (typeof args.memory !== 'number' || !Number.isInteger(args.memory) || args.memory < 16 || args.memory > 2048) {
-      throw new LaunchError(`launch attribute 'memory' must be a whole number of MiB from 16 to 2048 (got ${JSON.stringify(args.memory)})`);
-    }
-    machine.memoryMiB = args.memory;
-  }
-  if (args.nic !== undefined) {
-    if (!NICS.includes(args.nic as NicModel)) throw new LaunchError(`launch attribute 'nic' must be one of ${NICS.join(', ')} (got ${JSON.stringify(args.nic)})`);
-    machine.nic = args.nic;
-    if (args.nic !== 'e1000') notes.push(`nic '${args.nic}' is v86's own model: the e1000 stages (start_xmit, e1000_send_packet, ...) will not fire`);
-  }
-  const mac = str(args.mac, 'mac');
-  if (mac) {
-    try {
-      parseMac(mac);
-    } catch (e) {
-      throw new LaunchError(`launch attribute 'mac': ${(e as Error).message}`);
-    }
-    machine.mac = mac;
-  }
-  const netdev = str(args.netdev, 'netdev');
-  if (netdev) {
-    try {
-      machine.netdev = parseNetdevUser(netdev);
-    } catch (e) {
-      throw new LaunchError(`launch attribute 'netdev': ${(e as Error).message}`);
-    }
-    for (const o of machine.netdev.unsupportedOptions ?? []) notes.push(`netdev option '${o}' is accepted for QEMU compatibility but not implemented`);
-  }
-  if (args.bootTimeoutMs !== undefined) {
-    if (typeof args.bootTimeoutMs !== 'number' || !(args.bootTimeoutMs > 0)) throw new LaunchError(`launch attribute 'bootTimeoutMs' must be a positive number`);
-    machine.bootTimeoutMs = args.bootTimeoutMs;
-  }
-  if (noRebootOf(args)) machine.noReboot = true;
+  const nic = args.nic;
+  if (nic !== undefined && !NICS.includes(nic as NicModel)) throw new LaunchError(`launch attribute 'nic' must be one of ${NICS.join(', ')} (got ${JSON.stringify(nic)})`);
   const pcap = str(args.pcap, 'pcap');
   const captureFilter = str(args.captureFilter, 'captureFilter');
-  if (captureFilter && !pcap) notes.push(`"captureFilter" is ignored without "pcap"`);
-  return { machine, notes, ...(pcap ? { capture: { file: pcap, ...(captureFilter ? { filter: captureFilter } : {}) } } : {}) };
+  const bootTimeoutMs = bootTimeoutOf(args);
+  let start: EngineStart;
+  try {
+    start = planLaunchRequest({
+      ...(engine ? { engine } : {}),
+      ...(profile !== undefined ? { profile } : {}),
+      ...(str(args.qemuPath, 'qemuPath') ? { qemu: args.qemuPath } : {}),
+      // An empty string in launch.json is an attribute left unset.
+      flags: {
+        kernel: str(args.kernel, 'kernel') || undefined,
+        initrd: str(args.initrd, 'initrd') || undefined,
+        append: str(args.append, 'append'),
+        memoryMiB: memoryOf(args, profile),
+        netdev: str(args.netdev, 'netdev') || undefined,
+        nic,
+        mac: str(args.mac, 'mac') || undefined,
+      },
+      snapshot: args.snapshot === false ? 'off' : 'use',
+      noReboot: noRebootOf(args),
+    });
+  } catch (e) {
+    // planRun names an option as the CLI spells it; launch.json spells it as an attribute.
+    if (e instanceof LaunchPlanError) throw new LaunchError(e.message.replace(/^--(netdev|mac): /gm, "launch attribute '$1': "));
+    throw e;
+  }
+  const plan = { start, ...(bootTimeoutMs !== undefined ? { bootTimeoutMs } : {}), ...(start.netem ? { netem: start.netem } : {}) };
+  if (start.engine === 'embedded') {
+    const notes = [...start.notes, ...shellIgnored(args, EMBEDDED_NO_SHELL_WAIT)];
+    for (const o of start.options.netdev?.unsupportedOptions ?? []) notes.push(`netdev option '${o}' is accepted for QEMU compatibility but not implemented`);
+    if (start.options.nic !== undefined && start.options.nic !== 'e1000' && start.options.nic !== 'none') {
+      notes.push(`nic '${start.options.nic}' is v86's own model: the e1000 stages (start_xmit, e1000_send_packet, ...) will not fire`);
+    }
+    if (captureFilter && !pcap) notes.push(`"captureFilter" is ignored without "pcap"`);
+    return { ...plan, notes, ...(pcap ? { capture: { file: pcap, ...(captureFilter ? { filter: captureFilter } : {}) } } : {}) };
+  }
+  const notes = [...start.notes, 'engine qemu: the e1000 and the net queue are QEMU\'s, so only the slirp stages (net_slirp_receive onwards) can stop the VM'];
+  if (pcap) notes.push('"pcap" captures at the net queue, which is QEMU\'s under this engine: use QEMU\'s -object filter-dump in the profile instead');
+  if (start.bundledGuest) notes.push(...shellIgnored(args, 'the bundled guest is ready at its own prompt'));
+  return { ...plan, notes, ...(start.bundledGuest ? {} : { shell }) };
+}
+
+/** v86 runs 16 MiB to 2 GiB; QEMU is not bounded here (a profile's engine is planRun's to find). */
+function memoryOf(args: UsernetLaunchArguments, profile: string | undefined): number | undefined {
+  const memory = args.memory;
+  if (memory === undefined) return undefined;
+  const embedded = args.engine !== 'qemu' && profile === undefined;
+  if (typeof memory !== 'number' || !Number.isInteger(memory) || memory < 16 || (embedded && memory > 2048)) {
+    const range = embedded ? ' from 16 to 2048' : ', at least 16';
+    throw new LaunchError(`launch attribute 'memory' must be a whole number of MiB${range} (got ${JSON.stringify(memory)})`);
+  }
+  return memory;
+}
+
+function bootTimeoutOf(args: UsernetLaunchArguments): number | undefined {
+  if (args.bootTimeoutMs === undefined) return undefined;
+  if (typeof args.bootTimeoutMs !== 'number' || !(args.bootTimeoutMs > 0)) throw new LaunchError(`launch attribute 'bootTimeoutMs' must be a positive number`);
+  return args.bootTimeoutMs;
 }
 
 function noRebootOf(args: UsernetLaunchArguments): boolean {
   if (args.noReboot !== undefined && typeof args.noReboot !== 'boolean') throw new LaunchError(`launch attribute 'noReboot' must be true or false`);
   return args.noReboot === true;
-}
-
-/** A profile, or engine 'qemu': the same launch planning as `usernet run`. */
-function planEngineLaunch(args: UsernetLaunchArguments, profile: string | undefined, shell: ShellPlan): LaunchPlan {
-  const pcap = str(args.pcap, 'pcap');
-  const captureFilter = str(args.captureFilter, 'captureFilter');
-  const capture = pcap ? { capture: { file: pcap, ...(captureFilter ? { filter: captureFilter } : {}) } } : {};
-  const nic = args.nic;
-  if (nic !== undefined && !NICS.includes(nic as NicModel)) throw new LaunchError(`launch attribute 'nic' must be one of ${NICS.join(', ')} (got ${JSON.stringify(nic)})`);
-  if (args.memory !== undefined && (typeof args.memory !== 'number' || !Number.isInteger(args.memory) || args.memory < 16)) {
-    throw new LaunchError(`launch attribute 'memory' must be a whole number of MiB, at least 16 (got ${JSON.stringify(args.memory)})`);
-  }
-  try {
-    const start = planLaunchRequest({
-      ...(args.engine ? { engine: args.engine } : {}),
-      ...(profile !== undefined ? { profile } : {}),
-      ...(str(args.qemuPath, 'qemuPath') ? { qemu: args.qemuPath } : {}),
-      flags: { kernel: str(args.kernel, 'kernel'), initrd: str(args.initrd, 'initrd'), append: str(args.append, 'append'), memoryMiB: args.memory, netdev: str(args.netdev, 'netdev'), nic, mac: str(args.mac, 'mac') },
-      snapshot: args.snapshot === false ? 'off' : 'use',
-      noReboot: noRebootOf(args),
-    });
-    const bootTimeoutMs = typeof args.bootTimeoutMs === 'number' && args.bootTimeoutMs > 0 ? { bootTimeoutMs: args.bootTimeoutMs } : {};
-    const netem = start.netem ? { netem: start.netem } : {};
-    if (start.engine === 'embedded') {
-      const notes = [...start.notes, ...shellIgnored(args, EMBEDDED_NO_SHELL_WAIT)];
-      return { engine: 'embedded', machine: { ...start.options, ...bootTimeoutMs }, notes, ...capture, ...netem };
-    }
-    const notes = [...start.notes, 'engine qemu: the e1000 and the net queue are QEMU\'s, so only the slirp stages (net_slirp_receive onwards) can stop the VM'];
-    if (pcap) notes.push('"pcap" captures at the net queue, which is QEMU\'s under this engine: use QEMU\'s -object filter-dump in the profile instead');
-    if (start.bundledGuest) notes.push(...shellIgnored(args, 'the bundled guest is ready at its own prompt'));
-    return { engine: 'qemu', machine: { qemu: start, ...bootTimeoutMs }, notes, ...netem, ...(start.bundledGuest ? {} : { shell }) };
-  } catch (e) {
-    if (e instanceof LaunchPlanError) throw new LaunchError(e.message);
-    throw e;
-  }
 }

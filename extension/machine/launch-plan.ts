@@ -12,7 +12,7 @@ import { resolve } from 'node:path';
 import { buildQemuArgv, diagnose, findEngineDirective, findNetemDirectives, parseProfile, resolveProfilePath, type ProfilePlan, type ProfileDiagnostic } from '../profile';
 import { forBundledGuest, type SlirpConfig } from '../slirp/config';
 import { parseNetdevUser } from '../slirp/netdev-options';
-import type { EmbeddedOptions, NicModel } from './embedded-machine';
+import { parseMac, type EmbeddedOptions, type NicModel } from './embedded-machine';
 import { argvToProfileText, wordIndexAt } from './argv-text';
 import type { QemuAccel, QemuSockets } from './qemu-machine';
 import type { EngineKind } from '../pipeline/stages';
@@ -230,7 +230,14 @@ function embeddedFromFlags(flags: MachineFlags, snapshot: 'use' | 'off' | undefi
   if (flags.initrd !== undefined) options.initrd = flags.initrd;
   if (flags.append !== undefined) options.append = flags.append;
   if (flags.memoryMiB !== undefined) options.memoryMiB = flags.memoryMiB;
-  if (flags.mac !== undefined) options.mac = flags.mac;
+  if (flags.mac !== undefined) {
+    try {
+      parseMac(flags.mac);
+    } catch (e) {
+      throw new LaunchPlanError([`--mac: ${(e as Error).message}`]);
+    }
+    options.mac = flags.mac;
+  }
   if (flags.netdev !== undefined) {
     try {
       options.netdev = parseNetdevUser(flags.netdev);

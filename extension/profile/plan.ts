@@ -112,8 +112,8 @@ export interface PassthroughOption {
 
 /**
  * What a profile's command line asks for, as read (not yet an engine's start:
- * machine/launch-plan.ts's planRun turns it into one, and debug/launch-args.ts's
- * LaunchPlan is the debug session's launch).
+ * machine/launch-plan.ts's planRun turns it into one, which the runtime's
+ * LaunchPlan in runtime/runtime-types.ts carries for a debug session).
  */
 export interface ProfilePlan {
   /** The first word when it names a QEMU system emulator. */

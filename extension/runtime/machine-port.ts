@@ -2,9 +2,9 @@
  * What the debug runtime needs of a running VM, so that it can be driven by
  * the embedded engine in the adapter and by a small fake in unit tests.
  */
-import { EmbeddedMachine, type EmbeddedOptions } from '../machine/embedded-machine';
+import { EmbeddedMachine } from '../machine/embedded-machine';
 import { startQemu } from '../machine/engine-start';
-import type { QemuStart } from '../machine/launch-plan';
+import type { EmbeddedStart, EngineStart, QemuStart } from '../machine/launch-plan';
 import type { ShellConsole } from '../machine/shell-wait';
 import { describeQemuExit, qemuGuestEnd } from '../machine/qemu-exit';
 import type { Clock } from '../pipeline/clock';
@@ -46,13 +46,17 @@ export interface RuntimeMachine {
   onExit(listener: (reason?: string) => void): void;
 }
 
-/** The embedded engine's options, or (with `qemu`) a QEMU engine start from a launch plan. */
-export type MachineOptions = EmbeddedOptions & { readonly qemu?: QemuStart };
+/** What the runtime adds to a launch plan's engine start: where boot progress and serial output go, how long a boot may take. */
+export interface MachineHooks {
+  readonly onProgress?: (message: string) => void;
+  readonly onSerial?: (chunk: Uint8Array) => void;
+  readonly bootTimeoutMs?: number;
+}
 
-export type MachineFactory = (options: MachineOptions) => Promise<RuntimeMachine>;
+export type MachineFactory = (start: EngineStart, hooks?: MachineHooks) => Promise<RuntimeMachine>;
 
-/** Starts the engine the options name: QEMU when they carry a QEMU start, else the embedded engine. */
-export const startMachine: MachineFactory = (options) => (options.qemu ? startQemuMachine(options) : startEmbeddedMachine(options));
+/** Starts the engine the launch plan chose. */
+export const startMachine: MachineFactory = (start, hooks = {}) => (start.engine === 'qemu' ? startQemuMachine(start, hooks) : startEmbeddedMachine(start, hooks));
 
 function runtimeSlirp(slirp: Slirp | undefined): RuntimeSlirp | undefined {
   return slirp && {
@@ -77,14 +81,11 @@ function runtimeSlirp(slirp: Slirp | undefined): RuntimeSlirp | undefined {
  * QMP `stop` plus the slirp's pause (its timers and host sockets); only slirp
  * stages fire, since the e1000 and the net queue are QEMU's.
  */
-export const startQemuMachine: MachineFactory = async (options) => {
-  const start = options.qemu;
-  if (!start) throw new Error('no QEMU launch plan given');
+async function startQemuMachine(start: QemuStart, hooks: MachineHooks): Promise<RuntimeMachine> {
   const vm = await startQemu(start, {
-    onProgress: options.onProgress,
-    onLog: options.onLog,
-    ...(options.onSerial ? { onSerial: options.onSerial } : {}),
-    ...(options.bootTimeoutMs !== undefined ? { bootTimeoutMs: options.bootTimeoutMs } : {}),
+    onProgress: hooks.onProgress,
+    ...(hooks.onSerial ? { onSerial: hooks.onSerial } : {}),
+    ...(hooks.bootTimeoutMs !== undefined ? { bootTimeoutMs: hooks.bootTimeoutMs } : {}),
   });
   return {
     probes: vm.probes,
@@ -102,7 +103,7 @@ export const startQemuMachine: MachineFactory = async (options) => {
       if (!exit.requested) listener(qemuGuestEnd(describeQemuExit(start.program, exit), vm.shutdownReason).message);
     }),
   };
-};
+}
 
 /** What `usernet run` has of the VM it started, under either engine. */
 export interface StartedVm {
@@ -134,8 +135,8 @@ export function adoptedMachine(vm: StartedVm, ownNic: boolean): RuntimeMachine {
   };
 }
 
-export const startEmbeddedMachine: MachineFactory = async (options) => {
-  const vm = await EmbeddedMachine.start(options);
+async function startEmbeddedMachine(start: EmbeddedStart, hooks: MachineHooks): Promise<RuntimeMachine> {
+  const vm = await EmbeddedMachine.start({ ...start.options, ...hooks });
   return {
     probes: vm.probes,
     clock: vm.clock,
@@ -149,4 +150,4 @@ export const startEmbeddedMachine: MachineFactory = async (options) => {
     writeSerial: (bytes) => vm.serial.write(bytes),
     onExit: (listener) => vm.on('exit', () => listener(vm.end?.message)),
   };
-};
+}

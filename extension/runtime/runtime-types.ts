@@ -10,15 +10,16 @@ import type { NetemSettings } from '../pipeline/netem';
 import type { EngineKind } from '../pipeline/stages';
 import type { SerialBody, SessionsBody, StagesBody, TopologyBody, VmStateBody } from './feed-bodies';
 import type { JourneySoFar } from './journey-so-far';
-import type { MachineOptions } from './machine-port';
+import type { EngineStart } from '../machine/launch-plan';
 
 export class RuntimeError extends Error {}
 
-/** What a face asks the runtime to boot: the engine's options and what to do once it is up. */
+/** What a face asks the runtime to boot: the engine's start (as planRun made it) and what to do once it is up. */
 export interface LaunchPlan {
-  readonly machine: MachineOptions;
-  /** Which engine runs the guest: under 'qemu' only the slirp stages are ours. */
-  readonly engine?: EngineKind;
+  /** Which engine runs the guest, with what: under 'qemu' only the slirp stages are ours. */
+  readonly start: EngineStart;
+  /** How long a cold boot (or a guest's shell, under QEMU) may take. */
+  readonly bootTimeoutMs?: number;
   readonly capture?: { file: string; filter?: string };
   /** The profile's `# usernet: netem=` conditions and the face's own, together. */
   readonly netem?: NetemSettings;

@@ -44,6 +44,8 @@ type State = VmStateBody['state'];
 export class VmRuntime extends EventEmitter<RuntimeEvents> {
   private machine: RuntimeMachine | undefined;
   private plan: LaunchPlan | undefined;
+  /** The launch's engine, or the adopted VM's. */
+  private engine: EngineKind | undefined;
   private state: State = 'stopped';
   private failure: string | undefined;
   private serialSeq = 0;
@@ -60,11 +62,11 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   constructor(private readonly options: VmRuntimeOptions) {
     super();
     const machine = () => this.machine;
-    const engine = () => this.plan?.engine ?? 'embedded';
+    const engine = () => this.engine ?? 'embedded';
     this.stops = new StopControl({
       events: this,
       machine,
-      engine: () => this.plan?.engine,
+      engine: () => this.engine,
       paused: (held) => {
         if (held) this.setState('paused');
         this.feeds.sendTables();
@@ -108,6 +110,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
   async start(plan: LaunchPlan): Promise<void> {
     if (this.machine) throw new RuntimeError('the VM is already running');
     this.plan = plan;
+    this.engine = plan.start.engine;
     this.netem.configure(plan.netem?.rules ?? [], plan.netem?.seed);
     this.failure = undefined;
     this.shellReadyMs = undefined;
@@ -118,7 +121,8 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
     try {
       // Serial output is passed on from the first byte: the console shows the boot as it happens.
       const onSerial = (chunk: Uint8Array) => this.emit('serial', { seq: this.serialSeq++, data: Buffer.from(chunk).toString('base64') });
-      machine = await this.options.startMachine({ ...plan.machine, onProgress: (m) => this.emit('progress', m), onSerial });
+      const bootTimeout = plan.bootTimeoutMs !== undefined ? { bootTimeoutMs: plan.bootTimeoutMs } : {};
+      machine = await this.options.startMachine(plan.start, { onProgress: (m) => this.emit('progress', m), onSerial, ...bootTimeout });
     } catch (e) {
       this.failure = (e as Error).message;
       this.setState('failed');
@@ -169,7 +173,9 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
    */
   adopt(machine: RuntimeMachine, engine: EngineKind, netem?: NetemSettings): void {
     if (this.machine) throw new RuntimeError('the VM is already running');
-    this.plan = { machine: {}, engine, notes: [] };
+    // Not a launch: its starter keeps its life, so there is nothing to restart.
+    this.plan = undefined;
+    this.engine = engine;
     this.netem.configure(netem?.rules ?? [], netem?.seed);
     this.machine = machine;
     this.attach(machine);
@@ -185,7 +191,7 @@ export class VmRuntime extends EventEmitter<RuntimeEvents> {
 
   private attach(machine: RuntimeMachine): void {
     this.stops.attach(machine);
-    this.netem.attach(machine.probes, machine.clock, this.plan?.engine, (m) => this.emit('output', `netem: ${m}\n`, 'stderr'));
+    this.netem.attach(machine.probes, machine.clock, this.engine, (m) => this.emit('output', `netem: ${m}\n`, 'stderr'));
     machine.onExit((reason) => {
       if (this.machine !== machine) return;
       this.shellWait?.abort(new Error(reason ?? 'the VM went away before the guest showed its shell'));

@@ -12,7 +12,7 @@ import { planLaunch } from '../../../extension/debug/launch-args';
 import type { LaunchPlan } from '../../../extension/runtime/runtime-types';
 import { ProgressEcho } from '../../../extension/debug/progress-echo';
 import type { VmStateBody } from '../../../extension/debug/protocol';
-import { FakeMachine, fakeFactory, TX_DHCP } from '../runtime/fake-machine';
+import { FakeMachine, fakeFactory, launchPlan, TX_DHCP } from '../runtime/fake-machine';
 import * as P from '../pipeline/packets';
 
 const ROOT = resolve(__dirname, '../../..');
@@ -30,7 +30,7 @@ function booting(shell: NonNullable<LaunchPlan['shell']>) {
   rt.on('output', (text, category) => output.push(`${category}: ${text}`));
   rt.on('stopped', (s) => stops.push(s));
   let settled: 'ready' | Error | undefined;
-  const started = rt.start({ machine: {}, notes: [], shell }).then(() => (settled = 'ready'), (e: Error) => (settled = e));
+  const started = rt.start(launchPlan({ shell })).then(() => (settled = 'ready'), (e: Error) => (settled = e));
   return { machine, rt, states, progress, output, stops, started, settled: () => settled };
 }
 const typed = (m: FakeMachine) => m.serialIn.map((b) => Buffer.from(b).toString()).join('');

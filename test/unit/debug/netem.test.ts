@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { planLaunch, LaunchError } from '../../../extension/debug/launch-args';
 import { checkNetem } from '../../../extension/debug/request-validation';
 import { VmRuntime } from '../../../extension/runtime/vm-runtime';
-import { FakeMachine, fakeFactory, TX_UDP } from '../runtime/fake-machine';
+import { FakeMachine, fakeFactory, launchPlan, TX_UDP } from '../runtime/fake-machine';
 import * as P from '../pipeline/packets';
 import { isConditionsBody } from '../../../extension/ui/event-guards';
 
@@ -22,7 +22,7 @@ test('launch.json conditions and netemSeed are checked, a bad rule refused with 
 test('the launch plan\'s conditions act from the start; the Debug Console lists, adds, removes and clears them', async () => {
   const machine = new FakeMachine();
   const rt = new VmRuntime({ startMachine: fakeFactory(machine), stagePollMs: 10_000 });
-  await rt.start({ machine: {}, notes: [], netem: { rules: ['udp_input: loss 100%'], seed: 5 } });
+  await rt.start(launchPlan({ netem: { rules: ['udp_input: loss 100%'], seed: 5 } }));
   machine.send(P.udpData, TX_UDP);
   assert.equal(machine.delivered.length, 0, 'lost at udp_input');
   assert.equal(machine.probes.drops.count('netem-loss', 'udp_input'), 1);
@@ -46,7 +46,7 @@ test('the usernet.netem request adds and clears while the VM runs, and its argum
   const machine = new FakeMachine();
   const rt = new VmRuntime({ startMachine: fakeFactory(machine), stagePollMs: 10_000 });
   assert.throws(() => rt.netemRequest({ action: 'add', rule: 'udp_input: loss 5%' }), /the VM is not running/);
-  await rt.start({ machine: {}, notes: [] });
+  await rt.start(launchPlan());
   const body = rt.netemRequest({ action: 'add', rule: 'udp_input: delay 50ms' });
   assert.deepEqual(body.rules.map((r) => [r.id, r.stage, r.text]), [[1, 'udp_input', 'udp_input: delay 50ms']]);
   assert.throws(() => rt.netemRequest({ action: 'remove', id: 7 }), /no network condition #7/);

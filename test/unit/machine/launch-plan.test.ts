@@ -149,6 +149,7 @@ test('conflicting sources are refused with what to do', () => {
   assert.match(problems(() => planRun({ ...profile('-m 1'), qemuArgs: ['-m', '1'] }))[0]!, /either --profile FILE or QEMU arguments/);
   assert.match(problems(() => planRun({ ...profile('-m 1'), flags: { kernel: 'k' } }))[0]!, /do not mix with the profile/);
   assert.match(problems(() => planRun(request({ flags: { netdev: 'user,bogus=1' } })))[0]!, /--netdev: unknown -netdev user suboption "bogus"/);
+  assert.match(problems(() => planRun(request({ flags: { mac: '52:54:00' } })))[0]!, /^--mac: bad MAC address '52:54:00'/);
 });
 
 test('argv quoting survives the profile lexer; word positions map back', () => {

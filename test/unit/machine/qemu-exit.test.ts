@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeQemuExit, firstErrorLine, OutputTail } from '../../../extension/machine/qemu-exit';
 import { VmRuntime } from '../../../extension/runtime/vm-runtime';
-import { FakeMachine, fakeFactory } from '../runtime/fake-machine';
+import { FakeMachine, fakeFactory, launchPlan, QEMU_START } from '../runtime/fake-machine';
 
 test('a QEMU exit is told with its status or signal and its last lines', () => {
   const out = 'qemu-system-x86_64: -hda nope.img: Could not open \'nope.img\': No such file or directory\n';
@@ -33,7 +33,7 @@ test('under the QEMU engine, breakpoints on its e1000 and net queue are unverifi
   assert.deepEqual(before.map((s) => s.verified), [true, true]);
   const changed: { id: number; verified: boolean; message?: string }[] = [];
   rt.on('breakpointsChanged', (list) => changed.push(...list));
-  await rt.start({ machine: {}, notes: [], engine: 'qemu' });
+  await rt.start(launchPlan({ start: QEMU_START }));
   // ...and the launch withdraws the one that can never fire.
   assert.equal(changed.length, 1);
   assert.equal(changed[0]!.id, before[0]!.id);

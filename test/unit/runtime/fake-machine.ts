@@ -6,7 +6,9 @@
 import { PausableClock } from '../../../extension/pipeline/clock';
 import { ProbeHub, type ProbeHit } from '../../../extension/pipeline/probe';
 import type { StageName } from '../../../extension/pipeline/stages';
-import type { MachineFactory, MachineOptions, RuntimeMachine, RuntimeSlirp } from '../../../extension/runtime/machine-port';
+import type { MachineFactory, RuntimeMachine, RuntimeSlirp } from '../../../extension/runtime/machine-port';
+import type { EngineStart } from '../../../extension/machine/launch-plan';
+import type { LaunchPlan } from '../../../extension/runtime/runtime-types';
 import { NatTable, type NatSession } from '../../../extension/slirp/nat';
 import { ip4 } from '../../../extension/slirp/config';
 import { SerialConsole } from '../../../extension/machine/serial-console';
@@ -112,10 +114,23 @@ export const TX_UDP: readonly StageName[] = [...NIC_TX, 'qemu_send_packet', 'net
 export const TX_DHCP: readonly StageName[] = [...NIC_TX, 'qemu_send_packet', 'net_slirp_receive', 'slirp_input', 'ip_input', 'udp_input', 'bootp_input'];
 
 export function fakeFactory(machine: FakeMachine): MachineFactory & { calls: number } {
-  const f = Object.assign(async (options: MachineOptions) => {
+  const f = Object.assign(async (_start: EngineStart, hooks: Parameters<MachineFactory>[1] = {}) => {
     f.calls++;
-    machine.onSerial(options.onSerial);
+    machine.onSerial(hooks.onSerial);
     return machine;
   }, { calls: 0 });
   return f;
+}
+
+/** A launch of the bundled guest under the embedded engine (the fake factory boots nothing). */
+export const EMBEDDED_START: EngineStart = { engine: 'embedded', options: {}, notes: [] };
+
+/** A launch under QEMU, as far as the runtime looks at it (the fake factory starts nothing). */
+export const QEMU_START: EngineStart = {
+  engine: 'qemu', program: 'qemu-system-x86_64', cwd: '/', slirp: undefined, bundledGuest: true, notes: [],
+  buildArgs: () => ({ args: [], warnings: [] }),
+};
+
+export function launchPlan(extra: Partial<LaunchPlan> = {}): LaunchPlan {
+  return { start: EMBEDDED_START, notes: [], ...extra };
 }

@@ -2,12 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VmRuntime, type RuntimeStop } from '../../../extension/runtime/vm-runtime';
 import type { SessionsBody, VmStateBody } from '../../../extension/runtime/feed-bodies';
-import { FakeMachine, fakeFactory, TX_DHCP, TX_UDP } from './fake-machine';
+import { FakeMachine, fakeFactory, launchPlan, TX_DHCP, TX_UDP } from './fake-machine';
 import * as F from '../pipeline/frames';
 import * as P from '../pipeline/packets';
 import { parseNetdevUser } from '../../../extension/slirp/netdev-options';
 
-const PLAN = { machine: {}, notes: [] };
+const PLAN = launchPlan();
 
 async function started(opts: { pauseWaitMs?: number } = {}) {
   const machine = new FakeMachine();
@@ -211,8 +211,8 @@ test('serial output is numbered in order', async () => {
 test('serial output printed while the VM boots is passed on before start() resolves', async () => {
   const machine = new FakeMachine();
   const rt = new VmRuntime({
-    startMachine: async (options) => {
-      machine.onSerial(options.onSerial);
+    startMachine: async (_start, hooks) => {
+      machine.onSerial(hooks?.onSerial);
       machine.printSerial('Linux version 6.6\r\n');
       machine.printSerial('usernet:~# ');
       return machine;
