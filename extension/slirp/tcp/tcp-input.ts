@@ -140,7 +140,6 @@ function inputSynSent(s: TcpSocket, v: TcpSegmentView, o: TcpOptions): void {
   s.maxSndWnd = s.sndWnd;
   s.sndWl1 = v.seq;
   s.sndWl2 = v.ack;
-  s.rexmtTimer.stop();
   s.established();
   tcpOutput(s, true);
 }

@@ -241,6 +241,9 @@ export class TcpSocket {
   }
 
   established(): void {
+    // The handshake's retransmission is over: its clock timer goes now, not at the RTO it was armed
+    // for (a lazy stop would keep one per connection opened in the last second, ~550 bytes each at 1000).
+    this.rexmtTimer.cancel();
     this.retransmits = 0;
     this.rtt.backoff = 0;
     this.cc.setInitialWindow(this.owner.limits.initialCwndSegments * this.mss, true);
@@ -341,7 +344,7 @@ export class TcpSocket {
 
   enterTimeWait(): void {
     this.setState('TIME_WAIT');
-    this.rexmtTimer.stop();
+    this.rexmtTimer.cancel();
     this.keepaliveTimer.stop();
     this.lifeTimer.start(this.owner.limits.timeWaitMs);
     this.owner.enteredTimeWait();

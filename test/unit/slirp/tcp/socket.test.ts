@@ -200,3 +200,14 @@ test('a consumer that stops taking bytes closes the window; taking them reopens 
   assert.ok(rig.runUntil(() => rig.deliveredBytes === 256 * 1024), 'the rest arrived after the window reopened');
   assert.ok(rig.data().equals(pattern(256 * 1024, 9)));
 });
+
+test('an idle connection keeps no clock timer from its handshake (keepalive off): the SYN-ACK and SYN retransmit timers go at establishment', () => {
+  for (const open of ['guestConnects', 'socketConnects'] as const) {
+    const rig = new SocketRig({ limits: { keepaliveIdleMs: 0 } });
+    rig[open]();
+    assert.ok(rig.runUntil(() => rig.socket?.state === 'ESTABLISHED' && rig.guest.state === 'ESTABLISHED'), `${open}: established`);
+    // Past the link's delay: nothing in flight, the guest has nothing to retransmit.
+    rig.clock.advance(5);
+    assert.equal(rig.clock.pending, 0, `${open}: timers left armed on an idle connection`);
+  }
+});
