@@ -96,7 +96,7 @@ const SECTIONS: Array<{ name: string; heading: string; about: string }> = [
 function section(r: BenchResult, heading: string, about: string): string {
   const out: string[] = [`## ${heading}`, '', ...(about ? [about, ''] : []), 'Command (from the repository root):', '', '```sh', r.command, '```', ''];
   out.push(
-    `Measured ${r.date.slice(0, 10)} on a shared, noisy ${r.machine.cpus}-core machine (${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}; load average ${r.machine.loadAverageAtStart.join(' / ')} at the start). Other work ran at the same time: read ratios between peers measured side by side, not absolute figures.`,
+    measuredLine(r),
     '',
   );
   for (const t of r.tables) out.push(t.caption, '', markdownTable(t), '');
@@ -143,3 +143,12 @@ function main(): void {
 }
 
 main();
+
+/** Says whether other work shared the machine, from the load average when the run started. */
+function measuredLine(r: { date: string; machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; loadAverageAtStart: number[] } }): string {
+  const m = r.machine;
+  const busy = (m.loadAverageAtStart[0] ?? 0) >= 1;
+  const where = busy ? `a shared, busy ${m.cpus}-core machine` : `a quiet ${m.cpus}-core machine`;
+  const caveat = busy ? ' Other work ran at the same time: read ratios between peers measured side by side, not absolute figures.' : '';
+  return `Measured ${r.date.slice(0, 10)} on ${where} (${m.cpuModel}, ${m.memoryGiB} GiB, Node ${m.node}; load average ${m.loadAverageAtStart.join(' / ')} at the start).${caveat}`;
+}
